@@ -1,0 +1,284 @@
+package v1alpha1
+
+import (
+	"time"
+)
+
+// GroupVersion and Kind are the only apiVersion and kind of v1alpha1.
+const (
+	GroupVersion = "proclet.dev/v1alpha1"
+	KindApp      = "App"
+)
+
+// App is one object of a manifest: a set of identical OS processes.
+//
+// Pointer fields distinguish "unset" from an explicit zero (replicas: 0,
+// terminationGracePeriodSeconds: 0). After Default every pointer that has a
+// default is non-nil, so consumers of a defaulted App never nil-check them.
+type App struct {
+	APIVersion string     `json:"apiVersion" validate:"required"`
+	Kind       string     `json:"kind" validate:"required"`
+	Metadata   ObjectMeta `json:"metadata"`
+	Spec       AppSpec    `json:"spec"`
+	// Status is the daemon's to report. In a file it is accepted and dropped.
+	Status *AppStatus `json:"status,omitempty"`
+}
+
+// ObjectMeta is the Kubernetes-shaped metadata of an App.
+type ObjectMeta struct {
+	Name        string            `json:"name" validate:"required"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Generation is set by the daemon (bumped when the revision changes); a
+	// value in a file is dropped.
+	Generation int64 `json:"generation,omitempty"`
+}
+
+// AppSpec is the desired state of an App. See MANIFEST.md for each field.
+type AppSpec struct {
+	Replicas                      *int32            `json:"replicas,omitempty"`
+	Command                       []string          `json:"command"`
+	WorkingDir                    string            `json:"workingDir,omitempty"`
+	User                          string            `json:"user,omitempty"`
+	Env                           []EnvVar          `json:"env,omitempty"`
+	Ports                         []PortSpec        `json:"ports,omitempty"`
+	RestartPolicy                 RestartPolicy     `json:"restartPolicy,omitempty"`
+	RestartBackoff                *BackoffSpec      `json:"restartBackoff,omitempty"`
+	StartupProbe                  *Probe            `json:"startupProbe,omitempty"`
+	ReadinessProbe                *Probe            `json:"readinessProbe,omitempty"`
+	LivenessProbe                 *Probe            `json:"livenessProbe,omitempty"`
+	Resources                     Resources         `json:"resources,omitempty"`
+	TerminationGracePeriodSeconds *int64            `json:"terminationGracePeriodSeconds,omitempty"`
+	StopSignal                    string            `json:"stopSignal,omitempty"`
+	Lifecycle                     *Lifecycle        `json:"lifecycle,omitempty"`
+	Strategy                      Strategy          `json:"strategy,omitempty"`
+	MinReadySeconds               int32             `json:"minReadySeconds,omitempty"`
+	ProgressDeadlineSeconds       *int32            `json:"progressDeadlineSeconds,omitempty"`
+	Logs                          LogSpec           `json:"logs,omitempty"`
+	DependsOn                     []Dependency      `json:"dependsOn,omitempty"`
+	NodeSelector                  map[string]string `json:"nodeSelector,omitempty"`
+}
+
+// EnvVar is one environment variable; Value may use $(VAR) references.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// PortSpec names a port: either a fixed Port or a Range "LOW-HIGH".
+type PortSpec struct {
+	Name  string `json:"name"`
+	Port  int32  `json:"port,omitempty"`
+	Range string `json:"range,omitempty"`
+}
+
+// RestartPolicy says when an exited instance is started again.
+type RestartPolicy string
+
+// The restart policies.
+const (
+	RestartAlways    RestartPolicy = "Always"
+	RestartOnFailure RestartPolicy = "OnFailure"
+	RestartNever     RestartPolicy = "Never"
+)
+
+// BackoffSpec is the crash-loop protection: the first restart is immediate,
+// then Initial, 2x, 4x ... capped at Max; a run of ResetAfter resets it.
+type BackoffSpec struct {
+	Initial    *Duration `json:"initial,omitempty"`
+	Max        *Duration `json:"max,omitempty"`
+	ResetAfter *Duration `json:"resetAfter,omitempty"`
+}
+
+// Probe is a Kubernetes probe: exactly one handler plus timing.
+type Probe struct {
+	ProbeHandler
+	InitialDelaySeconds int32 `json:"initialDelaySeconds,omitempty"`
+	PeriodSeconds       int32 `json:"periodSeconds,omitempty"`
+	TimeoutSeconds      int32 `json:"timeoutSeconds,omitempty"`
+	SuccessThreshold    int32 `json:"successThreshold,omitempty"`
+	FailureThreshold    int32 `json:"failureThreshold,omitempty"`
+}
+
+// ProbeHandler holds exactly one of its fields.
+type ProbeHandler struct {
+	Exec      *ExecAction      `json:"exec,omitempty"`
+	HTTPGet   *HTTPGetAction   `json:"httpGet,omitempty"`
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+}
+
+// ExecAction runs a command; exit 0 is success.
+type ExecAction struct {
+	Command []string `json:"command"`
+}
+
+// HTTPGetAction is an HTTP GET against the instance; 200-399 is success.
+type HTTPGetAction struct {
+	Path        string       `json:"path,omitempty"`
+	Port        IntOrString  `json:"port"`
+	Host        string       `json:"host,omitempty"`
+	Scheme      string       `json:"scheme,omitempty"`
+	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty"`
+}
+
+// HTTPHeader is one header sent by an HTTP probe.
+type HTTPHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// TCPSocketAction succeeds when a TCP connection opens.
+type TCPSocketAction struct {
+	Port IntOrString `json:"port"`
+	Host string      `json:"host,omitempty"`
+}
+
+// Resources holds the limits of each instance.
+type Resources struct {
+	Limits ResourceLimits `json:"limits,omitempty"`
+}
+
+// ResourceLimits are per-instance limits. Memory and CPU are Kubernetes
+// quantities ("256Mi", "500m").
+type ResourceLimits struct {
+	Memory    Quantity `json:"memory,omitempty"`
+	CPU       Quantity `json:"cpu,omitempty"`
+	OpenFiles *int64   `json:"openFiles,omitempty"`
+}
+
+// Lifecycle holds hooks run around an instance's life.
+type Lifecycle struct {
+	PreStop *LifecycleHandler `json:"preStop,omitempty"`
+}
+
+// LifecycleHandler is the action of a hook.
+type LifecycleHandler struct {
+	Exec *ExecAction `json:"exec,omitempty"`
+}
+
+// StrategyType is how a revision change replaces instances.
+type StrategyType string
+
+// The rollout strategies.
+const (
+	RollingUpdate StrategyType = "RollingUpdate"
+	Recreate      StrategyType = "Recreate"
+)
+
+// Strategy is the rollout strategy.
+type Strategy struct {
+	Type          StrategyType         `json:"type,omitempty"`
+	RollingUpdate *RollingUpdateParams `json:"rollingUpdate,omitempty"`
+}
+
+// RollingUpdateParams bound a rolling update; integers or percentages.
+type RollingUpdateParams struct {
+	MaxSurge       *IntOrString `json:"maxSurge,omitempty"`
+	MaxUnavailable *IntOrString `json:"maxUnavailable,omitempty"`
+}
+
+// LogSpec is the rotation policy of an instance's output files.
+type LogSpec struct {
+	MaxSize  Quantity `json:"maxSize,omitempty"`
+	MaxFiles *int32   `json:"maxFiles,omitempty"`
+}
+
+// Dependency makes an app wait for another.
+type Dependency struct {
+	App       string              `json:"app"`
+	Condition DependencyCondition `json:"condition,omitempty"`
+}
+
+// DependencyCondition is what a dependency must reach.
+type DependencyCondition string
+
+// The dependency conditions.
+const (
+	DependencyReady   DependencyCondition = "Ready"
+	DependencyStarted DependencyCondition = "Started"
+)
+
+// AppStatus is what the daemon reports about an App.
+type AppStatus struct {
+	Replicas           int32       `json:"replicas"`
+	ReadyReplicas      int32       `json:"readyReplicas"`
+	UpdatedReplicas    int32       `json:"updatedReplicas"`
+	AvailableReplicas  int32       `json:"availableReplicas"`
+	Revision           string      `json:"revision"`
+	ObservedGeneration int64       `json:"observedGeneration"`
+	Conditions         []Condition `json:"conditions"`
+	Source             string      `json:"source"`
+	// SourceRevision is the name of the symlink target the source was read
+	// through when it looks like a commit (git-sync), else empty.
+	SourceRevision string `json:"sourceRevision,omitempty"`
+}
+
+// Condition types of an App.
+const (
+	ConditionAvailable     = "Available"
+	ConditionProgressing   = "Progressing"
+	ConditionManifestValid = "ManifestValid"
+)
+
+// ConditionStatus is True, False or Unknown.
+type ConditionStatus string
+
+// The condition statuses.
+const (
+	ConditionTrue    ConditionStatus = "True"
+	ConditionFalse   ConditionStatus = "False"
+	ConditionUnknown ConditionStatus = "Unknown"
+)
+
+// Condition is a Kubernetes-style condition.
+type Condition struct {
+	Type               string          `json:"type"`
+	Status             ConditionStatus `json:"status"`
+	Reason             string          `json:"reason,omitempty"`
+	Message            string          `json:"message,omitempty"`
+	LastTransitionTime time.Time       `json:"lastTransitionTime"`
+}
+
+// InstancePhase is where an instance is in its life; see doc.go.
+type InstancePhase string
+
+// The instance phases.
+const (
+	PhasePending     InstancePhase = "Pending"
+	PhaseStarting    InstancePhase = "Starting"
+	PhaseRunning     InstancePhase = "Running"
+	PhaseTerminating InstancePhase = "Terminating"
+	PhaseSucceeded   InstancePhase = "Succeeded"
+	PhaseFailed      InstancePhase = "Failed"
+)
+
+// Instance is the API shape of one instance of an App.
+type Instance struct {
+	Name        string           `json:"name"`
+	App         string           `json:"app"`
+	UID         string           `json:"uid"`
+	Revision    string           `json:"revision"`
+	Phase       InstancePhase    `json:"phase"`
+	Reason      string           `json:"reason,omitempty"`
+	Message     string           `json:"message,omitempty"`
+	Ready       bool             `json:"ready"`
+	PID         int              `json:"pid"`
+	Ports       map[string]int32 `json:"ports"`
+	Listening   []int32          `json:"listening"`
+	Restarts    int32            `json:"restarts"`
+	StartedAt   *time.Time       `json:"startedAt"`
+	NextStartAt *time.Time       `json:"nextStartAt"`
+	LastExit    *ExitStatus      `json:"lastExit"`
+	CPUPercent  float64          `json:"cpuPercent"`
+	MemoryBytes uint64           `json:"memoryBytes"`
+}
+
+// ExitStatus is how a process ended. Signal is empty unless a signal killed
+// it; Reason is Completed, Error, Stopped, StartFailed, Unknown, or the
+// reason proclet stopped it for (LivenessProbeFailed, MemoryLimitExceeded...).
+type ExitStatus struct {
+	Code   int       `json:"code"`
+	Signal string    `json:"signal,omitempty"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}

@@ -1,0 +1,89 @@
+package runtime
+
+import (
+	"context"
+	"syscall"
+	"time"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// Interface is the reconciler's only door to the OS. It never decides
+// whether to start or stop anything: it does what it is told and reports
+// what it observes.
+type Interface interface {
+	// Start forks and execs one instance and returns once the exec has
+	// happened or failed. On failure (missing binary, bad working dir,
+	// unknown user) it returns an error wrapping the OS error and keeps no
+	// handle. On success the instance is observable through Instances until
+	// Release.
+	Start(ctx context.Context, spec StartSpec) (State, error)
+	// Stop begins a graceful stop of the instance uid and returns at once:
+	// preStop (if any), then spec.Signal to the process group, then SIGKILL
+	// to the group after what is left of spec.Grace (never less than 2 s;
+	// a zero grace kills at once and skips preStop). Stopping an instance
+	// that is already stopping or has exited is a no-op. The exit reported
+	// afterwards carries spec.Reason. Unknown uid: ErrNotFound.
+	Stop(uid string, spec StopSpec) error
+	// Instances returns the observed state of every instance of app that
+	// the runtime holds a handle for: running, stopping, or exited and not
+	// yet released. Sorted by ordinal, then start time.
+	Instances(app string) []State
+	// Release forgets the handle of an exited instance. It is a no-op for a
+	// live or unknown uid.
+	Release(uid string)
+	// Events delivers a notice each time an instance's observed state
+	// changes (it exited). Events carry names, not decisions: the receiver
+	// re-reads Instances.
+	Events() <-chan Event
+}
+
+// StartSpec is everything needed to start one instance.
+type StartSpec struct {
+	UID      string
+	App      string
+	Instance string // "<app>-<ordinal>"
+	Ordinal  int
+	Revision string
+	// Spec is the defaulted spec of the app (read only: never mutate it).
+	// The runtime uses Command, Env, WorkingDir, User,
+	// Resources.Limits.OpenFiles and Logs.
+	Spec *v1alpha1.AppSpec
+	// Dir is the manifest's directory: the working dir when Spec has none,
+	// and the base of a relative Spec.WorkingDir.
+	Dir string
+	// Ports are the instance's allocated ports by name (PORT, PORT_<NAME>).
+	Ports map[string]int32
+}
+
+// StopSpec says how to stop an instance.
+type StopSpec struct {
+	Signal  syscall.Signal
+	Grace   time.Duration
+	PreStop []string // argv of the preStop hook, nil for none
+	Reason  string   // recorded as the exit's reason, e.g. "Stopped"
+}
+
+// State is what the runtime observes of one instance.
+type State struct {
+	UID       string
+	App       string
+	Instance  string
+	Ordinal   int
+	Revision  string
+	PID       int
+	StartedAt time.Time
+	// Stopping is true once Stop was called (until the process exits).
+	Stopping bool
+	// Exit is nil while the process runs.
+	Exit *v1alpha1.ExitStatus
+}
+
+// Running reports whether the process has not exited yet.
+func (s State) Running() bool { return s.Exit == nil }
+
+// Event notices that something about an instance of App changed.
+type Event struct {
+	App string
+	UID string
+}
