@@ -73,6 +73,8 @@ type State struct {
 	Revision  string
 	PID       int
 	StartedAt time.Time
+	// Ports are the ports the instance was started with, by name.
+	Ports map[string]int32
 	// Stopping is true once Stop was called (until the process exits).
 	Stopping bool
 	// Exit is nil while the process runs.

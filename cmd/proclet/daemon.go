@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"proclet.dev/proclet/reconciler"
+	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/server"
+	"proclet.dev/proclet/watchers"
+)
+
+// daemonConfig is the daemon's command line.
+type daemonConfig struct {
+	manifests  string
+	stateDir   string
+	listen     string
+	resync     time.Duration
+	logFormat  string
+	logLevel   string
+	onExit     string
+	nodeLabels string
+	stopWait   time.Duration
+}
+
+func parseDaemonFlags(args []string) (daemonConfig, error) {
+	var c daemonConfig
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.StringVar(&c.manifests, "manifests", "./manifests", "the manifests `directory` (may be a symlink, e.g. git-sync's)")
+	fs.StringVar(&c.stateDir, "state-dir", "./.proclet", "`directory` for logs, run files and the lock")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:9090", "`address` of the REST API")
+	fs.DurationVar(&c.resync, "resync", 30*time.Second, "full rescan of the manifests directory every `interval`, as a safety net")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.onExit, "on-exit", "stop", "what a stopping daemon does with the instances: stop or keep")
+	fs.StringVar(&c.nodeLabels, "node-labels", "", "this host's labels `k=v,...`, matched against nodeSelector")
+	fs.DurationVar(&c.stopWait, "shutdown-timeout", 0, "give up waiting for instances to stop after this long (0: the longest grace period plus 10s)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.onExit != "stop" && c.onExit != "keep" {
+		return c, fmt.Errorf("--on-exit: %q is neither stop nor keep", c.onExit)
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return c, fmt.Errorf("--log-format: %q is neither text nor json", c.logFormat)
+	}
+	if c.resync <= 0 {
+		return c, fmt.Errorf("--resync: %s must be positive", c.resync)
+	}
+	return c, nil
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+}
+
+func parseLabels(s string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--node-labels: %q is not k=v", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// runDaemon is `proclet run`: it wires the watcher, the reconciler, the
+// runtime and the server, runs them until SIGTERM/SIGINT, then stops the
+// instances (or leaves them with --on-exit keep).
+func runDaemon(args []string) int {
+	cfg, err := parseDaemonFlags(args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "proclet run: %v\n", err)
+		return 2
+	}
+	log, err := newLogger(cfg.logFormat, cfg.logLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "proclet run: %v\n", err)
+		return 2
+	}
+	slog.SetDefault(log)
+	if err := daemon(cfg, log); err != nil {
+		log.Error("proclet stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func daemon(cfg daemonConfig, log *slog.Logger) error {
+	labels, err := parseLabels(cfg.nodeLabels)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.stateDir, 0o755); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	unlock, err := lockStateDir(cfg.stateDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	manifests, err := filepath.Abs(cfg.manifests)
+	if err != nil {
+		return fmt.Errorf("manifests dir: %w", err)
+	}
+
+	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, Log: log.With("component", "runtime")})
+	if err != nil {
+		return err
+	}
+	rec := reconciler.New(reconciler.Options{Runtime: rt, Log: log.With("component", "reconciler"), NodeLabels: labels})
+	var _ server.StatusReader = rec
+	var _ watchers.Sink = rec
+	srv := server.New(server.Options{Status: rec, Log: log.With("component", "server")})
+	dir := watchers.New(watchers.Options{Root: manifests, Resync: cfg.resync, Log: log.With("component", "watchers")}, rec)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	log.Info("proclet starting", "version", version, "manifests", manifests, "state_dir", cfg.stateDir,
+		"listen", cfg.listen, "pid", os.Getpid())
+	var wg sync.WaitGroup
+	// A component that fails cancels the others (oklog/run semantics).
+	component := func(name string, run func(context.Context) error) {
+		wg.Go(func() {
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				cancel(fmt.Errorf("%s: %w", name, err))
+			}
+		})
+	}
+	// The runtime outlives the other components: it does the stopping at
+	// shutdown, after the reconciler can no longer restart anything.
+	rtCtx, rtCancel := context.WithCancel(context.Background())
+	rtDone := make(chan error, 1)
+	go func() { rtDone <- rt.Run(rtCtx) }()
+	defer func() { rtCancel(); <-rtDone }()
+	component("reconciler", rec.Run)
+	component("watcher", dir.Run)
+	component("server", func(ctx context.Context) error {
+		return srv.Run(ctx, cfg.listen, func(a net.Addr) { log.Info("serving the API", "addr", a.String()) })
+	})
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: rescanning the manifests")
+				dir.Rescan()
+			}
+		}
+	})
+	<-ctx.Done()
+	cause := context.Cause(ctx)
+	log.Info("proclet stopping", "cause", cause.Error(), "on_exit", cfg.onExit)
+	wg.Wait()
+
+	if cfg.onExit == "keep" {
+		rt.Detach()
+		log.Info("leaving the instances running (--on-exit keep)")
+	} else {
+		wait := cfg.stopWait
+		if wait == 0 {
+			wait = maxGrace(rec) + 10*time.Second
+		}
+		sctx, scancel := context.WithTimeout(context.Background(), wait)
+		defer scancel()
+		if err := rec.Shutdown(sctx); err != nil {
+			log.Error("instances left running", "err", err)
+		}
+		rt.Detach()
+		log.Info("every instance stopped")
+	}
+	if errors.Is(cause, context.Canceled) {
+		return nil
+	}
+	return cause
+}
+
+// maxGrace is the longest grace period of the apps, the time a graceful
+// stop of everything may take.
+func maxGrace(rec *reconciler.Reconciler) time.Duration {
+	longest := 30 * time.Second
+	for _, a := range rec.Apps() {
+		longest = max(longest, a.Spec.GracePeriod())
+	}
+	return longest
+}
+
+// lockStateDir takes an exclusive flock on <state-dir>/lock so that a
+// second daemon on the same state dir refuses to start. The kernel drops
+// the lock when the process dies, so a kill -9 never leaves a stale lock.
+func lockStateDir(dir string) (func(), error) {
+	path := filepath.Join(dir, "lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock state dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another proclet (pid %s) is already running on state dir %s; stop it first or use another --state-dir",
+				strings.TrimSpace(string(holder)), dir)
+		}
+		return nil, fmt.Errorf("lock state dir %s: %w", dir, err)
+	}
+	_ = f.Truncate(0)
+	_, _ = fmt.Fprintf(f, "%d\n", os.Getpid())
+	return func() { f.Close() }, nil
+}

@@ -1,0 +1,52 @@
+// Command proclet runs plain OS processes the way Kubernetes runs pods: a
+// directory of manifests is the desired state, and the daemon converges the
+// host to it. See README.md and docs/.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+// Set at build time with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+const usage = `proclet runs processes from a directory of manifests.
+
+Usage:
+  proclet run [--manifests DIR] [--state-dir DIR] [--listen ADDR] [flags]
+  proclet validate DIR...
+  proclet version
+
+Run 'proclet run --help' for the daemon's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run dispatches a command line and returns the exit code.
+func run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runDaemon(args[1:])
+	case "validate":
+		return runValidate(args[1:], os.Stdout, os.Stderr)
+	case "version", "--version", "-v":
+		printVersion(os.Stdout)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(os.Stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "proclet: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

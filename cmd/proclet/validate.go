@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/watchers"
+)
+
+// runValidate parses and validates every manifest under each DIR without a
+// daemon and prints one FILE:LINE: FIELD: MESSAGE line per problem. Exit 1
+// on any problem, for CI in GitOps repos.
+func runValidate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: proclet validate DIR...") }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	problems, apps := 0, 0
+	for _, dir := range fs.Args() {
+		n, p := validateDir(dir, stdout)
+		apps += n
+		problems += p
+	}
+	if problems > 0 {
+		fmt.Fprintf(stderr, "%d problem(s)\n", problems)
+		return 1
+	}
+	fmt.Fprintf(stderr, "%d app(s), no problems\n", apps)
+	return 0
+}
+
+// validateDir checks one directory as the daemon would read it: every file,
+// then the set (duplicate names, dependency cycles).
+func validateDir(dir string, out io.Writer) (apps, problems int) {
+	files, err := watchers.ManifestFiles(dir)
+	if err != nil {
+		fmt.Fprintf(out, "%s: %v\n", dir, err)
+		return 0, 1
+	}
+	var all []v1alpha1.App
+	firstFile := map[string]string{}
+	for _, rel := range files {
+		shown := filepath.Join(dir, rel)
+		data, err := watchers.ReadManifest(filepath.Join(dir, rel))
+		if err != nil {
+			fmt.Fprintf(out, "%s: %v\n", shown, err)
+			problems++
+			continue
+		}
+		decoded, err := v1alpha1.DecodeFile(shown, data)
+		var list v1alpha1.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				fmt.Fprintln(out, e.Error())
+			}
+			problems += len(list)
+			continue
+		} else if err != nil {
+			fmt.Fprintf(out, "%s: %v\n", shown, err)
+			problems++
+			continue
+		}
+		for _, a := range decoded {
+			if prev, ok := firstFile[a.Metadata.Name]; ok {
+				fmt.Fprintf(out, "%s: metadata.name: app %q is already defined in %s (%s)\n", shown, a.Metadata.Name, prev, v1alpha1.ReasonDuplicateName)
+				problems++
+				continue
+			}
+			firstFile[a.Metadata.Name] = shown
+			all = append(all, a)
+		}
+	}
+	for _, e := range v1alpha1.ValidateSet(all) {
+		fmt.Fprintln(out, e.Error())
+		problems++
+	}
+	return len(all), problems
+}
+
+var _ = os.Stdout

@@ -1,0 +1,390 @@
+package reconciler
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"maps"
+	"reflect"
+	"sync"
+	"time"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime"
+)
+
+// Options configure a Reconciler.
+type Options struct {
+	Runtime runtime.Interface
+	Log     *slog.Logger
+	// Workers is how many apps are reconciled at once (default 4).
+	Workers int
+	// NodeLabels are this host's labels, matched against nodeSelector.
+	NodeLabels map[string]string
+	// EventsSize bounds the events ring (default 1000).
+	EventsSize int
+	// Now is the clock read once at the top of each pass (default time.Now).
+	Now func() time.Time
+}
+
+// Reconciler converges the runtime to the desired snapshot: one pass per
+// app at a time, level-triggered, each pass a pure plan applied by the
+// executor. It satisfies watchers.Sink and server.StatusReader.
+type Reconciler struct {
+	rt         runtime.Interface
+	log        *slog.Logger
+	workers    int
+	nodeLabels map[string]string
+	now        func() time.Time
+	q          *queue
+	events     *ring
+
+	// mu guards the fields below. Never held across runtime calls.
+	mu             sync.RWMutex
+	apps           map[string]*appState
+	files          []v1alpha1.FileStatus
+	fileErrs       map[string]string // path -> message last reported, to report each once
+	synced         bool
+	pendingInitial map[string]bool // apps of the first snapshot not yet reconciled
+	ready          bool
+	sourceErr      string
+	sourceRevision string
+	lastChange     time.Time
+}
+
+// appState is everything the reconciler holds about one app. The desired
+// app is replaced, never mutated.
+type appState struct {
+	desired    *v1alpha1.SourcedApp // nil once removed, until its instances are gone
+	revision   string
+	generation int64
+	fileErr    *v1alpha1.FileError // its file's current problem: ManifestValid=False
+	applied    *v1alpha1.App       // the spec last reconciled (stop settings after removal)
+	slots      map[int]slot
+	// Derived by the last pass, for readers.
+	view      *v1alpha1.App
+	instances []v1alpha1.Instance
+	progress  progress
+}
+
+// New returns a Reconciler; Run starts it.
+func New(opts Options) *Reconciler {
+	r := &Reconciler{
+		rt: opts.Runtime, log: opts.Log, workers: opts.Workers, nodeLabels: opts.NodeLabels, now: opts.Now,
+		q: newQueue(), apps: map[string]*appState{}, fileErrs: map[string]string{},
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.workers <= 0 {
+		r.workers = 4
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	size := opts.EventsSize
+	if size <= 0 {
+		size = 1000
+	}
+	r.events = newRing(size)
+	return r
+}
+
+// Run reconciles until ctx is done, then returns once its goroutines have
+// exited. It leaves the instances running: Shutdown stops them.
+func (r *Reconciler) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev := <-r.rt.Events():
+				r.q.Add(ev.App)
+			}
+		}
+	})
+	for range r.workers {
+		wg.Go(func() {
+			for {
+				name, ok := r.q.Get()
+				if !ok {
+					return
+				}
+				r.reconcileSafely(ctx, name)
+				r.q.Done(name)
+			}
+		})
+	}
+	<-ctx.Done()
+	r.q.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+// reconcileSafely turns a panic in one app's pass into a logged error and
+// a retry, so one bad app cannot take the daemon down.
+func (r *Reconciler) reconcileSafely(ctx context.Context, name string) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("reconcile panicked", "app", name, "panic", fmt.Sprint(p))
+			r.record(Event{Time: r.now(), Type: "Warning", Reason: "ReconcileError", Object: name, App: name,
+				Message: fmt.Sprintf("internal error: %v", p)})
+			r.q.AddAfter(name, time.Second)
+		}
+	}()
+	r.reconcile(ctx, name)
+}
+
+// Replace takes a new full snapshot of the desired state (watchers.Sink).
+func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
+	now := r.now()
+	var enqueue []string
+	var notes []Event
+	r.mu.Lock()
+	errs := map[string]*v1alpha1.FileError{}
+	newFileErrs := map[string]string{}
+	for _, f := range snap.Files {
+		if f.Error != nil {
+			errs[f.Path] = f.Error
+			newFileErrs[f.Path] = f.Error.Error()
+			if r.fileErrs[f.Path] != f.Error.Error() {
+				notes = append(notes, Event{Time: now, Type: "Warning", Reason: f.Error.Reason, Object: f.Path, Message: f.Error.Error()})
+			}
+		}
+	}
+	r.fileErrs = newFileErrs
+	seen := map[string]bool{}
+	for i := range snap.Apps {
+		sa := snap.Apps[i]
+		name := sa.App.Metadata.Name
+		seen[name] = true
+		rev := v1alpha1.Revision(&sa.App.Spec)
+		st := r.apps[name]
+		if st == nil {
+			st = &appState{}
+			r.apps[name] = st
+		}
+		if st.desired == nil || st.revision != rev {
+			st.generation++
+		}
+		sa.App.Metadata.Generation = st.generation
+		sa.App.Status = nil
+		if st.desired == nil || st.revision != rev || !reflect.DeepEqual(*st.desired, sa) ||
+			!reflect.DeepEqual(st.fileErr, errs[sa.Path]) {
+			enqueue = append(enqueue, name)
+			r.lastChange = now
+		}
+		st.desired, st.revision, st.fileErr = &sa, rev, errs[sa.Path]
+	}
+	for name, st := range r.apps {
+		if !seen[name] && st.desired != nil {
+			st.desired = nil
+			enqueue = append(enqueue, name)
+			r.lastChange = now
+		}
+	}
+	r.files = snap.Files
+	r.sourceErr, r.sourceRevision = "", snap.SourceRevision
+	if !r.synced {
+		r.synced = true
+		r.pendingInitial = map[string]bool{}
+		for name := range seen {
+			r.pendingInitial[name] = true
+		}
+		r.ready = len(r.pendingInitial) == 0
+	}
+	r.mu.Unlock()
+	for _, e := range notes {
+		r.record(e)
+	}
+	for _, name := range enqueue {
+		r.q.Add(name)
+	}
+}
+
+// Unavailable records that the manifests directory cannot be read. The
+// desired state stays as it was: a sync glitch must not stop every app.
+func (r *Reconciler) Unavailable(err error) {
+	r.mu.Lock()
+	changed := r.sourceErr != err.Error()
+	r.sourceErr = err.Error()
+	r.mu.Unlock()
+	if changed {
+		r.record(Event{Time: r.now(), Type: "Warning", Reason: "SourceUnavailable", Object: "manifests",
+			Message: err.Error() + "; every app keeps running as it was"})
+	}
+}
+
+func (r *Reconciler) record(e Event) {
+	r.events.add(e)
+	level := slog.LevelInfo
+	if e.Type == "Warning" {
+		level = slog.LevelWarn
+	}
+	r.log.Log(context.Background(), level, e.Message, "reason", e.Reason, "object", e.Object)
+}
+
+// reconcile is one pass for one app: read, plan, execute, write status.
+func (r *Reconciler) reconcile(ctx context.Context, name string) {
+	now := r.now()
+	r.mu.RLock()
+	st := r.apps[name]
+	synced := r.synced
+	var in input
+	var applied *v1alpha1.App
+	if st != nil {
+		in = input{revision: st.revision, slots: maps.Clone(st.slots)}
+		applied = st.applied
+		if st.desired != nil {
+			in.app = &st.desired.App
+			applied = in.app
+			in.replicas = r.replicasOf(in.app)
+		}
+	}
+	r.mu.RUnlock()
+	in.observed, in.synced, in.now = r.rt.Instances(name), synced, now
+	out := plan(in)
+	r.execute(ctx, name, in, applied, &out, now)
+	observed := r.rt.Instances(name)
+
+	r.mu.Lock()
+	if st == nil || r.apps[name] != st {
+		r.mu.Unlock()
+		return
+	}
+	st.slots, st.applied = out.slots, applied
+	if out.forget && st.desired == nil {
+		delete(r.apps, name)
+	} else {
+		r.deriveStatus(st, in, observed, now)
+	}
+	if r.pendingInitial[name] {
+		delete(r.pendingInitial, name)
+		r.ready = len(r.pendingInitial) == 0
+	}
+	r.mu.Unlock()
+	switch {
+	case out.started():
+		// Level-triggered: look again at once, so a rollout takes its next
+		// step as soon as the new instance counts as available.
+		r.q.Add(name)
+	case out.requeue > 0:
+		r.q.AddAfter(name, out.requeue)
+	}
+}
+
+// replicasOf is the replicas to run: 0 when the node selector does not
+// match this host's labels.
+func (r *Reconciler) replicasOf(app *v1alpha1.App) int {
+	if !r.nodeMatches(app) {
+		return 0
+	}
+	if app.Spec.Replicas == nil {
+		return 1
+	}
+	return int(*app.Spec.Replicas)
+}
+
+func (r *Reconciler) nodeMatches(app *v1alpha1.App) bool {
+	for k, v := range app.Spec.NodeSelector {
+		if r.nodeLabels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// execute applies the plan's actions through the runtime and records what
+// happened in out.slots and the events.
+func (r *Reconciler) execute(ctx context.Context, name string, in input, applied *v1alpha1.App, out *output, now time.Time) {
+	for _, n := range out.notes {
+		typ := "Normal"
+		if n.warning {
+			typ = "Warning"
+		}
+		r.record(Event{Time: now, Type: typ, Reason: n.reason, Object: n.object, App: name, Message: n.object + " " + n.message})
+	}
+	for _, a := range out.actions {
+		switch a.kind {
+		case actRelease:
+			r.rt.Release(a.uid)
+		case actStop:
+			if err := r.rt.Stop(a.uid, stopSpec(applied, a.reason)); err != nil {
+				r.log.Debug("stop", "app", name, "uid", a.uid, "err", err)
+				continue
+			}
+			r.record(Event{Time: now, Type: "Normal", Reason: "Stopping", Object: instanceName(name, a.ordinal), App: name,
+				Message: fmt.Sprintf("%s stopping: %s", instanceName(name, a.ordinal), a.message)})
+		case actStart:
+			r.start(ctx, name, in, a, out, now)
+		}
+	}
+}
+
+func (r *Reconciler) start(ctx context.Context, name string, in input, a action, out *output, now time.Time) {
+	sl := out.slots[a.ordinal]
+	if sl.UID == "" {
+		sl.UID = newUID()
+	}
+	inst := instanceName(name, a.ordinal)
+	spec := runtime.StartSpec{UID: sl.UID, App: name, Instance: inst, Ordinal: a.ordinal, Revision: in.revision,
+		Spec: &in.app.Spec, Ports: fixedPorts(&in.app.Spec)}
+	r.mu.RLock()
+	if st := r.apps[name]; st != nil && st.desired != nil {
+		spec.Dir = st.desired.Dir
+	}
+	r.mu.RUnlock()
+	s, err := r.rt.Start(ctx, spec)
+	if err != nil {
+		sl.StartError = err.Error()
+		sl.Failures, sl.NextStartAt = backoffFor(&in.app.Spec).failed(sl.Failures, time.Time{}, now)
+		out.requeueAt(now, sl.NextStartAt)
+		r.record(Event{Time: now, Type: "Warning", Reason: "FailedStart", Object: inst, App: name,
+			Message: fmt.Sprintf("%s failed to start: %v (retry in %s)", inst, err, sl.NextStartAt.Sub(now).Round(time.Millisecond))})
+	} else {
+		sl.StartError, sl.LastStartAt = "", s.StartedAt
+		r.record(Event{Time: now, Type: "Normal", Reason: "Started", Object: inst, App: name,
+			Message: fmt.Sprintf("%s started, pid %d, revision %s (%s)", inst, s.PID, in.revision, a.message)})
+	}
+	out.slots[a.ordinal] = sl
+}
+
+func stopSpec(app *v1alpha1.App, reason string) runtime.StopSpec {
+	s := runtime.StopSpec{Signal: 15, Grace: 30 * time.Second, Reason: reason}
+	if app == nil {
+		return s
+	}
+	s.Signal, s.Grace = app.Spec.StopSignalValue(), app.Spec.GracePeriod()
+	if l := app.Spec.Lifecycle; l != nil && l.PreStop != nil && l.PreStop.Exec != nil {
+		s.PreStop = l.PreStop.Exec.Command
+	}
+	return s
+}
+
+// fixedPorts are the app's fixed ports by name. (Ranges are allocated by
+// the port manager.)
+func fixedPorts(spec *v1alpha1.AppSpec) map[string]int32 {
+	var m map[string]int32
+	for _, p := range spec.Ports {
+		if p.Port != 0 {
+			if m == nil {
+				m = map[string]int32{}
+			}
+			m[p.Name] = p.Port
+		}
+	}
+	return m
+}
+
+func instanceName(app string, ordinal int) string { return fmt.Sprintf("%s-%d", app, ordinal) }
+
+// newUID returns a random RFC 4122 version 4 UUID.
+func newUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,198 @@
+package reconciler
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime"
+)
+
+// progress remembers when a rollout last moved, for progressDeadlineSeconds.
+type progress struct {
+	key string // revision and counts; a change is progress
+	at  time.Time
+}
+
+// deriveStatus recomputes the app's status and instances from desired and
+// observed state. Status is derived, never authoritative. Caller holds r.mu.
+func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.State, now time.Time) {
+	var view *v1alpha1.App
+	if st.desired != nil {
+		view = st.desired.App.DeepCopy()
+	} else if st.applied != nil {
+		view = st.applied.DeepCopy()
+	} else {
+		return
+	}
+	ro := &rollout{in: in}
+	if in.app != nil {
+		ro.minReady = time.Duration(in.app.Spec.MinReadySeconds) * time.Second
+	}
+	insts := make([]v1alpha1.Instance, 0, len(observed)+in.replicas)
+	covered := map[int]bool{}
+	s := v1alpha1.AppStatus{Revision: st.revision, ObservedGeneration: st.generation, Conditions: []v1alpha1.Condition{}}
+	if st.desired != nil {
+		s.Source, s.SourceRevision = st.desired.Path, r.sourceRevision
+	}
+	for _, o := range observed {
+		if !o.Running() {
+			continue
+		}
+		inst := v1alpha1.Instance{Name: o.Instance, App: o.App, UID: o.UID, Revision: o.Revision, PID: o.PID,
+			Phase: v1alpha1.PhaseRunning, Ports: map[string]int32{}, Listening: []int32{}}
+		maps.Copy(inst.Ports, o.Ports)
+		started := o.StartedAt
+		inst.StartedAt = &started
+		if o.Stopping {
+			inst.Phase = v1alpha1.PhaseTerminating
+		} else {
+			s.Replicas++
+			inst.Ready = true
+			s.ReadyReplicas++
+			if o.Revision == st.revision {
+				s.UpdatedReplicas++
+				covered[o.Ordinal] = true
+			}
+			if ro.available(o) {
+				s.AvailableReplicas++
+			}
+		}
+		if sl, ok := st.slots[o.Ordinal]; ok && sl.UID == o.UID {
+			inst.Restarts, inst.LastExit = sl.Restarts, sl.LastExit
+		}
+		insts = append(insts, inst)
+	}
+	for o := range in.replicas {
+		if covered[o] {
+			continue
+		}
+		if hasOrdinal(liveOnly(observed), o) {
+			continue // an older revision or a stopping process stands for it
+		}
+		sl := st.slots[o]
+		inst := v1alpha1.Instance{Name: instanceName(view.Metadata.Name, o), App: view.Metadata.Name, UID: sl.UID,
+			Revision: in.revision, Phase: v1alpha1.PhasePending, Reason: "Waiting", Restarts: sl.Restarts,
+			LastExit: sl.LastExit, Ports: map[string]int32{}, Listening: []int32{}}
+		switch {
+		case !r.synced:
+			inst.Reason = "WaitingForManifests"
+		case sl.Revision == in.revision && sl.StartError != "":
+			inst.Phase, inst.Reason, inst.Message = v1alpha1.PhaseFailed, "StartFailed", sl.StartError
+			next := sl.NextStartAt
+			inst.NextStartAt = &next
+		case sl.Revision == in.revision && sl.Done && sl.LastExit != nil && sl.LastExit.Code == 0 && sl.LastExit.Signal == "":
+			inst.Phase, inst.Reason = v1alpha1.PhaseSucceeded, "Completed"
+		case sl.Revision == in.revision && sl.Done:
+			inst.Phase, inst.Reason = v1alpha1.PhaseFailed, "Error"
+		case sl.Revision == in.revision && sl.NextStartAt.After(now):
+			inst.Reason = "CrashLoopBackOff"
+			next := sl.NextStartAt
+			inst.NextStartAt = &next
+			inst.Message = fmt.Sprintf("back-off restarting failed instance, next start at %s", next.Format(time.RFC3339))
+		}
+		insts = append(insts, inst)
+	}
+	slices.SortStableFunc(insts, func(a, b v1alpha1.Instance) int {
+		if c := ordinalOf(a.Name) - ordinalOf(b.Name); c != 0 {
+			return c
+		}
+		return boolInt(a.Revision == st.revision) - boolInt(b.Revision == st.revision)
+	})
+	s.Conditions = r.conditions(st, in, s, now)
+	view.Status = &s
+	st.view, st.instances = view, insts
+}
+
+func liveOnly(obs []runtime.State) []runtime.State {
+	var out []runtime.State
+	for _, o := range obs {
+		if o.Running() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func ordinalOf(instance string) int {
+	n, mul := 0, 1
+	for i := len(instance) - 1; i >= 0 && instance[i] >= '0' && instance[i] <= '9'; i-- {
+		n += int(instance[i]-'0') * mul
+		mul *= 10
+	}
+	return n
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// conditions derives Available, Progressing and ManifestValid, keeping each
+// one's lastTransitionTime while its status stays the same.
+func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, now time.Time) []v1alpha1.Condition {
+	var prev []v1alpha1.Condition
+	if st.view != nil && st.view.Status != nil {
+		prev = st.view.Status.Conditions
+	}
+	want := int32(in.replicas)
+	var conds []v1alpha1.Condition
+	if in.app != nil {
+		_, unavail := rollingBounds(&in.app.Spec, in.replicas)
+		minAvail := max(want-int32(unavail), 0)
+		switch {
+		case !r.nodeMatches(in.app):
+			conds = append(conds, cond(v1alpha1.ConditionAvailable, v1alpha1.ConditionTrue, "NodeSelectorMismatch",
+				"the node selector does not match this host's labels: no instances run here"))
+		case s.AvailableReplicas >= minAvail:
+			conds = append(conds, cond(v1alpha1.ConditionAvailable, v1alpha1.ConditionTrue, "MinimumReplicasAvailable",
+				fmt.Sprintf("%d of %d instances available", s.AvailableReplicas, want)))
+		default:
+			conds = append(conds, cond(v1alpha1.ConditionAvailable, v1alpha1.ConditionFalse, "MinimumReplicasUnavailable",
+				fmt.Sprintf("%d of %d instances available, %d needed", s.AvailableReplicas, want, minAvail)))
+		}
+		key := fmt.Sprintf("%s/%d/%d/%d", st.revision, s.UpdatedReplicas, s.AvailableReplicas, s.Replicas)
+		if st.progress.key != key {
+			st.progress = progress{key: key, at: now}
+		}
+		deadline := 600 * time.Second
+		if d := in.app.Spec.ProgressDeadlineSeconds; d != nil {
+			deadline = time.Duration(*d) * time.Second
+		}
+		complete := s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want
+		switch {
+		case complete:
+			conds = append(conds, cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "NewRevisionAvailable",
+				fmt.Sprintf("revision %s is available on every instance", st.revision)))
+		case now.Sub(st.progress.at) >= deadline:
+			conds = append(conds, cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionFalse, "ProgressDeadlineExceeded",
+				fmt.Sprintf("revision %s has not progressed for %s", st.revision, deadline)))
+		default:
+			conds = append(conds, cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "RolloutInProgress",
+				fmt.Sprintf("%d of %d instances at revision %s", s.UpdatedReplicas, want, st.revision)))
+		}
+	}
+	if st.fileErr != nil {
+		conds = append(conds, cond(v1alpha1.ConditionManifestValid, v1alpha1.ConditionFalse, st.fileErr.Reason,
+			st.fileErr.Error()+"; running the last valid version"))
+	} else {
+		conds = append(conds, cond(v1alpha1.ConditionManifestValid, v1alpha1.ConditionTrue, "Applied", ""))
+	}
+	for i := range conds {
+		conds[i].LastTransitionTime = now
+		for _, p := range prev {
+			if p.Type == conds[i].Type && p.Status == conds[i].Status {
+				conds[i].LastTransitionTime = p.LastTransitionTime
+			}
+		}
+	}
+	return conds
+}
+
+func cond(typ string, status v1alpha1.ConditionStatus, reason, message string) v1alpha1.Condition {
+	return v1alpha1.Condition{Type: typ, Status: status, Reason: reason, Message: message}
+}

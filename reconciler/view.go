@@ -1,0 +1,170 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// Apps returns every app with its status, sorted by name (deep copies).
+func (r *Reconciler) Apps() []v1alpha1.App {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]v1alpha1.App, 0, len(r.apps))
+	for _, st := range r.apps {
+		if v := r.viewLocked(st); v != nil {
+			out = append(out, *v)
+		}
+	}
+	slices.SortFunc(out, func(a, b v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
+	return out
+}
+
+// App returns one app with its status (a deep copy).
+func (r *Reconciler) App(name string) (v1alpha1.App, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	st, ok := r.apps[name]
+	if !ok {
+		return v1alpha1.App{}, false
+	}
+	v := r.viewLocked(st)
+	if v == nil {
+		return v1alpha1.App{}, false
+	}
+	return *v, true
+}
+
+// viewLocked is the app as last derived, or, before its first pass, the
+// desired app with a status saying so.
+func (r *Reconciler) viewLocked(st *appState) *v1alpha1.App {
+	if st.view != nil {
+		v := st.view.DeepCopy()
+		if st.desired != nil && st.desired.App.Metadata.Generation != v.Metadata.Generation {
+			// An edit the reconciler has not acted on yet: say so
+			// (generation ahead of observedGeneration), keep the rest.
+			v.Metadata.Generation = st.desired.App.Metadata.Generation
+		}
+		return v
+	}
+	if st.desired == nil {
+		return nil
+	}
+	v := st.desired.App.DeepCopy()
+	v.Status = &v1alpha1.AppStatus{Source: st.desired.Path, Conditions: []v1alpha1.Condition{}}
+	return v
+}
+
+// Instances returns the instances of app (every app when app is empty),
+// sorted by app and ordinal; ok is false for an unknown app.
+func (r *Reconciler) Instances(app string) ([]v1alpha1.Instance, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if app != "" {
+		st, ok := r.apps[app]
+		if !ok {
+			return nil, false
+		}
+		return cloneInstances(st.instances), true
+	}
+	names := make([]string, 0, len(r.apps))
+	for name := range r.apps {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var out []v1alpha1.Instance
+	for _, name := range names {
+		out = append(out, cloneInstances(r.apps[name].instances)...)
+	}
+	return out, true
+}
+
+func cloneInstances(in []v1alpha1.Instance) []v1alpha1.Instance {
+	out := make([]v1alpha1.Instance, len(in))
+	for i, x := range in {
+		if x.Ports != nil {
+			m := make(map[string]int32, len(x.Ports))
+			for k, v := range x.Ports {
+				m[k] = v
+			}
+			x.Ports = m
+		}
+		x.Listening = slices.Clone(x.Listening)
+		if x.LastExit != nil {
+			e := *x.LastExit
+			x.LastExit = &e
+		}
+		out[i] = x
+	}
+	return out
+}
+
+// Ready reports whether the first full snapshot has been read and every
+// app in it reconciled once (/readyz).
+func (r *Reconciler) Ready() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.ready
+}
+
+// Events returns up to limit events, newest first, of app when not empty.
+func (r *Reconciler) Events(app string, limit int) []Event { return r.events.list(app, limit) }
+
+// Manifests returns every manifest file read, with its problem.
+func (r *Reconciler) Manifests() []v1alpha1.FileStatus {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Clone(r.files)
+}
+
+// SourceError is why the manifests directory cannot be read now, or "".
+func (r *Reconciler) SourceError() string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.sourceErr
+}
+
+// Shutdown stops every instance gracefully, each with its app's stop
+// signal, preStop and grace period, all at once, and waits until they have
+// exited or ctx ends. Call it after Run has returned, so that nothing
+// restarts them meanwhile.
+func (r *Reconciler) Shutdown(ctx context.Context) error {
+	r.mu.RLock()
+	specs := map[string]*v1alpha1.App{}
+	for name, st := range r.apps {
+		specs[name] = st.applied
+	}
+	r.mu.RUnlock()
+	remaining := func() int {
+		n := 0
+		for name, app := range specs {
+			for _, s := range r.rt.Instances(name) {
+				if s.Running() {
+					n++
+					if !s.Stopping {
+						_ = r.rt.Stop(s.UID, stopSpec(app, ReasonStopped))
+					}
+				}
+			}
+		}
+		return n
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n := remaining()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("shutdown: %d instances still running: %w", n, ctx.Err())
+		case <-r.rt.Events():
+		case <-tick.C:
+		}
+	}
+}

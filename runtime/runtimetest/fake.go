@@ -1,0 +1,200 @@
+// Package runtimetest provides a fake runtime.Interface that records what
+// it is asked to do and lets a test say "instance web-3 exited with 137".
+package runtimetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime"
+)
+
+// Call is one recorded call to the fake.
+type Call struct {
+	Op       string // "Start" or "Stop"
+	Instance string
+	UID      string
+	Revision string
+	Reason   string // Stop's reason
+}
+
+// Fake is an in-memory runtime.Interface. Processes "run" until the test
+// exits them; Stop makes them exit at once unless HoldStops is set.
+type Fake struct {
+	// Now is the clock stamped on starts and exits; time.Now when nil.
+	Now func() time.Time
+	// StartErr, when it returns an error, fails the start of that spec.
+	StartErr func(runtime.StartSpec) error
+	// HoldStops keeps stopped instances alive (Stopping) until Exit is called.
+	HoldStops bool
+
+	events chan runtime.Event
+
+	// mu guards the fields below.
+	mu      sync.Mutex
+	procs   map[string]*runtime.State // by uid
+	calls   []Call
+	nextPID int
+}
+
+var _ runtime.Interface = (*Fake)(nil)
+
+// New returns an empty fake.
+func New() *Fake {
+	return &Fake{events: make(chan runtime.Event, 4096), procs: map[string]*runtime.State{}, nextPID: 1000}
+}
+
+func (f *Fake) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+// Start implements runtime.Interface.
+func (f *Fake) Start(_ context.Context, spec runtime.StartSpec) (runtime.State, error) {
+	if f.StartErr != nil {
+		if err := f.StartErr(spec); err != nil {
+			return runtime.State{}, fmt.Errorf("start %s: %w", spec.Instance, err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p, ok := f.procs[spec.UID]; ok && p.Running() {
+		return runtime.State{}, fmt.Errorf("start %s: uid %s already running", spec.Instance, spec.UID)
+	}
+	f.nextPID++
+	s := &runtime.State{UID: spec.UID, App: spec.App, Instance: spec.Instance, Ordinal: spec.Ordinal,
+		Revision: spec.Revision, PID: f.nextPID, StartedAt: f.now(), Ports: spec.Ports}
+	f.procs[spec.UID] = s
+	f.calls = append(f.calls, Call{Op: "Start", Instance: spec.Instance, UID: spec.UID, Revision: spec.Revision})
+	return *s, nil
+}
+
+// Stop implements runtime.Interface.
+func (f *Fake) Stop(uid string, spec runtime.StopSpec) error {
+	f.mu.Lock()
+	p, ok := f.procs[uid]
+	if !ok {
+		f.mu.Unlock()
+		return runtime.ErrNotFound
+	}
+	if !p.Running() || p.Stopping {
+		f.mu.Unlock()
+		return nil
+	}
+	p.Stopping = true
+	f.calls = append(f.calls, Call{Op: "Stop", Instance: p.Instance, UID: uid, Revision: p.Revision, Reason: spec.Reason})
+	if !f.HoldStops {
+		p.Exit = &v1alpha1.ExitStatus{Signal: "SIGTERM", Reason: spec.Reason, At: f.now()}
+		p.Stopping = false
+	}
+	app := p.App
+	f.mu.Unlock()
+	if !f.HoldStops {
+		f.events <- runtime.Event{App: app, UID: uid}
+	}
+	return nil
+}
+
+// Exit makes a running instance exit with code (and reason Completed or
+// Error), as if it had ended by itself. A stopping instance keeps its
+// stop reason.
+func (f *Fake) Exit(uid string, code int) {
+	f.mu.Lock()
+	p, ok := f.procs[uid]
+	if !ok || !p.Running() {
+		f.mu.Unlock()
+		panic(fmt.Sprintf("runtimetest: exit of %q which is not running", uid))
+	}
+	reason := "Error"
+	if code == 0 {
+		reason = "Completed"
+	}
+	p.Exit = &v1alpha1.ExitStatus{Code: code, Reason: reason, At: f.now()}
+	p.Stopping = false
+	app := p.App
+	f.mu.Unlock()
+	f.events <- runtime.Event{App: app, UID: uid}
+}
+
+// ExitInstance exits the running, not stopping process named instance
+// (e.g. "web-1") and returns its uid. It fails the test helper's caller by
+// panicking when there is none.
+func (f *Fake) ExitInstance(instance string, code int) string {
+	f.mu.Lock()
+	uid := ""
+	for u, p := range f.procs {
+		if p.Instance == instance && p.Running() {
+			uid = u
+		}
+	}
+	f.mu.Unlock()
+	if uid == "" {
+		panic(fmt.Sprintf("runtimetest: no running %q", instance))
+	}
+	f.Exit(uid, code)
+	return uid
+}
+
+// Instances implements runtime.Interface.
+func (f *Fake) Instances(app string) []runtime.State {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []runtime.State
+	for _, p := range f.procs {
+		if p.App == app {
+			s := *p
+			if p.Exit != nil {
+				e := *p.Exit
+				s.Exit = &e
+			}
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b runtime.State) int {
+		if a.Ordinal != b.Ordinal {
+			return a.Ordinal - b.Ordinal
+		}
+		return a.StartedAt.Compare(b.StartedAt)
+	})
+	return out
+}
+
+// Release implements runtime.Interface.
+func (f *Fake) Release(uid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p, ok := f.procs[uid]; ok && !p.Running() {
+		delete(f.procs, uid)
+	}
+}
+
+// Events implements runtime.Interface.
+func (f *Fake) Events() <-chan runtime.Event { return f.events }
+
+// Calls returns the calls recorded so far and forgets them.
+func (f *Fake) Calls() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+// Running returns the names of running instances, sorted, one entry per
+// process (a name appears twice while two revisions of it overlap).
+func (f *Fake) Running(app string) []string {
+	var out []string
+	for _, s := range f.Instances(app) {
+		if s.Running() {
+			out = append(out, s.Instance)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,54 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// listApps serves GET /api/v1/apps.
+func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
+	apps := s.status.Apps()
+	for i := range apps {
+		redact(&apps[i])
+	}
+	writeJSON(w, http.StatusOK, list[v1alpha1.App]{Items: apps})
+}
+
+// getApp serves GET /api/v1/apps/{app}.
+func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["app"]
+	app, ok := s.status.App(name)
+	if !ok {
+		s.writeError(w, r, notFound("app %q not found", name))
+		return
+	}
+	redact(&app)
+	writeJSON(w, http.StatusOK, app)
+}
+
+// listAppInstances serves GET /api/v1/apps/{app}/instances.
+func (s *Server) listAppInstances(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["app"]
+	insts, ok := s.status.Instances(name)
+	if !ok {
+		s.writeError(w, r, notFound("app %q not found", name))
+		return
+	}
+	writeJSON(w, http.StatusOK, list[v1alpha1.Instance]{Items: nonNil(insts)})
+}
+
+// listInstances serves GET /api/v1/instances.
+func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
+	insts, _ := s.status.Instances("")
+	writeJSON(w, http.StatusOK, list[v1alpha1.Instance]{Items: nonNil(insts)})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

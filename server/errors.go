@@ -1,0 +1,44 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// apiError is an error with the HTTP status and code the API answers with.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func notFound(format string, args ...any) *apiError {
+	return &apiError{status: http.StatusNotFound, code: "NotFound", message: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "BadRequest", message: fmt.Sprintf(format, args...)}
+}
+
+// errorBody is the JSON shape of every error answer.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError answers with err: its own status and code for an *apiError,
+// else 500 with a generic message (the detail goes to the log only).
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae, ok := err.(*apiError)
+	if !ok {
+		s.log.Error("request failed", "path", r.URL.Path, "err", err)
+		ae = &apiError{status: http.StatusInternalServerError, code: "Internal", message: "internal error"}
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = ae.code, ae.message
+	writeJSON(w, ae.status, body)
+}
