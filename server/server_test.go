@@ -51,7 +51,7 @@ func (f *fakeStatus) Ready() bool { return f.ready }
 func newFake() *fakeStatus {
 	web := v1alpha1.App{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindApp,
 		Metadata: v1alpha1.ObjectMeta{Name: "web", Generation: 2},
-		Spec: v1alpha1.AppSpec{Command: []string{"web"}, Env: []v1alpha1.EnvVar{{Name: "DB_PASSWORD", Value: "hunter2"}}},
+		Spec:     v1alpha1.AppSpec{Command: []string{"web"}, Env: []v1alpha1.EnvVar{{Name: "DB_PASSWORD", Value: "hunter2"}}},
 		Status: &v1alpha1.AppStatus{Replicas: 1, ReadyReplicas: 1, Revision: "abc", ObservedGeneration: 2,
 			Conditions: []v1alpha1.Condition{}, Source: "web.yaml"}}
 	return &fakeStatus{

@@ -1,13 +1,17 @@
 package v1alpha1
 
 import (
-	"errors"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 )
 
-// ErrorList is every problem found in one file; it is an error.
+// ErrorList is every problem found in one file; it is an error, and
+// errors.Is(list, ErrInvalid) holds.
 type ErrorList []*FileError
 
 func (l ErrorList) Error() string {
@@ -18,21 +22,177 @@ func (l ErrorList) Error() string {
 	return strings.Join(s, "\n")
 }
 
+// maxErrors caps the problems reported for one file.
+const maxErrors = 50
+
+var appType = reflect.TypeFor[App]()
+
 // DecodeFile decodes every object of one manifest file, chosen by the
-// extension of path (.yaml/.yml: multi-document YAML, .json, .toml), then
-// defaults and validates each. path is used in errors only. On any problem
-// it returns no apps and an ErrorList naming file, line and field.
+// extension of path (case-insensitive), then defaults and validates each.
+// path is used in errors only: nothing here reads the filesystem.
 //
-// TEMPORARY stub: single-document strict YAML only, no defaults or validation.
-func DecodeFile(path string, data []byte) ([]App, error) {
-	var a App
-	if err := yaml.UnmarshalStrict(data, &a); err != nil {
-		return nil, ErrorList{{File: path, Reason: ReasonInvalid, Message: err.Error()}}
-	}
-	if a.Metadata.Name == "" {
-		return nil, ErrorList{{File: path, Field: "metadata.name", Reason: ReasonInvalid, Message: "required"}}
-	}
-	return []App{a}, nil
+//   - .yaml, .yml: a YAML stream; each "---" document is one object, and
+//     empty documents (only comments, or null) are skipped.
+//   - .json: one object, or a list of objects (each one object).
+//   - .toml: one object.
+//
+// The three share one strict reading: unknown fields and repeated keys are
+// errors; `status` and `metadata.generation` are accepted and dropped. A
+// number or boolean where a string is wanted is taken as written. A file
+// with no object at all (empty) decodes to no apps and no error.
+//
+// On any problem it returns no apps and an ErrorList: each entry names the
+// file, the line (where the format gives one: always in YAML and JSON, only
+// for syntax errors in TOML; lines count from the start of the file) and
+// the field path, e.g. `spec.ports[0].range`.
+func DecodeFile(path string, data []byte) (apps []App, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			apps = nil
+			err = ErrorList{{File: path, Reason: ReasonInvalid, Message: fmt.Sprintf("cannot decode: internal error: %v", r)}}
+		}
+	}()
+	return decodeFile(path, data)
 }
 
-var _ = errors.New
+func decodeFile(path string, data []byte) ([]App, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	var docs []document
+	var err error
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".yaml", ".yml":
+		docs, err = parseYAML(data)
+	case ".json":
+		docs, err = parseJSON(data)
+	case ".toml":
+		docs, err = parseTOML(data)
+	default:
+		return nil, ErrorList{{File: path, Reason: ReasonInvalid,
+			Message: fmt.Sprintf("unsupported file extension %q (want .yaml, .yml, .json or .toml)", ext)}}
+	}
+	if err != nil {
+		line := 0
+		if se, ok := err.(*syntaxError); ok {
+			line = se.line
+		}
+		return nil, ErrorList{{File: path, Line: line, Reason: ReasonInvalid, Message: err.Error()}}
+	}
+
+	var errs ErrorList
+	apps := make([]App, 0, len(docs))
+	binders := make([]*binder, 0, len(docs))
+	for _, d := range docs {
+		app, b, derrs := decodeDocument(d)
+		errs = append(errs, derrs...)
+		apps = append(apps, app)
+		binders = append(binders, b)
+	}
+	if len(errs) == 0 {
+		errs = append(errs, fileRules(apps, binders)...)
+	}
+	if len(errs) > 0 {
+		return nil, finish(path, errs)
+	}
+	return apps, nil
+}
+
+// decodeDocument binds, decodes, defaults and validates one object. Its
+// errors carry lines but no file.
+func decodeDocument(d document) (App, *binder, ErrorList) {
+	var app App
+	b := newBinder(d.line)
+	v := b.bind(d.root, appType, "")
+	if len(b.errs) > 0 {
+		return app, b, b.errs
+	}
+	raw, err := json.Marshal(v)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&app)
+	}
+	if err != nil { // bind let through what encoding/json refuses: a bug
+		return app, b, ErrorList{{Line: d.line, Reason: ReasonInvalid, Message: "cannot decode: " + err.Error()}}
+	}
+	app.Status = nil
+	app.Metadata.Generation = 0
+	Default(&app)
+	errs := Validate(&app)
+	for _, e := range errs {
+		e.Line = b.lineOf(e.Field)
+	}
+	return app, b, errs
+}
+
+// fileRules are the checks across the objects of one file: a name defined
+// twice, and dependency cycles among them.
+func fileRules(apps []App, binders []*binder) ErrorList {
+	var errs ErrorList
+	first := map[string]int{}
+	for i, a := range apps {
+		if j, ok := first[a.Metadata.Name]; ok {
+			errs = append(errs, &FileError{Field: "metadata.name", Line: binders[i].lineOf("metadata.name"),
+				Reason: ReasonDuplicateName,
+				Message: fmt.Sprintf("%q is already defined in this file (line %d)",
+					a.Metadata.Name, binders[j].lineOf("metadata.name"))})
+			continue
+		}
+		first[a.Metadata.Name] = i
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	for _, c := range DependencyCycles(apps) {
+		i := first[c[0]]
+		field := "spec.dependsOn"
+		for k, d := range apps[i].Spec.DependsOn {
+			if d.App == c[1] {
+				field = fmt.Sprintf("spec.dependsOn[%d].app", k)
+			}
+		}
+		errs = append(errs, &FileError{Field: field, Line: binders[i].lineOf(field),
+			Reason: ReasonInvalid, Message: cycleMessage(c)})
+	}
+	return errs
+}
+
+// finish sets the file of every error, orders them by line and caps them.
+func finish(path string, errs ErrorList) ErrorList {
+	for _, e := range errs {
+		e.File = path
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	if len(errs) > maxErrors {
+		more := len(errs) - maxErrors
+		errs = append(errs[:maxErrors], &FileError{File: path, Reason: ReasonInvalid,
+			Message: fmt.Sprintf("and %d more problem(s)", more)})
+	}
+	return errs
+}
+
+// lineOf finds the line of a field path, or of its nearest parent present
+// in the file (a missing required field is placed at its parent).
+func (b *binder) lineOf(path string) int {
+	for {
+		if l, ok := b.lines[path]; ok && l > 0 {
+			return l
+		}
+		if path == "" {
+			return 0
+		}
+		path = parentPath(path)
+	}
+}
+
+// parentPath drops the last segment: "a.b[0]" -> "a.b" -> "a" -> "".
+func parentPath(p string) string {
+	if strings.HasSuffix(p, "]") {
+		if i := strings.LastIndexByte(p, '['); i >= 0 {
+			return p[:i]
+		}
+	}
+	if i := strings.LastIndexByte(p, '.'); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}

@@ -16,19 +16,19 @@ const (
 // terminationGracePeriodSeconds: 0). After Default every pointer that has a
 // default is non-nil, so consumers of a defaulted App never nil-check them.
 type App struct {
-	APIVersion string     `json:"apiVersion" validate:"required"`
-	Kind       string     `json:"kind" validate:"required"`
+	APIVersion string     `json:"apiVersion" validate:"required,eq=proclet.dev/v1alpha1"`
+	Kind       string     `json:"kind" validate:"required,eq=App"`
 	Metadata   ObjectMeta `json:"metadata"`
 	Spec       AppSpec    `json:"spec"`
 	// Status is the daemon's to report. In a file it is accepted and dropped.
-	Status *AppStatus `json:"status,omitempty"`
+	Status *AppStatus `json:"status,omitempty" validate:"-"`
 }
 
 // ObjectMeta is the Kubernetes-shaped metadata of an App.
 type ObjectMeta struct {
-	Name        string            `json:"name" validate:"required"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
+	Name        string            `json:"name" validate:"required,dns1123label"`
+	Labels      map[string]string `json:"labels,omitempty" validate:"dive,keys,labelkey,endkeys,labelvalue"`
+	Annotations map[string]string `json:"annotations,omitempty" validate:"dive,keys,labelkey,endkeys"`
 	// Generation is set by the daemon (bumped when the revision changes); a
 	// value in a file is dropped.
 	Generation int64 `json:"generation,omitempty"`
@@ -36,40 +36,40 @@ type ObjectMeta struct {
 
 // AppSpec is the desired state of an App. See MANIFEST.md for each field.
 type AppSpec struct {
-	Replicas                      *int32            `json:"replicas,omitempty"`
-	Command                       []string          `json:"command"`
-	WorkingDir                    string            `json:"workingDir,omitempty"`
-	User                          string            `json:"user,omitempty"`
-	Env                           []EnvVar          `json:"env,omitempty"`
-	Ports                         []PortSpec        `json:"ports,omitempty"`
-	RestartPolicy                 RestartPolicy     `json:"restartPolicy,omitempty"`
+	Replicas                      *int32            `json:"replicas,omitempty" validate:"omitempty,min=0,max=1000"`
+	Command                       []string          `json:"command" validate:"required,min=1,dive,nonul"`
+	WorkingDir                    string            `json:"workingDir,omitempty" validate:"nonul"`
+	User                          string            `json:"user,omitempty" validate:"nonul"`
+	Env                           []EnvVar          `json:"env,omitempty" validate:"dive"`
+	Ports                         []PortSpec        `json:"ports,omitempty" validate:"dive"`
+	RestartPolicy                 RestartPolicy     `json:"restartPolicy,omitempty" validate:"omitempty,oneof=Always OnFailure Never"`
 	RestartBackoff                *BackoffSpec      `json:"restartBackoff,omitempty"`
 	StartupProbe                  *Probe            `json:"startupProbe,omitempty"`
 	ReadinessProbe                *Probe            `json:"readinessProbe,omitempty"`
 	LivenessProbe                 *Probe            `json:"livenessProbe,omitempty"`
 	Resources                     Resources         `json:"resources,omitempty"`
-	TerminationGracePeriodSeconds *int64            `json:"terminationGracePeriodSeconds,omitempty"`
-	StopSignal                    string            `json:"stopSignal,omitempty"`
+	TerminationGracePeriodSeconds *int64            `json:"terminationGracePeriodSeconds,omitempty" validate:"omitempty,min=0"`
+	StopSignal                    string            `json:"stopSignal,omitempty" validate:"omitempty,signal"`
 	Lifecycle                     *Lifecycle        `json:"lifecycle,omitempty"`
 	Strategy                      Strategy          `json:"strategy,omitempty"`
-	MinReadySeconds               int32             `json:"minReadySeconds,omitempty"`
-	ProgressDeadlineSeconds       *int32            `json:"progressDeadlineSeconds,omitempty"`
+	MinReadySeconds               int32             `json:"minReadySeconds,omitempty" validate:"min=0"`
+	ProgressDeadlineSeconds       *int32            `json:"progressDeadlineSeconds,omitempty" validate:"omitempty,min=1"`
 	Logs                          LogSpec           `json:"logs,omitempty"`
-	DependsOn                     []Dependency      `json:"dependsOn,omitempty"`
-	NodeSelector                  map[string]string `json:"nodeSelector,omitempty"`
+	DependsOn                     []Dependency      `json:"dependsOn,omitempty" validate:"dive"`
+	NodeSelector                  map[string]string `json:"nodeSelector,omitempty" validate:"dive,keys,labelkey,endkeys,labelvalue"`
 }
 
 // EnvVar is one environment variable; Value may use $(VAR) references.
 type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name  string `json:"name" validate:"required,envname"`
+	Value string `json:"value" validate:"nonul"`
 }
 
 // PortSpec names a port: either a fixed Port or a Range "LOW-HIGH".
 type PortSpec struct {
-	Name  string `json:"name"`
-	Port  int32  `json:"port,omitempty"`
-	Range string `json:"range,omitempty"`
+	Name  string `json:"name" validate:"required,portname"`
+	Port  int32  `json:"port,omitempty" validate:"omitempty,min=1,max=65535"`
+	Range string `json:"range,omitempty" validate:"omitempty,portrange"`
 }
 
 // RestartPolicy says when an exited instance is started again.
@@ -85,19 +85,19 @@ const (
 // BackoffSpec is the crash-loop protection: the first restart is immediate,
 // then Initial, 2x, 4x ... capped at Max; a run of ResetAfter resets it.
 type BackoffSpec struct {
-	Initial    *Duration `json:"initial,omitempty"`
-	Max        *Duration `json:"max,omitempty"`
-	ResetAfter *Duration `json:"resetAfter,omitempty"`
+	Initial    *Duration `json:"initial,omitempty" validate:"omitempty,gt=0"`
+	Max        *Duration `json:"max,omitempty" validate:"omitempty,gt=0"`
+	ResetAfter *Duration `json:"resetAfter,omitempty" validate:"omitempty,gt=0"`
 }
 
 // Probe is a Kubernetes probe: exactly one handler plus timing.
 type Probe struct {
 	ProbeHandler
-	InitialDelaySeconds int32 `json:"initialDelaySeconds,omitempty"`
-	PeriodSeconds       int32 `json:"periodSeconds,omitempty"`
-	TimeoutSeconds      int32 `json:"timeoutSeconds,omitempty"`
-	SuccessThreshold    int32 `json:"successThreshold,omitempty"`
-	FailureThreshold    int32 `json:"failureThreshold,omitempty"`
+	InitialDelaySeconds int32 `json:"initialDelaySeconds,omitempty" validate:"min=0"`
+	PeriodSeconds       int32 `json:"periodSeconds,omitempty" validate:"omitempty,min=1"`
+	TimeoutSeconds      int32 `json:"timeoutSeconds,omitempty" validate:"omitempty,min=1"`
+	SuccessThreshold    int32 `json:"successThreshold,omitempty" validate:"omitempty,min=1"`
+	FailureThreshold    int32 `json:"failureThreshold,omitempty" validate:"omitempty,min=1"`
 }
 
 // ProbeHandler holds exactly one of its fields.
@@ -109,28 +109,28 @@ type ProbeHandler struct {
 
 // ExecAction runs a command; exit 0 is success.
 type ExecAction struct {
-	Command []string `json:"command"`
+	Command []string `json:"command" validate:"required,min=1,dive,nonul"`
 }
 
 // HTTPGetAction is an HTTP GET against the instance; 200-399 is success.
 type HTTPGetAction struct {
-	Path        string       `json:"path,omitempty"`
-	Port        IntOrString  `json:"port"`
-	Host        string       `json:"host,omitempty"`
-	Scheme      string       `json:"scheme,omitempty"`
-	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty"`
+	Path        string       `json:"path,omitempty" validate:"omitempty,httppath"`
+	Port        IntOrString  `json:"port" validate:"probeport"`
+	Host        string       `json:"host,omitempty" validate:"omitempty,hostname_rfc1123|ip"`
+	Scheme      string       `json:"scheme,omitempty" validate:"omitempty,oneof=HTTP HTTPS"`
+	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty" validate:"dive"`
 }
 
 // HTTPHeader is one header sent by an HTTP probe.
 type HTTPHeader struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name  string `json:"name" validate:"required,headername"`
+	Value string `json:"value" validate:"headervalue"`
 }
 
 // TCPSocketAction succeeds when a TCP connection opens.
 type TCPSocketAction struct {
-	Port IntOrString `json:"port"`
-	Host string      `json:"host,omitempty"`
+	Port IntOrString `json:"port" validate:"probeport"`
+	Host string      `json:"host,omitempty" validate:"omitempty,hostname_rfc1123|ip"`
 }
 
 // Resources holds the limits of each instance.
@@ -141,9 +141,9 @@ type Resources struct {
 // ResourceLimits are per-instance limits. Memory and CPU are Kubernetes
 // quantities ("256Mi", "500m").
 type ResourceLimits struct {
-	Memory    Quantity `json:"memory,omitempty"`
-	CPU       Quantity `json:"cpu,omitempty"`
-	OpenFiles *int64   `json:"openFiles,omitempty"`
+	Memory    Quantity `json:"memory,omitempty" validate:"omitempty,quantity"`
+	CPU       Quantity `json:"cpu,omitempty" validate:"omitempty,quantity"`
+	OpenFiles *int64   `json:"openFiles,omitempty" validate:"omitempty,min=1"`
 }
 
 // Lifecycle holds hooks run around an instance's life.
@@ -153,7 +153,7 @@ type Lifecycle struct {
 
 // LifecycleHandler is the action of a hook.
 type LifecycleHandler struct {
-	Exec *ExecAction `json:"exec,omitempty"`
+	Exec *ExecAction `json:"exec,omitempty" validate:"required"`
 }
 
 // StrategyType is how a revision change replaces instances.
@@ -167,26 +167,26 @@ const (
 
 // Strategy is the rollout strategy.
 type Strategy struct {
-	Type          StrategyType         `json:"type,omitempty"`
+	Type          StrategyType         `json:"type,omitempty" validate:"omitempty,oneof=RollingUpdate Recreate"`
 	RollingUpdate *RollingUpdateParams `json:"rollingUpdate,omitempty"`
 }
 
 // RollingUpdateParams bound a rolling update; integers or percentages.
 type RollingUpdateParams struct {
-	MaxSurge       *IntOrString `json:"maxSurge,omitempty"`
-	MaxUnavailable *IntOrString `json:"maxUnavailable,omitempty"`
+	MaxSurge       *IntOrString `json:"maxSurge,omitempty" validate:"omitempty,intorpercent"`
+	MaxUnavailable *IntOrString `json:"maxUnavailable,omitempty" validate:"omitempty,intorpercent"`
 }
 
 // LogSpec is the rotation policy of an instance's output files.
 type LogSpec struct {
-	MaxSize  Quantity `json:"maxSize,omitempty"`
-	MaxFiles *int32   `json:"maxFiles,omitempty"`
+	MaxSize  Quantity `json:"maxSize,omitempty" validate:"omitempty,quantity"`
+	MaxFiles *int32   `json:"maxFiles,omitempty" validate:"omitempty,min=1"`
 }
 
 // Dependency makes an app wait for another.
 type Dependency struct {
-	App       string              `json:"app"`
-	Condition DependencyCondition `json:"condition,omitempty"`
+	App       string              `json:"app" validate:"required,dns1123label"`
+	Condition DependencyCondition `json:"condition,omitempty" validate:"omitempty,oneof=Ready Started"`
 }
 
 // DependencyCondition is what a dependency must reach.
