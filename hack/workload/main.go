@@ -1,0 +1,278 @@
+// Command workload is the test workload of proclet: one small program that
+// can serve HTTP, exit, hang, fork, allocate and print on demand, so tests
+// and example manifests exercise the daemon against a real process.
+//
+// With no flags it sleeps until SIGTERM (or SIGINT) and then exits 0.
+//
+//	--port N              serve HTTP on N (default: $PORT; no server when neither is set)
+//	                        GET /healthz  200 "ok" (503 before --ready-after, 500 after --healthz-fail-after)
+//	                        GET /         200 "instance=<PROCLET_INSTANCE> pid=<pid>"
+//	--exit-after D        exit after D (0: at once); the exit code is --exit-code
+//	--exit-code N         exit code used by --exit-after (default 0)
+//	--ignore-sigterm      do not exit on SIGTERM (children inherit the flag)
+//	--children N          start N copies of itself that only sleep, in the same process group
+//	--grandchildren       each child also starts a sleeping grandchild
+//	--setsid-child        start one more sleeping child in its own session (escapes the group)
+//	--alloc SIZE          allocate and touch SIZE bytes (64Mi, 1G, 4096)
+//	--alloc-step SIZE     reach --alloc in steps of SIZE, one every --alloc-interval (default 1s)
+//	--stdout-rate N       print N lines a second to stdout: "<instance> stdout <seq>", seq from 1
+//	--stderr-rate N       the same on stderr: "<instance> stderr <seq>"
+//	--lines N             stop each stream after N lines (the process keeps running)
+//	--line-size BYTES     pad each line with 'x' to BYTES, newline included
+//	--print-env           print the environment once, sorted, one VAR=value a line
+//	--print-rlimit        print "rlimit nofile soft=S hard=H" once
+//	--announce            print "ready pid=<pid>" on stderr once signals are handled
+//	--mark-start DIR      first thing: write DIR/<instance>.<pid> holding the start time
+//	                        in Unix nanoseconds (benchmarks measure exec latency with it)
+//	--ready-after D       /healthz answers 503 until D after start
+//	--healthz-fail-after D  /healthz answers 500 from D after start on
+//
+// Every child it starts prints "child pid=<pid>" on stdout. <instance> is
+// $PROCLET_INSTANCE, or "workload" when unset.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	port                       string
+	exitAfter                  time.Duration
+	exitCode                   int
+	ignoreSigterm              bool
+	children                   int
+	grandchildren, setsidChild bool
+	alloc, allocStep           int64
+	allocInterval              time.Duration
+	stdoutRate, stderrRate     int
+	lines, lineSize            int
+	printEnv, printRlimit      bool
+	announce                   bool
+	readyAfter, failAfter      time.Duration
+	markStart                  string
+	role                       string // "" for the main process, "child" or "grandchild"
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.port, "port", os.Getenv("PORT"), "HTTP port")
+	flag.DurationVar(&c.exitAfter, "exit-after", -1, "exit after this long (0: at once)")
+	flag.IntVar(&c.exitCode, "exit-code", 0, "exit code for --exit-after")
+	flag.BoolVar(&c.ignoreSigterm, "ignore-sigterm", false, "ignore SIGTERM")
+	flag.IntVar(&c.children, "children", 0, "sleeping children to start")
+	flag.BoolVar(&c.grandchildren, "grandchildren", false, "each child starts a grandchild")
+	flag.BoolVar(&c.setsidChild, "setsid-child", false, "start a child in its own session")
+	flag.Func("alloc", "bytes to allocate and touch", sizeFlag(&c.alloc))
+	flag.Func("alloc-step", "allocate in steps of this size", sizeFlag(&c.allocStep))
+	flag.DurationVar(&c.allocInterval, "alloc-interval", time.Second, "time between steps")
+	flag.IntVar(&c.stdoutRate, "stdout-rate", 0, "stdout lines per second")
+	flag.IntVar(&c.stderrRate, "stderr-rate", 0, "stderr lines per second")
+	flag.IntVar(&c.lines, "lines", 0, "stop each stream after this many lines (0: never)")
+	flag.IntVar(&c.lineSize, "line-size", 0, "pad lines to this many bytes")
+	flag.BoolVar(&c.printEnv, "print-env", false, "print the environment")
+	flag.BoolVar(&c.printRlimit, "print-rlimit", false, "print RLIMIT_NOFILE")
+	flag.BoolVar(&c.announce, "announce", false, "print \"ready pid=<pid>\" on stderr when set up")
+	flag.DurationVar(&c.readyAfter, "ready-after", 0, "/healthz is 503 until then")
+	flag.DurationVar(&c.failAfter, "healthz-fail-after", 0, "/healthz is 500 from then on")
+	flag.StringVar(&c.role, "role", "", "internal: child or grandchild")
+	flag.StringVar(&c.markStart, "mark-start", "", "write the start time into this directory")
+	flag.Parse()
+	os.Exit(run(c))
+}
+
+func run(c config) int {
+	start := time.Now()
+	instance := os.Getenv("PROCLET_INSTANCE")
+	if instance == "" {
+		instance = "workload"
+	}
+	if c.markStart != "" && c.role == "" {
+		name := fmt.Sprintf("%s/%s.%d", c.markStart, instance, os.Getpid())
+		if err := os.WriteFile(name, []byte(strconv.FormatInt(start.UnixNano(), 10)), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "mark-start:", err)
+		}
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+
+	if c.role == "child" && c.grandchildren {
+		spawn(c, "grandchild", false)
+	}
+	if c.role == "" {
+		for range c.children {
+			spawn(c, "child", false)
+		}
+		if c.setsidChild {
+			spawn(c, "child", true)
+		}
+		if c.printEnv {
+			env := os.Environ()
+			slices.Sort(env)
+			fmt.Println(strings.Join(env, "\n"))
+		}
+		if c.printRlimit {
+			var r syscall.Rlimit
+			if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+				fmt.Fprintln(os.Stderr, "getrlimit:", err)
+				return 1
+			}
+			fmt.Printf("rlimit nofile soft=%d hard=%d\n", r.Cur, r.Max)
+		}
+		if c.port != "" {
+			go serve(c, instance, start)
+		}
+		go allocate(c.alloc, c.allocStep, c.allocInterval)
+		go emit(os.Stdout, instance+" stdout", c.stdoutRate, c.lines, c.lineSize)
+		go emit(os.Stderr, instance+" stderr", c.stderrRate, c.lines, c.lineSize)
+		if c.announce {
+			fmt.Fprintf(os.Stderr, "ready pid=%d\n", os.Getpid())
+		}
+	}
+
+	var exit <-chan time.Time
+	if c.exitAfter >= 0 && c.role == "" {
+		exit = time.After(c.exitAfter)
+	}
+	for {
+		select {
+		case <-exit:
+			return c.exitCode
+		case <-sigs:
+			if !c.ignoreSigterm {
+				return 0
+			}
+		}
+	}
+}
+
+// spawn starts a sleeping copy of this program. Its stdout and stderr are
+// ours, so it holds the same pipes; it is reaped in the background.
+func spawn(c config, role string, setsid bool) {
+	args := []string{"--role", role}
+	if c.grandchildren {
+		args = append(args, "--grandchildren")
+	}
+	if c.ignoreSigterm {
+		args = append(args, "--ignore-sigterm")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spawn:", err)
+		return
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: setsid}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "spawn:", err)
+		return
+	}
+	fmt.Printf("child pid=%d\n", cmd.Process.Pid)
+	go cmd.Wait() //nolint:errcheck // reaped only so it leaves no zombie
+}
+
+func serve(c config, instance string, start time.Time) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		since := time.Since(start)
+		switch {
+		case since < c.readyAfter:
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		case c.failAfter > 0 && since >= c.failAfter:
+			http.Error(w, "failing", http.StatusInternalServerError)
+		default:
+			fmt.Fprint(w, "ok")
+		}
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "instance=%s pid=%d\n", instance, os.Getpid())
+	})
+	if err := http.ListenAndServe(":"+c.port, mux); err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(1)
+	}
+}
+
+// emit writes rate numbered lines a second to w, in batches every 10 ms so
+// high rates work, and stops after limit lines when limit > 0.
+func emit(w *os.File, prefix string, rate, limit, size int) {
+	if rate <= 0 {
+		return
+	}
+	start := time.Now()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var buf []byte
+	seq := 1
+	for {
+		due := int(time.Since(start).Seconds()*float64(rate)) + 1
+		if limit > 0 {
+			due = min(due, limit)
+		}
+		buf = buf[:0]
+		for ; seq <= due; seq++ {
+			line := prefix + " " + strconv.Itoa(seq)
+			if pad := size - len(line) - 2; pad > 0 {
+				line += " " + strings.Repeat("x", pad)
+			}
+			buf = append(buf, line+"\n"...)
+		}
+		if _, err := w.Write(buf); err != nil || (limit > 0 && seq > limit) {
+			return
+		}
+		<-tick.C
+	}
+}
+
+// allocate touches total bytes, all at once or step bytes per interval,
+// and keeps them referenced for the life of the process.
+var held [][]byte
+
+func allocate(total, step int64, interval time.Duration) {
+	if step <= 0 {
+		step = total
+	}
+	for done := int64(0); done < total; done += step {
+		if done > 0 {
+			time.Sleep(interval)
+		}
+		b := make([]byte, min(step, total-done))
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		held = append(held, b)
+	}
+}
+
+// sizeFlag parses a byte size: a number with an optional Ki, Mi, Gi
+// (powers of 1024) or k, M, G (powers of 1000) suffix.
+func sizeFlag(dst *int64) func(string) error {
+	return func(s string) error {
+		mult := int64(1)
+		for _, u := range []struct {
+			suffix string
+			mult   int64
+		}{{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}} {
+			if n, ok := strings.CutSuffix(s, u.suffix); ok {
+				s, mult = n, u.mult
+				break
+			}
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a size", s)
+		}
+		*dst = n * mult
+		return nil
+	}
+}

@@ -1,0 +1,247 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ExecOptions configure an Exec.
+type ExecOptions struct {
+	// StateDir holds the logs (<StateDir>/logs/<app>/<instance>.<stream>.log)
+	// and the run files, the output FIFOs (<StateDir>/run/<uid>.<stream>).
+	StateDir string
+	// Log receives lifecycle and failure logs; nil discards them.
+	Log *slog.Logger
+	// Env is the daemon environment passed on to instances (without
+	// PROCLET_API_KEY); nil means os.Environ().
+	Env []string
+}
+
+// Exec is the real Interface: every instance is an OS process of this host,
+// in its own process group, with its output written to rotated log files.
+// See doc.go for the design. Create it with NewExec, run Run for the events,
+// and end it with StopAll or Detach.
+type Exec struct {
+	stateDir string
+	runDir   string
+	log      *slog.Logger
+	env      []string
+	euid     int // os.Geteuid(); a field so tests can pretend not to be root
+
+	events   chan Event
+	kick     chan struct{} // capacity 1: "pending has something"
+	detachCh chan struct{} // closed by Detach
+
+	starts sync.WaitGroup // Start calls in flight; StopAll and Detach wait for them
+	wg     sync.WaitGroup // every goroutine Exec starts: waiters, readers, stoppers
+
+	// mu guards the fields below and the fields of each handle marked
+	// "guarded by Exec.mu". It is never held across blocking I/O or a
+	// channel send; kill(2), which never blocks, is made under it (signal).
+	mu       sync.Mutex
+	handles  map[string]*handle  // by uid
+	logs     map[string]*logFile // open log files by path, with their refs
+	pending  []Event             // exits not yet delivered by Run
+	queued   map[string]bool     // uids in pending, to coalesce
+	closing  bool                // StopAll or Detach called: Start refuses
+	detached bool                // Detach called
+}
+
+var _ Interface = (*Exec)(nil)
+
+// NewExec creates the state directories and returns an idle Exec.
+func NewExec(opts ExecOptions) (*Exec, error) {
+	if opts.StateDir == "" {
+		return nil, fmt.Errorf("new exec runtime: empty state dir")
+	}
+	stateDir, err := filepath.Abs(opts.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("new exec runtime: %w", err)
+	}
+	runDir := filepath.Join(stateDir, "run")
+	for _, d := range []string{runDir, filepath.Join(stateDir, "logs")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("new exec runtime: %w", err)
+		}
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	env := opts.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	return &Exec{
+		stateDir: stateDir,
+		runDir:   runDir,
+		log:      log,
+		env:      env,
+		euid:     os.Geteuid(),
+		events:   make(chan Event, 64),
+		kick:     make(chan struct{}, 1),
+		detachCh: make(chan struct{}),
+		handles:  make(map[string]*handle),
+		logs:     make(map[string]*logFile),
+		queued:   make(map[string]bool),
+	}, nil
+}
+
+// handle is one started instance.
+type handle struct {
+	// Set by Start, read only afterwards.
+	spec   StartSpec
+	pid    int
+	env    *envList            // for preStop
+	dir    string              // for preStop
+	cred   *syscall.Credential // for preStop; nil: the daemon's own
+	cmd    *exec.Cmd           // only the waiter goroutine touches it after Start
+	exit   *pidWaiter          // the waiter's; Detach cancels it
+	output [2]*reader          // stdout, stderr
+	done   chan struct{}       // closed when the main process has exited
+
+	// Guarded by Exec.mu.
+	state      State
+	stopReason string
+	reaped     bool       // the waiter claimed the exited leader: no more group signals
+	hook       *pidWaiter // the preStop hook running, if any
+	finished   bool       // exit recorded, output drained
+}
+
+// Run delivers the events of Events until ctx is done. Exits are recorded
+// in a coalescing set, so the waiters never block on a slow receiver; run
+// it for as long as anyone reads Events.
+func (e *Exec) Run(ctx context.Context) error {
+	for {
+		e.mu.Lock()
+		batch := e.pending
+		e.pending = nil
+		clear(e.queued)
+		e.mu.Unlock()
+		for _, ev := range batch {
+			select {
+			case e.events <- ev:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		select {
+		case <-e.kick:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// Events implements Interface.
+func (e *Exec) Events() <-chan Event { return e.events }
+
+// notifyLocked queues an event for uid. Call with e.mu held, then kick.
+func (e *Exec) notifyLocked(app, uid string) {
+	if !e.queued[uid] {
+		e.queued[uid] = true
+		e.pending = append(e.pending, Event{App: app, UID: uid})
+	}
+}
+
+func (e *Exec) kickRun() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Instances implements Interface.
+func (e *Exec) Instances(app string) []State {
+	e.mu.Lock()
+	var out []State
+	for _, h := range e.handles {
+		if h.spec.App == app {
+			out = append(out, h.stateLocked())
+		}
+	}
+	e.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Ordinal != out[j].Ordinal {
+			return out[i].Ordinal < out[j].Ordinal
+		}
+		return out[i].StartedAt.Before(out[j].StartedAt)
+	})
+	return out
+}
+
+// stateLocked returns a copy of the state that shares nothing with h.
+func (h *handle) stateLocked() State {
+	s := h.state
+	if s.Exit != nil {
+		x := *s.Exit
+		s.Exit = &x
+	}
+	return s
+}
+
+// Release implements Interface.
+func (e *Exec) Release(uid string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if h, ok := e.handles[uid]; ok && h.finished {
+		delete(e.handles, uid)
+	}
+}
+
+// signal sends sig to h's process group unless the waiter has claimed the
+// exited leader. Holding mu across kill(2) makes signalling and reaping
+// mutually exclusive: until the waiter sets reaped, the leader is alive or a
+// zombie, so its pid, the group id, cannot have been reused. It reports
+// whether the signal was sent.
+func (e *Exec) signal(h *handle, sig syscall.Signal) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if h.reaped {
+		return false
+	}
+	return unix.Kill(-h.pid, sig) == nil
+}
+
+func (e *Exec) isDetached() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.detached
+}
+
+// acquireLog returns the shared writer of path, creating it on first use.
+func (e *Exec) acquireLog(path string, maxSize int64, maxFiles int) *logFile {
+	e.mu.Lock()
+	l, ok := e.logs[path]
+	if !ok {
+		l = newLogFile(path, maxSize, maxFiles, e.log)
+		e.logs[path] = l
+	}
+	l.refs++
+	e.mu.Unlock()
+	l.setLimits(maxSize, maxFiles) // the newest start's policy wins
+	return l
+}
+
+// releaseLog drops a reference and closes the file after the last one.
+func (e *Exec) releaseLog(l *logFile) {
+	e.mu.Lock()
+	l.refs--
+	last := l.refs == 0
+	if last {
+		delete(e.logs, l.path)
+	}
+	e.mu.Unlock()
+	if last {
+		l.Close()
+	}
+}

@@ -1,0 +1,179 @@
+package runtime
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// streams are the output streams of an instance, in fd order.
+var streams = [2]string{"stdout", "stderr"}
+
+const (
+	// readBufSize bounds a reader's memory. A longer line is written to
+	// the log in pieces, still never split across two files by rotation.
+	readBufSize = 16 << 10
+	// pipeSize is what the FIFO buffer is enlarged to (F_SETPIPE_SZ): the
+	// output an instance can write while no daemon reads before it blocks.
+	pipeSize = 1 << 20
+	// rootPipeSize is tried first when running as root, which may exceed
+	// /proc/sys/fs/pipe-max-size.
+	rootPipeSize = 4 << 20
+)
+
+// fifoPath is the FIFO of one stream of the instance uid: a new daemon
+// reopens it by this path to adopt a running instance's output.
+func fifoPath(runDir, uid, stream string) string {
+	return filepath.Join(runDir, uid+"."+stream)
+}
+
+// fifos are an instance's output FIFOs while it starts.
+type fifos struct {
+	paths [2]string
+	child [2]*os.File // O_RDWR, blocking: become the child's stdout and stderr
+	read  [2]*os.File // O_RDONLY|O_NONBLOCK: the daemon's read ends
+}
+
+// openFIFOs makes and opens the two FIFOs of uid. The child's end is opened
+// O_RDWR so that the child itself always counts as a reader: its writes
+// never fail with EPIPE or raise SIGPIPE when the daemon's reader is gone.
+// The read end is opened after it, so a writer already exists and the first
+// read does not see EOF.
+func openFIFOs(runDir, uid string) (*fifos, error) {
+	o := &fifos{}
+	for i, stream := range streams {
+		p := fifoPath(runDir, uid, stream)
+		o.paths[i] = p
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			o.cleanup()
+			return nil, fmt.Errorf("output fifo: %w", err)
+		}
+		if err := unix.Mkfifo(p, 0o600); err != nil {
+			o.cleanup()
+			return nil, fmt.Errorf("output fifo %s: %w", p, err)
+		}
+		w, err := openFIFOWriter(p)
+		if err != nil {
+			o.cleanup()
+			return nil, err
+		}
+		o.child[i] = w
+		f, err := openFIFOReader(p)
+		if err != nil {
+			o.cleanup()
+			return nil, err
+		}
+		o.read[i] = f
+	}
+	return o, nil
+}
+
+// openFIFOWriter opens p O_RDWR and blocking, for a child's stdout or
+// stderr (the instance's, or its preStop hook's). O_RDWR never blocks on
+// open and makes the holder a reader too (see openFIFOs).
+func openFIFOWriter(p string) (*os.File, error) {
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("output fifo %s: %w", p, err)
+	}
+	return os.NewFile(uintptr(fd), p), nil
+}
+
+// openFIFOReader opens the read end of an instance's FIFO, non-blocking so
+// it goes through Go's poller (cancellable with a read deadline), and
+// enlarges the pipe buffer. It works as well on the FIFO of an instance
+// another daemon started, as long as the instance holds its end.
+func openFIFOReader(p string) (*os.File, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("output fifo %s: %w", p, err)
+	}
+	// Best effort: without it the buffer stays 64 KiB.
+	if os.Geteuid() != 0 || setPipeSize(fd, rootPipeSize) != nil {
+		setPipeSize(fd, pipeSize)
+	}
+	return os.NewFile(uintptr(fd), p), nil
+}
+
+func setPipeSize(fd, size int) error {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, size)
+	return err
+}
+
+func (o *fifos) closeChildEnds() {
+	for _, f := range o.child {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+func (o *fifos) closeReadEnds() {
+	for _, f := range o.read {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+func (o *fifos) remove() {
+	for _, p := range o.paths {
+		if p != "" {
+			os.Remove(p)
+		}
+	}
+}
+
+func (o *fifos) cleanup() {
+	o.closeChildEnds()
+	o.closeReadEnds()
+	o.remove()
+}
+
+// reader copies one output stream of an instance into its log, line by line.
+type reader struct {
+	f    *os.File // the FIFO's read end; the reader goroutine closes it
+	fifo string
+	out  *logFile
+	done chan struct{} // closed when the reader goroutine returned
+}
+
+// cancel makes the reader stop at once, keeping what it has read. Safe to
+// call at any time, from any goroutine.
+func (r *reader) cancel() { r.f.SetReadDeadline(time.Unix(1, 0)) }
+
+// read is the reader goroutine. It ends at EOF, when every process holding
+// the FIFO's write side has closed it (the instance and whatever inherited
+// its output), or when cancelled. A line cut short by the end is finished
+// with a newline, except on Detach: the next daemon reads the rest of it
+// from the FIFO and appends it.
+func (e *Exec) read(r *reader) {
+	defer e.wg.Done()
+	defer close(r.done)
+	defer e.releaseLog(r.out)
+	defer r.f.Close()
+	br := bufio.NewReaderSize(r.f, readBufSize)
+	for {
+		chunk, err := br.ReadSlice('\n')
+		r.out.Write(chunk)
+		switch {
+		case err == nil, errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if e.isDetached() {
+				return
+			}
+		default:
+			e.log.Error("reading instance output", "file", r.fifo, "err", err)
+		}
+		r.out.EndLine()
+		return
+	}
+}

@@ -1,0 +1,68 @@
+package watchers
+
+import "time"
+
+// debouncer decides when file-system events cause a scan. It is pure: the
+// caller passes the time and arms a timer for Due.
+//
+// The first event after a quiet period scans at once (a single save applies
+// without delay). Events during the window that scan opens coalesce into
+// one more scan at the window's end, which opens a new window: a burst of
+// any size costs at most one scan per window, plus one.
+//
+// A scan whose result would remove an app is held back until the directory
+// has been quiet for a whole window (Hold, Quiet): saves that rename the
+// old file away first (vim) or truncate it look like a deletion for a
+// moment, and a snapshot must not stop an app for that.
+type debouncer struct {
+	window    time.Duration
+	until     time.Time // end of the current window; events before it coalesce
+	lastEvent time.Time
+	pending   bool // an event arrived that no scan has covered yet
+}
+
+// Event records an event at now and reports whether to scan now.
+func (d *debouncer) Event(now time.Time) bool {
+	d.lastEvent = now
+	if now.Before(d.until) {
+		d.pending = true
+		return false
+	}
+	d.pending = false
+	d.until = now.Add(d.window)
+	return true
+}
+
+// Due says when to call Fire; ok is false when no scan is pending.
+func (d *debouncer) Due() (at time.Time, ok bool) { return d.until, d.pending }
+
+// Fire is called at (or after) Due and reports whether to scan now.
+func (d *debouncer) Fire(now time.Time) bool {
+	if !d.pending || now.Before(d.until) {
+		return false
+	}
+	d.pending = false
+	d.until = now.Add(d.window)
+	return true
+}
+
+// Scanned records a scan not caused by events (start, resync, Rescan, a
+// watch error) that started at now: it covers every event before it.
+func (d *debouncer) Scanned(now time.Time) {
+	d.pending = false
+	d.until = now.Add(d.window)
+}
+
+// Follow asks for one more scan at the end of the window (a new folder was
+// watched only after the scan read it).
+func (d *debouncer) Follow() { d.pending = true }
+
+// Quiet reports whether no event arrived in the window before now.
+func (d *debouncer) Quiet(now time.Time) bool { return !now.Before(d.lastEvent.Add(d.window)) }
+
+// Hold records that a scan's result was held back (it was not Quiet): scan
+// again one window after the last event.
+func (d *debouncer) Hold() {
+	d.pending = true
+	d.until = d.lastEvent.Add(d.window)
+}

@@ -1,0 +1,121 @@
+package watchers
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDebouncer(t *testing.T) {
+	const w = 50 * time.Millisecond
+	type step struct {
+		at   time.Duration // since t0
+		op   string        // event | fire | scanned | hold
+		want bool          // for event and fire: scan now?
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"a single event scans at once", []step{{0, "event", true}}},
+		{"events in the window coalesce into one scan at its end", []step{
+			{0, "event", true}, {10 * time.Millisecond, "event", false}, {40 * time.Millisecond, "event", false},
+			{w, "fire", true},
+		}},
+		{"no trailing scan without a later event", []step{{0, "event", true}, {w, "fire", false}}},
+		{"a trailing scan opens a new window", []step{
+			{0, "event", true}, {10 * time.Millisecond, "event", false}, {w, "fire", true},
+			{w + 10*time.Millisecond, "event", false}, {2 * w, "fire", true},
+		}},
+		{"an event after a quiet window scans at once", []step{
+			{0, "event", true}, {w, "fire", false}, {3 * w, "event", true},
+		}},
+		{"fire before the window ends does nothing", []step{
+			{0, "event", true}, {1, "event", false}, {w - 1, "fire", false}, {w, "fire", true},
+		}},
+		{"a forced scan covers earlier events", []step{
+			{0, "event", true}, {10 * time.Millisecond, "event", false},
+			{20 * time.Millisecond, "scanned", false}, {w, "fire", false},
+			{60 * time.Millisecond, "event", false}, {70 * time.Millisecond, "fire", true},
+		}},
+		{"a held scan waits for a quiet window after the last event", []step{
+			{0, "event", true}, {30 * time.Millisecond, "event", false}, {31 * time.Millisecond, "hold", false},
+			{w, "fire", false}, {80 * time.Millisecond, "fire", true},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t0 := time.Unix(1000, 0)
+			d := debouncer{window: w}
+			for i, s := range tt.steps {
+				now := t0.Add(s.at)
+				var got bool
+				switch s.op {
+				case "event":
+					got = d.Event(now)
+				case "fire":
+					got = d.Fire(now)
+				case "scanned":
+					d.Scanned(now)
+				case "hold":
+					d.Hold()
+				}
+				if got != s.want {
+					t.Fatalf("step %d (%s at %v) = %v, want %v", i, s.op, s.at, got, s.want)
+				}
+			}
+		})
+	}
+}
+
+func TestDebouncer_QuietAndHold(t *testing.T) {
+	const w = 50 * time.Millisecond
+	t0 := time.Unix(1000, 0)
+	d := debouncer{window: w}
+	d.Event(t0)
+	if d.Quiet(t0) {
+		t.Fatal("quiet right after an event")
+	}
+	d.Hold()
+	at, ok := d.Due()
+	if !ok || !at.Equal(t0.Add(w)) {
+		t.Fatalf("Due after Hold = %v, %v; want %v, true", at, ok, t0.Add(w))
+	}
+	if !d.Quiet(at) || !d.Fire(at) {
+		t.Fatal("not quiet and due one window after the last event")
+	}
+}
+
+// A storm of 1000 events over a second costs at most one scan per window
+// plus one, driven as the loop drives it (Fire at Due).
+func TestDebouncer_StormIsBounded(t *testing.T) {
+	const w = 50 * time.Millisecond
+	t0 := time.Unix(1000, 0)
+	d := debouncer{window: w}
+	scans := 0
+	for i := range 1000 {
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		if at, ok := d.Due(); ok && !now.Before(at) && d.Fire(at) {
+			scans++
+		}
+		if d.Event(now) {
+			scans++
+		}
+	}
+	last := time.Time{}
+	for {
+		at, ok := d.Due()
+		if !ok {
+			break
+		}
+		if d.Fire(at) {
+			scans++
+			last = at
+		}
+	}
+	if max := int(time.Second/w) + 1; scans > max || scans < 2 {
+		t.Fatalf("scans = %d, want 2..%d", scans, max)
+	}
+	if end := t0.Add(999 * time.Millisecond); last.Before(end) {
+		t.Fatalf("last scan at %v, before the last event at %v", last, end)
+	}
+}

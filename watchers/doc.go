@@ -1,0 +1,81 @@
+// Package watchers turns a manifests directory into a stream of full,
+// consistent v1alpha1.Snapshots for the reconciler (ARCHITECTURE.md).
+//
+// It owns: watching every folder of the tree with fsnotify (and the folders
+// holding the links on the way to it and to each manifest), following
+// symbolic link swaps, debouncing, the periodic resync, the ignore rules,
+// reading and decoding files (through apis), last-known-good per file and
+// per-file errors. It must not start anything, or hold app state beyond
+// what the last snapshot needs (the last good apps of each file and which
+// file owns each name).
+//
+// # Reading
+//
+// Every scan reads the whole tree: fsnotify events only say "look again".
+// The root is resolved once per scan and everything is read through the
+// resolved path; each link followed is read again afterwards, and a link
+// that moved, or a file or folder that vanished mid-read (ENOENT), restarts
+// the scan (a few times, then the source is reported unavailable). So a
+// swap (git-sync's `ln -s .worktrees/B tmp && mv -T tmp link`, a ConfigMap
+// volume's `..data_tmp` rename) yields the old set or the new set, never a
+// mix, and never deletions.
+//
+// Not read: names starting with "." (but a change to a hidden link that a
+// visible file points through is watched), editor leftovers, other
+// extensions than .yaml .yml .json .toml (exact case), anything that is not
+// a regular file after following links (FIFOs are checked with stat and
+// opened non-blocking, never waited on), link loops. Each real folder is
+// read once, under the first path that reaches it. A file over 1 MiB is an
+// Unreadable error and is never read whole; so is a link named like a
+// manifest that does not resolve.
+//
+// # Decisions where the contract is silent
+//
+//   - Unavailable, not empty: a missing root, a dangling root link, a root
+//     that is not a folder, an unreadable folder anywhere in the tree, a
+//     folder link that resolved in the last snapshot and no longer does,
+//     and a tree that kept changing through every retry. The sink gets
+//     Unavailable and no snapshot; the reconciler keeps what it has. An
+//     existing empty folder is a snapshot with no apps.
+//   - Duplicate names: the file that provided the name in the last snapshot
+//     keeps it; otherwise the first path (then the first object in the
+//     file) wins. Only the losing object is dropped; the other objects of
+//     its file apply, and the file carries a DuplicateName error
+//     ("app \"web\" is already defined in a.yaml") unless it already has
+//     its own error. No flapping: ownership changes only when the owner
+//     stops defining the name.
+//   - Last good: a file that fails (to read, parse or validate) keeps
+//     contributing the apps of its last good version; FileStatus.Objects
+//     lists those, and FileStatus.Error is the first problem ("(and N
+//     more)"; `proclet validate` prints them all). An empty (0 byte) file
+//     that had apps is taken for a write in progress and fails the same
+//     way: to remove every app of a file, delete it.
+//   - Deletions wait for quiet: a scan caused by events whose result lacks
+//     an app of the last snapshot is not emitted until no event has come
+//     for a debounce window (a save that renames the old file away or
+//     truncates it looks like a deletion for a moment). Scans at start, on
+//     resync, on Rescan and after watch errors always emit.
+//   - SourcedApp.Dir is the file's folder under the root as the user gave
+//     it (not the resolved path), so a working directory defaulted from it
+//     follows a git-sync swap instead of pinning a deleted worktree and
+//     changing every app's revision on each commit.
+//   - Snapshot.SourceRevision is the base name of the target of the last
+//     link followed while resolving the root (git-sync's commit), else "".
+//   - FileStatus.Objects lists every name a file defines, a duplicate it
+//     lost included; SourcedApp.Path says which file an app came from.
+//   - Every scan that reads the directory emits, changed or not (the
+//     reconciler diffs); a file's problem is logged once per content and
+//     message, an unavailability once until it changes.
+//   - Snapshots share App values with the last-good cache: consumers must
+//     not mutate them.
+//
+// # Events
+//
+// The first event after a quiet period scans at once; later ones within
+// the debounce window coalesce into one scan at its end (debouncer). Events
+// about editor leftovers are dropped. A folder watched for the first time
+// (or recreated) after the scan that found it causes one more scan, since
+// a change there before the watch was set is unseen. A watch error or a
+// queue overflow rescans at once and rebuilds every watch; if no watch can
+// be set at all, the periodic resync alone keeps the source fresh.
+package watchers

@@ -1,0 +1,39 @@
+package watchers
+
+import "testing"
+
+func TestIgnoreRules(t *testing.T) {
+	tests := []struct {
+		name     string
+		ignored  bool // never read or walked
+		manifest bool // has a manifest extension
+	}{
+		{"web.yaml", false, true},
+		{"web.yml", false, true},
+		{"web.json", false, true},
+		{"web.toml", false, true},
+		{"web.YAML", false, false},
+		{"README.md", false, false},
+		{"apps", false, false},
+		{".git", true, false},
+		{"..data", true, false},
+		{".web.yaml", true, true},
+		{".web.yaml.swp", true, false},
+		{"web.yaml~", true, false},
+		{"#web.yaml#", true, false},
+		{"4913", true, false},
+		{"web.yaml.bak", true, false},
+		{"web.yaml.tmp", true, false},
+		{"web.yaml.dpkg-new", true, false},
+		{"web.dpkg-old.yaml", true, true},
+		{"#", false, false},
+	}
+	for _, tt := range tests {
+		if got := ignoredName(tt.name); got != tt.ignored {
+			t.Errorf("ignoredName(%q) = %v, want %v", tt.name, got, tt.ignored)
+		}
+		if got := manifestExt(tt.name); got != tt.manifest {
+			t.Errorf("manifestExt(%q) = %v, want %v", tt.name, got, tt.manifest)
+		}
+	}
+}

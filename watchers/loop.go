@@ -1,0 +1,143 @@
+package watchers
+
+import (
+	"context"
+	"time"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// loop is the state of one Run, owned by its goroutine.
+type loop struct {
+	d       *Dir
+	r       *reader
+	ws      *watches
+	db      debouncer
+	emitted map[string]bool   // app names of the last snapshot emitted; nil before the first
+	logged  map[string]string // path -> the error (and content) last logged for it
+	down    string            // the unavailability last logged, "" while available
+}
+
+func (l *loop) run(ctx context.Context) error {
+	resync := time.NewTicker(l.d.opts.Resync)
+	defer resync.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	l.scan(ctx, true)
+	for {
+		if at, ok := l.db.Due(); ok {
+			timer.Reset(time.Until(at))
+		} else {
+			timer.Stop()
+		}
+		events, errs := l.ws.channels()
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				l.ws.rebuild()
+				l.scan(ctx, true)
+			} else if l.ws.relevant(ev) && l.db.Event(time.Now()) {
+				l.scan(ctx, false)
+			}
+		case err, ok := <-errs:
+			// An overflow lost events, any other error leaves the watches
+			// in doubt: rescan now and rebuild them.
+			if ok {
+				l.d.log.Warn("file watch failed; rescanning and rebuilding the watches", "error", err)
+			}
+			l.ws.rebuild()
+			l.scan(ctx, true)
+		case <-timer.C:
+			if l.db.Fire(time.Now()) {
+				l.scan(ctx, false)
+			}
+		case <-resync.C:
+			l.scan(ctx, true)
+		case <-l.d.rescan:
+			l.scan(ctx, true)
+		}
+	}
+}
+
+// scan reads the directory and hands the result to the sink. forced scans
+// (start, resync, Rescan, watch errors) always emit; event scans hold back
+// a result that removes an app until the directory is quiet (debouncer).
+func (l *loop) scan(ctx context.Context, forced bool) {
+	start := time.Now()
+	s := l.r.read(ctx, start)
+	if ctx.Err() != nil {
+		return
+	}
+	if forced {
+		l.db.Scanned(start)
+	}
+	if l.ws.sync(s.watch, s.err == nil) {
+		l.db.Follow()
+	}
+	if s.err != nil {
+		if msg := s.err.Error(); msg != l.down {
+			l.d.log.Warn("manifests directory unavailable; keeping the current apps", "error", s.err)
+			l.down = msg
+		}
+		l.d.sink.Unavailable(s.err)
+		return
+	}
+	if !forced && removes(l.emitted, s.snap) && !l.db.Quiet(start) {
+		l.d.log.Debug("holding back a scan that removes apps until the directory is quiet")
+		l.db.Hold()
+		return
+	}
+	if l.down != "" {
+		l.d.log.Info("manifests directory available again")
+		l.down = ""
+	}
+	l.r.commit(s)
+	l.emitted = make(map[string]bool, len(s.snap.Apps))
+	for _, a := range s.snap.Apps {
+		l.emitted[a.App.Metadata.Name] = true
+	}
+	l.logFileErrors(s)
+	l.d.log.Debug("manifests read", "apps", len(s.snap.Apps), "files", len(s.snap.Files),
+		"revision", s.snap.SourceRevision, "duration", time.Since(start))
+	l.d.sink.Replace(s.snap)
+}
+
+// removes reports whether snap lacks an app of the last snapshot emitted.
+func removes(emitted map[string]bool, snap v1alpha1.Snapshot) bool {
+	now := make(map[string]bool, len(snap.Apps))
+	for _, a := range snap.Apps {
+		now[a.App.Metadata.Name] = true
+	}
+	for name := range emitted {
+		if !now[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// logFileErrors logs each file's problem once per content and message,
+// however many scans see it.
+func (l *loop) logFileErrors(s scan) {
+	seen := make(map[string]bool, len(s.snap.Files))
+	for _, f := range s.snap.Files {
+		if f.Error == nil {
+			continue
+		}
+		seen[f.Path] = true
+		key := s.hashes[f.Path] + "\x00" + f.Error.Error()
+		if l.logged[f.Path] == key {
+			continue
+		}
+		l.logged[f.Path] = key
+		l.d.log.Warn("manifest not applied", "path", f.Path, "reason", f.Error.Reason,
+			"error", f.Error.Error(), "kept_apps", f.Objects)
+	}
+	for p := range l.logged {
+		if !seen[p] {
+			delete(l.logged, p)
+		}
+	}
+}

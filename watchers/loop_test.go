@@ -1,0 +1,147 @@
+package watchers
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// loopHarness runs a Dir with injected events inside a synctest bubble: time
+// is fake, and only moves when every goroutine of the bubble is blocked.
+type loopHarness struct {
+	t    *testing.T
+	root string
+	fw   *fakeWatchers
+	sink *recSink
+}
+
+const testWindow = 50 * time.Millisecond
+
+func startLoop(t *testing.T, files map[string]string) *loopHarness {
+	h := &loopHarness{t: t, root: t.TempDir(), fw: &fakeWatchers{}, sink: newRecSink()}
+	for name, data := range files {
+		writeFile(t, filepath.Join(h.root, name), data)
+	}
+	d := New(Options{Root: h.root, Resync: time.Hour, Debounce: testWindow}, h.sink)
+	d.newWatcher = h.fw.new
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	// The first scan, then the one that follows watching new folders.
+	h.advance(time.Second)
+	if n, _ := h.sink.counts(); n != 2 {
+		t.Fatalf("%d snapshots at start, want 2 (the first scan and the follow-up)", n)
+	}
+	return h
+}
+
+// advance lets fake time pass (a timer in the bubble, not a real wait) and
+// waits until the loop is idle.
+func (h *loopHarness) advance(d time.Duration) {
+	timer := time.NewTimer(d)
+	<-timer.C
+	synctest.Wait()
+}
+
+// event delivers one fsnotify event and waits until the loop is idle.
+func (h *loopHarness) event(name string, op fsnotify.Op) {
+	h.fw.current.Load().events <- fsnotify.Event{Name: filepath.Join(h.root, name), Op: op}
+	synctest.Wait()
+}
+
+func (h *loopHarness) snaps() []v1alpha1.Snapshot { return h.sink.all() }
+
+func TestLoop_FirstEventAtOnceThenOneScanPerWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startLoop(t, nil)
+		t0 := time.Now()
+		writeFile(t, filepath.Join(h.root, "a.yaml"), manifest("a", "x"))
+		h.event("a.yaml", fsnotify.Create)
+		s := h.snaps()
+		if len(s) != 3 || !s[2].ReadAt.Equal(t0) || !slices.Equal(appNames(s[2]), []string{"a"}) {
+			t.Fatalf("after a single event: %d snapshots, last %s at %v; want one more, at once", len(s), describe(s[len(s)-1]), s[len(s)-1].ReadAt.Sub(t0))
+		}
+		for _, name := range []string{"b", "c", "d"} {
+			h.advance(10 * time.Millisecond)
+			writeFile(t, filepath.Join(h.root, name+".yaml"), manifest(name, "x"))
+			h.event(name+".yaml", fsnotify.Create)
+			h.event(name+".yaml", fsnotify.Write)
+		}
+		if n := len(h.snaps()); n != 3 {
+			t.Fatalf("%d snapshots during the window, want none more", n-3)
+		}
+		h.advance(time.Second)
+		s = h.snaps()
+		if len(s) != 4 || !s[3].ReadAt.Equal(t0.Add(testWindow)) || !slices.Equal(appNames(s[3]), []string{"a", "b", "c", "d"}) {
+			t.Fatalf("after the window: %d snapshots, last %s at %v; want one, at the window's end", len(s), describe(s[len(s)-1]), s[len(s)-1].ReadAt.Sub(t0))
+		}
+	})
+}
+
+// TRAP 3: vim renames the file away, then writes a new one. The scan that
+// sees no web.yaml must not be emitted.
+func TestLoop_HoldsRemovalsUntilQuiet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startLoop(t, map[string]string{"web.yaml": manifest("web", "v1"), "db.yaml": manifest("db", "v1")})
+		web := filepath.Join(h.root, "web.yaml")
+		h.advance(time.Second)
+
+		rename(t, web, web+"~")
+		h.event("web.yaml", fsnotify.Rename)
+		h.event("web.yaml~", fsnotify.Create) // a leftover: ignored
+		if n := len(h.snaps()); n != 2 {
+			t.Fatalf("a snapshot without web was emitted mid-save: %s", describe(h.snaps()[n-1]))
+		}
+		writeFile(t, web, manifest("web", "v2"))
+		h.event("web.yaml", fsnotify.Create)
+		if err := os.Remove(web + "~"); err != nil {
+			t.Fatal(err)
+		}
+		h.event("web.yaml~", fsnotify.Remove)
+		h.advance(time.Second)
+		s := h.snaps()
+		if len(s) != 3 || appCmd(s[2], "web") != "v2" {
+			t.Fatalf("after the save: %d snapshots, last %s; want exactly one more, with v2", len(s), describe(s[len(s)-1]))
+		}
+
+		// A real deletion applies once nothing happened for a window.
+		if err := os.Remove(web); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		h.event("web.yaml", fsnotify.Remove)
+		if n := len(h.snaps()); n != 3 {
+			t.Fatal("a deletion applied before the directory was quiet")
+		}
+		h.advance(30 * time.Millisecond)
+		h.event("db.yaml", fsnotify.Chmod) // not quiet yet: wait a window from here
+		h.advance(time.Second)
+		s = h.snaps()
+		if len(s) != 4 || !slices.Equal(appNames(s[3]), []string{"db"}) || !s[3].ReadAt.Equal(t0.Add(30*time.Millisecond+testWindow)) {
+			t.Fatalf("after the deletion: %d snapshots, last %s at %v", len(s), describe(s[len(s)-1]), s[len(s)-1].ReadAt.Sub(t0))
+		}
+	})
+}
+
+// A resync or Rescan emits even a removal at once: it is not an event scan.
+func TestLoop_ForcedScansAlwaysEmit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startLoop(t, map[string]string{"web.yaml": manifest("web", "v1")})
+		if err := os.Remove(filepath.Join(h.root, "web.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		h.advance(time.Hour) // the resync period
+		s := h.snaps()
+		if len(s) != 3 || len(s[2].Apps) != 0 {
+			t.Fatalf("after a resync: %d snapshots, last %s", len(s), describe(s[len(s)-1]))
+		}
+	})
+}
