@@ -351,16 +351,12 @@ func (r *Reconciler) start(ctx context.Context, name string, in input, a action,
 	out.slots[a.ordinal] = sl
 }
 
+// stopSpec is how app says to stop its instances (defaults when nil).
 func stopSpec(app *v1alpha1.App, reason string) runtime.StopSpec {
-	s := runtime.StopSpec{Signal: 15, Grace: 30 * time.Second, Reason: reason}
 	if app == nil {
-		return s
+		return runtime.StopSpecFor(nil, reason)
 	}
-	s.Signal, s.Grace = app.Spec.StopSignalValue(), app.Spec.GracePeriod()
-	if l := app.Spec.Lifecycle; l != nil && l.PreStop != nil && l.PreStop.Exec != nil {
-		s.PreStop = l.PreStop.Exec.Command
-	}
-	return s
+	return runtime.StopSpecFor(&app.Spec, reason)
 }
 
 // fixedPorts are the app's fixed ports by name. (Ranges are allocated by

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"os/user"
@@ -77,7 +78,7 @@ func (e *Exec) start(ctx context.Context, s StartSpec) (State, error) {
 	go e.wait(h)
 	go e.read(h.output[0])
 	go e.read(h.output[1])
-	e.log.Info("started", "app", s.App, "instance", s.Instance, "pid", h.pid, "uid", s.UID)
+	e.log.Debug("started", "app", s.App, "instance", s.Instance, "pid", h.pid, "uid", s.UID)
 	return st, nil
 }
 
@@ -304,7 +305,7 @@ func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 		done: make(chan struct{}),
 		state: State{
 			UID: s.UID, App: s.App, Instance: s.Instance, Ordinal: s.Ordinal,
-			Revision: s.Revision, PID: pid, StartedAt: time.Now(),
+			Revision: s.Revision, PID: pid, StartedAt: time.Now(), Ports: maps.Clone(s.Ports),
 		},
 	}
 	for i, stream := range streams {

@@ -114,7 +114,7 @@ func (e *Exec) wait(h *handle) {
 	e.notifyLocked(h.spec.App, h.spec.UID)
 	e.mu.Unlock()
 	e.kickRun()
-	log.Info("exited", "exit_code", exit.Code, "signal", exit.Signal, "reason", exit.Reason)
+	log.Debug("exited", "exit_code", exit.Code, "signal", exit.Signal, "reason", exit.Reason)
 }
 
 func isExitError(err error) bool {

@@ -95,10 +95,10 @@ func TestCoreLoop(t *testing.T) {
 	if err := os.Remove(file); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "every instance gone", func() bool { return !alive(pids["web-0"]) })
-	if code, _ := d.getJSON("/api/v1/apps/web", nil); code != 404 {
-		t.Fatalf("removed app: %d, want 404", code)
-	}
+	eventually(t, 10*time.Second, "every instance gone and the app with them", func() bool {
+		code, _ := d.getJSON("/api/v1/apps/web", nil)
+		return !alive(pids["web-0"]) && code == 404
+	})
 }
 
 // TestSymlinkSwap swaps the manifests directory's link to a new folder, as
