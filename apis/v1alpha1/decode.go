@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrorList is every problem found in one file; it is an error, and
@@ -22,8 +23,25 @@ func (l ErrorList) Error() string {
 	return strings.Join(s, "\n")
 }
 
-// maxErrors caps the problems reported for one file.
-const maxErrors = 50
+// Is makes errors.Is(list, ErrInvalid) true.
+func (l ErrorList) Is(target error) bool { return target == ErrInvalid }
+
+// Unwrap gives errors.As access to each *FileError.
+func (l ErrorList) Unwrap() []error {
+	out := make([]error, len(l))
+	for i, e := range l {
+		out[i] = e
+	}
+	return out
+}
+
+// Caps on what one file can make us report: a hostile file must not turn
+// into megabytes of status.
+const (
+	maxErrors     = 50
+	maxFieldLen   = 256
+	maxMessageLen = 512
+)
 
 var appType = reflect.TypeFor[App]()
 
@@ -160,6 +178,8 @@ func fileRules(apps []App, binders []*binder) ErrorList {
 func finish(path string, errs ErrorList) ErrorList {
 	for _, e := range errs {
 		e.File = path
+		e.Field = clip(e.Field, maxFieldLen)
+		e.Message = clip(e.Message, maxMessageLen)
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 	if len(errs) > maxErrors {
@@ -195,4 +215,16 @@ func parentPath(p string) string {
 		return p[:i]
 	}
 	return ""
+}
+
+// clip shortens s to at most n bytes (on a rune boundary), marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

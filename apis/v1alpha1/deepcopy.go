@@ -1,0 +1,101 @@
+package v1alpha1
+
+import (
+	"maps"
+	"slices"
+)
+
+// DeepCopy returns a copy of a that shares no memory with it. A nil App
+// copies to nil.
+func (a *App) DeepCopy() *App {
+	if a == nil {
+		return nil
+	}
+	out := *a
+	out.Metadata.Labels = maps.Clone(a.Metadata.Labels)
+	out.Metadata.Annotations = maps.Clone(a.Metadata.Annotations)
+	out.Spec = *a.Spec.DeepCopy()
+	out.Status = a.Status.deepCopy()
+	return &out
+}
+
+// DeepCopy returns a copy of s that shares no memory with it.
+func (s *AppSpec) DeepCopy() *AppSpec {
+	if s == nil {
+		return nil
+	}
+	out := *s
+	out.Replicas = clonePtr(s.Replicas)
+	out.Command = slices.Clone(s.Command)
+	out.Env = slices.Clone(s.Env)
+	out.Ports = slices.Clone(s.Ports)
+	if b := s.RestartBackoff; b != nil {
+		out.RestartBackoff = &BackoffSpec{
+			Initial:    clonePtr(b.Initial),
+			Max:        clonePtr(b.Max),
+			ResetAfter: clonePtr(b.ResetAfter),
+		}
+	}
+	out.StartupProbe = s.StartupProbe.deepCopy()
+	out.ReadinessProbe = s.ReadinessProbe.deepCopy()
+	out.LivenessProbe = s.LivenessProbe.deepCopy()
+	out.Resources.Limits.OpenFiles = clonePtr(s.Resources.Limits.OpenFiles)
+	out.TerminationGracePeriodSeconds = clonePtr(s.TerminationGracePeriodSeconds)
+	if l := s.Lifecycle; l != nil {
+		out.Lifecycle = &Lifecycle{}
+		if l.PreStop != nil {
+			out.Lifecycle.PreStop = &LifecycleHandler{Exec: l.PreStop.Exec.deepCopy()}
+		}
+	}
+	if ru := s.Strategy.RollingUpdate; ru != nil {
+		out.Strategy.RollingUpdate = &RollingUpdateParams{
+			MaxSurge:       clonePtr(ru.MaxSurge),
+			MaxUnavailable: clonePtr(ru.MaxUnavailable),
+		}
+	}
+	out.ProgressDeadlineSeconds = clonePtr(s.ProgressDeadlineSeconds)
+	out.Logs.MaxFiles = clonePtr(s.Logs.MaxFiles)
+	out.DependsOn = slices.Clone(s.DependsOn)
+	out.NodeSelector = maps.Clone(s.NodeSelector)
+	return &out
+}
+
+func (p *Probe) deepCopy() *Probe {
+	if p == nil {
+		return nil
+	}
+	out := *p
+	out.Exec = p.Exec.deepCopy()
+	if h := p.HTTPGet; h != nil {
+		hc := *h
+		hc.HTTPHeaders = slices.Clone(h.HTTPHeaders)
+		out.HTTPGet = &hc
+	}
+	out.TCPSocket = clonePtr(p.TCPSocket)
+	return &out
+}
+
+func (e *ExecAction) deepCopy() *ExecAction {
+	if e == nil {
+		return nil
+	}
+	return &ExecAction{Command: slices.Clone(e.Command)}
+}
+
+func (st *AppStatus) deepCopy() *AppStatus {
+	if st == nil {
+		return nil
+	}
+	out := *st
+	out.Conditions = slices.Clone(st.Conditions)
+	return &out
+}
+
+// clonePtr copies the value a pointer points to.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

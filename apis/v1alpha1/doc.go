@@ -1,0 +1,49 @@
+// Package v1alpha1 is the schema of proclet's manifests (MANIFEST.md): the
+// App type and the API shapes around it (AppStatus, Instance, Snapshot),
+// and everything that turns bytes into a trusted App.
+//
+// It owns:
+//   - decoding: DecodeFile reads YAML (multi-document), JSON (an object or
+//     a list of objects) and TOML through one strict reader: unknown
+//     fields, repeated keys and wrongly typed values are errors with a file,
+//     a line and a field path (`m.yaml:12: spec.ports[0].range: ...`);
+//     status and metadata.generation in a file are dropped;
+//   - defaults (Default) and validation (Validate: go-playground/validator
+//     tags on the types plus the rules that span fields; ValidateSet for
+//     dependency cycles across apps);
+//   - the revision hash (Revision), which must stay stable across releases;
+//   - small helpers on a spec: Quantity parsing, ParseSignal, GracePeriod,
+//     DeepCopy.
+//
+// It must not touch the filesystem, processes, the network or the clock,
+// keep state, or log: it is pure functions over bytes and values, and it
+// imports nothing of proclet's.
+//
+// # Instance phases
+//
+// An instance of an App moves through these phases (InstancePhase):
+//
+//	               waiting for a dependency, a port or its backoff
+//	                    +-----+
+//	                    v     |
+//	(new) ---------> Pending -+
+//	                  ^    |
+//	                  |    | process forked
+//	                  |    v
+//	                  |  Starting --startup probe passed (or none)--> Running
+//	                  |    |                                            |
+//	                  |    +----- exited, or startup/liveness failed ---+
+//	                  |                        |
+//	                  +------------------------+ restartPolicy restarts it:
+//	                    reason CrashLoopBackOff, nextStartAt = now + backoff
+//
+//	Starting, Running --stopped (scale down, rollout, app deleted)--> Terminating
+//	Terminating: preStop, then stopSignal to the group, SIGKILL after the grace
+//	Terminating, or exited and not restarted --> Succeeded (exit 0) | Failed
+//	Pending --cannot start (no binary, bad workingDir or user)--> Failed,
+//	        retried with backoff, so a later fix is picked up
+//
+// A healthy instance goes Pending -> Starting -> Running -> Terminating ->
+// Succeeded or Failed; a crash loops back to Pending (CrashLoopBackOff)
+// until its backoff has elapsed.
+package v1alpha1
