@@ -39,6 +39,7 @@ type Reconciler struct {
 	now        func() time.Time
 	q          *queue
 	events     *ring
+	watchers   broadcaster
 
 	// mu guards the fields below. Never held across runtime calls.
 	mu             sync.RWMutex
@@ -255,10 +256,13 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 		return
 	}
 	st.slots, st.applied = out.slots, applied
+	prevView, prevInsts := st.view, st.instances
 	if out.forget && st.desired == nil {
 		delete(r.apps, name)
+		r.watchers.publish(changes(prevView, prevInsts, nil, nil))
 	} else {
 		r.deriveStatus(st, in, observed, now)
+		r.watchers.publish(changes(prevView, prevInsts, st.view, st.instances))
 	}
 	if r.pendingInitial[name] {
 		delete(r.pendingInitial, name)

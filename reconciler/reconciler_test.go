@@ -306,3 +306,42 @@ func TestReconciler_ShutdownStopsEveryInstance(t *testing.T) {
 		}
 	})
 }
+
+func TestReconciler_WatchSeesAScaleUpAndDropsSlowClients(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		h.apply(named("web", 1))
+		events, cancel := h.r.Watch(64)
+		defer cancel()
+		var initial []string
+		for range 2 { // the app and web-0
+			e := <-events
+			initial = append(initial, e.Type+" "+e.Kind)
+		}
+		if !slices.Equal(initial, []string{"ADDED App", "ADDED Instance"}) {
+			t.Fatalf("initial events %v", initial)
+		}
+		h.apply(named("web", 2))
+		var added []string
+		for len(events) > 0 {
+			e := <-events
+			if inst, ok := e.Object.(v1alpha1.Instance); ok && e.Type == WatchAdded {
+				added = append(added, inst.Name)
+			}
+		}
+		if !slices.Contains(added, "web-1") {
+			t.Fatalf("no ADDED web-1 after a scale-up; added %v", added)
+		}
+
+		slow, cancelSlow := h.r.Watch(1)
+		defer cancelSlow()
+		h.apply(named("web", 5))
+		n := 0
+		for range slow {
+			n++
+		}
+		if n > 1+4 {
+			t.Fatalf("slow client got %d events; want it dropped", n)
+		}
+	})
+}

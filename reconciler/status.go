@@ -44,6 +44,10 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 		inst := v1alpha1.Instance{Name: o.Instance, App: o.App, UID: o.UID, Revision: o.Revision, PID: o.PID,
 			Phase: v1alpha1.PhaseRunning, Ports: map[string]int32{}, Listening: []int32{}}
 		maps.Copy(inst.Ports, o.Ports)
+		inst.CPUSeconds, inst.CPUPercent, inst.MemoryBytes = o.Usage.CPUSeconds, o.Usage.CPUPercent, o.Usage.MemoryBytes
+		if o.Usage.Listening != nil {
+			inst.Listening = slices.Clone(o.Usage.Listening)
+		}
 		started := o.StartedAt
 		inst.StartedAt = &started
 		if o.Stopping {

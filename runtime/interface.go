@@ -79,6 +79,18 @@ type State struct {
 	Stopping bool
 	// Exit is nil while the process runs.
 	Exit *v1alpha1.ExitStatus
+	// Usage is the last sample of the instance's process tree; zero
+	// before the first sample.
+	Usage Usage
+}
+
+// Usage is one sample of an instance's whole process tree.
+type Usage struct {
+	SampledAt   time.Time
+	CPUSeconds  float64 // user+system CPU time of the tree so far
+	CPUPercent  float64 // of one core, over the last sampling interval
+	MemoryBytes uint64  // RSS of the tree
+	Listening   []int32 // TCP ports the tree listens on, sorted
 }
 
 // Running reports whether the process has not exited yet.

@@ -271,6 +271,8 @@ type Instance struct {
 	LastExit    *ExitStatus      `json:"lastExit"`
 	CPUPercent  float64          `json:"cpuPercent"`
 	MemoryBytes uint64           `json:"memoryBytes"`
+	// CPUSeconds is the CPU time (user+system) of the process tree so far.
+	CPUSeconds float64 `json:"cpuSeconds"`
 }
 
 // ExitStatus is how a process ended. Signal is empty unless a signal killed

@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+	"strings"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/watchers"
@@ -81,11 +81,9 @@ func validateDir(dir string, out io.Writer) (apps, problems int) {
 			all = append(all, a)
 		}
 	}
-	for _, e := range v1alpha1.ValidateSet(all) {
-		fmt.Fprintln(out, e.Error())
+	for _, c := range v1alpha1.DependencyCycles(all) {
+		fmt.Fprintf(out, "%s: spec.dependsOn: dependency cycle: %s\n", firstFile[c[0]], strings.Join(c, " -> "))
 		problems++
 	}
 	return len(all), problems
 }
-
-var _ = os.Stdout
