@@ -19,9 +19,16 @@ const usage = `proclet runs processes from a directory of manifests.
 Usage:
   proclet run [--manifests DIR] [--state-dir DIR] [--listen ADDR] [flags]
   proclet validate DIR...
+  proclet get apps [NAME] [-o json|yaml]
+  proclet get instances [APP] [-o json|yaml]
+  proclet describe APP
+  proclet logs APP[/INSTANCE] [-f] [--tail N] [--stderr]
+  proclet diff DIR
   proclet version
 
-Run 'proclet run --help' for the daemon's flags.
+Run 'proclet run --help' for the daemon's flags. The client commands (get,
+describe, logs, diff) find the daemon with --server URL or PROCLET_SERVER
+(default http://127.0.0.1:9090) and send PROCLET_API_KEY when it is set.
 `
 
 func main() {
@@ -39,6 +46,14 @@ func run(args []string) int {
 		return runDaemon(args[1:])
 	case "validate":
 		return runValidate(args[1:], os.Stdout, os.Stderr)
+	case "get":
+		return runGet(args[1:], os.Stdout, os.Stderr)
+	case "describe":
+		return runDescribe(args[1:], os.Stdout, os.Stderr)
+	case "logs":
+		return runLogs(args[1:], os.Stdout, os.Stderr)
+	case "diff":
+		return runDiff(args[1:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		printVersion(os.Stdout)
 		return 0
