@@ -2,19 +2,14 @@ package reconciler
 
 import (
 	"sync"
-	"time"
+
+	"proclet.dev/proclet/apis/v1alpha1"
 )
 
 // Event is one thing that happened, for people: a start, an exit, a stop,
-// a backoff, a manifest error. Events are kept in a bounded ring.
-type Event struct {
-	Time    time.Time `json:"time"`
-	Type    string    `json:"type"` // Normal or Warning
-	Reason  string    `json:"reason"`
-	Object  string    `json:"object"` // "web", "web-1", or a file path
-	App     string    `json:"app,omitempty"`
-	Message string    `json:"message"`
-}
+// a backoff, a manifest error. Events are kept in a bounded ring. The type
+// lives in apis so that the server can name it without importing us.
+type Event = v1alpha1.Event
 
 // ring is a bounded, concurrency-safe ring of events: the oldest goes when
 // it is full, so the daemon's memory stays bounded whatever happens.

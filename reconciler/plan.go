@@ -30,7 +30,8 @@ type slot struct {
 	NextStartAt time.Time // zero: may start now
 	LastStartAt time.Time
 	LastExit    *v1alpha1.ExitStatus
-	StartError  string // the last start failed (phase Failed)
+	StartError  string // the last start failed (phase Failed, or Pending for StartReason PortInUse)
+	StartReason string // why: StartFailed or PortInUse
 	Crashed     bool   // the last exit was not ours: the next start is a restart
 	Done        bool   // exited, and the restart policy keeps it down at Revision
 }
@@ -69,6 +70,7 @@ type input struct {
 	observed []runtime.State
 	slots    map[int]slot
 	synced   bool // the first full snapshot has arrived
+	waiting  string // an unmet dependency: start nothing new until it is met
 	now      time.Time
 }
 
@@ -110,11 +112,24 @@ func plan(in input) output {
 		out.forget = len(live) == 0
 		return out
 	}
+	var kept []runtime.State
 	for _, s := range live {
-		if s.Ordinal >= in.replicas && !s.Stopping {
+		switch {
+		case s.Stopping:
+			kept = append(kept, s)
+		case s.Ordinal >= in.replicas:
 			out.stop(s, ReasonStopped, "scaled down")
+			kept = append(kept, stopped(s))
+		case s.Probe.Failed != "":
+			// A failed liveness or startup probe: restart through the
+			// normal backoff (the exit carries the probe's reason).
+			out.stop(s, s.Probe.Failed, s.Probe.Message)
+			kept = append(kept, stopped(s))
+		default:
+			kept = append(kept, s)
 		}
 	}
+	live = kept
 	for o := range out.slots {
 		if o >= in.replicas && !hasOrdinal(live, o) {
 			delete(out.slots, o)
@@ -169,6 +184,12 @@ func exitMessage(s runtime.State) string {
 		return fmt.Sprintf("pid %d killed by %s (%s)", s.PID, s.Exit.Signal, s.Exit.Reason)
 	}
 	return fmt.Sprintf("pid %d exited with code %d (%s)", s.PID, s.Exit.Code, s.Exit.Reason)
+}
+
+// stopped is s as it is once the stop the plan asks for is under way.
+func stopped(s runtime.State) runtime.State {
+	s.Stopping = true
+	return s
 }
 
 func hasOrdinal(live []runtime.State, o int) bool {

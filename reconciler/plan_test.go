@@ -39,7 +39,14 @@ func strategy(surge, unavail v1alpha1.IntOrString) func(*v1alpha1.AppSpec) {
 // run is a live process of web at ordinal o.
 func run(o int, rev string, started time.Time) runtime.State {
 	return runtime.State{UID: fmt.Sprintf("uid-%s-%d", rev, o), App: "web", Instance: fmt.Sprintf("web-%d", o),
-		Ordinal: o, Revision: rev, PID: 100 + o, StartedAt: started}
+		Ordinal: o, Revision: rev, PID: 100 + o, StartedAt: started,
+		Probe: runtime.ProbeStatus{Started: true, Ready: true, ReadySince: started}}
+}
+
+// unready is s with a readiness probe that has not passed yet.
+func unready(s runtime.State) runtime.State {
+	s.Probe.Ready, s.Probe.ReadySince = false, time.Time{}
+	return s
 }
 
 func stopping(s runtime.State) runtime.State { s.Stopping = true; return s }
@@ -344,6 +351,43 @@ func TestPlan(t *testing.T) {
 			in: input{app: testApp(2, func(s *v1alpha1.AppSpec) { s.Strategy = v1alpha1.Strategy{Type: v1alpha1.Recreate} }),
 				revision: "B", replicas: 2, synced: true, now: t0},
 			want: []string{"start 0", "start 1"},
+		},
+		{
+			name: "a failed liveness probe stops the instance with the probe's reason",
+			in: input{app: testApp(2), revision: "A", replicas: 2, synced: true, now: t0,
+				observed: []runtime.State{run(0, "A", up), func() runtime.State {
+					s := run(1, "A", up)
+					s.Probe.Failed, s.Probe.Message = "LivenessProbeFailed", "HTTP 500"
+					return s
+				}()}},
+			want: []string{"stop uid-A-1"},
+			check: func(t *testing.T, out output) {
+				for _, a := range out.actions {
+					if a.kind == actStop && a.reason != "LivenessProbeFailed" {
+						t.Errorf("stop reason %q", a.reason)
+					}
+				}
+			},
+		},
+		{
+			name: "an exit after a liveness failure is a crash: restarted through the backoff",
+			in: input{app: testApp(1), revision: "A", replicas: 1, synced: true, now: t0,
+				observed: []runtime.State{exited(run(0, "A", t0.Add(-time.Second)), 137, "LivenessProbeFailed", t0)},
+				slots:    map[int]slot{0: {UID: "uid-A-0", Revision: "A", Failures: 1, Restarts: 1}}},
+			want:        []string{"release uid-A-0"},
+			wantRequeue: time.Second,
+		},
+		{
+			name: "an unready replacement does not retire the old instance (maxUnavailable 0)",
+			in: input{app: testApp(2, strategy(v1alpha1.FromInt(1), v1alpha1.FromInt(0))), revision: "B", replicas: 2,
+				synced: true, now: t0, observed: []runtime.State{run(0, "A", up), unready(run(0, "B", t0.Add(-time.Minute))), run(1, "A", up)}},
+			want: nil,
+		},
+		{
+			name: "an unmet dependency starts nothing and keeps what runs",
+			in: input{app: testApp(3), revision: "A", replicas: 3, synced: true, now: t0, waiting: "waiting for app \"db\"",
+				observed: []runtime.State{run(0, "A", up)}},
+			want: nil,
 		},
 		{
 			name: "scale down during a rollout stops the highest ordinals whatever their revision",

@@ -3,12 +3,16 @@ package reconciler
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/runtime"
@@ -26,6 +30,8 @@ type Options struct {
 	EventsSize int
 	// Now is the clock read once at the top of each pass (default time.Now).
 	Now func() time.Time
+	// Registerer receives the loop metrics (metrics.go); nil: no metrics.
+	Registerer prometheus.Registerer
 }
 
 // Reconciler converges the runtime to the desired snapshot: one pass per
@@ -40,6 +46,7 @@ type Reconciler struct {
 	q          *queue
 	events     *ring
 	watchers   broadcaster
+	metrics    *metrics // nil: none
 
 	// mu guards the fields below. Never held across runtime calls.
 	mu             sync.RWMutex
@@ -75,6 +82,7 @@ func New(opts Options) *Reconciler {
 		rt: opts.Runtime, log: opts.Log, workers: opts.Workers, nodeLabels: opts.NodeLabels, now: opts.Now,
 		q: newQueue(), apps: map[string]*appState{}, fileErrs: map[string]string{},
 	}
+	r.metrics = newMetrics(opts.Registerer)
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +135,8 @@ func (r *Reconciler) Run(ctx context.Context) error {
 // reconcileSafely turns a panic in one app's pass into a logged error and
 // a retry, so one bad app cannot take the daemon down.
 func (r *Reconciler) reconcileSafely(ctx context.Context, name string) {
+	began, panicked := time.Now(), true
+	defer func() { r.metrics.observeReconcile(time.Since(began), panicked) }()
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("reconcile panicked", "app", name, "panic", fmt.Sprint(p))
@@ -136,6 +146,7 @@ func (r *Reconciler) reconcileSafely(ctx context.Context, name string) {
 		}
 	}()
 	r.reconcile(ctx, name)
+	panicked = false
 }
 
 // Replace takes a new full snapshot of the desired state (watchers.Sink).
@@ -156,9 +167,34 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 		}
 	}
 	r.fileErrs = newFileErrs
+	admitted, refused := admit(snap.Apps, func(name string) bool {
+		st := r.apps[name]
+		return st != nil && st.desired != nil
+	})
+	files := slices.Clone(snap.Files)
 	seen := map[string]bool{}
-	for i := range snap.Apps {
-		sa := snap.Apps[i]
+	for _, rf := range refused {
+		name := rf.app.App.Metadata.Name
+		errs[rf.app.Path] = rf.err
+		for i := range files {
+			if files[i].Path == rf.app.Path && files[i].Error == nil {
+				files[i].Error = rf.err
+			}
+		}
+		if r.fileErrs[rf.app.Path] != rf.err.Error() {
+			notes = append(notes, Event{Time: now, Type: "Warning", Reason: rf.err.Reason, Object: rf.app.Path, App: name, Message: rf.err.Error()})
+			r.fileErrs[rf.app.Path] = rf.err.Error()
+		}
+		if st := r.apps[name]; st != nil && st.desired != nil {
+			seen[name] = true // keeps running its last applied version
+			if !reflect.DeepEqual(st.fileErr, rf.err) {
+				st.fileErr = rf.err
+				enqueue = append(enqueue, name)
+			}
+		}
+	}
+	for i := range admitted {
+		sa := admitted[i]
 		name := sa.App.Metadata.Name
 		seen[name] = true
 		rev := v1alpha1.Revision(&sa.App.Spec)
@@ -186,7 +222,7 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 			r.lastChange = now
 		}
 	}
-	r.files = snap.Files
+	r.files = files
 	r.sourceErr, r.sourceRevision = "", snap.SourceRevision
 	if !r.synced {
 		r.synced = true
@@ -197,6 +233,7 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 		r.ready = len(r.pendingInitial) == 0
 	}
 	r.mu.Unlock()
+	r.recordManifests()
 	for _, e := range notes {
 		r.record(e)
 	}
@@ -242,6 +279,7 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 			in.app = &st.desired.App
 			applied = in.app
 			in.replicas = r.replicasOf(in.app)
+			in.waiting = r.waitingFor(in.app)
 		}
 	}
 	r.mu.RUnlock()
@@ -257,18 +295,30 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 	}
 	st.slots, st.applied = out.slots, applied
 	prevView, prevInsts := st.view, st.instances
+	prevReady, prevStarted := depState(st)
 	if out.forget && st.desired == nil {
 		delete(r.apps, name)
+		r.metrics.forget(name)
+		st.instances = nil
 		r.watchers.publish(changes(prevView, prevInsts, nil, nil))
 	} else {
-		r.deriveStatus(st, in, observed, now)
+		if d := r.deriveStatus(st, in, observed, now); d > 0 && (out.requeue == 0 || d < out.requeue) {
+			out.requeue = d
+		}
 		r.watchers.publish(changes(prevView, prevInsts, st.view, st.instances))
+	}
+	var wake []string
+	if ready, started := depState(st); ready != prevReady || started != prevStarted {
+		wake = r.dependents(name)
 	}
 	if r.pendingInitial[name] {
 		delete(r.pendingInitial, name)
 		r.ready = len(r.pendingInitial) == 0
 	}
 	r.mu.Unlock()
+	for _, d := range wake {
+		r.q.Add(d)
+	}
 	switch {
 	case out.started():
 		// Level-triggered: look again at once, so a rollout takes its next
@@ -313,9 +363,11 @@ func (r *Reconciler) execute(ctx context.Context, name string, in input, applied
 	for _, a := range out.actions {
 		switch a.kind {
 		case actRelease:
+			r.countExit(name, in.observed, a.uid)
 			r.rt.Release(a.uid)
 		case actStop:
 			if err := r.rt.Stop(a.uid, stopSpec(applied, a.reason)); err != nil {
+				r.metrics.executorError()
 				r.log.Debug("stop", "app", name, "uid", a.uid, "err", err)
 				continue
 			}
@@ -334,7 +386,7 @@ func (r *Reconciler) start(ctx context.Context, name string, in input, a action,
 	}
 	inst := instanceName(name, a.ordinal)
 	spec := runtime.StartSpec{UID: sl.UID, App: name, Instance: inst, Ordinal: a.ordinal, Revision: in.revision,
-		Spec: &in.app.Spec, Ports: fixedPorts(&in.app.Spec)}
+		Spec: &in.app.Spec}
 	r.mu.RLock()
 	if st := r.apps[name]; st != nil && st.desired != nil {
 		spec.Dir = st.desired.Dir
@@ -342,13 +394,17 @@ func (r *Reconciler) start(ctx context.Context, name string, in input, a action,
 	r.mu.RUnlock()
 	s, err := r.rt.Start(ctx, spec)
 	if err != nil {
-		sl.StartError = err.Error()
+		r.metrics.executorError()
+		sl.StartError, sl.StartReason = err.Error(), "StartFailed"
+		if _, ok := errors.AsType[*runtime.PortInUseError](err); ok {
+			sl.StartReason = "PortInUse"
+		}
 		sl.Failures, sl.NextStartAt = backoffFor(&in.app.Spec).failed(sl.Failures, time.Time{}, now)
 		out.requeueAt(now, sl.NextStartAt)
 		r.record(Event{Time: now, Type: "Warning", Reason: "FailedStart", Object: inst, App: name,
 			Message: fmt.Sprintf("%s failed to start: %v (retry in %s)", inst, err, sl.NextStartAt.Sub(now).Round(time.Millisecond))})
 	} else {
-		sl.StartError, sl.LastStartAt = "", s.StartedAt
+		sl.StartError, sl.StartReason, sl.LastStartAt = "", "", s.StartedAt
 		r.record(Event{Time: now, Type: "Normal", Reason: "Started", Object: inst, App: name,
 			Message: fmt.Sprintf("%s started, pid %d, revision %s (%s)", inst, s.PID, in.revision, a.message)})
 	}
@@ -361,21 +417,6 @@ func stopSpec(app *v1alpha1.App, reason string) runtime.StopSpec {
 		return runtime.StopSpecFor(nil, reason)
 	}
 	return runtime.StopSpecFor(&app.Spec, reason)
-}
-
-// fixedPorts are the app's fixed ports by name. (Ranges are allocated by
-// the port manager.)
-func fixedPorts(spec *v1alpha1.AppSpec) map[string]int32 {
-	var m map[string]int32
-	for _, p := range spec.Ports {
-		if p.Port != 0 {
-			if m == nil {
-				m = map[string]int32{}
-			}
-			m[p.Name] = p.Port
-		}
-	}
-	return m
 }
 
 func instanceName(app string, ordinal int) string { return fmt.Sprintf("%s-%d", app, ordinal) }

@@ -70,10 +70,15 @@ func hasFixedPort(spec *v1alpha1.AppSpec) bool {
 	return false
 }
 
-// available reports whether s serves: running, not being stopped, and up
-// for minReadySeconds. (Readiness probes add to this when they exist.)
+// available reports whether s serves: running, not being stopped, ready
+// (per its readiness probe, or started without one), and ready for
+// minReadySeconds, as a Kubernetes pod counts as available.
 func (r *rollout) available(s runtime.State) bool {
-	return s.Running() && !s.Stopping && r.in.now.Sub(s.StartedAt) >= r.minReady
+	return isAvailable(s, r.minReady, r.in.now)
+}
+
+func isAvailable(s runtime.State, minReady time.Duration, now time.Time) bool {
+	return s.Running() && !s.Stopping && s.Probe.Ready && now.Sub(s.Probe.ReadySince) >= minReady
 }
 
 func (r *rollout) run() {
@@ -131,8 +136,8 @@ func (r *rollout) run() {
 					if r.available(s) {
 						availableCount--
 					}
-				case newer[0].Running() && !newer[0].Stopping:
-					out.requeueAt(in.now, newer[0].StartedAt.Add(r.minReady))
+				case newer[0].Probe.Ready && !newer[0].Stopping:
+					out.requeueAt(in.now, newer[0].Probe.ReadySince.Add(r.minReady))
 				}
 			}
 		default:
@@ -165,7 +170,7 @@ func (r *rollout) run() {
 		if avail == 0 {
 			continue // the ordinal starts at the new revision once they are gone
 		}
-		if total < n+r.surge {
+		if total < n+r.surge && in.waiting == "" {
 			out.start(o, rev, fmt.Sprintf("rolling update to revision %s (surge)", rev))
 			total++
 			continue
@@ -185,6 +190,9 @@ func (r *rollout) run() {
 // its backoff has not expired (then it asks to be requeued at expiry).
 func (r *rollout) startMissing(o int) bool {
 	in, out := r.in, r.out
+	if in.waiting != "" {
+		return false
+	}
 	sl := out.slots[o]
 	if sl.Revision == in.revision {
 		if sl.Done {

@@ -17,15 +17,17 @@ type progress struct {
 }
 
 // deriveStatus recomputes the app's status and instances from desired and
-// observed state. Status is derived, never authoritative. Caller holds r.mu.
-func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.State, now time.Time) {
+// observed state. Status is derived, never authoritative. It returns when
+// the status may change with no event (a rollout's progress deadline), or
+// 0. Caller holds r.mu.
+func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.State, now time.Time) time.Duration {
 	var view *v1alpha1.App
 	if st.desired != nil {
 		view = st.desired.App.DeepCopy()
 	} else if st.applied != nil {
 		view = st.applied.DeepCopy()
 	} else {
-		return
+		return 0
 	}
 	ro := &rollout{in: in}
 	if in.app != nil {
@@ -50,12 +52,21 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 		}
 		started := o.StartedAt
 		inst.StartedAt = &started
-		if o.Stopping {
+		switch {
+		case o.Stopping:
 			inst.Phase = v1alpha1.PhaseTerminating
-		} else {
+		case !o.Probe.Started:
+			inst.Phase, inst.Reason = v1alpha1.PhaseStarting, "StartupProbePending"
+		}
+		if !o.Stopping && o.Probe.Message != "" {
+			inst.Message = o.Probe.Message
+		}
+		if !o.Stopping {
 			s.Replicas++
-			inst.Ready = true
-			s.ReadyReplicas++
+			if o.Probe.Ready {
+				inst.Ready = true
+				s.ReadyReplicas++
+			}
 			if o.Revision == st.revision {
 				s.UpdatedReplicas++
 				covered[o.Ordinal] = true
@@ -83,8 +94,13 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 		switch {
 		case !r.synced:
 			inst.Reason = "WaitingForManifests"
+		case in.waiting != "" && !(sl.Revision == in.revision && sl.Done):
+			inst.Reason, inst.Message = "WaitingForDependency", in.waiting
 		case sl.Revision == in.revision && sl.StartError != "":
-			inst.Phase, inst.Reason, inst.Message = v1alpha1.PhaseFailed, "StartFailed", sl.StartError
+			inst.Phase, inst.Reason, inst.Message = v1alpha1.PhaseFailed, sl.StartReason, sl.StartError
+			if sl.StartReason == "PortInUse" {
+				inst.Phase = v1alpha1.PhasePending
+			}
 			next := sl.NextStartAt
 			inst.NextStartAt = &next
 		case sl.Revision == in.revision && sl.Done && sl.LastExit != nil && sl.LastExit.Code == 0 && sl.LastExit.Signal == "":
@@ -105,9 +121,11 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 		}
 		return boolInt(a.Revision == st.revision) - boolInt(b.Revision == st.revision)
 	})
-	s.Conditions = r.conditions(st, in, s, now)
+	var recheck time.Duration
+	s.Conditions, recheck = r.conditions(st, in, s, now)
 	view.Status = &s
 	st.view, st.instances = view, insts
+	return recheck
 }
 
 func liveOnly(obs []runtime.State) []runtime.State {
@@ -138,7 +156,8 @@ func boolInt(b bool) int {
 
 // conditions derives Available, Progressing and ManifestValid, keeping each
 // one's lastTransitionTime while its status stays the same.
-func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, now time.Time) []v1alpha1.Condition {
+func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, now time.Time) ([]v1alpha1.Condition, time.Duration) {
+	var recheck time.Duration
 	var prev []v1alpha1.Condition
 	if st.view != nil && st.view.Status != nil {
 		prev = st.view.Status.Conditions
@@ -178,6 +197,7 @@ func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, no
 		default:
 			conds = append(conds, cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "RolloutInProgress",
 				fmt.Sprintf("%d of %d instances at revision %s", s.UpdatedReplicas, want, st.revision)))
+			recheck = st.progress.at.Add(deadline).Sub(now)
 		}
 	}
 	if st.fileErr != nil {
@@ -194,7 +214,7 @@ func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, no
 			}
 		}
 	}
-	return conds
+	return conds, recheck
 }
 
 func cond(typ string, status v1alpha1.ConditionStatus, reason, message string) v1alpha1.Condition {

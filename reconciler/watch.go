@@ -9,18 +9,15 @@ import (
 
 // Watch event types, as Kubernetes names them.
 const (
-	WatchAdded    = "ADDED"
-	WatchModified = "MODIFIED"
-	WatchDeleted  = "DELETED"
+	WatchAdded    = v1alpha1.WatchAdded
+	WatchModified = v1alpha1.WatchModified
+	WatchDeleted  = v1alpha1.WatchDeleted
 )
 
 // WatchEvent is one change of an app or an instance. Object is a
-// v1alpha1.App or a v1alpha1.Instance (a copy the receiver may keep).
-type WatchEvent struct {
-	Type   string `json:"type"`
-	Kind   string `json:"kind"` // "App" or "Instance"
-	Object any    `json:"object"`
-}
+// v1alpha1.App or a v1alpha1.Instance (a copy the receiver may keep). The
+// type lives in apis so that the server can name it without importing us.
+type WatchEvent = v1alpha1.WatchEvent
 
 // broadcaster fans watch events out to subscribers. A subscriber that does
 // not keep up (its buffer is full) is dropped, its channel closed, rather

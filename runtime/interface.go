@@ -52,7 +52,9 @@ type StartSpec struct {
 	// Dir is the manifest's directory: the working dir when Spec has none,
 	// and the base of a relative Spec.WorkingDir.
 	Dir string
-	// Ports are the instance's allocated ports by name (PORT, PORT_<NAME>).
+	// Ports are the instance's ports by name (PORT, PORT_<NAME>). Nil:
+	// the runtime allocates them from Spec.Ports (see "Ports" in doc.go)
+	// and reports them in State.Ports; set, they are used as given.
 	Ports map[string]int32
 }
 
@@ -82,6 +84,28 @@ type State struct {
 	// Usage is the last sample of the instance's process tree; zero
 	// before the first sample.
 	Usage Usage
+	// Probe is what the instance's probes say.
+	Probe ProbeStatus
+}
+
+// ProbeStatus is the outcome of an instance's probes so far, with the
+// thresholds applied. An instance without probes is Started and Ready from
+// its start.
+type ProbeStatus struct {
+	// Started: the startup probe has succeeded (or there is none).
+	// Until then readiness and liveness are not run.
+	Started bool
+	// Ready: readiness per its thresholds (or Started, without a
+	// readiness probe). ReadySince is when it last became ready.
+	Ready      bool
+	ReadySince time.Time
+	// Failed is "LivenessProbeFailed" or "StartupProbeFailed" once a
+	// liveness or startup probe reached its failure threshold; probing of
+	// the instance has then stopped. The reconciler decides the restart.
+	Failed string
+	// Message is the last probe failure, for people ("HTTP 503", "dial tcp
+	// 127.0.0.1:8000: connection refused").
+	Message string
 }
 
 // Usage is one sample of an instance's whole process tree.

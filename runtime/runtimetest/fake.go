@@ -5,6 +5,7 @@ package runtimetest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -67,12 +68,61 @@ func (f *Fake) Start(_ context.Context, spec runtime.StartSpec) (runtime.State, 
 	if p, ok := f.procs[spec.UID]; ok && p.Running() {
 		return runtime.State{}, fmt.Errorf("start %s: uid %s already running", spec.Instance, spec.UID)
 	}
+	ports := spec.Ports
+	if ports == nil && spec.Spec != nil && len(spec.Spec.Ports) > 0 {
+		var err error
+		if ports, err = f.assignPortsLocked(spec); err != nil {
+			return runtime.State{}, fmt.Errorf("start %s: %w", spec.Instance, err)
+		}
+	}
 	f.nextPID++
+	now := f.now()
 	s := &runtime.State{UID: spec.UID, App: spec.App, Instance: spec.Instance, Ordinal: spec.Ordinal,
-		Revision: spec.Revision, PID: f.nextPID, StartedAt: f.now(), Ports: spec.Ports}
+		Revision: spec.Revision, PID: f.nextPID, StartedAt: now, Ports: maps.Clone(ports),
+		Probe: runtime.InitialProbeStatus(spec.Spec, now)}
 	f.procs[spec.UID] = s
 	f.calls = append(f.calls, Call{Op: "Start", Instance: spec.Instance, UID: spec.UID, Revision: spec.Revision})
 	return *s, nil
+}
+
+// assignPortsLocked is the fake's port allocation: a fixed port as is; from
+// a range, low + ordinal, or the lowest port of the range no other running
+// instance holds when that one is held (a surge instance). It never checks
+// the host. Call with f.mu held.
+func (f *Fake) assignPortsLocked(spec runtime.StartSpec) (map[string]int32, error) {
+	held := map[int32]bool{}
+	for uid, p := range f.procs {
+		if uid != spec.UID && p.Running() {
+			for _, port := range p.Ports {
+				held[port] = true
+			}
+		}
+	}
+	out := map[string]int32{}
+	for _, ps := range spec.Spec.Ports {
+		lo, hi, err := runtime.PortBounds(ps)
+		if err != nil {
+			return nil, err
+		}
+		port := lo // a fixed port
+		if ps.Range != "" {
+			port += int32(spec.Ordinal)
+		}
+		if ps.Range != "" && (port > hi || held[port]) {
+			port = 0
+			for p := lo; p <= hi && port == 0; p++ {
+				if !held[p] {
+					port = p
+				}
+			}
+			if port == 0 {
+				return nil, &runtime.PortInUseError{Name: ps.Name,
+					Message: fmt.Sprintf("no free port in range %s (%s): %d in use", ps.Range, ps.Name, hi-lo+1)}
+			}
+		}
+		out[ps.Name] = port
+	}
+	return out, nil
 }
 
 // Stop implements runtime.Interface.
@@ -118,6 +168,22 @@ func (f *Fake) Exit(uid string, code int) {
 	p.Exit = &v1alpha1.ExitStatus{Code: code, Reason: reason, At: f.now()}
 	p.Stopping = false
 	app := p.App
+	f.mu.Unlock()
+	f.events <- runtime.Event{App: app, UID: uid}
+}
+
+// SetProbe sets what the probes of instance uid say, as the real runtime
+// does on a probe transition, and sends an Event. It panics for an unknown
+// uid.
+func (f *Fake) SetProbe(uid string, p runtime.ProbeStatus) {
+	f.mu.Lock()
+	s, ok := f.procs[uid]
+	if !ok {
+		f.mu.Unlock()
+		panic(fmt.Sprintf("runtimetest: set probe of unknown %q", uid))
+	}
+	s.Probe = p
+	app := s.App
 	f.mu.Unlock()
 	f.events <- runtime.Event{App: app, UID: uid}
 }

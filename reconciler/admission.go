@@ -1,0 +1,142 @@
+package reconciler
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// refusal is an app of a snapshot that is not applied, and why.
+type refusal struct {
+	app v1alpha1.SourcedApp
+	err *v1alpha1.FileError
+}
+
+// admit decides which apps of a snapshot are applied. Apps in a dependsOn
+// cycle are refused, and so is a newcomer whose ports conflict with an app
+// already admitted. Apps that are running now (known(name)) are admitted
+// first, so the one already running keeps its ports; newcomers follow in
+// name order. A refused app that was running keeps its last applied
+// version. Pure: no I/O.
+func admit(apps []v1alpha1.SourcedApp, known func(name string) bool) (ok []v1alpha1.SourcedApp, refused []refusal) {
+	specs := make([]v1alpha1.App, len(apps))
+	for i := range apps {
+		specs[i] = apps[i].App
+	}
+	inCycle := map[string]string{}
+	for _, c := range v1alpha1.DependencyCycles(specs) {
+		for _, name := range c {
+			inCycle[name] = "dependency cycle: " + strings.Join(c, " -> ")
+		}
+	}
+	order := slices.Clone(apps)
+	slices.SortStableFunc(order, func(a, b v1alpha1.SourcedApp) int {
+		ka, kb := known(a.App.Metadata.Name), known(b.App.Metadata.Name)
+		if ka != kb {
+			if ka {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.App.Metadata.Name, b.App.Metadata.Name)
+	})
+	var claims []portClaim
+	for _, sa := range order {
+		name := sa.App.Metadata.Name
+		if msg, bad := inCycle[name]; bad {
+			refused = append(refused, refusal{app: sa, err: &v1alpha1.FileError{File: sa.Path, Field: "spec.dependsOn",
+				Reason: v1alpha1.ReasonInvalid, Message: msg}})
+			continue
+		}
+		mine := claimsOf(&sa.App)
+		if field, msg := conflict(mine, claims); msg != "" {
+			refused = append(refused, refusal{app: sa, err: &v1alpha1.FileError{File: sa.Path, Field: field,
+				Reason: v1alpha1.ReasonPortConflict, Message: msg}})
+			continue
+		}
+		claims = append(claims, mine...)
+		ok = append(ok, sa)
+	}
+	slices.SortFunc(ok, func(a, b v1alpha1.SourcedApp) int { return strings.Compare(a.App.Metadata.Name, b.App.Metadata.Name) })
+	return ok, refused
+}
+
+// portClaim is one named port of an app: a fixed port (lo == hi, fixed)
+// or a range, and how many ports of it the app may hold at once
+// (replicas + maxSurge).
+type portClaim struct {
+	app, name string
+	index     int
+	lo, hi    int32
+	fixed     bool
+	demand    int
+}
+
+func claimsOf(app *v1alpha1.App) []portClaim {
+	replicas := int(app.Spec.ReplicaCount())
+	surge, _ := rollingBounds(&app.Spec, replicas)
+	var out []portClaim
+	for i, p := range app.Spec.Ports {
+		c := portClaim{app: app.Metadata.Name, name: p.Name, index: i, demand: replicas + surge}
+		if p.Port != 0 {
+			c.lo, c.hi, c.fixed, c.demand = p.Port, p.Port, true, 1
+		} else if lo, hi, ok := parseRange(p.Range); ok {
+			c.lo, c.hi = lo, hi
+		} else {
+			continue // validation already refused it
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func parseRange(s string) (lo, hi int32, ok bool) {
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		return 0, 0, false
+	}
+	l, err1 := strconv.Atoi(strings.TrimSpace(a))
+	h, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || l > h {
+		return 0, 0, false
+	}
+	return int32(l), int32(h), true
+}
+
+// conflict returns the field and message of the first claim in mine that
+// cannot coexist with the claims already admitted, or "" when they can:
+// the same fixed port twice, a fixed port inside another app's range, a
+// range too small for its own replicas+maxSurge, or overlapping ranges
+// too small for both apps' demand.
+func conflict(mine, admitted []portClaim) (field, msg string) {
+	for _, c := range mine {
+		field = fmt.Sprintf("spec.ports[%d]", c.index)
+		if !c.fixed && int(c.hi-c.lo+1) < c.demand {
+			return field, fmt.Sprintf("range %d-%d (%s) has %d ports; replicas + maxSurge need %d",
+				c.lo, c.hi, c.name, c.hi-c.lo+1, c.demand)
+		}
+		for _, o := range admitted {
+			if c.hi < o.lo || o.hi < c.lo {
+				continue
+			}
+			switch {
+			case c.fixed && o.fixed:
+				return field, fmt.Sprintf("port %d (%s) is already claimed by app %q", c.lo, c.name, o.app)
+			case c.fixed:
+				return field, fmt.Sprintf("port %d (%s) is inside the range %d-%d of app %q", c.lo, c.name, o.lo, o.hi, o.app)
+			case o.fixed:
+				return field, fmt.Sprintf("range %d-%d (%s) contains port %d of app %q", c.lo, c.hi, c.name, o.lo, o.app)
+			default:
+				size := int(max(c.hi, o.hi) - min(c.lo, o.lo) + 1)
+				if c.demand+o.demand > size {
+					return field, fmt.Sprintf("range %d-%d (%s) overlaps range %d-%d of app %q and together they cannot fit %d + %d instances",
+						c.lo, c.hi, c.name, o.lo, o.hi, o.app, c.demand, o.demand)
+				}
+			}
+		}
+	}
+	return "", ""
+}

@@ -1,0 +1,57 @@
+package reconciler
+
+import (
+	"fmt"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// waitingFor says which dependency of app is not met yet, or "" when all
+// are: a Ready dependency needs at least one ready instance, a Started one
+// at least one started (running, startup probe passed) instance. A
+// dependency that is not defined keeps the app waiting. Caller holds r.mu.
+func (r *Reconciler) waitingFor(app *v1alpha1.App) string {
+	for _, d := range app.Spec.DependsOn {
+		st := r.apps[d.App]
+		if st == nil || st.desired == nil {
+			return fmt.Sprintf("waiting for app %q, which is not defined", d.App)
+		}
+		ready, started := depState(st)
+		switch {
+		case d.Condition == v1alpha1.DependencyStarted && !started:
+			return fmt.Sprintf("waiting for app %q to have a started instance", d.App)
+		case d.Condition != v1alpha1.DependencyStarted && !ready:
+			return fmt.Sprintf("waiting for app %q to have a ready instance", d.App)
+		}
+	}
+	return ""
+}
+
+// depState is what dependents of an app look at: whether it has a ready
+// instance and whether it has a started one.
+func depState(st *appState) (ready, started bool) {
+	for _, i := range st.instances {
+		if i.Phase == v1alpha1.PhaseRunning {
+			started = true
+			ready = ready || i.Ready
+		}
+	}
+	return ready, started
+}
+
+// dependents are the apps that depend on name. Caller holds r.mu.
+func (r *Reconciler) dependents(name string) []string {
+	var out []string
+	for n, st := range r.apps {
+		if st.desired == nil {
+			continue
+		}
+		for _, d := range st.desired.App.Spec.DependsOn {
+			if d.App == name {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,160 @@
+package reconciler
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"proclet.dev/proclet/runtime"
+)
+
+// initialExitReasons are the exit reasons every app's
+// proclet_instance_exits_total starts with at 0, so that the first crash
+// is an increase PromQL can see (a series born at 1 has no increase).
+// Other reasons (Stopped, LivenessProbeFailed...) appear when they happen.
+var initialExitReasons = []string{"Error", "Completed"}
+
+// metrics are the loop metrics the reconciler owns (API.md). The zero
+// value, for a nil Registerer, records nothing: every method is a no-op.
+// Per-app and per-instance state is not here: the server exports it at
+// scrape time from Apps and Instances.
+type metrics struct {
+	reconcileDuration prometheus.Histogram
+	reconcileErrors   prometheus.Counter
+	exits             *prometheus.CounterVec
+	manifestErrors    prometheus.Gauge
+	lastChange        prometheus.Gauge
+}
+
+// newMetrics creates the loop metrics and registers them on reg; nil
+// registers nothing and returns nil, whose methods do nothing.
+func newMetrics(reg prometheus.Registerer) *metrics {
+	if reg == nil {
+		return nil
+	}
+	m := &metrics{
+		reconcileDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "proclet_reconcile_duration_seconds",
+			Help:    "How long one reconcile pass of one app took, from reading its state to writing its status.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		reconcileErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "proclet_reconcile_errors_total",
+			Help: "Reconcile passes that panicked, and starts and stops the runtime refused.",
+		}),
+		exits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "proclet_instance_exits_total",
+			Help: "Exits of instances the reconciler absorbed, by app and exit reason (Completed, Error, Stopped, ...).",
+		}, []string{"app", "reason"}),
+		manifestErrors: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "proclet_manifest_errors",
+			Help: "Manifest files failing to parse or validate now.",
+		}),
+		lastChange: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "proclet_manifest_last_change_timestamp_seconds",
+			Help: "When a snapshot of the manifests last changed the desired state, in Unix seconds (0: never).",
+		}),
+	}
+	reg.MustRegister(m.reconcileDuration, m.reconcileErrors, m.exits, m.manifestErrors, m.lastChange)
+	return m
+}
+
+// observeReconcile records one pass of took, and an error when it failed.
+func (m *metrics) observeReconcile(took time.Duration, failed bool) {
+	if m == nil {
+		return
+	}
+	m.reconcileDuration.Observe(took.Seconds())
+	if failed {
+		m.reconcileErrors.Inc()
+	}
+}
+
+// executorError counts a start or stop the runtime refused.
+func (m *metrics) executorError() {
+	if m != nil {
+		m.reconcileErrors.Inc()
+	}
+}
+
+// appSeen makes app's exit counters exist at 0 (idempotent).
+func (m *metrics) appSeen(app string) {
+	if m == nil {
+		return
+	}
+	for _, reason := range initialExitReasons {
+		m.exits.WithLabelValues(app, reason)
+	}
+}
+
+// exited counts an exit of one of app's instances.
+func (m *metrics) exited(app, reason string) {
+	if m == nil {
+		return
+	}
+	if reason == "" {
+		reason = "Unknown"
+	}
+	m.appSeen(app)
+	m.exits.WithLabelValues(app, reason).Inc()
+}
+
+// forget deletes the series of an app that is gone.
+func (m *metrics) forget(app string) {
+	if m != nil {
+		m.exits.DeletePartialMatch(prometheus.Labels{"app": app})
+	}
+}
+
+// manifests records a snapshot: how many files fail now, and when a
+// snapshot last changed the desired state (zero: never).
+func (m *metrics) manifests(failing int, lastChange time.Time) {
+	if m == nil {
+		return
+	}
+	m.manifestErrors.Set(float64(failing))
+	if !lastChange.IsZero() {
+		m.lastChange.Set(float64(lastChange.UnixNano()) / 1e9)
+	}
+}
+
+// recordManifests updates the manifest gauges after a snapshot, and makes
+// the exit counters of every desired app exist.
+func (r *Reconciler) recordManifests() {
+	if r.metrics == nil {
+		return
+	}
+	r.mu.RLock()
+	failing := 0
+	for _, f := range r.files {
+		if f.Error != nil {
+			failing++
+		}
+	}
+	last := r.lastChange
+	apps := make([]string, 0, len(r.apps))
+	for name, st := range r.apps {
+		if st.desired != nil {
+			apps = append(apps, name)
+		}
+	}
+	r.mu.RUnlock()
+	r.metrics.manifests(failing, last)
+	for _, name := range apps {
+		r.metrics.appSeen(name)
+	}
+}
+
+// countExit counts the exit of uid, an exited instance of app the plan
+// absorbs (releases).
+func (r *Reconciler) countExit(app string, observed []runtime.State, uid string) {
+	if r.metrics == nil {
+		return
+	}
+	for _, o := range observed {
+		if o.UID == uid && o.Exit != nil {
+			r.metrics.exited(app, o.Exit.Reason)
+			return
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package reconciler
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/runtimetest"
+)
+
+// sampledRT is the fake runtime with usage samples and a panic on demand.
+type sampledRT struct {
+	*runtimetest.Fake
+	panics atomic.Bool
+	mu     sync.Mutex
+	usage  map[string]runtime.Usage // by uid
+}
+
+func (s *sampledRT) Instances(app string) []runtime.State {
+	if s.panics.Load() {
+		panic("instances exploded")
+	}
+	out := s.Fake.Instances(app)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range out {
+		if u, ok := s.usage[out[i].UID]; ok {
+			out[i].Usage = u
+		}
+	}
+	return out
+}
+
+func (s *sampledRT) setUsage(uid string, u runtime.Usage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.usage == nil {
+		s.usage = map[string]runtime.Usage{}
+	}
+	s.usage[uid] = u
+}
+
+// newMetricsHarness is a Reconciler with a registry, on sampledRT, inside
+// a synctest bubble.
+func newMetricsHarness(t *testing.T) (*harness, *sampledRT, *prometheus.Registry) {
+	t.Helper()
+	rt := &sampledRT{Fake: runtimetest.New()}
+	reg := prometheus.NewRegistry()
+	r := New(Options{Runtime: rt, Workers: 2, Registerer: reg})
+	ctx, cancel := context.WithCancel(t.Context())
+	h := &harness{t: t, rt: rt.Fake, r: r, stop: cancel, done: make(chan struct{})}
+	go func() { _ = r.Run(ctx); close(h.done) }()
+	t.Cleanup(func() { cancel(); <-h.done })
+	return h, rt, reg
+}
+
+func TestMetrics_Loop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, _, reg := newMetricsHarness(t)
+		if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+			t.Fatalf("lint before anything: %v %+v", err, problems)
+		}
+		h.apply(named("web", 2), named("db", 1))
+		h.rt.ExitInstance("web-1", 3)
+		synctest.Wait()
+		h.rt.ExitInstance("db-0", 0)
+		synctest.Wait()
+
+		want := `
+# HELP proclet_instance_exits_total Exits of instances the reconciler absorbed, by app and exit reason (Completed, Error, Stopped, ...).
+# TYPE proclet_instance_exits_total counter
+proclet_instance_exits_total{app="db",reason="Completed"} 1
+proclet_instance_exits_total{app="db",reason="Error"} 0
+proclet_instance_exits_total{app="web",reason="Completed"} 0
+proclet_instance_exits_total{app="web",reason="Error"} 1
+# HELP proclet_manifest_errors Manifest files failing to parse or validate now.
+# TYPE proclet_manifest_errors gauge
+proclet_manifest_errors 0
+# HELP proclet_reconcile_errors_total Reconcile passes that panicked, and starts and stops the runtime refused.
+# TYPE proclet_reconcile_errors_total counter
+proclet_reconcile_errors_total 0
+`
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "proclet_instance_exits_total",
+			"proclet_manifest_errors", "proclet_reconcile_errors_total"); err != nil {
+			t.Fatal(err)
+		}
+		if n := testutil.CollectAndCount(reg, "proclet_reconcile_duration_seconds"); n != 1 {
+			t.Fatalf("reconcile duration series: %d", n)
+		}
+		if v := gatherValue(t, reg, "proclet_manifest_last_change_timestamp_seconds"); v <= 0 {
+			t.Fatalf("last change %v after a snapshot that changed things", v)
+		}
+		if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+			t.Fatalf("lint: %v %+v", err, problems)
+		}
+
+		// A broken file counts; removing db takes its series with it once
+		// its instances are gone.
+		snap := v1alpha1.Snapshot{Files: []v1alpha1.FileStatus{
+			{Path: "web.yaml", Objects: []string{"web"}},
+			{Path: "broken.yaml", Error: &v1alpha1.FileError{File: "broken.yaml", Reason: v1alpha1.ReasonInvalid, Message: "bad"}},
+		}}
+		web := named("web", 2)
+		v1alpha1.Default(web)
+		snap.Apps = []v1alpha1.SourcedApp{{App: *web, Path: "web.yaml", Dir: "/srv"}}
+		h.r.Replace(snap)
+		synctest.Wait()
+		for _, uid := range runningUIDs(h.rt, "db") {
+			h.rt.Exit(uid, 0)
+		}
+		synctest.Wait()
+		if v := gatherValue(t, reg, "proclet_manifest_errors"); v != 1 {
+			t.Fatalf("manifest errors %v, want 1", v)
+		}
+		out, err := testutil.GatherAndCount(reg, "proclet_instance_exits_total")
+		if err != nil || out != 2 {
+			t.Fatalf("exit series after db was removed: %d (%v), want web's 2", out, err)
+		}
+	})
+}
+
+func runningUIDs(f *runtimetest.Fake, app string) []string {
+	var out []string
+	for _, s := range f.Instances(app) {
+		if s.Running() {
+			out = append(out, s.UID)
+		}
+	}
+	return out
+}
+
+func gatherValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.Metric) == 1 {
+			m := mf.Metric[0]
+			switch {
+			case m.Gauge != nil:
+				return m.Gauge.GetValue()
+			case m.Counter != nil:
+				return m.Counter.GetValue()
+			}
+		}
+	}
+	t.Fatalf("no single series %s", name)
+	return 0
+}
+
+func TestMetrics_CountsPanicsAndRuntimeErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, rt, reg := newMetricsHarness(t)
+		h.rt.StartErr = func(runtime.StartSpec) error { return runtime.ErrClosed }
+		h.apply(named("web", 1))
+		if v := gatherValue(t, reg, "proclet_reconcile_errors_total"); v < 1 {
+			t.Fatalf("errors after a refused start: %v, want at least 1", v)
+		}
+		h.rt.StartErr = nil
+		h.r.q.Add("web")
+		synctest.Wait()
+		before := gatherValue(t, reg, "proclet_reconcile_errors_total")
+		rt.panics.Store(true)
+		h.r.q.Add("web")
+		synctest.Wait()
+		rt.panics.Store(false)
+		if v := gatherValue(t, reg, "proclet_reconcile_errors_total"); v != before+1 {
+			t.Fatalf("errors after a panic: %v, want %v", v, before+1)
+		}
+	})
+}
+
+func TestRefreshUsage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, rt, _ := newMetricsHarness(t)
+		h.apply(named("web", 2))
+		events, cancel := h.r.Watch(64)
+		defer cancel()
+		for range len(events) {
+			<-events // the initial ADDED events
+		}
+		insts, _ := h.r.Instances("web")
+		h.rt.Calls()
+		sampled := time.Now()
+		rt.setUsage(insts[0].UID, runtime.Usage{SampledAt: sampled, CPUSeconds: 1.5, CPUPercent: 12, MemoryBytes: 4096,
+			Listening: []int32{8080}})
+		h.r.RefreshUsage()
+		got := h.instance("web", insts[0].Name)
+		if got.CPUSeconds != 1.5 || got.CPUPercent != 12 || got.MemoryBytes != 4096 || len(got.Listening) != 1 {
+			t.Fatalf("usage not refreshed: %+v", got)
+		}
+		if other := h.instance("web", insts[1].Name); other.CPUSeconds != 0 || other.MemoryBytes != 0 {
+			t.Fatalf("usage of an unsampled instance: %+v", other)
+		}
+		if c := h.rt.Calls(); len(c) != 0 {
+			t.Fatalf("a usage refresh called the runtime: %+v", c)
+		}
+		select {
+		case e := <-events:
+			t.Fatalf("a usage refresh published a watch event: %+v", e)
+		default:
+		}
+	})
+}
