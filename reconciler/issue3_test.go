@@ -3,6 +3,7 @@ package reconciler
 import (
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -125,7 +126,12 @@ func TestReconciler_StalledRolloutKeepsTheOldServing(t *testing.T) {
 func TestReconciler_PortInUseKeepsTheInstancePending(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t)
+		var taken atomic.Bool
+		taken.Store(true)
 		h.rt.StartErr = func(s runtime.StartSpec) error {
+			if !taken.Load() {
+				return nil
+			}
 			return &runtime.PortInUseError{Port: 8080, Name: "http", Message: "port 8080 (http) is in use by another process"}
 		}
 		a := named("web", 1)
@@ -135,7 +141,7 @@ func TestReconciler_PortInUseKeepsTheInstancePending(t *testing.T) {
 		if inst.Phase != v1alpha1.PhasePending || inst.Reason != "PortInUse" || !strings.Contains(inst.Message, "8080") {
 			t.Fatalf("web-0 %+v", inst)
 		}
-		h.rt.StartErr = nil
+		taken.Store(false) // the foreign process goes away
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
 		if got := h.rt.Running("web"); len(got) != 1 {

@@ -400,6 +400,11 @@ func (r *Reconciler) start(ctx context.Context, name string, in input, a action,
 			sl.StartReason = "PortInUse"
 		}
 		sl.Failures, sl.NextStartAt = backoffFor(&in.app.Spec).failed(sl.Failures, time.Time{}, now)
+		if sl.StartReason == "PortInUse" && sl.NextStartAt.After(now.Add(portRetry)) {
+			// A port is freed by someone else: look again soon, whatever
+			// the crash-loop curve says.
+			sl.NextStartAt = now.Add(portRetry)
+		}
 		out.requeueAt(now, sl.NextStartAt)
 		r.record(Event{Time: now, Type: "Warning", Reason: "FailedStart", Object: inst, App: name,
 			Message: fmt.Sprintf("%s failed to start: %v (retry in %s)", inst, err, sl.NextStartAt.Sub(now).Round(time.Millisecond))})
@@ -410,6 +415,10 @@ func (r *Reconciler) start(ctx context.Context, name string, in input, a action,
 	}
 	out.slots[a.ordinal] = sl
 }
+
+// portRetry bounds the wait before retrying an instance whose fixed port
+// another process holds.
+const portRetry = 5 * time.Second
 
 // stopSpec is how app says to stop its instances (defaults when nil).
 func stopSpec(app *v1alpha1.App, reason string) runtime.StopSpec {
