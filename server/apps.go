@@ -37,13 +37,13 @@ func (s *Server) listAppInstances(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, notFound("app %q not found", name))
 		return
 	}
-	writeJSON(w, http.StatusOK, list[v1alpha1.Instance]{Items: nonNil(insts)})
+	writeJSON(w, http.StatusOK, list[v1alpha1.Instance]{Items: presentInstances(insts)})
 }
 
 // listInstances serves GET /api/v1/instances.
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 	insts, _ := s.status.Instances("")
-	writeJSON(w, http.StatusOK, list[v1alpha1.Instance]{Items: nonNil(insts)})
+	writeJSON(w, http.StatusOK, list[v1alpha1.Instance]{Items: presentInstances(insts)})
 }
 
 func nonNil[T any](s []T) []T {
@@ -51,4 +51,21 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// presentInstances shapes instances for an answer: collections are [] and
+// {} rather than null.
+func presentInstances(insts []v1alpha1.Instance) []v1alpha1.Instance {
+	insts = nonNil(insts)
+	for i := range insts {
+		presentInstance(&insts[i])
+	}
+	return insts
+}
+
+func presentInstance(i *v1alpha1.Instance) {
+	if i.Ports == nil {
+		i.Ports = map[string]int32{}
+	}
+	i.Listening = nonNil(i.Listening)
 }

@@ -22,6 +22,20 @@ func badRequest(format string, args ...any) *apiError {
 	return &apiError{status: http.StatusBadRequest, code: "BadRequest", message: fmt.Sprintf(format, args...)}
 }
 
+// errUnauthorized says nothing about why: a wrong key and a missing one
+// look the same.
+var errUnauthorized = &apiError{status: http.StatusUnauthorized, code: "Unauthorized", message: "unauthorized"}
+
+func tooManyStreams(limit int) *apiError {
+	return &apiError{status: http.StatusTooManyRequests, code: "TooManyRequests",
+		message: fmt.Sprintf("too many log follows and watches at once (limit %d); try again later", limit)}
+}
+
+func upgradeRequired() *apiError {
+	return &apiError{status: http.StatusUpgradeRequired, code: "UpgradeRequired",
+		message: "this endpoint is a WebSocket: send an Upgrade: websocket request"}
+}
+
 // errorBody is the JSON shape of every error answer.
 type errorBody struct {
 	Error struct {

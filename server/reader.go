@@ -3,16 +3,30 @@ package server
 import "proclet.dev/proclet/apis/v1alpha1"
 
 // StatusReader is what the server needs from the reconciler. Every method
-// returns copies the caller may keep.
+// returns copies the caller may keep, and none blocks on I/O.
 type StatusReader interface {
 	// Apps returns every app with its status, sorted by name.
 	Apps() []v1alpha1.App
 	// App returns one app; false when there is no such app.
 	App(name string) (v1alpha1.App, bool)
 	// Instances returns the instances of app, or of every app when app is
-	// empty; false for an unknown app.
+	// empty, sorted by app and ordinal; false for an unknown app.
 	Instances(app string) ([]v1alpha1.Instance, bool)
 	// Ready reports whether the first full read of the manifests has been
 	// reconciled.
 	Ready() bool
+	// Events returns up to limit events (all when limit <= 0), newest
+	// first, of app only when app is not empty.
+	Events(app string, limit int) []v1alpha1.Event
+	// Manifests returns every manifest file read, sorted by path, with its
+	// problem.
+	Manifests() []v1alpha1.FileStatus
+	// SourceError is why the manifests directory cannot be read now, or "".
+	SourceError() string
+	// Watch subscribes to changes of apps and instances: first an ADDED
+	// event for each that exists, then MODIFIED and DELETED events. The
+	// channel is closed after cancel, or when the subscriber falls more
+	// than buffer events behind (a slow client is dropped). Object is a
+	// v1alpha1.App or a v1alpha1.Instance.
+	Watch(buffer int) (events <-chan v1alpha1.WatchEvent, cancel func())
 }

@@ -9,34 +9,120 @@ import (
 	"net"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 )
 
+// DefaultMaxStreams is the default cap on concurrent log follows and watch
+// clients together.
+const DefaultMaxStreams = 64
+
 // Options configure a Server.
 type Options struct {
+	// Status is the reconciler's state, read-only.
 	Status StatusReader
-	Log    *slog.Logger
+	// Log is the server's logger; nil discards.
+	Log *slog.Logger
+	// Version is the daemon's version, shown by /api/v1/system.
+	Version string
+	// LogPath returns the path of an instance's output file for stream
+	// "stdout" or "stderr"; rotated files are that path plus ".1", ".2"...
+	// Nil: every log answer is empty.
+	LogPath func(app, instance, stream string) string
+	// APIKeys, when not empty, are the keys every endpoint but /healthz,
+	// /readyz (and /metrics with MetricsPublic) requires.
+	APIKeys []string
+	// Metrics serves GET /metrics; nil: no such route.
+	Metrics http.Handler
+	// MetricsPublic exempts /metrics from the API keys.
+	MetricsPublic bool
+	// CORSOrigin, when set, is the one origin ("https://dash.example")
+	// allowed to read the API from a browser. Empty: no CORS headers.
+	CORSOrigin string
+	// AdvertiseHost is the host put in the /api/v1/targets addresses
+	// ("host" or "host:port", whose port is ignored); default 127.0.0.1.
+	AdvertiseHost string
+	// MaxStreams caps concurrent log follows and watch clients together;
+	// 0 means DefaultMaxStreams.
+	MaxStreams int
 }
+
+// timeouts are the HTTP server's; tests shorten them.
+type timeouts struct {
+	readHeader, read, write, idle time.Duration
+	// streamWrite bounds each write of a stream (log follow, watch), whose
+	// overall write deadline is cleared.
+	streamWrite time.Duration
+	// ping is the WebSocket keepalive period; pong, how long a ping may
+	// wait for its answer.
+	ping, pong time.Duration
+	// poll is how often a log follow looks for new output and rotation.
+	poll time.Duration
+	// shutdown bounds the graceful shutdown of Run.
+	shutdown time.Duration
+}
+
+var defaultTimeouts = timeouts{
+	readHeader:  5 * time.Second,
+	read:        30 * time.Second,
+	write:       30 * time.Second,
+	idle:        120 * time.Second,
+	streamWrite: 10 * time.Second,
+	ping:        30 * time.Second,
+	pong:        10 * time.Second,
+	poll:        250 * time.Millisecond,
+	shutdown:    5 * time.Second,
+}
+
+// closeHandshakeWait is how long coder/websocket's Close waits for the
+// peer's answer at most.
+const closeHandshakeWait = 5 * time.Second
+
+// maxHeaderBytes bounds request headers.
+const maxHeaderBytes = 64 << 10
 
 // Server is the HTTP API. Build it with New, serve it with Run or use it
 // as an http.Handler.
 type Server struct {
-	status StatusReader
-	log    *slog.Logger
-	router *mux.Router
+	status     StatusReader
+	log        *slog.Logger
+	version    string
+	logPath    func(app, instance, stream string) string
+	keys       keyring
+	metricsPub bool
+	corsOrigin string
+	advertise  string
+	streams    *limiter
+	t          timeouts
+	router     *mux.Router
+	handler    http.Handler // router wrapped in the outer middleware
 }
 
 // New builds the server and its routes.
 func New(opts Options) *Server {
-	s := &Server{status: opts.Status, log: opts.Log}
+	s := &Server{
+		status:     opts.Status,
+		log:        opts.Log,
+		version:    opts.Version,
+		logPath:    opts.LogPath,
+		keys:       newKeyring(opts.APIKeys),
+		metricsPub: opts.MetricsPublic,
+		corsOrigin: opts.CORSOrigin,
+		advertise:  advertiseHost(opts.AdvertiseHost),
+		streams:    newLimiter(opts.MaxStreams),
+		t:          defaultTimeouts,
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.logPath == nil {
+		s.logPath = func(string, string, string) string { return "" }
+	}
 	s.router = mux.NewRouter()
-	s.registerRoutes(s.router)
+	s.registerRoutes(s.router, opts.Metrics)
+	// Outside the router, so that they also apply to 401, 404 and 405.
+	s.handler = s.securityHeaders(s.cors(s.authenticate(s.router)))
 	return s
 }
 
@@ -46,15 +132,24 @@ var dns1123 = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
 // registerRoutes lists every route in one place. (No subrouters: gorilla
 // mux answers 404 instead of 405 for a method mismatch inside one.)
-func (s *Server) registerRoutes(r *mux.Router) {
+func (s *Server) registerRoutes(r *mux.Router, metrics http.Handler) {
 	get := []string{http.MethodGet, http.MethodHead}
 	r.HandleFunc("/healthz", s.healthz).Methods(get...)
 	r.HandleFunc("/readyz", s.readyz).Methods(get...)
+	if metrics != nil {
+		r.Handle("/metrics", metrics).Methods(get...)
+	}
 	r.HandleFunc("/api/v1/apps", s.listApps).Methods(get...)
 	r.HandleFunc("/api/v1/apps/{app}", s.getApp).Methods(get...)
 	r.HandleFunc("/api/v1/apps/{app}/instances", s.listAppInstances).Methods(get...)
+	r.HandleFunc("/api/v1/apps/{app}/instances/{instance}/logs", s.logs).Methods(get...)
 	r.HandleFunc("/api/v1/instances", s.listInstances).Methods(get...)
-	r.Use(s.apiHeaders, s.validNames)
+	r.HandleFunc("/api/v1/manifests", s.manifests).Methods(get...)
+	r.HandleFunc("/api/v1/events", s.events).Methods(get...)
+	r.HandleFunc("/api/v1/system", s.system).Methods(get...)
+	r.HandleFunc("/api/v1/watch", s.watch).Methods(get...)
+	r.HandleFunc("/api/v1/targets", s.targets).Methods(get...)
+	r.Use(s.validNames)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, notFound("no such path: %s", req.URL.Path))
@@ -62,7 +157,7 @@ func (s *Server) registerRoutes(r *mux.Router) {
 }
 
 // ServeHTTP makes the Server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // healthz serves GET /healthz: 200 while the daemon runs.
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -82,40 +177,9 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = io.WriteString(w, "ok\n")
 }
 
-// methodNotAllowed answers 405 with the Allow header: the API is read-only.
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", "GET, HEAD")
-	s.writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "MethodNotAllowed",
-		message: fmt.Sprintf("%s is not allowed: the API is read-only", r.Method)})
-}
-
-// apiHeaders sets the headers of every API answer.
-func (s *Server) apiHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			w.Header().Set("Cache-Control", "no-store")
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// validNames refuses path parameters that are not DNS-1123 names before
-// any handler sees them.
-func (s *Server) validNames(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range mux.Vars(r) {
-			if !dns1123.MatchString(v) {
-				s.writeError(w, r, badRequest("%s %q is not a valid name", k, v))
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// Run serves on addr until ctx ends, then shuts down gracefully. ready, if
-// not nil, receives the bound address once listening.
+// Run serves on addr until ctx ends, then shuts down gracefully and waits
+// for the streams to end. ready, if not nil, receives the bound address
+// once listening. A Server runs once: after Run it refuses streams.
 func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -124,27 +188,43 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	return s.serve(ctx, ln)
+}
+
+// serve serves on ln until ctx ends. Streams (log follows, watches) end
+// with ctx too: they watch the base context.
+func (s *Server) serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second, // streams extend theirs with http.ResponseController
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: s.t.readHeader,
+		ReadTimeout:       s.t.read,
+		WriteTimeout:      s.t.write, // streams clear theirs with http.ResponseController
+		IdleTimeout:       s.t.idle,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve %s: %w", addr, err)
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.t.shutdown)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	err := srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = srv.Close()
+	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
+	}
+	// Hijacked WebSockets are not Shutdown's to wait for: wait for every
+	// stream here (they end with ctx; a watch client that does not answer
+	// the close frame holds its stream up to closeHandshakeWait).
+	if !s.streams.drain(s.t.shutdown+closeHandshakeWait) && err == nil {
+		err = errors.New("streams still running after shutdown")
 	}
 	return err
 }

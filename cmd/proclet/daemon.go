@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +15,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"proclet.dev/proclet/reconciler"
 	"proclet.dev/proclet/runtime"
@@ -32,6 +36,12 @@ type daemonConfig struct {
 	onExit     string
 	nodeLabels string
 	stopWait   time.Duration
+	// API security (see server.Options).
+	apiKeyFile    string
+	metricsPublic bool
+	corsOrigin    string
+	// sampleInterval is how often CPU, memory and ports are sampled (0: never).
+	sampleInterval time.Duration
 }
 
 func parseDaemonFlags(args []string) (daemonConfig, error) {
@@ -46,8 +56,18 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 	fs.StringVar(&c.onExit, "on-exit", "stop", "what a stopping daemon does with the instances: stop or keep")
 	fs.StringVar(&c.nodeLabels, "node-labels", "", "this host's labels `k=v,...`, matched against nodeSelector")
 	fs.DurationVar(&c.stopWait, "shutdown-timeout", 0, "give up waiting for instances to stop after this long (0: the longest grace period plus 10s)")
+	fs.DurationVar(&c.sampleInterval, "sample-interval", runtime.DefaultSampleInterval, "sample the CPU, memory and listening ports of every instance's process tree every `interval` (0: never)")
+	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "`file` of API keys, one per line; when given, every endpoint but /healthz and /readyz needs one")
+	fs.BoolVar(&c.metricsPublic, "metrics-public", false, "serve /metrics without an API key")
+	fs.StringVar(&c.corsOrigin, "cors-origin", "", "the one `origin` (https://host[:port]) allowed to read the API from a browser")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.corsOrigin != "" {
+		if u, err := url.Parse(c.corsOrigin); err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return c, fmt.Errorf("--cors-origin: %q is not an origin like https://host:port", c.corsOrigin)
+		}
+		c.corsOrigin = strings.TrimSuffix(c.corsOrigin, "/")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -60,6 +80,9 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 	}
 	if c.resync <= 0 {
 		return c, fmt.Errorf("--resync: %s must be positive", c.resync)
+	}
+	if c.sampleInterval < 0 {
+		return c, fmt.Errorf("--sample-interval: %s must not be negative", c.sampleInterval)
 	}
 	return c, nil
 }
@@ -134,14 +157,43 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		return fmt.Errorf("manifests dir: %w", err)
 	}
 
-	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, Log: log.With("component", "runtime")})
+	// Metrics: one registry, owned here (STYLE.md "Metrics").
+	reg := prometheus.NewRegistry()
+	var rec *reconciler.Reconciler // set before rt.Run starts sampling
+	sampleEvery := cfg.sampleInterval
+	if sampleEvery == 0 {
+		sampleEvery = -1 // never
+	}
+	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, Log: log.With("component", "runtime"),
+		SampleInterval: sampleEvery, OnSample: func() { rec.RefreshUsage() }})
 	if err != nil {
 		return err
 	}
-	rec := reconciler.New(reconciler.Options{Runtime: rt, Log: log.With("component", "reconciler"), NodeLabels: labels})
+	rec = reconciler.New(reconciler.Options{Runtime: rt, Log: log.With("component", "reconciler"), NodeLabels: labels,
+		Registerer: reg})
+	var _ server.MetricsReader = rec
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		server.NewCollector(rec))
 	var _ server.StatusReader = rec
 	var _ watchers.Sink = rec
-	srv := server.New(server.Options{Status: rec, Log: log.With("component", "server")})
+	var apiKeys []string
+	if cfg.apiKeyFile != "" {
+		if apiKeys, err = server.LoadAPIKeys(cfg.apiKeyFile); err != nil {
+			return err
+		}
+	} else if !isLoopback(cfg.listen) {
+		log.Warn("the API listens beyond loopback without --api-key-file: anyone who can reach it can read it", "listen", cfg.listen)
+	}
+	srv := server.New(server.Options{
+		Status:        rec,
+		Log:           log.With("component", "server"),
+		Version:       version,
+		LogPath:       func(a, i, s string) string { return runtime.LogPath(cfg.stateDir, a, i, s) },
+		APIKeys:       apiKeys,
+		MetricsPublic: cfg.metricsPublic,
+		CORSOrigin:    cfg.corsOrigin,
+		Metrics:       server.NewMetricsHandler(reg),
+	})
 	dir := watchers.New(watchers.Options{Root: manifests, Resync: cfg.resync, Log: log.With("component", "watchers")}, rec)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -210,6 +262,19 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		return nil
 	}
 	return cause
+}
+
+// isLoopback reports whether a listen address only accepts local clients.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // maxGrace is the longest grace period of the apps, the time a graceful

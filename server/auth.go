@@ -1,0 +1,117 @@
+package server
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+)
+
+// LoadAPIKeys reads an API key file: one key per line, surrounding blanks
+// trimmed, blank lines and lines starting with # ignored. A file without
+// any key is an error: whoever names a key file wants the API closed.
+// Errors never quote the file's content.
+func LoadAPIKeys(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("api key file: %w", err)
+	}
+	defer f.Close()
+	var keys []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		keys = append(keys, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("api key file %s: %w", path, err)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("api key file %s: %w", path, errNoKeys)
+	}
+	return keys, nil
+}
+
+var errNoKeys = errors.New("no key in the file")
+
+// keyring holds the SHA-256 digests of the API keys: comparing digests of
+// equal length in constant time says nothing about a key's length or
+// content.
+type keyring [][sha256.Size]byte
+
+func newKeyring(keys []string) keyring {
+	var kr keyring
+	for _, k := range keys {
+		if k = strings.TrimSpace(k); k != "" {
+			kr = append(kr, sha256.Sum256([]byte(k)))
+		}
+	}
+	return kr
+}
+
+// valid reports whether presented is one of the keys. It compares against
+// every key, without an early exit.
+func (kr keyring) valid(presented string) bool {
+	if presented == "" {
+		return false
+	}
+	d := sha256.Sum256([]byte(presented))
+	match := 0
+	for i := range kr {
+		match |= subtle.ConstantTimeCompare(d[:], kr[i][:])
+	}
+	return match == 1
+}
+
+// presentedKeys are the keys a request carries: Authorization: Bearer K,
+// Authorization: ApiKey K (schemes case-insensitive) and X-API-Key: K.
+func presentedKeys(r *http.Request) []string {
+	var out []string
+	for _, v := range r.Header.Values("Authorization") {
+		scheme, key, ok := strings.Cut(strings.TrimSpace(v), " ")
+		if ok && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "ApiKey")) {
+			out = append(out, strings.TrimSpace(key))
+		}
+	}
+	for _, v := range r.Header.Values("X-API-Key") {
+		out = append(out, strings.TrimSpace(v))
+	}
+	return out
+}
+
+// open reports whether path needs no key.
+func (s *Server) open(path string) bool {
+	return path == "/healthz" || path == "/readyz" || (path == "/metrics" && s.metricsPub)
+}
+
+// authenticate refuses requests without a valid key, when keys are
+// configured, before routing: an unauthenticated client learns nothing,
+// not even which paths exist. Keys are never logged.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	if len(s.keys) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.open(r.URL.Path) {
+			ok := false
+			for _, k := range presentedKeys(r) {
+				if s.keys.valid(k) {
+					ok = true
+				}
+			}
+			if !ok {
+				w.Header().Set("WWW-Authenticate", "Bearer")
+				s.writeError(w, r, errUnauthorized)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,200 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+)
+
+// maxSegments bounds how many files of one log (the current one and its
+// rotated predecessors) an answer reads, and so holds open at once.
+const maxSegments = 100
+
+// chunkSize is the read buffer of the log answers: what bounds their
+// memory, whatever the size of the files.
+const chunkSize = 32 << 10
+
+// segment is one open file of a log, with its size when opened.
+type segment struct {
+	f    *os.File
+	size int64
+}
+
+// segments are the files of one log, oldest first: path.N ... path.1, path.
+// They are all opened before any is read, so that a rotation meanwhile
+// (which renames but never rewrites) cannot make us read a file twice or
+// skip one.
+type segments struct {
+	list []segment
+}
+
+// openSegments opens the log at path and its rotated files. A missing log
+// is no error: an instance that has not written yet has none.
+func openSegments(path string) (*segments, error) {
+	s := &segments{}
+	if path == "" {
+		return s, nil
+	}
+	var seen []os.FileInfo
+	var newestFirst []segment
+	for i := range maxSegments {
+		name := path
+		if i > 0 {
+			name += "." + strconv.Itoa(i)
+		}
+		f, err := os.Open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			if i == 0 {
+				continue // between the two steps of a rotation, or never written
+			}
+			break
+		}
+		if err != nil {
+			closeAll(newestFirst)
+			return nil, fmt.Errorf("open log: %w", err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			closeAll(newestFirst)
+			return nil, fmt.Errorf("stat log: %w", err)
+		}
+		if dup(seen, st) { // rotated while we were opening: already have it
+			f.Close()
+			continue
+		}
+		seen = append(seen, st)
+		newestFirst = append(newestFirst, segment{f: f, size: st.Size()})
+	}
+	for i := len(newestFirst) - 1; i >= 0; i-- {
+		s.list = append(s.list, newestFirst[i])
+	}
+	return s, nil
+}
+
+func dup(seen []os.FileInfo, st os.FileInfo) bool {
+	for _, o := range seen {
+		if os.SameFile(o, st) {
+			return true
+		}
+	}
+	return false
+}
+
+func closeAll(segs []segment) {
+	for _, g := range segs {
+		g.f.Close()
+	}
+}
+
+// close closes the files still held.
+func (s *segments) close() {
+	closeAll(s.list)
+	s.list = nil
+}
+
+// position is a place in the concatenated segments.
+type position struct {
+	seg int
+	off int64
+}
+
+// tailStart is where the last n lines begin (n < 0: the very beginning).
+// It reads backwards in chunks, so it costs one chunk of memory and reads
+// only what it returns. A final newline ends the last line; it does not
+// start an empty one.
+func (s *segments) tailStart(n int) (position, error) {
+	if n < 0 || len(s.list) == 0 {
+		return position{}, nil
+	}
+	last := len(s.list) - 1
+	if n == 0 {
+		return position{seg: last, off: s.list[last].size}, nil
+	}
+	buf := make([]byte, chunkSize)
+	finalByte, count := true, 0
+	for i := last; i >= 0; i-- {
+		end := s.list[i].size
+		for end > 0 {
+			start := max(0, end-int64(len(buf)))
+			chunk := buf[:end-start]
+			if _, err := s.list[i].f.ReadAt(chunk, start); err != nil {
+				return position{}, fmt.Errorf("read log: %w", err)
+			}
+			for j := len(chunk) - 1; j >= 0; j-- {
+				if chunk[j] != '\n' {
+					finalByte = false
+					continue
+				}
+				if finalByte {
+					finalByte = false
+					continue
+				}
+				if count++; count == n {
+					return position{seg: i, off: start + int64(j) + 1}, nil
+				}
+			}
+			end = start
+		}
+	}
+	return position{}, nil
+}
+
+// copyFrom writes everything from p to the current end of the newest file
+// to w, and hands that file over, positioned at its end, for following;
+// the caller closes it. It returns nil when there is no file.
+func (s *segments) copyFrom(w io.Writer, p position) (*os.File, error) {
+	if len(s.list) == 0 {
+		return nil, nil
+	}
+	buf := make([]byte, chunkSize)
+	last := len(s.list) - 1
+	for i := p.seg; i < last; i++ {
+		off := int64(0)
+		if i == p.seg {
+			off = p.off
+		}
+		sec := io.NewSectionReader(s.list[i].f, off, s.list[i].size-off)
+		if _, err := io.CopyBuffer(w, sec, buf); err != nil {
+			return nil, err
+		}
+	}
+	newest := s.list[last].f
+	s.list = s.list[:last]
+	off := int64(0)
+	if p.seg == last {
+		off = p.off
+	}
+	if _, err := newest.Seek(off, io.SeekStart); err != nil {
+		newest.Close()
+		return nil, fmt.Errorf("seek log: %w", err)
+	}
+	if _, err := copyAvailable(w, newest, buf); err != nil {
+		newest.Close()
+		return nil, err
+	}
+	return newest, nil
+}
+
+// copyAvailable copies from f to w until f's current end.
+func copyAvailable(w io.Writer, f *os.File, buf []byte) (int64, error) {
+	var total int64
+	for {
+		n, err := f.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if errors.Is(err, io.EOF) {
+			return total, nil
+		}
+		if err != nil {
+			return total, fmt.Errorf("read log: %w", err)
+		}
+	}
+}
