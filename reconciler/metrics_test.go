@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,3 +214,66 @@ func TestRefreshUsage(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkRefreshUsage1000 is the reconciler's share of a sampling pass
+// at 1000 apps of one instance each (on the fake runtime, whose Instances
+// scans every instance as the real one does).
+func BenchmarkRefreshUsage1000(b *testing.B) {
+	rt := &sampledRT{Fake: runtimetest.New()}
+	r := New(Options{Runtime: rt, Workers: 2})
+	ctx, cancel := context.WithCancel(b.Context())
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	snap := v1alpha1.Snapshot{}
+	for i := range 1000 {
+		a := named(fmt.Sprintf("app-%04d", i), 1)
+		v1alpha1.Default(a)
+		snap.Apps = append(snap.Apps, v1alpha1.SourcedApp{App: *a, Path: a.Metadata.Name + ".yaml", Dir: "/srv"})
+	}
+	r.Replace(snap)
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var all []runtime.State
+	for {
+		insts, _ := r.Instances("")
+		running := 0
+		for _, i := range insts {
+			if i.Phase == v1alpha1.PhaseRunning {
+				running++
+				rt.setUsage(i.UID, runtime.Usage{SampledAt: time.Now(), CPUSeconds: 1, MemoryBytes: 1 << 20})
+			}
+		}
+		if running == 1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of 1000 running", running)
+		}
+		<-tick.C
+	}
+	for _, a := range snap.Apps {
+		all = append(all, rt.Instances(a.App.Metadata.Name)...)
+	}
+	b.Run("per-app", func(b *testing.B) {
+		for b.Loop() {
+			r.RefreshUsage()
+		}
+	})
+	b.Run("bulk", func(b *testing.B) {
+		bulk := New(Options{Runtime: bulkRT{rt, all}})
+		bulk.Replace(snap)
+		for b.Loop() {
+			bulk.RefreshUsage()
+		}
+	})
+}
+
+// bulkRT offers AllInstances, as runtime.Exec does.
+type bulkRT struct {
+	*sampledRT
+	all []runtime.State
+}
+
+func (b bulkRT) AllInstances() []runtime.State { return b.all }

@@ -32,6 +32,9 @@ type Options struct {
 	Now func() time.Time
 	// Registerer receives the loop metrics (metrics.go); nil: no metrics.
 	Registerer prometheus.Registerer
+	// StateFile is where the reconciler keeps what must survive a daemon
+	// restart (restart counts, backoff, generations); "" keeps nothing.
+	StateFile string
 }
 
 // Reconciler converges the runtime to the desired snapshot: one pass per
@@ -46,6 +49,7 @@ type Reconciler struct {
 	q          *queue
 	events     *ring
 	watchers   broadcaster
+	stateFile  string
 	metrics    *metrics // nil: none
 
 	// mu guards the fields below. Never held across runtime calls.
@@ -59,6 +63,7 @@ type Reconciler struct {
 	sourceErr      string
 	sourceRevision string
 	lastChange     time.Time
+	dirty          bool // slots changed since the state file was saved
 }
 
 // appState is everything the reconciler holds about one app. The desired
@@ -97,6 +102,8 @@ func New(opts Options) *Reconciler {
 		size = 1000
 	}
 	r.events = newRing(size)
+	r.stateFile = opts.StateFile
+	r.restore()
 	return r
 }
 
@@ -126,9 +133,22 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			}
 		})
 	}
+	wg.Go(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				r.save()
+			}
+		}
+	})
 	<-ctx.Done()
 	r.q.ShutDown()
 	wg.Wait()
+	r.save()
 	return nil
 }
 
@@ -203,7 +223,7 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 			st = &appState{}
 			r.apps[name] = st
 		}
-		if st.desired == nil || st.revision != rev {
+		if st.generation == 0 || st.revision != rev {
 			st.generation++
 		}
 		sa.App.Metadata.Generation = st.generation
@@ -224,15 +244,25 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 	}
 	r.files = files
 	r.sourceErr, r.sourceRevision = "", snap.SourceRevision
-	if !r.synced {
+	first := !r.synced
+	if first {
 		r.synced = true
 		r.pendingInitial = map[string]bool{}
 		for name := range seen {
 			r.pendingInitial[name] = true
 		}
 		r.ready = len(r.pendingInitial) == 0
+		// Apps remembered from the last daemon, or running (adopted),
+		// that the snapshot no longer has: reconcile them too, so
+		// their instances stop.
+		for name := range r.apps {
+			enqueue = append(enqueue, name)
+		}
 	}
 	r.mu.Unlock()
+	if first {
+		enqueue = append(enqueue, r.rt.Apps()...)
+	}
 	r.recordManifests()
 	for _, e := range notes {
 		r.record(e)
@@ -292,6 +322,9 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 	if st == nil || r.apps[name] != st {
 		r.mu.Unlock()
 		return
+	}
+	if !reflect.DeepEqual(st.slots, out.slots) || out.forget {
+		r.dirty = true
 	}
 	st.slots, st.applied = out.slots, applied
 	prevView, prevInsts := st.view, st.instances

@@ -14,24 +14,30 @@ import (
 // as runtime.ExecOptions.OnSample, so readers see usage at most one sampling
 // interval old instead of as old as the app's last reconcile.
 func (r *Reconciler) RefreshUsage() {
-	r.mu.RLock()
-	names := make([]string, 0, len(r.apps))
-	for name := range r.apps {
-		names = append(names, name)
-	}
-	r.mu.RUnlock()
 	// Runtime calls are made without r.mu.
-	usage := make(map[string]map[string]runtime.State, len(names))
-	for _, name := range names {
-		for _, o := range r.rt.Instances(name) {
-			if !o.Running() || o.Usage.SampledAt.IsZero() {
-				continue
-			}
-			if usage[name] == nil {
-				usage[name] = map[string]runtime.State{}
-			}
-			usage[name][o.UID] = o
+	var states []runtime.State
+	if bulk, ok := r.rt.(allInstances); ok {
+		states = bulk.AllInstances()
+	} else {
+		r.mu.RLock()
+		names := make([]string, 0, len(r.apps))
+		for name := range r.apps {
+			names = append(names, name)
 		}
+		r.mu.RUnlock()
+		for _, name := range names {
+			states = append(states, r.rt.Instances(name)...)
+		}
+	}
+	usage := map[string]map[string]runtime.State{}
+	for _, o := range states {
+		if !o.Running() || o.Usage.SampledAt.IsZero() {
+			continue
+		}
+		if usage[o.App] == nil {
+			usage[o.App] = map[string]runtime.State{}
+		}
+		usage[o.App][o.UID] = o
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -40,6 +46,12 @@ func (r *Reconciler) RefreshUsage() {
 			st.instances = withUsage(st.instances, byUID)
 		}
 	}
+}
+
+// allInstances is what a runtime may offer beyond runtime.Interface: the
+// state of every instance in one call (runtime.Exec has it).
+type allInstances interface {
+	AllInstances() []runtime.State
 }
 
 // withUsage returns insts with the usage of the running ones replaced by

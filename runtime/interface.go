@@ -29,6 +29,9 @@ type Interface interface {
 	// the runtime holds a handle for: running, stopping, or exited and not
 	// yet released. Sorted by ordinal, then start time.
 	Instances(app string) []State
+	// Apps returns the names of the apps the runtime holds a handle for,
+	// sorted: after a daemon restart, the apps of adopted instances.
+	Apps() []string
 	// Release forgets the handle of an exited instance. It is a no-op for a
 	// live or unknown uid.
 	Release(uid string)

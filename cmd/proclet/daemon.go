@@ -170,7 +170,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		return err
 	}
 	rec = reconciler.New(reconciler.Options{Runtime: rt, Log: log.With("component", "reconciler"), NodeLabels: labels,
-		Registerer: reg})
+		Registerer: reg, StateFile: filepath.Join(cfg.stateDir, "reconciler.json")})
 	var _ server.MetricsReader = rec
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		server.NewCollector(rec))

@@ -231,6 +231,22 @@ func (f *Fake) Instances(app string) []runtime.State {
 	return out
 }
 
+// Apps implements runtime.Interface.
+func (f *Fake) Apps() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := map[string]bool{}
+	for _, p := range f.procs {
+		seen[p.App] = true
+	}
+	out := make([]string, 0, len(seen))
+	for a := range seen {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Release implements runtime.Interface.
 func (f *Fake) Release(uid string) {
 	f.mu.Lock()
