@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,6 +25,18 @@ type ExecOptions struct {
 	// Env is the daemon environment passed on to instances (without
 	// PROCLET_API_KEY); nil means os.Environ().
 	Env []string
+	// SampleInterval is how often Run samples the CPU, memory and
+	// listening ports of every instance's process tree into State.Usage
+	// (0: DefaultSampleInterval; negative: never).
+	SampleInterval time.Duration
+	// OnSample, when set, is called once after each sampling pass, from
+	// the sampling goroutine, with no lock held. Sampling sends no Event.
+	OnSample func()
+	// OnProbe, when set, is called after every probe run with the app,
+	// the probe ("startup", "readiness" or "liveness"), its result and
+	// how long it took; from the probing goroutines, concurrently, with
+	// no lock held. Probe runs send no Event; transitions do.
+	OnProbe func(app, probe string, ok bool, d time.Duration)
 }
 
 // Exec is the real Interface: every instance is an OS process of this host,
@@ -37,12 +50,20 @@ type Exec struct {
 	env      []string
 	euid     int // os.Geteuid(); a field so tests can pretend not to be root
 
+	ports *portManager // the instances' ports; see "Ports" in doc.go
+
+	sampleInterval time.Duration // <= 0: no sampling
+	onSample       func()
+
+	onProbe   func(app, probe string, ok bool, d time.Duration) // ExecOptions.OnProbe
+	probeRand func() float64                                    // the probes' jitter; nil: math/rand/v2
+
 	events   chan Event
 	kick     chan struct{} // capacity 1: "pending has something"
 	detachCh chan struct{} // closed by Detach
 
 	starts sync.WaitGroup // Start calls in flight; StopAll and Detach wait for them
-	wg     sync.WaitGroup // every goroutine Exec starts: waiters, readers, stoppers
+	wg     sync.WaitGroup // every goroutine Exec starts: waiters, readers, stoppers, probe workers
 
 	// mu guards the fields below and the fields of each handle marked
 	// "guarded by Exec.mu". It is never held across blocking I/O or a
@@ -87,6 +108,12 @@ func NewExec(opts ExecOptions) (*Exec, error) {
 		log:      log,
 		env:      env,
 		euid:     os.Geteuid(),
+		ports:    newPortManager(stateDir, log),
+
+		sampleInterval: sampleInterval(opts.SampleInterval),
+		onSample:       opts.OnSample,
+		onProbe:        opts.OnProbe,
+
 		events:   make(chan Event, 64),
 		kick:     make(chan struct{}, 1),
 		detachCh: make(chan struct{}),
@@ -108,6 +135,9 @@ type handle struct {
 	exit   *pidWaiter          // the waiter's; Detach cancels it
 	output [2]*reader          // stdout, stderr
 	done   chan struct{}       // closed when the main process has exited
+	// probeStop ends the probe worker (nil: no probes); call it with
+	// Exec.mu held (stopProbes).
+	probeStop func()
 
 	// Guarded by Exec.mu.
 	state      State
@@ -120,7 +150,15 @@ type handle struct {
 // Run delivers the events of Events until ctx is done. Exits are recorded
 // in a coalescing set, so the waiters never block on a slow receiver; run
 // it for as long as anyone reads Events.
+//
+// Run also owns the sampling goroutine (ExecOptions.SampleInterval) and
+// returns only after it has stopped.
 func (e *Exec) Run(ctx context.Context) error {
+	if e.sampleInterval > 0 {
+		var sampling sync.WaitGroup
+		sampling.Go(func() { e.sampleLoop(ctx) })
+		defer sampling.Wait()
+	}
 	for {
 		e.mu.Lock()
 		batch := e.pending
@@ -192,9 +230,14 @@ func (h *handle) stateLocked() State {
 // Release implements Interface.
 func (e *Exec) Release(uid string) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if h, ok := e.handles[uid]; ok && h.finished {
+	h, ok := e.handles[uid]
+	released := ok && h.finished
+	if released {
 		delete(e.handles, uid)
+	}
+	e.mu.Unlock()
+	if released {
+		e.ports.release(uid) // frees its ports, writes ports.json
 	}
 }
 

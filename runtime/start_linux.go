@@ -62,14 +62,22 @@ func (e *Exec) start(ctx context.Context, s StartSpec) (State, error) {
 	e.mu.Unlock()
 	defer e.starts.Done()
 
+	ports, err := e.ports.assign(s)
+	if err != nil {
+		return State{}, err
+	}
+	s.Ports = ports
 	l, err := e.prepare(s)
 	if err != nil {
+		e.ports.release(s.UID)
 		return State{}, err
 	}
 	h, err := e.spawn(s, l)
 	if err != nil {
+		e.ports.release(s.UID)
 		return State{}, err
 	}
+	e.startProbes(h)
 	e.mu.Lock()
 	e.handles[s.UID] = h
 	st := h.stateLocked()

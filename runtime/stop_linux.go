@@ -37,6 +37,7 @@ func (e *Exec) Stop(uid string, spec StopSpec) error {
 		return nil
 	}
 	h.state.Stopping = true
+	h.stopProbes() // no probing during the kill (TRAPS 22)
 	h.stopReason = spec.Reason
 	if h.stopReason == "" {
 		h.stopReason = "Stopped"
@@ -223,6 +224,7 @@ func (e *Exec) Detach() {
 	var waiters []*pidWaiter
 	var readers []*reader
 	for _, h := range e.handles {
+		h.stopProbes()
 		waiters = append(waiters, h.exit)
 		if h.hook != nil {
 			waiters = append(waiters, h.hook)

@@ -88,6 +88,8 @@ func (e *Exec) wait(h *handle) {
 	at := time.Now()
 	e.mu.Lock()
 	h.reaped = true
+	h.stopProbes()
+	h.state.Probe.Ready = false // an exited instance serves nothing
 	hook := h.hook
 	e.mu.Unlock()
 	close(h.done)

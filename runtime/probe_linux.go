@@ -1,0 +1,94 @@
+package runtime
+
+import (
+	"context"
+	"math/rand/v2"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// startProbes sets h's initial ProbeStatus and, when its spec has probes,
+// starts its probe worker, owned by e (e.wg) and stopped by h.stopProbes:
+// on Stop, on the exit, on Detach. Call it from Start, before h is
+// published.
+func (e *Exec) startProbes(h *handle) {
+	spec := h.spec.Spec
+	h.state.Probe = InitialProbeStatus(spec, h.state.StartedAt)
+	if spec.StartupProbe == nil && spec.ReadinessProbe == nil && spec.LivenessProbe == nil {
+		return
+	}
+	// Never the Start request's context: probing lives as long as the
+	// instance.
+	ctx, cancel := context.WithCancel(context.Background())
+	h.probeStop = cancel
+	random := e.probeRand
+	if random == nil {
+		random = rand.Float64
+	}
+	w := &probeWorker{
+		app:      h.spec.App,
+		instance: h.spec.Instance,
+		started:  h.state.StartedAt,
+		rand:     random,
+		onProbe:  e.onProbe,
+		log:      e.log.With("app", h.spec.App),
+		update: func(notify bool, change func(*ProbeStatus)) {
+			e.mu.Lock()
+			if ctx.Err() != nil { // stopped under e.mu: nothing changes after
+				e.mu.Unlock()
+				return
+			}
+			change(&h.state.Probe)
+			if notify {
+				e.notifyLocked(h.spec.App, h.spec.UID)
+			}
+			e.mu.Unlock()
+			if notify {
+				e.kickRun()
+			}
+		},
+	}
+	if p := spec.StartupProbe; p != nil {
+		w.startup = newProbeLoop(startupProbe, p, e.probeRunner(h, p))
+	}
+	if p := spec.ReadinessProbe; p != nil {
+		w.readiness = newProbeLoop(readinessProbe, p, e.probeRunner(h, p))
+	}
+	if p := spec.LivenessProbe; p != nil {
+		w.liveness = newProbeLoop(livenessProbe, p, e.probeRunner(h, p))
+	}
+	e.wg.Add(1) // within Start: StopAll and Detach wait for e.starts first
+	go func() {
+		defer e.wg.Done()
+		w.run(ctx)
+	}()
+}
+
+// stopProbes ends the probing of h for good. Call it with e.mu held, so
+// that no probe result is applied after it.
+func (h *handle) stopProbes() {
+	if h.probeStop != nil {
+		h.probeStop()
+	}
+}
+
+// probeRunner builds the runner of p against the instance of h.
+func (e *Exec) probeRunner(h *handle, p *v1alpha1.Probe) probeRunner {
+	switch {
+	case p.HTTPGet != nil:
+		port, err := probePort(p.HTTPGet.Port, h.spec)
+		if err != nil {
+			return failingProbe(err.Error())
+		}
+		return newHTTPProbe(p.HTTPGet, port)
+	case p.TCPSocket != nil:
+		port, err := probePort(p.TCPSocket.Port, h.spec)
+		if err != nil {
+			return failingProbe(err.Error())
+		}
+		return newTCPProbe(p.TCPSocket, port)
+	case p.Exec != nil && len(p.Exec.Command) > 0:
+		return newExecProbe(p.Exec.Command, h.env, h.dir, h.cred)
+	}
+	return failingProbe("the probe has no handler")
+}
