@@ -69,7 +69,7 @@ type input struct {
 	replicas int           // desired replicas (0 when the node selector does not match)
 	observed []runtime.State
 	slots    map[int]slot
-	synced   bool // the first full snapshot has arrived
+	synced   bool   // the first full snapshot has arrived
 	waiting  string // an unmet dependency: start nothing new until it is met
 	now      time.Time
 }

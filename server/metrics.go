@@ -58,7 +58,8 @@ var ProbeDurationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 
 // are merged (up and ready if either is, CPU and memory summed, the latest
 // start time, the larger restart count).
 type Collector struct {
-	r MetricsReader
+	r      MetricsReader
+	probes ProbeStatsReader // set by WithProbes; else r, if it is one
 
 	desired, ready, updated, ports         *prometheus.Desc
 	up, instReady, restarts, cpu, mem, age *prometheus.Desc
@@ -83,7 +84,13 @@ type cpuSeen struct {
 
 var _ prometheus.Collector = (*Collector)(nil)
 
-// NewCollector returns a Collector reading r.
+// WithProbes makes the collector take its probe counts from p.
+func (c *Collector) WithProbes(p ProbeStatsReader) *Collector {
+	c.probes = p
+	return c
+}
+
+// NewCollector returns a collector over r.
 func NewCollector(r MetricsReader) *Collector {
 	app, inst := []string{"app"}, []string{"app", "replica"}
 	return &Collector{
@@ -135,7 +142,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		byApp[i.App] = append(byApp[i.App], i)
 	}
 	var stats map[[2]string]ProbeStats
-	if p, ok := c.r.(ProbeStatsReader); ok {
+	probes, ok := c.r.(ProbeStatsReader)
+	if c.probes != nil {
+		probes, ok = c.probes, true
+	}
+	if p := probes; ok {
 		stats = map[[2]string]ProbeStats{}
 		for _, s := range p.ProbeStats() {
 			stats[[2]string{s.App, s.Probe}] = s

@@ -164,8 +164,9 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	if sampleEvery == 0 {
 		sampleEvery = -1 // never
 	}
+	probeStats := server.NewProbeRecorder()
 	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, Log: log.With("component", "runtime"),
-		SampleInterval: sampleEvery, OnSample: func() { rec.RefreshUsage() }})
+		SampleInterval: sampleEvery, OnSample: func() { rec.RefreshUsage() }, OnProbe: probeStats.Record})
 	if err != nil {
 		return err
 	}
@@ -173,7 +174,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		Registerer: reg, StateFile: filepath.Join(cfg.stateDir, "reconciler.json")})
 	var _ server.MetricsReader = rec
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		server.NewCollector(rec))
+		server.NewCollector(rec).WithProbes(probeStats))
 	var _ server.StatusReader = rec
 	var _ watchers.Sink = rec
 	var apiKeys []string

@@ -90,11 +90,11 @@ func TestZeroDowntimeRollout(t *testing.T) {
 				Generation int `json:"generation"`
 			} `json:"metadata"`
 			Status struct {
-				ObservedGeneration int `json:"observedGeneration"`
-				Revision        string `json:"revision"`
-				UpdatedReplicas int    `json:"updatedReplicas"`
-				ReadyReplicas   int    `json:"readyReplicas"`
-				Replicas        int    `json:"replicas"`
+				ObservedGeneration int    `json:"observedGeneration"`
+				Revision           string `json:"revision"`
+				UpdatedReplicas    int    `json:"updatedReplicas"`
+				ReadyReplicas      int    `json:"readyReplicas"`
+				Replicas           int    `json:"replicas"`
 			} `json:"status"`
 		}
 		if _, err := d.getJSON("/api/v1/apps/web", &app); err != nil {
