@@ -3,7 +3,6 @@ package reconciler
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -81,29 +80,17 @@ func claimsOf(app *v1alpha1.App) []portClaim {
 	var out []portClaim
 	for i, p := range app.Spec.Ports {
 		c := portClaim{app: app.Metadata.Name, name: p.Name, index: i, demand: replicas + surge}
-		if p.Port != 0 {
-			c.lo, c.hi, c.fixed, c.demand = p.Port, p.Port, true, 1
-		} else if lo, hi, ok := parseRange(p.Range); ok {
-			c.lo, c.hi = lo, hi
-		} else {
+		lo, hi, err := p.Bounds()
+		if err != nil {
 			continue // validation already refused it
+		}
+		c.lo, c.hi = lo, hi
+		if p.Range == "" {
+			c.fixed, c.demand = true, 1
 		}
 		out = append(out, c)
 	}
 	return out
-}
-
-func parseRange(s string) (lo, hi int32, ok bool) {
-	a, b, found := strings.Cut(s, "-")
-	if !found {
-		return 0, 0, false
-	}
-	l, err1 := strconv.Atoi(strings.TrimSpace(a))
-	h, err2 := strconv.Atoi(strings.TrimSpace(b))
-	if err1 != nil || err2 != nil || l > h {
-		return 0, 0, false
-	}
-	return int32(l), int32(h), true
 }
 
 // conflict returns the field and message of the first claim in mine that

@@ -1,33 +1,12 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"maps"
-	"strconv"
-	"strings"
 	"sync"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 )
-
-// PortBounds returns the ports p may take: [Port, Port] for a fixed port,
-// [LOW, HIGH] for a range "LOW-HIGH".
-func PortBounds(p v1alpha1.PortSpec) (lo, hi int32, err error) {
-	if p.Range == "" {
-		if p.Port < 1 || p.Port > 65535 {
-			return 0, 0, fmt.Errorf("port %s: %d is not a port number", p.Name, p.Port)
-		}
-		return p.Port, p.Port, nil
-	}
-	a, b, ok := strings.Cut(p.Range, "-")
-	l, errL := strconv.ParseUint(a, 10, 16)
-	h, errH := strconv.ParseUint(b, 10, 16)
-	if !ok || errors.Join(errL, errH) != nil || l < 1 || l > h {
-		return 0, 0, fmt.Errorf("port %s: %q is not a range LOW-HIGH", p.Name, p.Range)
-	}
-	return int32(l), int32(h), nil
-}
 
 // portSet is a set of TCP ports, one bit each (8 KiB).
 type portSet [65536 / 64]uint64
@@ -103,7 +82,7 @@ func (a *portAllocator) assign(uid string, key portKey, specs []v1alpha1.PortSpe
 	mine := a.sticky[key]
 	out := make(map[string]int32, len(specs))
 	for _, ps := range specs {
-		lo, hi, err := PortBounds(ps)
+		lo, hi, err := ps.Bounds()
 		if err != nil {
 			return nil, err
 		}

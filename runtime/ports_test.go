@@ -49,9 +49,9 @@ func TestPortBounds(t *testing.T) {
 		{spec: rangePort("a", "80"), bad: true},
 		{spec: fixedPort("a", 0), bad: true},
 	} {
-		lo, hi, err := PortBounds(tc.spec)
+		lo, hi, err := tc.spec.Bounds()
 		if (err != nil) != tc.bad || lo != tc.lo || hi != tc.hi {
-			t.Errorf("PortBounds(%+v) = %d, %d, %v", tc.spec, lo, hi, err)
+			t.Errorf("Bounds(%+v) = %d, %d, %v", tc.spec, lo, hi, err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"fmt"
 	"math"
 	"syscall"
 	"time"
@@ -34,4 +35,20 @@ func (s *AppSpec) ReplicaCount() int32 {
 		return DefaultReplicas
 	}
 	return *s.Replicas
+}
+
+// Bounds returns the ports p may take: [Port, Port] for a fixed port,
+// [LOW, HIGH] for a range "LOW-HIGH".
+func (p PortSpec) Bounds() (lo, hi int32, err error) {
+	if p.Range == "" {
+		if p.Port < 1 || p.Port > 65535 {
+			return 0, 0, fmt.Errorf("port %s: %d is not a port number", p.Name, p.Port)
+		}
+		return p.Port, p.Port, nil
+	}
+	lo, hi, err = parsePortRange(p.Range)
+	if err != nil {
+		return 0, 0, fmt.Errorf("port %s: %w", p.Name, err)
+	}
+	return lo, hi, nil
 }

@@ -100,7 +100,7 @@ func (f *Fake) assignPortsLocked(spec runtime.StartSpec) (map[string]int32, erro
 	}
 	out := map[string]int32{}
 	for _, ps := range spec.Spec.Ports {
-		lo, hi, err := runtime.PortBounds(ps)
+		lo, hi, err := ps.Bounds()
 		if err != nil {
 			return nil, err
 		}
