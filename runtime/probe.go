@@ -128,7 +128,7 @@ func newProbeLoop(kind probeKind, p *v1alpha1.Probe, r probeRunner) *probeLoop {
 // own. It never restarts anything: a liveness or startup failure is
 // recorded (ProbeStatus.Failed) and ends all probing of the instance.
 // maxJitter caps the random delay of a first probe.
-const maxJitter = time.Second
+const maxJitter = 100 * time.Millisecond
 
 type probeWorker struct {
 	app, instance string
@@ -182,8 +182,9 @@ func (w *probeWorker) loop(ctx context.Context, l *probeLoop) bool {
 	if w.rand != nil {
 		// Spread first probes over the period, but never more than
 		// maxJitter: enough that a thousand instances started together
-		// don't probe in the same millisecond, and a new instance with a
-		// 10 s period is not kept unready for seconds (rollouts wait).
+		// don't probe in the same millisecond (their starts are spread
+		// by the forks already), and a new instance is not kept unready
+		// longer than it must be: every rollout step waits for it.
 		next = next.Add(time.Duration(w.rand() * float64(min(l.period, maxJitter))))
 	}
 	t := time.NewTimer(time.Until(next))
