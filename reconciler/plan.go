@@ -125,6 +125,11 @@ func plan(in input) output {
 			// normal backoff (the exit carries the probe's reason).
 			out.stop(s, s.Probe.Failed, s.Probe.Message)
 			kept = append(kept, stopped(s))
+		case overMemoryLimit(s):
+			// Above the memory limit for memoryLimitSamples samples in a
+			// row: restart through the normal backoff.
+			out.stop(s, ReasonMemoryLimitExceeded, memoryLimitMessage(s, in.app))
+			kept = append(kept, stopped(s))
 		default:
 			kept = append(kept, s)
 		}

@@ -35,6 +35,9 @@ type Options struct {
 	// StateFile is where the reconciler keeps what must survive a daemon
 	// restart (restart counts, backoff, generations); "" keeps nothing.
 	StateFile string
+	// Limits is what the runtime enforces of resources.limits, for the
+	// ResourceLimits condition (runtime.Exec.LimitSupport).
+	Limits runtime.LimitSupport
 }
 
 // Reconciler converges the runtime to the desired snapshot: one pass per
@@ -51,6 +54,7 @@ type Reconciler struct {
 	watchers   broadcaster
 	stateFile  string
 	metrics    *metrics // nil: none
+	limits     runtime.LimitSupport
 
 	// mu guards the fields below. Never held across runtime calls.
 	mu             sync.RWMutex
@@ -103,6 +107,7 @@ func New(opts Options) *Reconciler {
 	}
 	r.events = newRing(size)
 	r.stateFile = opts.StateFile
+	r.limits = opts.Limits
 	r.restore()
 	return r
 }

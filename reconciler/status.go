@@ -58,9 +58,7 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 		case !o.Probe.Started:
 			inst.Phase, inst.Reason = v1alpha1.PhaseStarting, "StartupProbePending"
 		}
-		if !o.Stopping && o.Probe.Message != "" {
-			inst.Message = o.Probe.Message
-		}
+		inst.Message = runningMessage(o)
 		if !o.Stopping {
 			s.Replicas++
 			if o.Probe.Ready {
@@ -205,6 +203,11 @@ func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, no
 			st.fileErr.Error()+"; running the last valid version"))
 	} else {
 		conds = append(conds, cond(v1alpha1.ConditionManifestValid, v1alpha1.ConditionTrue, "Applied", ""))
+	}
+	if in.app != nil {
+		if c, ok := limitsCondition(&in.app.Spec, r.limits); ok {
+			conds = append(conds, c)
+		}
 	}
 	for i := range conds {
 		conds[i].LastTransitionTime = now

@@ -29,6 +29,9 @@ func (r *Reconciler) RefreshUsage() {
 			states = append(states, r.rt.Instances(name)...)
 		}
 	}
+	for _, app := range appsOverMemoryLimit(states) {
+		r.q.Add(app) // the pass that restarts it
+	}
 	usage := map[string]map[string]runtime.State{}
 	for _, o := range states {
 		if !o.Running() || o.Usage.SampledAt.IsZero() {
@@ -67,6 +70,7 @@ func withUsage(insts []v1alpha1.Instance, byUID map[string]runtime.State) []v1al
 		}
 		u := o.Usage
 		out[i].CPUSeconds, out[i].CPUPercent, out[i].MemoryBytes = u.CPUSeconds, u.CPUPercent, u.MemoryBytes
+		out[i].Message = runningMessage(o)
 		out[i].Listening = []int32{}
 		if u.Listening != nil {
 			out[i].Listening = slices.Clone(u.Listening)

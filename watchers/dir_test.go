@@ -175,7 +175,9 @@ func TestDir_FileOverOneMiB(t *testing.T) {
 	}
 }
 
-// FIFOs are never opened (a read would hang), link loops are skipped.
+// FIFOs are never opened (a read would hang); named like manifests, they
+// and link loops are reported as unreadable files. Folder link loops are
+// walked once.
 func TestDir_FIFOsAndLinkLoops(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
@@ -195,8 +197,13 @@ func TestDir_FIFOsAndLinkLoops(t *testing.T) {
 
 	_, sink := startDir(t, Options{Root: root}, nil)
 	snap := sink.waitSnap(t, "a snapshot", func(v1alpha1.Snapshot) bool { return true })
-	if !slices.Equal(appNames(snap), []string{"web"}) || len(snap.Files) != 1 {
-		t.Fatalf("snapshot = %s, want web.yaml only", describe(snap))
+	if !slices.Equal(appNames(snap), []string{"web"}) || len(snap.Files) != 6 {
+		t.Fatalf("snapshot = %s, want web and 5 unreadable files", describe(snap))
+	}
+	for _, name := range []string{"fifo.yaml", "tofifo.yaml", "loop.yaml", "a.yaml", "b.yaml"} {
+		if f, ok := fileStatus(snap, name); !ok || f.Error == nil || f.Error.Reason != v1alpha1.ReasonUnreadable {
+			t.Errorf("%s: %+v, want an Unreadable error", name, f)
+		}
 	}
 	// A FIFO appearing later does not hang the loop either.
 	if err := syscall.Mkfifo(filepath.Join(root, "sub/late.yaml"), 0o644); err != nil {

@@ -26,10 +26,11 @@ func ReadOnce(root string) (v1alpha1.Snapshot, error) {
 
 // ManifestFiles lists the manifest files under root that a scan reads, as
 // slash-separated paths relative to root, sorted, after the ignore rules
-// (hidden names, editor leftovers, other extensions, anything not a
-// regular file after following links). A link named like a manifest that
-// does not resolve is listed (reading it fails). For `proclet validate`,
-// which reads each with ReadManifest and decodes it itself.
+// (hidden names, editor leftovers, other extensions). A name like a
+// manifest that is not a regular file after following links (a broken
+// link, a link loop, a FIFO, a device) is listed: reading it fails, and
+// ReadManifest never opens a FIFO. For `proclet validate`, which reads
+// each with ReadManifest and decodes it itself.
 func ManifestFiles(root string) ([]string, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {

@@ -102,7 +102,7 @@ func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, erro
 	for _, e := range entries {
 		f := fileRead{path: e.rel}
 		if e.err != nil {
-			f.errs = unreadable(e.rel, fmt.Errorf("broken symbolic link: %w", e.err))
+			f.errs = unreadable(e.rel, e.err) // a broken link, a link loop, a FIFO...
 			files = append(files, f)
 			continue
 		}

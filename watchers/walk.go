@@ -26,7 +26,7 @@ type listing struct {
 type entry struct {
 	rel  string // slash-separated path relative to the root, as read through it
 	real string // resolved path; "" when err is set
-	err  error  // why a link named like a manifest does not resolve
+	err  error  // why it is not read: a broken link, a link loop, a FIFO or device
 }
 
 // tornError marks a read that raced a change (a folder or file vanished
@@ -126,8 +126,29 @@ func (w *walker) entry(dir, rel string, e fs.DirEntry) error {
 		}
 	case t&fs.ModeSymlink != 0:
 		return w.symlink(p, r, name)
+	case manifestExt(name):
+		// A FIFO, socket or device is never read (a FIFO would block),
+		// but named like a manifest it is reported, not silently
+		// skipped: an app it defined keeps its last good version.
+		w.l.files = append(w.l.files, entry{rel: r, err: notRegular(t)})
 	}
-	return nil // a FIFO, socket or device is never a manifest
+	return nil
+}
+
+// notRegular says what a file named like a manifest is instead.
+func notRegular(m fs.FileMode) error {
+	kind := "not a regular file"
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		kind = "a socket"
+	case m&fs.ModeCharDevice != 0:
+		kind = "a character device"
+	case m&fs.ModeDevice != 0:
+		kind = "a block device"
+	}
+	return fmt.Errorf("%w: it is %s; not read", ErrNotRegular, kind)
 }
 
 func (w *walker) symlink(p, rel, name string) error {
@@ -136,14 +157,17 @@ func (w *walker) symlink(p, rel, name string) error {
 	w.l.watchLinks(n)
 	switch {
 	case err == nil:
+	case errors.Is(err, syscall.ELOOP) && manifestExt(name):
+		w.l.files = append(w.l.files, entry{rel: rel, err: fmt.Errorf("symbolic link loop: %w", syscall.ELOOP)})
+		return nil
 	case errors.Is(err, syscall.ELOOP):
-		return nil // a link loop is not a manifest
+		return nil // a folder link loop, or not named like a manifest
 	case w.prevDirLinks[rel]:
 		w.l.watchFailure(err) // to see it come back
 		return fmt.Errorf("folder %s: %w", rel, err)
 	case manifestExt(name):
 		w.l.watchFailure(err)
-		w.l.files = append(w.l.files, entry{rel: rel, err: err})
+		w.l.files = append(w.l.files, entry{rel: rel, err: fmt.Errorf("broken symbolic link: %w", err)})
 		return nil
 	default:
 		return nil // dangling, never seen as a folder: not ours
@@ -155,6 +179,8 @@ func (w *walker) symlink(p, rel, name string) error {
 	case fi.Mode().IsRegular() && manifestExt(name):
 		w.l.watch.name(filepath.Dir(real), filepath.Base(real))
 		w.l.files = append(w.l.files, entry{rel: rel, real: real})
+	case manifestExt(name):
+		w.l.files = append(w.l.files, entry{rel: rel, err: notRegular(fi.Mode())})
 	}
 	return nil
 }

@@ -1,0 +1,115 @@
+package reconciler
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/runtimetest"
+)
+
+// benchApps returns n defaulted apps named app-0 … app-(n-1), one replica
+// each, with the commands the bench harness runs.
+func benchApps(n int) []*v1alpha1.App {
+	apps := make([]*v1alpha1.App, n)
+	for i := range apps {
+		a := testApp(1)
+		a.Metadata.Name = fmt.Sprintf("app-%d", i)
+		a.Spec.Command = []string{"/srv/bin/workload", "--mark-start", "/tmp/marks", a.Metadata.Name}
+		v1alpha1.Default(a)
+		apps[i] = a
+	}
+	return apps
+}
+
+// BenchmarkPlan1000Apps plans every app of a 1000-app snapshot once, as
+// the workers do after a snapshot that touched them all: "steady" with each
+// app's instance running at the desired revision (nothing to do), "cold"
+// with nothing running yet (one start each). Per op is all 1000 plans.
+func BenchmarkPlan1000Apps(b *testing.B) {
+	for _, running := range []bool{true, false} {
+		name := "cold"
+		if running {
+			name = "steady"
+		}
+		b.Run(name, func(b *testing.B) {
+			apps := benchApps(1000)
+			ins := make([]input, len(apps))
+			for i, a := range apps {
+				rev := v1alpha1.Revision(&a.Spec)
+				in := input{app: a, revision: rev, replicas: 1, synced: true, now: t0}
+				if running {
+					s := run(0, rev, t0.Add(-time.Hour))
+					s.App, s.Instance = a.Metadata.Name, a.Metadata.Name+"-0"
+					in.observed, in.slots = []runtime.State{s}, slotsFor(s)
+				}
+				ins[i] = in
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, in := range ins {
+					out := plan(in)
+					if running == (len(out.actions) > 0) {
+						b.Fatalf("%s: unexpected actions %v", in.app.Metadata.Name, summary(out))
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkReplace1000 hands the reconciler a 1000-app snapshot, as the
+// watchers do on every scan (each edit and each resync): "first" into an
+// empty reconciler, "unchanged" the same snapshot again (the resync case,
+// which must enqueue nothing), "one-changed" alternating two snapshots
+// that differ in one app's command.
+func BenchmarkReplace1000(b *testing.B) {
+	snapshot := func(apps []*v1alpha1.App) v1alpha1.Snapshot {
+		var snap v1alpha1.Snapshot
+		for _, a := range apps {
+			path := a.Metadata.Name + ".yaml"
+			snap.Apps = append(snap.Apps, v1alpha1.SourcedApp{App: *a, Path: path, Dir: "/srv/manifests"})
+			snap.Files = append(snap.Files, v1alpha1.FileStatus{Path: path, Objects: []string{a.Metadata.Name}})
+		}
+		return snap
+	}
+	newReconciler := func() *Reconciler {
+		return New(Options{Runtime: runtimetest.New(), Registerer: prometheus.NewRegistry()})
+	}
+	snap := snapshot(benchApps(1000))
+
+	b.Run("first", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			b.StopTimer()
+			r := newReconciler()
+			b.StartTimer()
+			r.Replace(snap)
+		}
+	})
+	b.Run("unchanged", func(b *testing.B) {
+		r := newReconciler()
+		r.Replace(snap)
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Replace(snap)
+		}
+	})
+	b.Run("one-changed", func(b *testing.B) {
+		changed := benchApps(1000)
+		changed[500].Spec.Command = append(changed[500].Spec.Command, "--changed")
+		snaps := []v1alpha1.Snapshot{snap, snapshot(changed)}
+		r := newReconciler()
+		r.Replace(snap)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			r.Replace(snaps[i%2])
+		}
+	})
+}
