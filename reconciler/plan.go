@@ -92,6 +92,12 @@ func plan(in input) output {
 	if out.slots == nil {
 		out.slots = map[int]slot{}
 	}
+	// Before the first snapshot nothing is decided, not even what an
+	// exit means: the desired app (its restart policy) is not known yet.
+	if !in.synced {
+		return out
+	}
+	out.claim(in)
 	var live []runtime.State
 	for _, s := range in.observed {
 		if s.Running() {
@@ -99,9 +105,6 @@ func plan(in input) output {
 			continue
 		}
 		out.absorbExit(in, s)
-	}
-	if !in.synced {
-		return out
 	}
 	if in.app == nil {
 		for _, s := range live {
@@ -142,6 +145,21 @@ func plan(in input) output {
 	}
 	newRollout(in, live, &out).run()
 	return out
+}
+
+// claim gives an ordinal whose slot knows no instance (its state was lost
+// with a daemon killed before it saved) the observed process at the
+// desired revision, so that its exits count as the slot's crashes.
+func (out *output) claim(in input) {
+	for _, s := range in.observed {
+		if s.Revision != in.revision || in.revision == "" {
+			continue
+		}
+		if sl := out.slots[s.Ordinal]; sl.UID == "" {
+			out.slots[s.Ordinal] = slot{UID: s.UID, Revision: s.Revision, LastStartAt: s.StartedAt,
+				Restarts: sl.Restarts, Failures: sl.Failures}
+		}
+	}
 }
 
 // absorbExit records an exited process in its slot and releases it.

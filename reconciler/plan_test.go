@@ -384,6 +384,23 @@ func TestPlan(t *testing.T) {
 			want: nil,
 		},
 		{
+			name: "an exit seen before the first snapshot waits for it",
+			in: input{app: nil, revision: "", synced: false,
+				observed: []runtime.State{exited(run(0, "A", up), -1, "Unknown", t0)}},
+			want: nil,
+		},
+		{
+			name: "a slot that lost its instance claims the observed one and counts its crash",
+			in: input{app: testApp(1), revision: "A", replicas: 1, synced: true, now: t0,
+				observed: []runtime.State{exited(run(0, "A", t0.Add(-time.Minute)), -1, "Unknown", t0)}},
+			want: []string{"release uid-A-0", "start 0"},
+			check: func(t *testing.T, out output) {
+				if sl := out.slots[0]; sl.UID != "uid-A-0" || sl.Restarts != 1 || sl.LastExit == nil || sl.LastExit.Reason != "Unknown" {
+					t.Errorf("slot %+v, want the observed uid, one restart, lastExit Unknown", sl)
+				}
+			},
+		},
+		{
 			name: "an unmet dependency starts nothing and keeps what runs",
 			in: input{app: testApp(3), revision: "A", replicas: 3, synced: true, now: t0, waiting: "waiting for app \"db\"",
 				observed: []runtime.State{run(0, "A", up)}},

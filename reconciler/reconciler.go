@@ -139,7 +139,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() {
-		tick := time.NewTicker(time.Second)
+		tick := time.NewTicker(saveEvery)
 		defer tick.Stop()
 		for {
 			select {
@@ -453,6 +453,11 @@ func (r *Reconciler) start(ctx context.Context, name string, in input, a action,
 	}
 	out.slots[a.ordinal] = sl
 }
+
+// saveEvery is how often a changed state file is written: often enough
+// that a daemon killed right after starting instances still knows them,
+// seldom enough that a cold start of a thousand apps is a few writes.
+const saveEvery = 200 * time.Millisecond
 
 // portRetry bounds the wait before retrying an instance whose fixed port
 // another process holds.

@@ -20,7 +20,7 @@
 // (the exited leader stays a zombie, so its pid and group id cannot be
 // reused), SIGKILLs whatever is left of the group (so no straggler keeps the
 // output open), then reaps. A process that escaped the group (setsid)
-// leaks: nothing short of a cgroup reaches it. Pdeathsig is never set and
+// leaks, unless the instance has a cgroup (see Limits). Pdeathsig is never set and
 // no instance is tied to a context: instances outlive the daemon.
 //
 // Stop runs preStop (not on a crash; the hook is killed at the end of the
@@ -37,6 +37,75 @@
 // exits; Detach ("keep") leaves every instance running, stops reading
 // their output and ends every goroutine of the Exec. Either one makes Start
 // refuse (ErrClosed). Run only delivers events; cancelling it stops nothing.
+//
+// # Adoption
+//
+// A daemon killed (kill -9, OOM, a crash) or stopped with --on-exit keep
+// leaves its instances running; the next daemon on the same state dir
+// adopts them in NewExec, before anything can be started, so that no
+// instance ever runs twice. Three things make that possible:
+//
+//   - <state-dir>/instances.json lists every handle not yet released: uid,
+//     the StartSpec (app, instance, ordinal, revision, spec, dir, ports),
+//     pid, the process start time in clock ticks (/proc/<pid>/stat field
+//     22), startedAt, the last ProbeStatus, and the exit once there is one.
+//     It is written atomically (temp file, fsync, rename) by a goroutine of
+//     Run at most every 100 ms after a change (a start, an exit, a probe
+//     transition, a release), and at once by Detach and StopAll. Exits of
+//     planned stops (reason "Stopped") are left out.
+//   - Every instance's environment carries a marker: PROCLET_UID,
+//     PROCLET_REVISION and PROCLET_STATE_DIR (the absolute state dir),
+//     which the spec cannot override.
+//   - The output FIFOs, which the instance holds open (see Output).
+//
+// A record is adopted only if /proc/<pid>/stat shows the recorded start
+// time and /proc/<pid>/environ holds PROCLET_UID=<uid>: a recycled PID is
+// never adopted, never signalled. The handle is Running (not Stopping),
+// with the recorded spec, pid, startedAt and ports (held again in the
+// port allocator); its probes go on from the recorded status (a startup
+// probe passed is not run again, a ready instance stays ready until its
+// readiness probe fails its threshold, so nothing flaps); its readers
+// reopen the FIFOs by path (or through /proc/<pid>/fd when the path no
+// longer names them) and append to the same log files; its exit is watched
+// through a pidfd (pidfd_open works for a process that is not our child),
+// or, where the kernel lacks pidfd_open, by polling /proc/<pid> every
+// 200 ms with the start time check. Not being our child, an adopted
+// instance is reaped by init, and its exit code cannot be known: its exit
+// is {Code: -1, Reason: "Unknown"} (or the reason of our Stop), at the
+// time it was noticed. Stop works as for any instance, except that each
+// signal to the group is sent only while the exit watcher has not fired
+// and /proc still shows the recorded start time.
+//
+// A record whose process is gone (or whose PID now names another process)
+// becomes an exited handle, Exit{Code: -1, Reason: "Unknown"}, with its
+// FIFOs removed: the reconciler absorbs it as a crash and restarts it
+// under its policy. A record of an instance that had exited under the
+// last daemon reports that exit. Release then forgets it as any exit.
+//
+// Then, always, /proc is scanned for the marker: process group leaders
+// (an instance leads its group; its children share the marker but are not
+// instances, and a group leader cannot lead a session, so a setsid
+// escapee is not one either) whose PROCLET_STATE_DIR is this state dir.
+// This finds the instances when instances.json is missing or corrupt
+// (which is logged as an Error), an instance started in the 100 ms before
+// the last daemon was killed, and a restart of a uid the file missed (a
+// process writing to the uid's current FIFO). Such an instance is rebuilt
+// from its environment: PROCLET_APP, PROCLET_INSTANCE, PROCLET_INDEX,
+// PROCLET_REVISION, its ports from ports.json's live table (or
+// PORT_<NAME>), its start time from /proc (to about 20 ms). Its spec is
+// the record's when one of the same uid and revision exists, else unknown
+// (nil): it is not probed (Started and Ready) and is stopped with the
+// defaults; the reconciler rolls it if its revision is not the desired one.
+// Among leaders with the same uid, the one writing to the uid's FIFO, then
+// the oldest, is the instance (a preStop hook shares the FIFO but started
+// later). FIFOs of the run dir that no live instance owns are removed.
+//
+// Limits: an adopted instance's exit code is unknown; while no daemon
+// runs, an instance's output waits in its pipe (see Output), and an
+// instance that exits meanwhile takes what was still buffered with it; a
+// preStop hook or an exec probe that outlived its daemon runs to its end.
+// A cgroup (ExecOptions.CgroupRoot) is not re-attached to an adopted
+// instance.
 //
 // # Output
 //
@@ -60,6 +129,17 @@
 // stalls during a long daemon downtime. What is still buffered when an
 // instance exits while no daemon runs is lost with the pipe.
 //
+// Nothing is lost or written twice when the daemon dies at any instant
+// (output_splice_linux.go): the reader does not copy the output through
+// its memory, where a kill -9 would lose what it held. It peeks at the
+// FIFO with tee(2), finds the line boundaries in the copy, and moves
+// exactly those bytes from the FIFO into the log file with splice(2)
+// (between lines, it rotates as Write does): a byte leaves the FIFO only
+// by entering the log, and the next daemon reads on from the first byte
+// not in it. Everything peeked is moved in the same round, a line's tail
+// too (the next round continues that line in the same file). Where tee(2)
+// is refused (not a FIFO) the reader copies through memory, as above.
+//
 // # Logs
 //
 // Log files are appended across restarts of an instance and rotated by
@@ -68,8 +148,10 @@
 // so a line is never split across files, and a line longer than maxSize
 // goes whole into one file. A reader holds at most 16 KiB; a longer line is
 // written in pieces, still into one file. A write error (a full disk) is
-// logged once and the output is dropped while it lasts: the reader keeps
-// draining, so an instance never blocks on the daemon's disk.
+// logged once and the output is dropped while it lasts (State.LogError
+// says why): the reader keeps draining, so an instance never blocks on the
+// daemon's disk. Each read from the FIFO (up to 16 KiB) is written up to
+// its last newline in one write(2), not one per line.
 //
 // # Ports
 //
@@ -160,4 +242,22 @@
 // instance's process tree (its process group, plus descendants that left
 // the group while their parent chain leads back into it). A sample sends no
 // Event; OnSample is called once after each pass instead.
+//
+// # Limits
+//
+// resources.limits.openFiles is RLIMIT_NOFILE (see withOpenFiles). The
+// memory limit is polled by default: each pass counts, in
+// Usage.OverMemoryLimit, the consecutive samples with the tree's RSS above
+// the limit; the runtime only counts, and the reconciler decides to stop
+// the instance (MemoryLimitExceeded). With ExecOptions.CgroupRoot, a cgroup
+// v2 folder delegated to the daemon (cgroup_linux.go), each instance gets
+// <root>/<app>/<instance>-<uid8>, made relative to its parent's descriptor
+// without following links (never anything outside the root), with
+// memory.max (the kernel enforces it: the sampler then does not count) and
+// cpu.max where cgroup.controllers has them. The instance is born in it
+// with CLONE_INTO_CGROUP, or moved in right after the start where that
+// fails. A stop signals every process of the cgroup after the group; after
+// the exit the waiter kills what is left in it, reports OOMKilled when
+// memory.events counted an OOM kill, and removes it. LimitSupport says
+// what is enforced, for the reconciler to report the rest.
 package runtime

@@ -107,17 +107,25 @@ const secretEnv = "PROCLET_API_KEY"
 
 // instanceEnv builds an instance's environment: the daemon's (without
 // PROCLET_API_KEY), then the built-ins (PROCLET_APP, PROCLET_INSTANCE,
-// PROCLET_INDEX, PROCLET_UID, PORT, PORT_<NAME>), then extra (HOME and such
-// for another user), then the spec's entries in order, later winning. A
-// spec value may reference, with $(VAR), anything defined before it: the
-// daemon's env, the built-ins and earlier entries.
-func instanceEnv(daemon []string, s StartSpec, extra map[string]string) *envList {
+// PROCLET_INDEX, PROCLET_UID, PROCLET_REVISION, PROCLET_STATE_DIR, PORT,
+// PORT_<NAME>), then extra (HOME and such for another user), then the
+// spec's entries in order, later winning. A spec value may reference, with
+// $(VAR), anything defined before it: the daemon's env, the built-ins and
+// earlier entries. PROCLET_UID, PROCLET_REVISION and PROCLET_STATE_DIR are
+// the marker by which a daemon recognises its instances (adoption): the
+// spec cannot override them.
+func instanceEnv(daemon []string, stateDir string, s StartSpec, extra map[string]string) *envList {
 	l := newEnvList(daemon)
 	l.Unset(secretEnv)
 	l.Set("PROCLET_APP", s.App)
 	l.Set("PROCLET_INSTANCE", s.Instance)
 	l.Set("PROCLET_INDEX", strconv.Itoa(s.Ordinal))
-	l.Set("PROCLET_UID", s.UID)
+	marker := func() {
+		l.Set(envUID, s.UID)
+		l.Set(envRevision, s.Revision)
+		l.Set(envStateDir, stateDir)
+	}
+	marker()
 	if first, ok := firstPort(s); ok {
 		l.Set("PORT", strconv.Itoa(int(s.Ports[first])))
 	}
@@ -132,6 +140,7 @@ func instanceEnv(daemon []string, s StartSpec, extra map[string]string) *envList
 			l.Set(e.Name, Expand(e.Value, l.Lookup))
 		}
 	}
+	marker()
 	return l
 }
 

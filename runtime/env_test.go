@@ -41,15 +41,17 @@ func TestInstanceEnv(t *testing.T) {
 			{Name: "SECOND", Value: "two"},
 			{Name: "THIRD", Value: "$(SECOND)-$(PORT)-$(HOME)"},
 			{Name: "HOME", Value: "/override"},
+			{Name: "PROCLET_UID", Value: "mine"}, // the marker is not the spec's
 		},
 	}
-	s := StartSpec{UID: "u1", App: "web", Instance: "web-2", Ordinal: 2, Spec: spec,
+	s := StartSpec{UID: "u1", App: "web", Instance: "web-2", Ordinal: 2, Revision: "r1", Spec: spec,
 		Ports: map[string]int32{"admin": 9100, "http": 8000}}
 	daemon := []string{"HOME=/root", "PROCLET_API_KEY=k", "PORT=1", "broken", "=x"}
-	got := instanceEnv(daemon, s, map[string]string{"USER": "www"}).Environ()
+	got := instanceEnv(daemon, "/state", s, map[string]string{"USER": "www"}).Environ()
 	want := []string{
 		"HOME=/override", "PORT=8000",
 		"PROCLET_APP=web", "PROCLET_INSTANCE=web-2", "PROCLET_INDEX=2", "PROCLET_UID=u1",
+		"PROCLET_REVISION=r1", "PROCLET_STATE_DIR=/state",
 		"PORT_ADMIN=9100", "PORT_HTTP=8000", "USER=www",
 		"FIRST=$(SECOND)", "SECOND=two", "THIRD=two-8000-/root",
 	}

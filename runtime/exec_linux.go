@@ -37,6 +37,13 @@ type ExecOptions struct {
 	// how long it took; from the probing goroutines, concurrently, with
 	// no lock held. Probe runs send no Event; transitions do.
 	OnProbe func(app, probe string, ok bool, d time.Duration)
+	// CgroupRoot is a cgroup v2 folder delegated to the daemon: each
+	// instance gets a cgroup under it with its memory and cpu limits
+	// (cgroup_linux.go). "": none; memory limits are then polled.
+	CgroupRoot string
+
+	// fakeCgroupFS lets tests use a plain folder as CgroupRoot.
+	fakeCgroupFS bool
 }
 
 // Exec is the real Interface: every instance is an OS process of this host,
@@ -51,6 +58,10 @@ type Exec struct {
 	euid     int // os.Geteuid(); a field so tests can pretend not to be root
 
 	ports *portManager // the instances' ports; see "Ports" in doc.go
+
+	store *instanceStore // instances.json, for adoption by the next daemon
+
+	cgroups *cgroupManager // nil without ExecOptions.CgroupRoot
 
 	sampleInterval time.Duration // <= 0: no sampling
 	onSample       func()
@@ -102,7 +113,14 @@ func NewExec(opts ExecOptions) (*Exec, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	return &Exec{
+	var cgroups *cgroupManager
+	if opts.CgroupRoot != "" {
+		if cgroups, err = newCgroupManager(opts.CgroupRoot, opts.fakeCgroupFS, log); err != nil {
+			return nil, fmt.Errorf("new exec runtime: %w", err)
+		}
+	}
+	e := &Exec{
+		cgroups:  cgroups,
 		stateDir: stateDir,
 		runDir:   runDir,
 		log:      log,
@@ -120,7 +138,10 @@ func NewExec(opts ExecOptions) (*Exec, error) {
 		handles:  make(map[string]*handle),
 		logs:     make(map[string]*logFile),
 		queued:   make(map[string]bool),
-	}, nil
+		store:    newInstanceStore(stateDir),
+	}
+	e.adopt() // before anything can start: nothing runs twice (adopt_linux.go)
+	return e, nil
 }
 
 // handle is one started instance.
@@ -135,6 +156,11 @@ type handle struct {
 	exit   *pidWaiter          // the waiter's; Detach cancels it
 	output [2]*reader          // stdout, stderr
 	done   chan struct{}       // closed when the main process has exited
+	cgroup *instanceCgroup     // its own cgroup; nil without a cgroup root
+	// startTicks is the process's start time (/proc/<pid>/stat): with pid,
+	// its identity for the next daemon.
+	startTicks uint64
+	adopted    *adoption // nil for an instance this Exec started
 	// probeStop ends the probe worker (nil: no probes); call it with
 	// Exec.mu held (stopProbes).
 	probeStop func()
@@ -159,6 +185,9 @@ func (e *Exec) Run(ctx context.Context) error {
 		sampling.Go(func() { e.sampleLoop(ctx) })
 		defer sampling.Wait()
 	}
+	var flushing sync.WaitGroup // writes instances.json (instances_store.go)
+	flushing.Go(func() { e.flushLoop(ctx) })
+	defer flushing.Wait()
 	for {
 		e.mu.Lock()
 		batch := e.pending
@@ -192,6 +221,7 @@ func (e *Exec) notifyLocked(app, uid string) {
 }
 
 func (e *Exec) kickRun() {
+	e.store.markDirty() // every event is a change to persist
 	select {
 	case e.kick <- struct{}{}:
 	default:
@@ -220,6 +250,7 @@ func (e *Exec) Instances(app string) []State {
 // stateLocked returns a copy of the state that shares nothing with h.
 func (h *handle) stateLocked() State {
 	s := h.state
+	s.LogError = h.logError()
 	if s.Exit != nil {
 		x := *s.Exit
 		s.Exit = &x
@@ -238,21 +269,27 @@ func (e *Exec) Release(uid string) {
 	e.mu.Unlock()
 	if released {
 		e.ports.release(uid) // frees its ports, writes ports.json
+		e.store.markDirty()
 	}
 }
 
 // signal sends sig to h's process group unless the waiter has claimed the
 // exited leader. Holding mu across kill(2) makes signalling and reaping
 // mutually exclusive: until the waiter sets reaped, the leader is alive or a
-// zombie, so its pid, the group id, cannot have been reused. It reports
-// whether the signal was sent.
+// zombie, so its pid, the group id, cannot have been reused. With a cgroup,
+// every process in it gets sig too, after the group (pids read from
+// cgroup.procs are members when read). It reports whether the signal was
+// sent to the group.
 func (e *Exec) signal(h *handle, sig syscall.Signal) bool {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if h.reaped {
+	if h.reaped || !h.signallable(e.detached) { // adopted: still that process?
+		e.mu.Unlock()
 		return false
 	}
-	return unix.Kill(-h.pid, sig) == nil
+	sent := unix.Kill(-h.pid, sig) == nil
+	e.mu.Unlock()
+	h.cgroup.signal(sig) // what left the group, if it has a cgroup (TRAPS 28)
+	return sent
 }
 
 func (e *Exec) isDetached() bool {

@@ -89,6 +89,10 @@ type State struct {
 	Usage Usage
 	// Probe is what the instance's probes say.
 	Probe ProbeStatus
+	// LogError is the error writing the instance's output to its log files
+	// (a full disk), while writes fail; "" otherwise. The output is
+	// dropped meanwhile and the instance keeps running.
+	LogError string
 }
 
 // ProbeStatus is the outcome of an instance's probes so far, with the
@@ -118,6 +122,11 @@ type Usage struct {
 	CPUPercent  float64 // of one core, over the last sampling interval
 	MemoryBytes uint64  // RSS of the tree
 	Listening   []int32 // TCP ports the tree listens on, sorted
+	// OverMemoryLimit counts the consecutive samples, up to this one,
+	// with MemoryBytes above the spec's memory limit; 0 without a limit,
+	// and where the instance's cgroup enforces it (memory.max). The
+	// reconciler decides how many are too many.
+	OverMemoryLimit int
 }
 
 // Running reports whether the process has not exited yet.

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 )
@@ -43,6 +45,10 @@ type logFile struct {
 	size     int64
 	midLine  bool // the last write did not end with '\n'
 	failing  bool // an error was logged and no write succeeded since
+
+	// failure is the error while failing, nil otherwise: read without mu
+	// (State.LogError), since mu is held across slow writes.
+	failure atomic.Pointer[string]
 }
 
 func newLogFile(path string, maxSize int64, maxFiles int, log *slog.Logger) *logFile {
@@ -56,8 +62,9 @@ func (l *logFile) setLimits(maxSize int64, maxFiles int) {
 	l.mu.Unlock()
 }
 
-// Write appends p, which is one whole line, or a piece of one. The file is
-// rotated first when p starts a line and would push it past maxSize.
+// Write appends p: whole lines, or a piece of one, or lines and then a
+// piece. The file is rotated between lines, before a line that would push
+// it past maxSize.
 func (l *logFile) Write(p []byte) {
 	if len(p) == 0 {
 		return
@@ -67,12 +74,15 @@ func (l *logFile) Write(p []byte) {
 	if err := l.writeLocked(p); err != nil {
 		if !l.failing {
 			l.log.Error("writing instance output; dropping it until writes succeed", "err", err)
+			msg := err.Error()
+			l.failure.Store(&msg)
 		}
 		l.failing = true
 		return
 	}
 	if l.failing {
 		l.log.Info("writing instance output again")
+		l.failure.Store(nil)
 	}
 	l.failing = false
 }
@@ -89,6 +99,51 @@ func (l *logFile) EndLine() {
 }
 
 func (l *logFile) writeLocked(p []byte) error {
+	if l.f == nil { // first, so that size is the file's
+		if err := l.openLocked(); err != nil {
+			return err
+		}
+	}
+	for len(p) > 0 {
+		n := l.segmentLocked(p)
+		if err := l.writeSegmentLocked(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+// segmentLocked is how much of p to write next: what fits the current
+// file up to a line boundary; when no whole line fits, what fits a new
+// file (writeSegmentLocked rotates first); a first line longer than
+// maxSize whole; the rest of a line begun.
+func (l *logFile) segmentLocked(p []byte) int {
+	if l.midLine {
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			return i + 1
+		}
+		return len(p)
+	}
+	for _, room := range []int64{l.maxSize - l.size, l.maxSize} {
+		if int64(len(p)) <= room {
+			return len(p)
+		}
+		if room > 0 {
+			if i := bytes.LastIndexByte(p[:room], '\n'); i >= 0 {
+				return i + 1
+			}
+		}
+	}
+	if i := bytes.IndexByte(p, '\n'); i >= 0 {
+		return i + 1
+	}
+	return len(p)
+}
+
+// writeSegmentLocked writes p, rotating first when p begins a line and
+// would push the file past maxSize.
+func (l *logFile) writeSegmentLocked(p []byte) error {
 	if l.f == nil {
 		if err := l.openLocked(); err != nil {
 			return err

@@ -1,7 +1,7 @@
 package runtime
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +16,9 @@ import (
 var streams = [2]string{"stdout", "stderr"}
 
 const (
-	// readBufSize bounds a reader's memory. A longer line is written to
-	// the log in pieces, still never split across two files by rotation.
+	// readBufSize bounds a reader's memory and what one read takes. A
+	// longer line is written to the log in pieces, still never split
+	// across two files by rotation.
 	readBufSize = 16 << 10
 	// pipeSize is what the FIFO buffer is enlarged to (F_SETPIPE_SZ): the
 	// output an instance can write while no daemon reads before it blocks.
@@ -150,7 +151,10 @@ func (r *reader) cancel() { r.f.SetReadDeadline(time.Unix(1, 0)) }
 
 // read is the reader goroutine. It ends at EOF, when every process holding
 // the FIFO's write side has closed it (the instance and whatever inherited
-// its output), or when cancelled. A line cut short by the end is finished
+// its output), or when cancelled. It writes what each read brings, up to
+// the last newline, in one go (one write(2) for many lines: a chatty
+// instance costs a syscall per read, not per line); a line longer than
+// the buffer is written in pieces. A line cut short by the end is finished
 // with a newline, except on Detach: the next daemon reads the rest of it
 // from the FIFO and appends it.
 func (e *Exec) read(r *reader) {
@@ -158,13 +162,26 @@ func (e *Exec) read(r *reader) {
 	defer close(r.done)
 	defer e.releaseLog(r.out)
 	defer r.f.Close()
-	br := bufio.NewReaderSize(r.f, readBufSize)
+	if e.readSpliced(r) { // exactly once, even across a kill -9 (output_splice_linux.go)
+		return
+	}
+	buf := make([]byte, readBufSize)
+	filled := 0
 	for {
-		chunk, err := br.ReadSlice('\n')
-		r.out.Write(chunk)
-		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
+		n, err := r.f.Read(buf[filled:])
+		filled += n
+		if i := bytes.LastIndexByte(buf[:filled], '\n'); i >= 0 {
+			r.out.Write(buf[:i+1])
+			filled = copy(buf, buf[i+1:filled])
+		} else if filled == len(buf) {
+			r.out.Write(buf) // a piece of a long line
+			filled = 0
+		}
+		if err == nil {
 			continue
+		}
+		r.out.Write(buf[:filled])
+		switch {
 		case errors.Is(err, io.EOF):
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if e.isDetached() {

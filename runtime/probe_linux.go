@@ -57,6 +57,8 @@ func (e *Exec) startProbes(h *handle) {
 	if p := spec.LivenessProbe; p != nil {
 		w.liveness = newProbeLoop(livenessProbe, p, e.probeRunner(h, p))
 	}
+	// Adopted: go on from the recorded status (adopt_linux.go).
+	h.resumeProbes(w)
 	e.wg.Add(1) // within Start: StopAll and Detach wait for e.starts first
 	go func() {
 		defer e.wg.Done()

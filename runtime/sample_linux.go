@@ -362,6 +362,7 @@ func (e *Exec) sampleOnce(s *sampler, now time.Time) error {
 	e.mu.Lock()
 	for uid, u := range usage {
 		if h, ok := e.handles[uid]; ok && !h.reaped {
+			u.OverMemoryLimit = overMemoryLimit(h.state.Usage.OverMemoryLimit, h.sampledLimitLocked(), u)
 			h.state.Usage = u
 		}
 	}

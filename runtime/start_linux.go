@@ -78,11 +78,13 @@ func (e *Exec) start(ctx context.Context, s StartSpec) (State, error) {
 		return State{}, err
 	}
 	e.startProbes(h)
+	h.startTicks = startTicksOf(h.pid) // its identity for the next daemon (adopt_linux.go)
 	e.mu.Lock()
 	e.handles[s.UID] = h
 	st := h.stateLocked()
 	e.wg.Add(3)
 	e.mu.Unlock()
+	e.store.markDirty()
 	go e.wait(h)
 	go e.read(h.output[0])
 	go e.read(h.output[1])
@@ -106,7 +108,7 @@ func (e *Exec) prepare(s StartSpec) (*launch, error) {
 			return nil, err
 		}
 	}
-	l.env = instanceEnv(e.env, s, userEnv)
+	l.env = instanceEnv(e.env, e.stateDir, s, userEnv)
 	l.dir = workingDir(s)
 	if st, err := os.Stat(l.dir); err != nil {
 		return nil, fmt.Errorf("working dir %s: %w", l.dir, osErr(err))
@@ -273,6 +275,11 @@ func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 	if err != nil {
 		return nil, err
 	}
+	cg, err := e.cgroups.create(s) // nil without a cgroup root
+	if err != nil {
+		out.cleanup()
+		return nil, err
+	}
 	cmd := &exec.Cmd{
 		Path:   l.path,
 		Args:   l.args,
@@ -285,11 +292,12 @@ func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 		// fires when the forking OS thread exits, not the daemon.
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: l.cred},
 	}
-	err = cmd.Start()
+	cmd, err = e.startInCgroup(cmd, cg)
 	out.closeChildEnds()
 	if err != nil {
 		out.closeReadEnds()
 		out.remove()
+		cg.remove()
 		return nil, fmt.Errorf("exec %s: %w", l.name, osErr(err))
 	}
 	pid := cmd.Process.Pid
@@ -299,18 +307,20 @@ func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 		cmd.Wait()
 		out.closeReadEnds()
 		out.remove()
+		cg.exited()
 		return nil, err
 	}
 	maxSize, maxFiles := logLimits(s.Spec)
 	h := &handle{
-		spec: s,
-		pid:  pid,
-		env:  l.env,
-		dir:  l.dir,
-		cred: l.cred,
-		cmd:  cmd,
-		exit: w,
-		done: make(chan struct{}),
+		spec:   s,
+		pid:    pid,
+		env:    l.env,
+		dir:    l.dir,
+		cred:   l.cred,
+		cmd:    cmd,
+		exit:   w,
+		done:   make(chan struct{}),
+		cgroup: cg,
 		state: State{
 			UID: s.UID, App: s.App, Instance: s.Instance, Ordinal: s.Ordinal,
 			Revision: s.Revision, PID: pid, StartedAt: time.Now(), Ports: maps.Clone(s.Ports),

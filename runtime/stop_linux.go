@@ -181,6 +181,7 @@ func (e *Exec) runPreStop(h *handle, argv []string, deadline time.Time, log *slo
 // reason), and waits until all have exited and their output is written,
 // or ctx ends. From the first call on, Start fails with ErrClosed.
 func (e *Exec) StopAll(ctx context.Context, reason string) error {
+	defer e.writeInstances() // what is left running, for the next daemon
 	e.mu.Lock()
 	e.closing = true
 	e.mu.Unlock()
@@ -239,4 +240,5 @@ func (e *Exec) Detach() {
 		r.cancel()
 	}
 	e.wg.Wait()
+	e.writeInstances() // every instance, for the next daemon to adopt
 }

@@ -83,6 +83,7 @@ func (e *Exec) wait(h *handle) {
 			log.Error("cannot wait for the instance any more; it is no longer observed")
 		}
 		h.cmd.Process.Release()
+		h.cgroup.release() // it keeps running in it
 		return
 	}
 	at := time.Now()
@@ -97,11 +98,15 @@ func (e *Exec) wait(h *handle) {
 		hook.Cancel()
 	}
 	unix.Kill(-h.pid, unix.SIGKILL)
+	h.cgroup.kill() // what left the group too
 	if err := h.cmd.Wait(); err != nil && !isExitError(err) {
 		log.Error("reaping instance", "err", err)
 	}
 	exit := exitStatus(h.cmd.ProcessState, at)
 	e.drain(h, log)
+	if h.cgroup.exited() { // removes the cgroup
+		exit.Reason = ReasonOOMKilled
+	}
 	for _, r := range h.output {
 		os.Remove(r.fifo)
 	}

@@ -42,6 +42,8 @@ type daemonConfig struct {
 	corsOrigin    string
 	// sampleInterval is how often CPU, memory and ports are sampled (0: never).
 	sampleInterval time.Duration
+	// cgroupRoot is a delegated cgroup v2 folder for the instances' cgroups.
+	cgroupRoot string
 }
 
 func parseDaemonFlags(args []string) (daemonConfig, error) {
@@ -57,6 +59,7 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 	fs.StringVar(&c.nodeLabels, "node-labels", "", "this host's labels `k=v,...`, matched against nodeSelector")
 	fs.DurationVar(&c.stopWait, "shutdown-timeout", 0, "give up waiting for instances to stop after this long (0: the longest grace period plus 10s)")
 	fs.DurationVar(&c.sampleInterval, "sample-interval", runtime.DefaultSampleInterval, "sample the CPU, memory and listening ports of every instance's process tree every `interval` (0: never)")
+	fs.StringVar(&c.cgroupRoot, "cgroup-root", "", "a cgroup v2 `directory` delegated to proclet: each instance gets a cgroup there with its memory and cpu limits (without it, memory limits are polled and cpu limits are not enforced)")
 	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "`file` of API keys, one per line; when given, every endpoint but /healthz and /readyz needs one")
 	fs.BoolVar(&c.metricsPublic, "metrics-public", false, "serve /metrics without an API key")
 	fs.StringVar(&c.corsOrigin, "cors-origin", "", "the one `origin` (https://host[:port]) allowed to read the API from a browser")
@@ -166,12 +169,13 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	}
 	probeStats := server.NewProbeRecorder()
 	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, Log: log.With("component", "runtime"),
-		SampleInterval: sampleEvery, OnSample: func() { rec.RefreshUsage() }, OnProbe: probeStats.Record})
+		SampleInterval: sampleEvery, OnSample: func() { rec.RefreshUsage() }, OnProbe: probeStats.Record,
+		CgroupRoot: cfg.cgroupRoot})
 	if err != nil {
 		return err
 	}
 	rec = reconciler.New(reconciler.Options{Runtime: rt, Log: log.With("component", "reconciler"), NodeLabels: labels,
-		Registerer: reg, StateFile: filepath.Join(cfg.stateDir, "reconciler.json")})
+		Registerer: reg, StateFile: filepath.Join(cfg.stateDir, "reconciler.json"), Limits: rt.LimitSupport()})
 	var _ server.MetricsReader = rec
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		server.NewCollector(rec).WithProbes(probeStats))

@@ -1,0 +1,89 @@
+package runtime
+
+// This file holds resources.limits as the runtime sees them: what it can
+// enforce (LimitSupport) and the memory limit by polling, counted at each
+// sampling pass. The cgroup side is cgroup_linux.go.
+
+import "proclet.dev/proclet/apis/v1alpha1"
+
+// ReasonOOMKilled is the exit reason of an instance whose cgroup saw an OOM
+// kill (memory.events oom_kill went up) while it ran, unless it was being
+// stopped, whose reason wins.
+const ReasonOOMKilled = "OOMKilled"
+
+// LimitSupport says how the runtime enforces resources.limits, so that the
+// reconciler can report a limit that is not enforced instead of ignoring it.
+type LimitSupport struct {
+	// CgroupRoot is the delegated cgroup v2 subtree, "" without one.
+	CgroupRoot string
+	// Memory: memory.max is set in each instance's cgroup (the kernel
+	// OOM-kills the instance at the limit, reported as OOMKilled).
+	Memory bool
+	// CPU: cpu.max is set in each instance's cgroup.
+	CPU bool
+	// Sampling: the RSS of each instance's process tree is sampled, so a
+	// memory limit is enforced by polling where there is no cgroup
+	// memory controller (MemoryLimitExceeded).
+	Sampling bool
+	// Problem says why a controller is missing under CgroupRoot, for
+	// people ("cgroup.controllers of /sys/fs/cgroup/proclet has no cpu").
+	Problem string
+}
+
+// LimitSupport reports what e enforces. It does not change after NewExec.
+func (e *Exec) LimitSupport() LimitSupport {
+	ls := LimitSupport{Sampling: e.sampleInterval > 0}
+	if e.cgroups != nil {
+		ls.CgroupRoot = e.cgroups.root
+		ls.Memory, ls.CPU = e.cgroups.memory, e.cgroups.cpu
+		ls.Problem = e.cgroups.problem
+	}
+	return ls
+}
+
+// MemoryLimit is spec's resources.limits.memory in bytes, 0 when unset
+// (or unusable: validation rejects such a value before it gets here).
+func MemoryLimit(spec *v1alpha1.AppSpec) int64 {
+	if spec == nil {
+		return 0
+	}
+	n, err := spec.Resources.Limits.Memory.Value()
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// CPULimitMillis is spec's resources.limits.cpu in millicores, 0 when unset.
+func CPULimitMillis(spec *v1alpha1.AppSpec) int64 {
+	if spec == nil {
+		return 0
+	}
+	n, err := spec.Resources.Limits.CPU.MilliValue()
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// overMemoryLimit is the count of consecutive samples above the memory
+// limit after this one: prev+1 when u is above limit, else 0; always 0
+// without a limit. The runtime only counts: the reconciler decides when
+// the count is enough to restart the instance, so that one spike does not.
+func overMemoryLimit(prev int, limit int64, u Usage) int {
+	if limit <= 0 || u.MemoryBytes <= uint64(limit) {
+		return 0
+	}
+	return prev + 1
+}
+
+// sampledLimitLocked is the memory limit the sampler polls for h: none
+// when h's cgroup has memory.max, which the kernel enforces itself (a
+// tree-summed RSS counts shared pages once per process and could restart
+// an instance the cgroup holds under its limit). Caller holds e.mu.
+func (h *handle) sampledLimitLocked() int64 {
+	if h.cgroup != nil && h.cgroup.memoryMax {
+		return 0
+	}
+	return MemoryLimit(h.spec.Spec)
+}

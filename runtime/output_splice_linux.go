@@ -1,0 +1,256 @@
+package runtime
+
+// This file holds the exactly-once path of an instance's output: bytes
+// leave the FIFO only by moving into the log file, in the kernel, so a
+// daemon killed at any instant (kill -9, OOM) has lost nothing it read and
+// the next daemon, adopting the instance, reads on from the first byte not
+// yet in the log. A reader that copied through user memory would lose what
+// it held when killed.
+//
+// Each round peeks at the FIFO with tee(2) (which copies its head into a
+// scratch pipe without consuming it), reads the copy to find the line
+// boundaries, and moves exactly those bytes from the FIFO into the log
+// with splice(2), rotating between lines as logFile.Write does. What it
+// peeked is always all written in the round (the tail of a line too, as a
+// piece that the next round continues in the same file), so a FIFO holding
+// half a line is not peeked at in a loop.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// readSpliced is the reader goroutine's loop when its file is a FIFO and
+// tee(2) works on it; it reports false, having read nothing, otherwise (the
+// caller then copies through memory). It ends as read does: at EOF, on a
+// cancel (without ending the line on Detach: the next daemon continues
+// it), or on a read error.
+func (e *Exec) readSpliced(r *reader) bool {
+	st, err := r.f.Stat()
+	if err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		return false
+	}
+	rc, err := r.f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	src := -1
+	if rc.Control(func(fd uintptr) { src = int(fd) }) != nil || src < 0 {
+		return false
+	}
+	var scratch [2]int
+	if err := unix.Pipe2(scratch[:], unix.O_CLOEXEC); err != nil {
+		return false
+	}
+	defer unix.Close(scratch[0])
+	defer unix.Close(scratch[1])
+	// Probe tee(2) once on what is there (EAGAIN: nothing yet, but it is
+	// supported); EINVAL means no splicing here.
+	if _, err := unix.Tee(src, scratch[1], 0, unix.SPLICE_F_NONBLOCK); errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		return false
+	}
+	buf := make([]byte, readBufSize)
+	for {
+		n, err := peek(rc, scratch[1])
+		if err == nil && n > 0 {
+			if err = readFull(scratch[0], buf[:n]); err == nil {
+				r.out.writeFrom(src, buf[:n])
+				continue
+			}
+		}
+		switch {
+		case err == nil: // n == 0: no writer left, EOF
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if e.isDetached() {
+				return true
+			}
+		default:
+			e.log.Error("reading instance output", "file", r.fifo, "err", err)
+		}
+		r.out.EndLine()
+		return true
+	}
+}
+
+// peek copies the head of the FIFO (up to readBufSize) into the scratch
+// pipe, waiting through Go's poller (cancellable) while it is empty. 0
+// bytes: no writer is left.
+func peek(rc syscall.RawConn, scratch int) (int, error) {
+	var n int64
+	var terr error
+	err := rc.Read(func(fd uintptr) bool {
+		for {
+			n, terr = unix.Tee(int(fd), scratch, readBufSize, unix.SPLICE_F_NONBLOCK)
+			if !errors.Is(terr, unix.EINTR) {
+				return !errors.Is(terr, unix.EAGAIN)
+			}
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	if terr != nil {
+		return 0, fmt.Errorf("tee: %w", terr)
+	}
+	return int(n), nil
+}
+
+// readFull reads exactly len(p) bytes, which the pipe fd holds.
+func readFull(fd int, p []byte) error {
+	for len(p) > 0 {
+		n, err := unix.Read(fd, p)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read scratch pipe: %w", err)
+		}
+		if n == 0 {
+			return errors.New("read scratch pipe: short")
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+// writeFrom moves the next len(p) bytes of the pipe src, which are p, into
+// the log, as Write would write p: rotating between lines, and on an error
+// logging once and dropping them (they are taken from src all the same, so
+// the instance never blocks on the daemon's disk).
+func (l *logFile) writeFrom(src int, p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.spliceLocked(src, p)
+	if err != nil {
+		if !l.failing {
+			l.log.Error("writing instance output; dropping it until writes succeed", "err", err)
+			msg := err.Error()
+			l.failure.Store(&msg)
+		}
+		l.failing = true
+		return
+	}
+	if l.failing {
+		l.log.Info("writing instance output again")
+		l.failure.Store(nil)
+	}
+	l.failing = false
+}
+
+// spliceLocked is writeLocked with the bytes moved from src.
+func (l *logFile) spliceLocked(src int, p []byte) error {
+	for len(p) > 0 {
+		n := l.segmentLocked(p)
+		if err := l.spliceSegmentLocked(src, p[:n]); err != nil {
+			discard(src, len(p)-n)
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+// spliceSegmentLocked is writeSegmentLocked with the bytes moved from src:
+// on an error, what was not moved is discarded from src.
+func (l *logFile) spliceSegmentLocked(src int, p []byte) (err error) {
+	moved := 0
+	defer func() {
+		l.size += int64(moved)
+		if moved > 0 {
+			l.midLine = p[moved-1] != '\n'
+		}
+		if err != nil {
+			discard(src, len(p)-moved)
+			if l.f != nil {
+				// Start afresh on the next write: the size may be wrong now.
+				l.f.Close()
+				l.f = nil
+			}
+			err = fmt.Errorf("write %s: %w", l.path, err)
+		}
+	}()
+	if l.f == nil {
+		if err := l.openLocked(); err != nil {
+			return err
+		}
+	}
+	if !l.midLine && l.size > 0 && l.size+int64(len(p)) > l.maxSize {
+		if err := l.rotateLocked(); err != nil {
+			return err
+		}
+	}
+	dst, err := l.spliceTarget()
+	if err != nil {
+		return err
+	}
+	for moved < len(p) {
+		n, err := unix.Splice(src, nil, dst, nil, len(p)-moved, unix.SPLICE_F_MOVE)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EINVAL):
+			// This file system cannot splice: write the copy, then
+			// take the bytes out of src.
+			w, err := l.f.Write(p[moved:])
+			discard(src, w)
+			moved += w
+			return err
+		case err != nil:
+			return err
+		case n == 0:
+			return errors.New("splice moved nothing")
+		}
+		moved += int(n)
+	}
+	return nil
+}
+
+// spliceTarget returns the log's fd, ready for splice(2): without
+// O_APPEND (which splice refuses) and at the end of the file. The daemon
+// is the file's only writer (one daemon per state dir, one logFile per
+// path), so writing at the end is appending.
+func (l *logFile) spliceTarget() (int, error) {
+	rc, err := l.f.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		return -1, err
+	}
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return -1, err
+	}
+	if flags&unix.O_APPEND != 0 {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&^unix.O_APPEND); err != nil {
+			return -1, err
+		}
+	}
+	if _, err := unix.Seek(fd, 0, 2); err != nil {
+		return -1, err
+	}
+	return fd, nil
+}
+
+// discard takes n bytes, which the pipe src holds, out of it.
+func discard(src, n int) {
+	var buf [4096]byte
+	for n > 0 {
+		k, err := unix.Read(src, buf[:min(n, len(buf))])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || k <= 0 {
+			return
+		}
+		n -= k
+	}
+}
