@@ -256,6 +256,7 @@ func (e *Exec) adoptProcess(a adoptee) error {
 		exit:       w,
 		done:       make(chan struct{}),
 		startTicks: a.ticks,
+		cgroup:     e.cgroups.reopen(s), // nil without a cgroup root
 		adopted:    &adoption{unwatch: unwatch, resume: a.probe},
 		state: State{
 			UID: s.UID, App: s.App, Instance: s.Instance, Ordinal: s.Ordinal,
@@ -445,6 +446,9 @@ func (e *Exec) addExited(s StartSpec, pid int, startedAt time.Time, probe ProbeS
 	for _, stream := range streams {
 		os.Remove(fifoPath(e.runDir, s.UID, stream))
 	}
+	if cg := e.cgroups.reopen(s); cg.exited() { // reads memory.events, removes the cgroup
+		exit.Reason = ReasonOOMKilled
+	}
 	probe.Ready = false
 	h := &handle{
 		spec:     s,
@@ -559,11 +563,15 @@ func (e *Exec) waitAdopted(h *handle) {
 	// reserved while the group has members, and could name another group
 	// only if the pid space had wrapped around since the exit.
 	unix.Kill(-h.pid, unix.SIGKILL)
+	h.cgroup.kill() // what left the group too
 	e.drain(h, log)
 	for _, stream := range streams {
 		os.Remove(fifoPath(e.runDir, h.spec.UID, stream))
 	}
 	exit := v1alpha1.ExitStatus{Code: unknownExitCode, Reason: ExitReasonUnknown, At: at}
+	if h.cgroup.exited() { // removes the cgroup
+		exit.Reason = ReasonOOMKilled
+	}
 	e.mu.Lock()
 	if h.stopReason != "" {
 		exit.Reason = h.stopReason
