@@ -186,7 +186,7 @@ func (e *Exec) writeInstances() {
 	// (read only) and the ports map (State.Ports is never written).
 	f := instancesFile{Version: instancesVersion, Instances: e.recordsLocked()}
 	e.mu.Unlock()
-	data, err := json.MarshalIndent(f, "", "  ")
+	data, err := json.Marshal(f) // not indented: written often, with every instance
 	if err != nil {
 		e.log.Error("encoding the instances state", "err", err)
 		return
