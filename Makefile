@@ -9,7 +9,10 @@ LISTEN    ?= 127.0.0.1:9090
 STATE_DIR ?= .proclet
 TEST_FLAGS ?= -race -timeout 15m
 
-.PHONY: all build run test test-short bench lint fuzz clean
+MINUTES   ?= 2
+SEED      ?= 0
+
+.PHONY: all build run test test-short bench lint fuzz chaos clean
 
 all: build
 
@@ -31,14 +34,23 @@ test: build
 test-short:
 	$(GO) test -short -race ./...
 
-## bench: the Go benchmarks of the hot paths and the latency benchmark of hack/bench
+## bench: the Go benchmarks of the hot paths, then hack/bench: proclet against the fork/exec floor,
+## PM2, supervisord, s6 and runit (installed when missing), N = 10, 100, 1000, within 30 min;
+## QUICK=1: N = 10 and 100, shorter windows, within 5 min. Results: hack/bench/results/<time>/
+BENCH_TIME ?= $(if $(QUICK),100ms,1s)
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) ./...
+	$(GO) build -o $(BIN)/bench ./hack/bench
+	$(BIN)/bench -bin $(BIN) $(if $(QUICK),-quick) $(BENCH_FLAGS)
 
 ## lint: formatting and vet
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+## chaos: the chaos test against the real daemon for MINUTES minutes (SEED=n replays a run); see docs/chaos.md
+chaos: build
+	$(GO) run ./hack/chaos -minutes $(MINUTES) -seed $(SEED) -bin $(BIN)
 
 ## fuzz: a short run of the manifest decoder's fuzzer
 fuzz:

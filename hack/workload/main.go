@@ -4,7 +4,8 @@
 //
 // With no flags it sleeps until SIGTERM (or SIGINT) and then exits 0.
 //
-//	--port N              serve HTTP on N (default: $PORT; no server when neither is set)
+//	--port N|HOST:N       serve HTTP on N, on every address or only HOST's (default: $PORT;
+//	                        no server when neither is set)
 //	                        GET /healthz  200 "ok" (503 before --ready-after, 500 after --healthz-fail-after)
 //	                        GET /         200 "instance=<PROCLET_INSTANCE> pid=<pid>"
 //	--exit-after D        exit after D (0: at once); the exit code is --exit-code
@@ -18,6 +19,9 @@
 //	--stdout-rate N       print N lines a second to stdout: "<instance> stdout <seq>", seq from 1
 //	--stderr-rate N       the same on stderr: "<instance> stderr <seq>"
 //	--lines N             stop each stream after N lines (the process keeps running)
+//	--line-id             lines carry a token unique to this run of the process:
+//	                        "<instance> <pid>.<start ms> stdout <seq>" (hack/chaos checks
+//	                        each run's lines by it, even when a pid is reused)
 //	--line-size BYTES     pad each line with 'x' to BYTES, newline included
 //	--print-env           print the environment once, sorted, one VAR=value a line
 //	--print-rlimit        print "rlimit nofile soft=S hard=H" once
@@ -56,6 +60,7 @@ type config struct {
 	allocInterval              time.Duration
 	stdoutRate, stderrRate     int
 	lines, lineSize            int
+	lineID                     bool
 	printEnv, printRlimit      bool
 	announce                   bool
 	readyAfter, failAfter      time.Duration
@@ -79,6 +84,7 @@ func main() {
 	flag.IntVar(&c.stderrRate, "stderr-rate", 0, "stderr lines per second")
 	flag.IntVar(&c.lines, "lines", 0, "stop each stream after this many lines (0: never)")
 	flag.IntVar(&c.lineSize, "line-size", 0, "pad lines to this many bytes")
+	flag.BoolVar(&c.lineID, "line-id", false, "prefix lines with <pid>.<start ms>, unique per run")
 	flag.BoolVar(&c.printEnv, "print-env", false, "print the environment")
 	flag.BoolVar(&c.printRlimit, "print-rlimit", false, "print RLIMIT_NOFILE")
 	flag.BoolVar(&c.announce, "announce", false, "print \"ready pid=<pid>\" on stderr when set up")
@@ -132,8 +138,12 @@ func run(c config) int {
 			go serve(c, instance, start)
 		}
 		go allocate(c.alloc, c.allocStep, c.allocInterval)
-		go emit(os.Stdout, instance+" stdout", c.stdoutRate, c.lines, c.lineSize)
-		go emit(os.Stderr, instance+" stderr", c.stderrRate, c.lines, c.lineSize)
+		prefix := instance
+		if c.lineID {
+			prefix += fmt.Sprintf(" %d.%d", os.Getpid(), start.UnixMilli())
+		}
+		go emit(os.Stdout, prefix+" stdout", c.stdoutRate, c.lines, c.lineSize)
+		go emit(os.Stderr, prefix+" stderr", c.stderrRate, c.lines, c.lineSize)
 		if c.announce {
 			fmt.Fprintf(os.Stderr, "ready pid=%d\n", os.Getpid())
 		}
@@ -197,7 +207,11 @@ func serve(c config, instance string, start time.Time) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(w, "instance=%s pid=%d\n", instance, os.Getpid())
 	})
-	if err := http.ListenAndServe(":"+c.port, mux); err != nil {
+	addr := c.port
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr
+	}
+	if err := http.ListenAndServe(addr, mux); err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(1)
 	}

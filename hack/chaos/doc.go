@@ -1,0 +1,34 @@
+// Command chaos is proclet's chaos test: for a given number of minutes it
+// runs the real daemon (bin/proclet) on a temp manifests directory and
+// state directory, keeps changing the manifests (scale, roll, add,
+// remove, break and fix, relabel), kills random instances and, every so
+// often, the daemon itself (kill -9, then a new daemon on the same state
+// dir, which must adopt the instances, not start them twice). Then it
+// stops, fixes every file, waits for convergence and checks the
+// invariants:
+//
+//  1. each app has exactly its replicas, all at its newest revision
+//     (the daemon's spec is the file's, generation == observedGeneration),
+//     all ready; no manifest in error; no app the files no longer define;
+//  2. no process of this run outside them: every process on the host with
+//     the run's marker in its environment is an instance the API reports
+//     (no orphans), with the same uid, and no instance runs twice (no
+//     duplicates); no instance the API reports is missing (no ghosts);
+//  3. no port given to, or listened on by, two instances; every ready
+//     instance listens on its port; no instance found its port taken;
+//  4. every line each instance printed is in its logs once: per run of a
+//     process, seqs 1, 2, 3 ... without gap, duplicate or reordering (a
+//     missing tail is allowed: a killed process may take its last lines
+//     with it); every process seen running has lines; the last instances'
+//     logs run up to their stop;
+//
+// plus: a graceful stop (SIGTERM) of the last daemon stops every instance.
+// It prints a summary and every breach, and exits 1 on any breach, 2 when
+// it could not run, 130 on ^C. Whatever happens it kills the daemon and
+// every process of the run (by process group, each checked in /proc first).
+//
+//	go run ./hack/chaos -minutes 2 -bin bin        # after make build
+//	make chaos MINUTES=30 SEED=42
+//
+// docs/chaos.md says more: the marker, the seed, how to read a breach.
+package main
