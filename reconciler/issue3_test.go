@@ -183,3 +183,20 @@ func TestReconciler_PortConflictRefusesTheNewcomer(t *testing.T) {
 		}
 	})
 }
+
+func TestReconciler_AvailableAfterMinReadySecondsWithoutAnEvent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		a := named("web", 2)
+		a.Spec.MinReadySeconds = 3
+		h.apply(a)
+		if app, _ := h.r.App("web"); app.Status.ReadyReplicas != 2 || app.Status.AvailableReplicas != 0 {
+			t.Fatalf("at once: %+v", app.Status)
+		}
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if app, _ := h.r.App("web"); app.Status.AvailableReplicas != 2 {
+			t.Fatalf("after minReadySeconds: %+v", app.Status)
+		}
+	})
+}

@@ -33,6 +33,7 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 	if in.app != nil {
 		ro.minReady = time.Duration(in.app.Spec.MinReadySeconds) * time.Second
 	}
+	var minReadyAt time.Duration // when a ready instance becomes available
 	insts := make([]v1alpha1.Instance, 0, len(observed)+in.replicas)
 	covered := map[int]bool{}
 	s := v1alpha1.AppStatus{Revision: st.revision, ObservedGeneration: st.generation, Conditions: []v1alpha1.Condition{}}
@@ -71,6 +72,12 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 			}
 			if ro.available(o) {
 				s.AvailableReplicas++
+			} else if o.Probe.Ready {
+				// Ready, not yet for minReadySeconds: look again then, so
+				// that availableReplicas does not wait for an event.
+				if d := o.Probe.ReadySince.Add(ro.minReady).Sub(now); d > 0 && (minReadyAt == 0 || d < minReadyAt) {
+					minReadyAt = d
+				}
 			}
 		}
 		if sl, ok := st.slots[o.Ordinal]; ok && sl.UID == o.UID {
@@ -123,6 +130,9 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 	s.Conditions, recheck = r.conditions(st, in, s, now)
 	view.Status = &s
 	st.view, st.instances = view, insts
+	if minReadyAt > 0 && (recheck <= 0 || minReadyAt < recheck) {
+		recheck = minReadyAt
+	}
 	return recheck
 }
 
