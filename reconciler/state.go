@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
+
+	"proclet.dev/proclet/runtime"
 )
 
 // stateVersion is bumped when the file's meaning changes.
@@ -48,38 +49,6 @@ func loadState(path string) (map[string]savedApp, error) {
 	return s.Apps, nil
 }
 
-// writeFileAtomic writes data to path so that a reader (or a daemon
-// killed halfway) sees the old file or the new one, never a mix: a temp
-// file in the same folder, fsync, rename, fsync of the folder.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
 // restore loads the state file into r.apps (without desired state: the
 // first snapshot brings that). Caller: New, before Run.
 func (r *Reconciler) restore() {
@@ -117,7 +86,7 @@ func (r *Reconciler) save() {
 		r.log.Error("encode reconciler state", "err", err)
 		return
 	}
-	if err := writeFileAtomic(r.stateFile, b); err != nil {
+	if err := runtime.WriteFileAtomic(r.stateFile, b); err != nil {
 		r.log.Error("save reconciler state", "file", r.stateFile, "err", err)
 		return
 	}

@@ -195,7 +195,7 @@ func (e *Exec) writeInstances() {
 	if bytes.Equal(data, s.last) {
 		return
 	}
-	if err := writeFileAtomic(s.path, data); err != nil {
+	if err := WriteFileAtomic(s.path, data); err != nil {
 		e.log.Error("saving the instances state; a daemon restarted now finds the instances by their environment", "file", s.path, "err", err)
 		s.dirty.Store(true) // retried at the next change or flush
 		return

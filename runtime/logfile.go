@@ -71,7 +71,14 @@ func (l *logFile) Write(p []byte) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.writeLocked(p); err != nil {
+	l.noteLocked(l.writeLocked(p))
+}
+
+// noteLocked records the outcome of a write: the first failure is logged
+// and shown (LogError) and the output dropped while writes fail; the first
+// success after that says so.
+func (l *logFile) noteLocked(err error) {
+	if err != nil {
 		if !l.failing {
 			l.log.Error("writing instance output; dropping it until writes succeed", "err", err)
 			msg := err.Error()

@@ -127,21 +127,7 @@ func (l *logFile) writeFrom(src int, p []byte) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	err := l.spliceLocked(src, p)
-	if err != nil {
-		if !l.failing {
-			l.log.Error("writing instance output; dropping it until writes succeed", "err", err)
-			msg := err.Error()
-			l.failure.Store(&msg)
-		}
-		l.failing = true
-		return
-	}
-	if l.failing {
-		l.log.Info("writing instance output again")
-		l.failure.Store(nil)
-	}
-	l.failing = false
+	l.noteLocked(l.spliceLocked(src, p))
 }
 
 // spliceLocked is writeLocked with the bytes moved from src.

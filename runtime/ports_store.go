@@ -118,16 +118,17 @@ func (s *portStore) save(a *portAllocator) error {
 	if err != nil {
 		return fmt.Errorf("write ports: %w", err)
 	}
-	if err := writeFileAtomic(s.path, append(data, '\n')); err != nil {
+	if err := WriteFileAtomic(s.path, append(data, '\n')); err != nil {
 		return fmt.Errorf("write ports: %w", err)
 	}
 	s.written = v
 	return nil
 }
 
-// writeFileAtomic replaces path with data so that a crash leaves either
-// the old or the new content.
-func writeFileAtomic(path string, data []byte) error {
+// WriteFileAtomic replaces path with data so that a crash leaves either
+// the old or the new content: a temp file in the same folder, fsync,
+// rename, fsync of the folder. The daemon's state files all go through it.
+func WriteFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
