@@ -548,16 +548,7 @@ func (e *Exec) waitAdopted(h *handle) {
 		return
 	}
 	at := time.Now()
-	e.mu.Lock()
-	h.reaped = true
-	h.stopProbes()
-	h.state.Probe.Ready = false
-	hook := h.hook
-	e.mu.Unlock()
-	close(h.done)
-	if hook != nil {
-		hook.Cancel()
-	}
+	e.markGone(h)
 	// What is left of the group. Unlike a child's, the leader is not
 	// held as a zombie until then (init reaped it): the group id stays
 	// reserved while the group has members, and could name another group

@@ -87,16 +87,7 @@ func (e *Exec) wait(h *handle) {
 		return
 	}
 	at := time.Now()
-	e.mu.Lock()
-	h.reaped = true
-	h.stopProbes()
-	h.state.Probe.Ready = false // an exited instance serves nothing
-	hook := h.hook
-	e.mu.Unlock()
-	close(h.done)
-	if hook != nil {
-		hook.Cancel()
-	}
+	e.markGone(h)
 	unix.Kill(-h.pid, unix.SIGKILL)
 	h.cgroup.kill() // what left the group too
 	if err := h.cmd.Wait(); err != nil && !isExitError(err) {
@@ -171,4 +162,20 @@ func exitStatus(ps *os.ProcessState, at time.Time) v1alpha1.ExitStatus {
 		}
 	}
 	return x
+}
+
+// markGone records that h's process has exited: probing stops, it is no
+// longer ready, and whoever waits on h.done (a stop, a preStop hook) is
+// released. The waiter calls it once.
+func (e *Exec) markGone(h *handle) {
+	e.mu.Lock()
+	h.reaped = true
+	h.stopProbes()
+	h.state.Probe.Ready = false // an exited instance serves nothing
+	hook := h.hook
+	e.mu.Unlock()
+	close(h.done)
+	if hook != nil {
+		hook.Cancel()
+	}
 }
