@@ -30,6 +30,18 @@ type reader struct {
 	decode  func(path string, data []byte) ([]v1alpha1.App, error)
 	readDir func(string) ([]os.DirEntry, error)
 	state   state
+	// decoded caches the outcome of decoding each file by its content
+	// hash: a scan re-reads every file (cheap) but decodes only those
+	// that changed, so one edit beside a thousand manifests is applied in
+	// milliseconds. Entries of files not seen in the last scan go.
+	decoded map[string]decodedFile
+}
+
+// decodedFile is one file's decode outcome, for one content hash.
+type decodedFile struct {
+	hash string
+	apps []v1alpha1.App
+	errs v1alpha1.ErrorList
 }
 
 func newReader(root string, decode func(string, []byte) ([]v1alpha1.App, error)) *reader {
@@ -99,6 +111,7 @@ func (r *reader) attempt(now time.Time) (scan, error) {
 func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, error) {
 	files := make([]fileRead, 0, len(entries))
 	hashes := make(map[string]string, len(entries))
+	decoded := make(map[string]decodedFile, len(entries))
 	for _, e := range entries {
 		f := fileRead{path: e.rel}
 		if e.err != nil {
@@ -120,15 +133,21 @@ func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, erro
 			sum := sha256.Sum256(data)
 			f.hash, f.empty = hex.EncodeToString(sum[:]), len(data) == 0
 			hashes[e.rel] = f.hash
-			apps, err := r.decode(e.rel, data)
-			if err != nil {
-				f.errs = asErrorList(e.rel, err)
-			} else {
-				f.apps = apps
+			d, ok := r.decoded[e.rel]
+			if !ok || d.hash != f.hash {
+				d = decodedFile{hash: f.hash}
+				if apps, err := r.decode(e.rel, data); err != nil {
+					d.errs = asErrorList(e.rel, err)
+				} else {
+					d.apps = apps
+				}
 			}
+			decoded[e.rel] = d
+			f.apps, f.errs = d.apps, d.errs
 		}
 		files = append(files, f)
 	}
+	r.decoded = decoded
 	return files, hashes, nil
 }
 

@@ -155,6 +155,9 @@ func TestDir_SwapDuringReadIsNotTorn(t *testing.T) {
 			d, sink := startDir(t, Options{Root: link, Decode: decode}, func(d *Dir) { d.newWatcher = fw.new })
 			sink.waitSnap(t, "revision A", func(s v1alpha1.Snapshot) bool { return s.SourceRevision == "A" })
 			armed.Store(true)
+			// Decoding is cached by content: change one file of A so the
+			// rescan decodes it, and the hook swaps the link mid-read.
+			writeFile(t, filepath.Join(base, ".worktrees", "A", "one.yaml"), manifest("one", "a2"))
 			d.Rescan()
 			snap := sink.waitSnap(t, "revision B", func(s v1alpha1.Snapshot) bool { return s.SourceRevision == "B" })
 			if len(snap.Apps) != 4 {
