@@ -222,8 +222,13 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 		sa := admitted[i]
 		name := sa.App.Metadata.Name
 		seen[name] = true
-		rev := v1alpha1.Revision(&sa.App.Spec)
 		st := r.apps[name]
+		var rev string
+		if st != nil && st.desired != nil && reflect.DeepEqual(st.desired.App.Spec, sa.App.Spec) {
+			rev = st.revision // unchanged spec: skip the canonical-JSON hash
+		} else {
+			rev = v1alpha1.Revision(&sa.App.Spec)
+		}
 		if st == nil {
 			st = &appState{}
 			r.apps[name] = st

@@ -1,21 +1,35 @@
-// Command bench measures proclet against the physical floor on this
-// machine: how long from writing a manifest to the first instance's exec,
-// and to N instances running, next to a plain fork/exec loop of the same N
-// processes. Every figure is also printed as a ratio to the floor measured
-// in the same run, since absolute times on shared machines mean little.
+// Command bench measures proclet side by side with PM2, supervisord, s6
+// and runit, and with the physical floor (a plain fork/exec loop, and the
+// raw inotify latency), on this machine, in one run: the scenarios of
+// issue 6 at N = 10, 100 and 1000 instances of the same workload
+// (bin/workload), one supervisor after the other.
 //
-//	go run ./hack/bench [-n 100] [-runs 5] [-bin bin]
+//	go run ./hack/bench [-quick] [-sizes 10,100,1000] [-peers proclet,pm2,supervisord,s6,runit]
 //
-// It needs bin/proclet and bin/workload (make build). It kills every
-// process it started, by PID, even when interrupted.
+// `make bench` builds and runs it after the Go benchmarks. It installs
+// the peers it lacks (PM2 with npm under the results folder, the others
+// with apt-get), starts each one itself, as root, on its own configuration
+// in a temporary folder, and never uses a system-wide instance.
+//
+// How it observes: every workload writes, first thing, a start stamp file
+// named <instance>.<pid> (--mark-start), read through inotify, and carries
+// a last argument "<run>/<phase>/<app>" by which /proc is scanned for live
+// ones; exits are seen with a pidfd per process. Times are from the
+// harness's clock before it acts to the workload's own stamp. Supervisor
+// CPU is utime+stime from /proc of the supervisor's processes (the
+// workloads left out), RSS their summed VmRSS.
+//
+// It prints one table and writes results.json, results.csv, table.md and
+// converge.png under <out>/<timestamp>/. Every process it starts carries
+// PROCLET_BENCH_RUN in its environment: on the way out (also on SIGINT or
+// SIGTERM, and at the next run after a SIGKILL) it stops what it started,
+// by process group, then kills by PID whatever still carries the mark.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -23,278 +37,323 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
-func main() {
-	n := flag.Int("n", 100, "instances")
-	runs := flag.Int("runs", 5, "repetitions of each measurement")
-	bin := flag.String("bin", "bin", "folder with proclet and workload")
+// config is the command line.
+type config struct {
+	Sizes     []int         `json:"sizes"`
+	Peers     []string      `json:"peers"`
+	Reps      int           `json:"reps"`
+	Kills     int           `json:"kills"`
+	Steady    time.Duration `json:"steadyNs"`
+	Loop      time.Duration `json:"crashLoopNs"`
+	LatWrites int           `json:"latencyWrites"`
+	APIReqs   int           `json:"apiRequests"`
+	ProbePort int           `json:"probePortBase"`
+	Quick     bool          `json:"quick"`
+	Bin       string        `json:"-"`
+	Out       string        `json:"-"`
+	Install   bool          `json:"-"`
+	Keep      bool          `json:"-"`
+	Profile   bool          `json:"-"`
+}
+
+var allKinds = []peerKind{procletKind, pm2Kind, supervisordKind, s6Kind, runitKind}
+
+func parseFlags() (config, error) {
+	var c config
+	quick := flag.Bool("quick", os.Getenv("QUICK") != "", "N = 10 and 100, shorter windows (also QUICK=1 in the environment)")
+	sizes := flag.String("sizes", "", "instance counts (default 10,100,1000; quick: 10,100)")
+	peers := flag.String("peers", "proclet,pm2,supervisord,s6,runit", "supervisors to measure")
+	flag.IntVar(&c.Reps, "reps", 0, "repetitions of converge and stop all (default 3; quick: 1); peers do 1 at N >= 1000")
+	flag.IntVar(&c.Kills, "kills", 0, "kill -9 per size (default 20; quick: 10)")
+	flag.DurationVar(&c.Steady, "steady", 0, "steady-state window (default 30s; quick: 5s)")
+	flag.DurationVar(&c.Loop, "crash-loop", 0, "crash-loop window (default 30s; quick: 5s)")
+	flag.IntVar(&c.LatWrites, "writes", 0, "manifest writes timed to exec (default 50; quick: 20)")
+	flag.IntVar(&c.APIReqs, "requests", 30, "requests per API latency figure")
+	flag.IntVar(&c.ProbePort, "probe-port", 21000, "first port of the probed instances (N ports from there)")
+	flag.StringVar(&c.Bin, "bin", "bin", "folder with proclet and workload (make build)")
+	flag.StringVar(&c.Out, "out", "hack/bench/results", "results folder")
+	flag.BoolVar(&c.Install, "install", true, "install missing peers (npm, apt-get)")
+	flag.BoolVar(&c.Keep, "keep", false, "keep the temporary folder (configs, logs)")
+	flag.BoolVar(&c.Profile, "profile", false, "also record perf profiles of proclet at the largest N (converge, steady) into the results")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *bin, *n, *runs); err != nil {
+	c.Quick = *quick
+	def := func(v *int, full, q int) {
+		if *v <= 0 {
+			*v = full
+			if c.Quick {
+				*v = q
+			}
+		}
+	}
+	defD := func(v *time.Duration, full, q time.Duration) {
+		if *v <= 0 {
+			*v = full
+			if c.Quick {
+				*v = q
+			}
+		}
+	}
+	def(&c.Reps, 3, 1)
+	def(&c.Kills, 20, 10)
+	def(&c.LatWrites, 50, 20)
+	defD(&c.Steady, 30*time.Second, 5*time.Second)
+	defD(&c.Loop, 30*time.Second, 5*time.Second)
+	if *sizes == "" {
+		*sizes = "10,100,1000"
+		if c.Quick {
+			*sizes = "10,100"
+		}
+	}
+	for s := range strings.SplitSeq(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 1000 {
+			return c, fmt.Errorf("-sizes: %q is not a count from 1 to 1000", s)
+		}
+		c.Sizes = append(c.Sizes, n)
+	}
+	slices.Sort(c.Sizes)
+	for p := range strings.SplitSeq(*peers, ",") {
+		p = strings.TrimSpace(p)
+		if !slices.ContainsFunc(allKinds, func(k peerKind) bool { return k.name == p }) {
+			return c, fmt.Errorf("-peers: unknown %q", p)
+		}
+		c.Peers = append(c.Peers, p)
+	}
+	return c, nil
+}
+
+func main() {
+	cfg, err := parseFlags()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		os.Exit(2)
 	}
+	r := newReaper()
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	// A closed stdout (| head) must not kill the harness before it cleans
+	// up: with a handler (not SIG_IGN, which children would inherit), a
+	// write to it fails instead.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	go func() {
+		s := <-sigs
+		fmt.Fprintf(os.Stderr, "\nbench: %v: stopping, cleaning up (again to kill at once)\n", s)
+		cancel()
+		<-sigs
+		n := r.cleanup()
+		fmt.Fprintf(os.Stderr, "bench: killed %d processes\n", n)
+		os.Exit(130)
+	}()
+	code := runSafely(ctx, cfg, r)
+	cancel()
+	if n := r.cleanup(); n > 0 {
+		fmt.Fprintf(os.Stderr, "bench: cleanup killed %d leftover processes\n", n)
+	}
+	os.Exit(code)
 }
 
-type sample struct{ first, all time.Duration }
-
-func run(ctx context.Context, bin string, n, runs int) error {
-	workload, err := filepath.Abs(filepath.Join(bin, "workload"))
-	if err != nil {
-		return err
-	}
-	proclet, _ := filepath.Abs(filepath.Join(bin, "proclet"))
-	tmp, err := os.MkdirTemp("", "proclet-bench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-
-	var floor, daemon []sample
-	for i := range runs {
-		marks := filepath.Join(tmp, fmt.Sprintf("floor-%d", i))
-		s, err := floorRun(ctx, workload, marks, n)
-		if err != nil {
-			return fmt.Errorf("floor: %w", err)
-		}
-		floor = append(floor, s)
-	}
-	d, err := startDaemon(ctx, proclet, tmp)
-	if err != nil {
-		return err
-	}
-	defer d.stop()
-	for i := range runs {
-		marks := filepath.Join(tmp, fmt.Sprintf("proclet-%d", i))
-		s, err := d.converge(ctx, workload, marks, n)
-		if err != nil {
-			return fmt.Errorf("proclet: %w", err)
-		}
-		daemon = append(daemon, s)
-	}
-	pf, pa := medians(floor)
-	df, da := medians(daemon)
-	fmt.Printf("N = %d, %d runs each, medians (machine: %d CPUs)\n\n", n, runs, numCPU())
-	fmt.Printf("%-44s %12s %12s\n", "", "first exec", fmt.Sprintf("all %d", n))
-	fmt.Printf("%-44s %12s %12s\n", "floor: fork/exec loop", ms(pf), ms(pa))
-	fmt.Printf("%-44s %12s %12s\n", "proclet: manifest written -> exec", ms(df), ms(da))
-	fmt.Printf("%-44s %11.2fx %11.2fx\n", "proclet / floor", ratio(df, pf), ratio(da, pa))
-	return nil
-}
-
-// floorRun is the physical floor: a Go loop starting n workloads, then
-// SIGTERM to each and Wait.
-func floorRun(ctx context.Context, workload, marks string, n int) (sample, error) {
-	if err := os.MkdirAll(marks, 0o755); err != nil {
-		return sample{}, err
-	}
-	t0 := time.Now()
-	var cmds []*exec.Cmd
+// runSafely runs the bench and cleans up even when it panics.
+func runSafely(ctx context.Context, cfg config, r *reaper) (code int) {
 	defer func() {
-		for _, c := range cmds {
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-			_ = c.Wait()
+		if p := recover(); p != nil {
+			r.cleanup()
+			panic(p)
 		}
 	}()
-	for i := range n {
-		c := exec.Command(workload, "--mark-start", marks)
-		c.Env = append(os.Environ(), fmt.Sprintf("PROCLET_INSTANCE=floor-%d", i))
-		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := c.Start(); err != nil {
-			return sample{}, err
-		}
-		cmds = append(cmds, c)
+	if err := run(ctx, cfg, r); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
 	}
-	return collect(ctx, marks, n, t0)
+	return 0
 }
 
-// collect waits for n start marks and returns the first and last start
-// relative to t0.
-func collect(ctx context.Context, marks string, n int, t0 time.Time) (sample, error) {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		entries, err := os.ReadDir(marks)
+// bench is one run.
+type bench struct {
+	cfg      config
+	r        *reaper
+	res      *results
+	tmp      string
+	workload string
+	proclet  string
+	tools    tools
+	began    time.Time
+
+	floorMu sync.Mutex // guards floors
+	floors  map[int]*floorSamples
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(b.began).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// Timeouts grow with the size: PM2 needs seconds per hundred apps.
+func (b *bench) convergeTimeout(n int) time.Duration {
+	return 30*time.Second + time.Duration(n)*90*time.Millisecond
+}
+func (b *bench) stopTimeout(n int) time.Duration {
+	return 30*time.Second + time.Duration(n)*120*time.Millisecond
+}
+func (b *bench) cmdTimeout(n int) time.Duration {
+	return 60*time.Second + time.Duration(n)*150*time.Millisecond
+}
+
+// settle is the pause before a steady-state window, for the start-up work
+// to finish.
+func (b *bench) settle() time.Duration {
+	if b.cfg.Quick {
+		return time.Second
+	}
+	return 3 * time.Second
+}
+
+func run(ctx context.Context, cfg config, r *reaper) error {
+	b := &bench{cfg: cfg, r: r, began: time.Now(), floors: map[int]*floorSamples{},
+		res: &results{Machine: readMachine(), Config: cfg, How: map[string]string{}, Started: time.Now()}}
+	if killed := sweepStale(); len(killed) > 0 {
+		b.logf("killed %d processes left by an earlier run: %s", len(killed), strings.Join(killed, ", "))
+	}
+	if os.Geteuid() != 0 {
+		b.logf("warning: not root: the peers cannot be installed, and supervisord and runit expect root")
+	}
+	var err error
+	if b.workload, err = filepath.Abs(filepath.Join(cfg.Bin, "workload")); err != nil {
+		return err
+	}
+	if b.proclet, err = filepath.Abs(filepath.Join(cfg.Bin, "proclet")); err != nil {
+		return err
+	}
+	for _, p := range []string{b.workload, b.proclet} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%w (run make build first)", err)
+		}
+	}
+	if b.tmp, err = os.MkdirTemp("", "proclet-bench-"); err != nil {
+		return err
+	}
+	if !cfg.Keep {
+		defer os.RemoveAll(b.tmp)
+	}
+	out := filepath.Join(cfg.Out, b.began.Format("20060102-150405"))
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+
+	want := map[string]bool{}
+	for _, p := range cfg.Peers {
+		want[p] = true
+	}
+	var problems []string
+	if cfg.Install {
+		b.tools, problems = b.install(ctx, want)
+	} else if p, err := exec.LookPath("pm2"); err == nil {
+		b.tools.pm2 = p
+	}
+	for _, p := range problems {
+		b.logf("cannot measure: %s", p)
+		b.res.addError(p)
+	}
+	b.res.Versions = b.versions(ctx)
+	b.logf("sizes %v, peers %v, %d reps, %d kills, steady %s, crash loop %s; temp %s", cfg.Sizes, cfg.Peers,
+		cfg.Reps, cfg.Kills, cfg.Steady, cfg.Loop, b.tmp)
+
+	defer func() {
+		b.res.Finished = time.Now()
+		b.res.Partial = ctx.Err() != nil
+		if err := b.report(out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: report:", err)
+		}
+	}()
+
+	b.floor(ctx)
+	for _, k := range allKinds {
+		if !want[k.name] || ctx.Err() != nil {
+			continue
+		}
+		if k.name == "pm2" && b.tools.pm2 == "" {
+			b.missPeer(k.name, "not installed")
+			continue
+		}
+		if bins, ok := aptPeers[k.name]; ok {
+			if _, err := exec.LookPath(bins.bins[0]); err != nil {
+				b.missPeer(k.name, "not installed")
+				continue
+			}
+		}
+		b.res.How[k.name] = k.how
+		if k.name == "proclet" {
+			b.procletIdleLatency(ctx)
+		}
+		for _, n := range cfg.Sizes {
+			if ctx.Err() != nil {
+				break
+			}
+			b.adjacentFloor(ctx, k.name, n)
+			b.peerSize(ctx, k, n)
+			if k.name == "proclet" && ctx.Err() == nil {
+				b.procletExtras(ctx, n)
+			}
+		}
+		if ctx.Err() == nil {
+			b.crashLoop(ctx, k)
+		}
+		if k.name == "proclet" && cfg.Profile && ctx.Err() == nil {
+			b.profileProclet(ctx, b.top(), out)
+		}
+	}
+	return ctx.Err()
+}
+
+// floor measures the physical floor at every size, one fork/exec alone,
+// and the inotify latency.
+func (b *bench) floor(ctx context.Context) {
+	b.res.How["floor"] = "a Go loop of exec.Command(...).Start(), then SIGTERM to every group; " +
+		"the column is the median of every floor measurement of the run (3 at the start, and one just before each supervisor at each N)"
+	// A warm-up, not recorded: the first start of the workload binary pays
+	// for the page cache.
+	if _, _, _, err := b.floorRun(ctx, min(100, b.top()), "warmup"); err != nil {
+		b.logf("floor warm-up: %v", err)
+	}
+	for _, n := range b.cfg.Sizes {
+		for rep := range 3 {
+			if _, _, err := b.floorAt(ctx, n, strconv.Itoa(rep)); err != nil {
+				b.logf("floor-%d: %v", n, err)
+				b.missAll("floor", n, short(err), "converge_ms", "first_ms", "stop_ms")
+				return
+			}
+		}
+		a, _ := b.res.value("floor", n, "converge_ms")
+		s, _ := b.res.value("floor", n, "stop_ms")
+		b.logf("floor-%d: all started %.1f ms, stopped %.1f ms", n, a, s)
+	}
+	var one []float64
+	for rep := range 20 {
+		_, a, _, err := b.floorRun(ctx, 1, "one-"+strconv.Itoa(rep))
 		if err != nil {
-			return sample{}, err
+			b.missAll("floor", 1, short(err), "exec_ms")
+			return
 		}
-		if len(entries) >= n {
-			var ts []int64
-			for _, e := range entries {
-				b, err := os.ReadFile(filepath.Join(marks, e.Name()))
-				if err != nil || len(b) == 0 {
-					ts = nil
-					break
-				}
-				v, err := strconv.ParseInt(string(b), 10, 64)
-				if err != nil {
-					ts = nil
-					break
-				}
-				ts = append(ts, v)
-			}
-			if len(ts) >= n {
-				slices.Sort(ts)
-				return sample{first: time.Duration(ts[0] - t0.UnixNano()), all: time.Duration(ts[n-1] - t0.UnixNano())}, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return sample{}, fmt.Errorf("only %d of %d processes started within 60s", len(entries), n)
-		}
-		select {
-		case <-ctx.Done():
-			return sample{}, ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
+		one = append(one, ms(a))
 	}
-}
-
-type daemon struct {
-	cmd       *exec.Cmd
-	base      string
-	manifests string
-	pids      map[int]bool
-}
-
-func startDaemon(ctx context.Context, proclet, tmp string) (*daemon, error) {
-	manifests := filepath.Join(tmp, "manifests")
-	if err := os.MkdirAll(manifests, 0o755); err != nil {
-		return nil, err
-	}
-	addr := "127.0.0.1:19391"
-	cmd := exec.Command(proclet, "run", "--manifests", manifests, "--state-dir", filepath.Join(tmp, "state"),
-		"--listen", addr, "--log-level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	d := &daemon{cmd: cmd, base: "http://" + addr, manifests: manifests, pids: map[int]bool{}}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(d.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return d, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			d.stop()
-			return nil, fmt.Errorf("daemon not ready within 20s")
-		}
-		select {
-		case <-ctx.Done():
-			d.stop()
-			return nil, ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// converge writes a manifest of n workloads, measures the starts, then
-// removes it and waits for every instance to be gone.
-func (d *daemon) converge(ctx context.Context, workload, marks string, n int) (sample, error) {
-	if err := os.MkdirAll(marks, 0o755); err != nil {
-		return sample{}, err
-	}
-	manifest := fmt.Sprintf(`apiVersion: proclet.dev/v1alpha1
-kind: App
-metadata:
-  name: bench
-spec:
-  replicas: %d
-  command: [%q, "--mark-start", %q]
-  terminationGracePeriodSeconds: 5
-`, n, workload, marks)
-	tmp := filepath.Join(d.manifests, ".bench.yaml.tmp")
-	if err := os.WriteFile(tmp, []byte(manifest), 0o644); err != nil {
-		return sample{}, err
-	}
-	t0 := time.Now()
-	if err := os.Rename(tmp, filepath.Join(d.manifests, "bench.yaml")); err != nil {
-		return sample{}, err
-	}
-	s, err := collect(ctx, marks, n, t0)
-	d.rememberPIDs()
+	b.res.set("floor", 1, "exec_ms", "ms", median(one), one, "one process, median of 20")
+	lat, err := inotifyLatency(b.tmp, 50)
 	if err != nil {
-		return s, err
+		b.missAll("floor", 0, short(err), "inotify_p50_ms", "inotify_p99_ms")
+		return
 	}
-	if err := os.Remove(filepath.Join(d.manifests, "bench.yaml")); err != nil {
-		return s, err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for d.count() > 0 {
-		if time.Now().After(deadline) {
-			return s, fmt.Errorf("instances still running 30s after removal")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return s, nil
+	b.res.set("floor", 0, "inotify_p50_ms", "ms", pct(lat, 0.5), lat, "50 renames into a watched folder")
+	b.res.set("floor", 0, "inotify_p99_ms", "ms", pct(lat, 0.99), nil, "")
+	b.logf("floor: one exec %.2f ms, inotify p50 %.3f ms p99 %.3f ms", median(one), pct(lat, 0.5), pct(lat, 0.99))
 }
 
-func (d *daemon) instances() []struct {
-	PID int `json:"pid"`
-} {
-	resp, err := http.Get(d.base + "/api/v1/instances")
-	if err != nil {
-		return nil
+// missPeer records that peer could not be measured at all.
+func (b *bench) missPeer(peer, note string) {
+	for _, n := range b.cfg.Sizes {
+		b.missAll(peer, n, note, "converge_ms")
 	}
-	defer resp.Body.Close()
-	var l struct {
-		Items []struct {
-			PID int `json:"pid"`
-		} `json:"items"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&l)
-	return l.Items
-}
-
-func (d *daemon) rememberPIDs() {
-	for _, i := range d.instances() {
-		if i.PID > 0 {
-			d.pids[i.PID] = true
-		}
-	}
-}
-
-func (d *daemon) count() int { return len(d.instances()) }
-
-// stop ends the daemon (which stops its instances) and kills, by process
-// group, any instance PID it ever reported that is still there.
-func (d *daemon) stop() {
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = d.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-done
-	}
-	for pid := range d.pids {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-	}
-}
-
-func medians(s []sample) (first, all time.Duration) {
-	f := make([]time.Duration, len(s))
-	a := make([]time.Duration, len(s))
-	for i := range s {
-		f[i], a[i] = s[i].first, s[i].all
-	}
-	slices.Sort(f)
-	slices.Sort(a)
-	return f[len(f)/2], a[len(a)/2]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
-
-func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
-
-func numCPU() int {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	return strings.Count(string(b), "processor\t:")
 }

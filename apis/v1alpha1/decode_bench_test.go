@@ -1,0 +1,72 @@
+package v1alpha1
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// BenchmarkDecode1000Files decodes 1000 manifest files, one app each, the
+// way the watchers read a directory of 1000 apps on every scan: parse,
+// default and validate. Per op is the whole directory; divide by 1000 for
+// one file.
+func BenchmarkDecode1000Files(b *testing.B) {
+	minimal := func(i int) string {
+		return fmt.Sprintf(`apiVersion: proclet.dev/v1alpha1
+kind: App
+metadata:
+  name: app-%d
+spec:
+  command: ["/srv/bin/workload", "--mark-start", "/tmp/marks", "app-%d"]
+  terminationGracePeriodSeconds: 5
+`, i, i)
+	}
+	full, err := os.ReadFile(filepath.Join("testdata", "full.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	toml, err := os.ReadFile(filepath.Join("testdata", "app.toml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases := []struct {
+		name, ext string
+		file      func(i int) string
+	}{
+		{"minimal-yaml", ".yaml", minimal},
+		{"full-yaml", ".yaml", func(i int) string {
+			return strings.Replace(string(full), "name: web", fmt.Sprintf("name: web-%d", i), 1)
+		}},
+		{"toml", ".toml", func(i int) string {
+			return strings.Replace(string(toml), `name = "api"`, fmt.Sprintf(`name = "api-%d"`, i), 1)
+		}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			paths := make([]string, 1000)
+			files := make([][]byte, 1000)
+			size := 0
+			for i := range files {
+				paths[i] = fmt.Sprintf("apps/app-%d%s", i, c.ext)
+				files[i] = []byte(c.file(i))
+				size += len(files[i])
+			}
+			for i := range files {
+				if _, err := DecodeFile(paths[i], files[i]); err != nil {
+					b.Fatalf("%s: %v", paths[i], err)
+				}
+			}
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range files {
+					if _, err := DecodeFile(paths[i], files[i]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// procletPeer is the daemon under test, on a folder of manifests: all
+// apps go in one multi-document file, written aside and renamed in (one
+// inotify event, one consistent read). No command: it watches its folder.
+type procletPeer struct {
+	ph        *phase
+	manifests string
+	base      string // http://127.0.0.1:port
+	daemon    *child
+	client    *http.Client
+}
+
+var procletKind = peerKind{
+	name: "proclet",
+	how:  "manifest file renamed into the watched folder; no command",
+	new:  func(ph *phase) peer { return newProclet(ph) },
+}
+
+func newProclet(ph *phase) *procletPeer {
+	return &procletPeer{ph: ph, manifests: filepath.Join(ph.dir, "manifests"),
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
+}
+
+func (p *procletPeer) start(ctx context.Context) error {
+	if err := os.MkdirAll(p.manifests, 0o755); err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	p.base = "http://" + addr
+	cmd := exec.Command(p.ph.b.proclet, "run", "--manifests", p.manifests, "--state-dir", filepath.Join(p.ph.dir, "state"),
+		"--listen", addr, "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = p.ph.log, p.ph.log
+	if p.daemon, err = p.ph.r.start(p.ph.name, cmd); err != nil {
+		return fmt.Errorf("proclet: %w", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := p.client.Get(p.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-p.daemon.done:
+			return fmt.Errorf("proclet exited at start: %v (see %s)", p.daemon.err, p.ph.log.Name())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("proclet not ready within 20s (see %s)", p.ph.log.Name())
+		}
+	}
+}
+
+func (p *procletPeer) apply(_ context.Context, apps []app) error {
+	return p.write("bench.yaml", apps)
+}
+
+// write puts apps into the manifest file name, atomically.
+func (p *procletPeer) write(name string, apps []app) error {
+	var sb strings.Builder
+	for _, a := range apps {
+		sb.WriteString(manifest(a))
+	}
+	return writeAtomic(filepath.Join(p.manifests, name), []byte(sb.String()), 0o644)
+}
+
+// remove deletes the manifest file name.
+func (p *procletPeer) remove(name string) error {
+	return os.Remove(filepath.Join(p.manifests, name))
+}
+
+func manifest(a app) string {
+	q := make([]string, len(a.argv))
+	for i, s := range a.argv {
+		q[i] = strconv.Quote(s)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "---\napiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata:\n  name: %s\nspec:\n", a.name)
+	if a.replicas != 0 {
+		fmt.Fprintf(&sb, "  replicas: %d\n", max(a.replicas, 0))
+	}
+	fmt.Fprintf(&sb, "  command: [%s]\n  terminationGracePeriodSeconds: 5\n", strings.Join(q, ", "))
+	sb.WriteString(a.extraSpec)
+	return sb.String()
+}
+
+func (p *procletPeer) stopAll(context.Context) error { return p.remove("bench.yaml") }
+
+func (p *procletPeer) roots() []int {
+	if p.daemon == nil {
+		return nil
+	}
+	return []int{p.daemon.cmd.Process.Pid}
+}
+
+// close stops the daemon, which stops its instances (--on-exit stop).
+func (p *procletPeer) close() {
+	if p.daemon != nil {
+		p.daemon.stop(30 * time.Second)
+	}
+}
+
+// instance is the part of the API's Instance the harness reads.
+type instance struct {
+	Name  string `json:"name"`
+	Phase string `json:"phase"`
+	PID   int    `json:"pid"`
+	Ready bool   `json:"ready"`
+}
+
+// instances is GET /api/v1/instances.
+func (p *procletPeer) instances() ([]instance, error) {
+	resp, err := p.client.Get(p.base + "/api/v1/instances")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var l struct {
+		Items []instance `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+		return nil, fmt.Errorf("GET /api/v1/instances: %w", err)
+	}
+	return l.Items, nil
+}
+
+// waitAPI polls the API until every instance of insts is Running with a
+// PID (and ready, when ready is set); it returns when it saw that.
+func (p *procletPeer) waitAPI(ctx context.Context, insts []string, ready bool, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		items, err := p.instances()
+		if err == nil {
+			ok := map[string]bool{}
+			for _, i := range items {
+				if i.Phase == "Running" && i.PID > 0 && (!ready || i.Ready) {
+					ok[i.Name] = true
+				}
+			}
+			all := true
+			for _, name := range insts {
+				if !ok[name] {
+					all = false
+					break
+				}
+			}
+			if all {
+				return time.Now(), nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, errTimeout
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// get times one GET of path, body read to the end.
+func (p *procletPeer) get(path string) (time.Duration, int, error) {
+	t := time.Now()
+	resp, err := p.client.Get(p.base + path)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	d := time.Since(t)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return d, int(n), err
+}
+
+// freeAddr is a loopback address with a port free right now.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
