@@ -153,6 +153,10 @@
 // daemon's disk. Each read from the FIFO (up to 16 KiB) is written up to
 // its last newline in one write(2), not one per line.
 //
+// A known gap: when a daemon is killed while a line is half written to a
+// log file, the next daemon does not know the file ends mid-line, so its
+// first rotation may fall inside that one line.
+//
 // # Ports
 //
 // Start allocates an instance's ports from Spec.Ports when StartSpec.Ports
