@@ -44,6 +44,8 @@ type daemonConfig struct {
 	sampleInterval time.Duration
 	// cgroupRoot is a delegated cgroup v2 folder for the instances' cgroups.
 	cgroupRoot string
+	// debugListen serves net/http/pprof when set (loopback only).
+	debugListen string
 }
 
 func parseDaemonFlags(args []string) (daemonConfig, error) {
@@ -61,6 +63,7 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 	fs.DurationVar(&c.sampleInterval, "sample-interval", runtime.DefaultSampleInterval, "sample the CPU, memory and listening ports of every instance's process tree every `interval` (0: never)")
 	fs.StringVar(&c.cgroupRoot, "cgroup-root", "", "a cgroup v2 `directory` delegated to proclet: each instance gets a cgroup there with its memory and cpu limits (without it, memory limits are polled and cpu limits are not enforced)")
 	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "`file` of API keys, one per line; when given, every endpoint but /healthz and /readyz needs one")
+	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback `address`; off when empty")
 	fs.BoolVar(&c.metricsPublic, "metrics-public", false, "serve /metrics without an API key")
 	fs.StringVar(&c.corsOrigin, "cors-origin", "", "the one `origin` (https://host[:port]) allowed to read the API from a browser")
 	if err := fs.Parse(args); err != nil {
@@ -83,6 +86,9 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 	}
 	if c.resync <= 0 {
 		return c, fmt.Errorf("--resync: %s must be positive", c.resync)
+	}
+	if c.debugListen != "" && !isLoopback(c.debugListen) {
+		return c, fmt.Errorf("--debug-listen: %q is not a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT)", c.debugListen)
 	}
 	if c.sampleInterval < 0 {
 		return c, fmt.Errorf("--sample-interval: %s must not be negative", c.sampleInterval)
@@ -231,6 +237,9 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	component("server", func(ctx context.Context) error {
 		return srv.Run(ctx, cfg.listen, func(a net.Addr) { log.Info("serving the API", "addr", a.String()) })
 	})
+	if cfg.debugListen != "" {
+		component("debug", func(ctx context.Context) error { return serveDebug(ctx, cfg.debugListen, log) })
+	}
 	wg.Go(func() {
 		for {
 			select {
