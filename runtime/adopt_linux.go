@@ -250,7 +250,7 @@ func (e *Exec) adoptProcess(a adoptee) error {
 	h := &handle{
 		spec:       s,
 		pid:        a.pid,
-		env:        newEnvList(a.env),
+		env:        newEnvList(a.env).freeze(),
 		dir:        adoptedDir(a.pid, s),
 		cred:       e.adoptedCred(a.pid),
 		exit:       w,
@@ -271,6 +271,7 @@ func (e *Exec) adoptProcess(a adoptee) error {
 			fifo: path,
 			out:  e.acquireLog(LogPath(e.stateDir, s.App, s.Instance, stream), maxSize, maxFiles),
 			done: make(chan struct{}),
+			p:    e.outputs,
 		}
 	}
 	if len(s.Ports) > 0 {
@@ -287,8 +288,8 @@ func (e *Exec) adoptProcess(a adoptee) error {
 	e.wg.Add(3)
 	e.mu.Unlock()
 	go e.waitAdopted(h)
-	go e.read(h.output[0])
-	go e.read(h.output[1])
+	e.startReader(h.output[0])
+	e.startReader(h.output[1])
 	return nil
 }
 

@@ -115,9 +115,17 @@
 // so it always holds a read side itself: when the daemon dies, its writes
 // neither fail (EPIPE) nor kill it (SIGPIPE), which is what kills the
 // children of PM2, supervisord and process-compose. The daemon reads the
-// FIFO through a separate O_RDONLY|O_NONBLOCK open (Go's poller, cancellable)
-// and one goroutine per stream copies lines to
-// <state-dir>/logs/<app>/<instance>.<stream>.log. The reader sees EOF once
+// FIFO through a separate O_RDONLY|O_NONBLOCK open and copies lines to
+// <state-dir>/logs/<app>/<instance>.<stream>.log. One goroutine reads every
+// FIFO of the Exec (output_poll_linux.go): an epoll set of the FIFOs, one
+// scratch pipe and a 16 KiB buffer taken only for a round; an idle
+// instance costs no goroutine, buffer or extra fd for its output (a
+// goroutine per stream cost ~100 KiB per instance: 2000 stacks grown by
+// their buffers and 4000 scratch-pipe fds at 1000 instances). A turn gives
+// one FIFO at most 128 KiB, so a flood from one instance does not starve
+// the others. A stream the loop cannot read (not a FIFO, no tee(2)) gets a
+// goroutine of its own, as does every stream if the epoll set cannot be
+// made. The reader sees EOF once
 // every process holding the write side is gone. A new daemon can reopen
 // the FIFO by path and read on where the old one stopped (adoption); the
 // instance's PROCLET_UID environment variable names the files.

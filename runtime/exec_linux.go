@@ -82,6 +82,7 @@ type Exec struct {
 	mu       sync.Mutex
 	handles  map[string]*handle  // by uid
 	logs     map[string]*logFile // open log files by path, with their refs
+	outputs  *outputPoller       // reads the output FIFOs (output_poll_linux.go)
 	pending  []Event             // exits not yet delivered by Run
 	queued   map[string]bool     // uids in pending, to coalesce
 	closing  bool                // StopAll or Detach called: Start refuses
@@ -140,6 +141,7 @@ func NewExec(opts ExecOptions) (*Exec, error) {
 		queued:   make(map[string]bool),
 		store:    newInstanceStore(stateDir),
 	}
+	e.outputs = newOutputPoller(e)
 	e.adopt() // before anything can start: nothing runs twice (adopt_linux.go)
 	return e, nil
 }

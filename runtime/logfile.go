@@ -52,7 +52,7 @@ type logFile struct {
 }
 
 func newLogFile(path string, maxSize int64, maxFiles int, log *slog.Logger) *logFile {
-	return &logFile{path: path, maxSize: maxSize, maxFiles: maxFiles, log: log.With("file", path)}
+	return &logFile{path: path, maxSize: maxSize, maxFiles: maxFiles, log: log}
 }
 
 // setLimits changes the rotation policy for the next writes.
@@ -80,7 +80,7 @@ func (l *logFile) Write(p []byte) {
 func (l *logFile) noteLocked(err error) {
 	if err != nil {
 		if !l.failing {
-			l.log.Error("writing instance output; dropping it until writes succeed", "err", err)
+			l.log.Error("writing instance output; dropping it until writes succeed", "file", l.path, "err", err)
 			msg := err.Error()
 			l.failure.Store(&msg)
 		}
@@ -88,7 +88,7 @@ func (l *logFile) noteLocked(err error) {
 		return
 	}
 	if l.failing {
-		l.log.Info("writing instance output again")
+		l.log.Info("writing instance output again", "file", l.path)
 		l.failure.Store(nil)
 	}
 	l.failing = false

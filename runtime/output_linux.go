@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -27,6 +28,14 @@ const (
 	// /proc/sys/fs/pipe-max-size.
 	rootPipeSize = 4 << 20
 )
+
+// readBufs holds the readers' buffers. The splice path takes one only for
+// the moment it has output to look at, so an idle instance (most of them,
+// most of the time) holds none: a thousand instances cost a few buffers,
+// not two each. A buffer declared in the reader's frame would sit on its
+// goroutine stack instead and grow every reader's stack to 32–64 KiB for
+// good (136 MiB of stacks at 1000 instances, before this).
+var readBufs = sync.Pool{New: func() any { return new([readBufSize]byte) }}
 
 // fifoPath is the FIFO of one stream of the instance uid: a new daemon
 // reopens it by this path to adopt a running instance's output.
@@ -142,14 +151,23 @@ type reader struct {
 	f    *os.File // the FIFO's read end; the reader goroutine closes it
 	fifo string
 	out  *logFile
-	done chan struct{} // closed when the reader goroutine returned
+	done chan struct{} // closed when the reader ended
+	p    *outputPoller // nil for a reader that never reads (a lost instance's)
+	poll pollState     // guarded by p.mu
 }
 
 // cancel makes the reader stop at once, keeping what it has read. Safe to
 // call at any time, from any goroutine.
-func (r *reader) cancel() { r.f.SetReadDeadline(time.Unix(1, 0)) }
+func (r *reader) cancel() {
+	if r.p == nil {
+		r.f.SetReadDeadline(time.Unix(1, 0))
+		return
+	}
+	r.p.cancel(r)
+}
 
-// read is the reader goroutine. It ends at EOF, when every process holding
+// read is the reader goroutine of a stream the loop cannot read
+// (output_poll_linux.go). It ends at EOF, when every process holding
 // the FIFO's write side has closed it (the instance and whatever inherited
 // its output), or when cancelled. It writes what each read brings, up to
 // the last newline, in one go (one write(2) for many lines: a chatty
@@ -165,7 +183,9 @@ func (e *Exec) read(r *reader) {
 	if e.readSpliced(r) { // exactly once, even across a kill -9 (output_splice_linux.go)
 		return
 	}
-	buf := make([]byte, readBufSize)
+	b := readBufs.Get().(*[readBufSize]byte) // held throughout: it may hold a partial line
+	defer readBufs.Put(b)
+	buf := b[:]
 	filled := 0
 	for {
 		n, err := r.f.Read(buf[filled:])

@@ -53,12 +53,15 @@ func (e *Exec) readSpliced(r *reader) bool {
 	if _, err := unix.Tee(src, scratch[1], 0, unix.SPLICE_F_NONBLOCK); errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 		return false
 	}
-	buf := make([]byte, readBufSize)
 	for {
 		n, err := peek(rc, scratch[1])
 		if err == nil && n > 0 {
+			buf := readBufs.Get().(*[readBufSize]byte)
 			if err = readFull(scratch[0], buf[:n]); err == nil {
 				r.out.writeFrom(src, buf[:n])
+			}
+			readBufs.Put(buf)
+			if err == nil {
 				continue
 			}
 		}

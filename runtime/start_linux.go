@@ -86,8 +86,8 @@ func (e *Exec) start(ctx context.Context, s StartSpec) (State, error) {
 	e.mu.Unlock()
 	e.store.markDirty()
 	go e.wait(h)
-	go e.read(h.output[0])
-	go e.read(h.output[1])
+	e.startReader(h.output[0])
+	e.startReader(h.output[1])
 	e.log.Debug("started", "app", s.App, "instance", s.Instance, "pid", h.pid, "uid", s.UID)
 	return st, nil
 }
@@ -332,6 +332,7 @@ func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 			fifo: out.paths[i],
 			out:  e.acquireLog(LogPath(e.stateDir, s.App, s.Instance, stream), maxSize, maxFiles),
 			done: make(chan struct{}),
+			p:    e.outputs,
 		}
 	}
 	return h, nil

@@ -77,10 +77,12 @@ func (w *pidWaiter) Close() { w.f.Close() }
 func (e *Exec) wait(h *handle) {
 	defer e.wg.Done()
 	defer h.exit.Close()
-	log := e.log.With("app", h.spec.App, "instance", h.spec.Instance, "pid", h.pid)
+	// The logger is made when needed: built up front, it would sit in
+	// every idle waiter's frame (a thousand handler clones).
+	log := func() *slog.Logger { return e.log.With("app", h.spec.App, "instance", h.spec.Instance, "pid", h.pid) }
 	if !h.exit.Wait() {
 		if !e.isDetached() {
-			log.Error("cannot wait for the instance any more; it is no longer observed")
+			log().Error("cannot wait for the instance any more; it is no longer observed")
 		}
 		h.cmd.Process.Release()
 		h.cgroup.release() // it keeps running in it
@@ -91,10 +93,10 @@ func (e *Exec) wait(h *handle) {
 	unix.Kill(-h.pid, unix.SIGKILL)
 	h.cgroup.kill() // what left the group too
 	if err := h.cmd.Wait(); err != nil && !isExitError(err) {
-		log.Error("reaping instance", "err", err)
+		log().Error("reaping instance", "err", err)
 	}
 	exit := exitStatus(h.cmd.ProcessState, at)
-	e.drain(h, log)
+	e.drain(h, log())
 	if h.cgroup.exited() { // removes the cgroup
 		exit.Reason = ReasonOOMKilled
 	}
@@ -112,7 +114,7 @@ func (e *Exec) wait(h *handle) {
 	e.notifyLocked(h.spec.App, h.spec.UID)
 	e.mu.Unlock()
 	e.kickRun()
-	log.Debug("exited", "exit_code", exit.Code, "signal", exit.Signal, "reason", exit.Reason)
+	e.log.Debug("exited", "app", h.spec.App, "instance", h.spec.Instance, "pid", h.pid, "exit_code", exit.Code, "signal", exit.Signal, "reason", exit.Reason)
 }
 
 func isExitError(err error) bool {
