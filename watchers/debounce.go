@@ -18,17 +18,18 @@ type debouncer struct {
 	window    time.Duration
 	until     time.Time // end of the current window; events before it coalesce
 	lastEvent time.Time
-	pending   bool // an event arrived that no scan has covered yet
+	pending   bool // a scan is due: an event no scan covered yet, or a Follow
+	events    bool // events are among what is pending (not only a Follow)
 }
 
 // Event records an event at now and reports whether to scan now.
 func (d *debouncer) Event(now time.Time) bool {
 	d.lastEvent = now
 	if now.Before(d.until) {
-		d.pending = true
+		d.pending, d.events = true, true
 		return false
 	}
-	d.pending = false
+	d.pending, d.events = false, false
 	d.until = now.Add(d.window)
 	return true
 }
@@ -41,20 +42,25 @@ func (d *debouncer) Fire(now time.Time) bool {
 	if !d.pending || now.Before(d.until) {
 		return false
 	}
-	d.pending = false
-	d.until = now.Add(d.window)
+	if d.events { // a scan for a burst opens the next window
+		d.until = now.Add(d.window)
+	}
+	d.pending, d.events = false, false
 	return true
 }
 
 // Scanned records a scan not caused by events (start, resync, Rescan, a
-// watch error) that started at now: it covers every event before it.
-func (d *debouncer) Scanned(now time.Time) {
-	d.pending = false
-	d.until = now.Add(d.window)
+// watch error) that started at now: it covers every event before it. It
+// opens no window of its own: the first edit after the daemon's start (or
+// after a resync) applies at once, not up to a window later; bursts are
+// still coalesced by the windows their own events open.
+func (d *debouncer) Scanned(time.Time) {
+	d.pending, d.events = false, false
 }
 
 // Follow asks for one more scan at the end of the window (a new folder was
-// watched only after the scan read it).
+// watched only after the scan read it). Like a forced scan, it opens no
+// window of its own (at the daemon's start it would delay the first edit).
 func (d *debouncer) Follow() { d.pending = true }
 
 // Quiet reports whether no event arrived in the window before now.
@@ -63,6 +69,6 @@ func (d *debouncer) Quiet(now time.Time) bool { return !now.Before(d.lastEvent.A
 // Hold records that a scan's result was held back (it was not Quiet): scan
 // again one window after the last event.
 func (d *debouncer) Hold() {
-	d.pending = true
+	d.pending, d.events = true, true
 	d.until = d.lastEvent.Add(d.window)
 }

@@ -9,7 +9,7 @@ func TestDebouncer(t *testing.T) {
 	const w = 50 * time.Millisecond
 	type step struct {
 		at   time.Duration // since t0
-		op   string        // event | fire | scanned | hold
+		op   string        // event | fire | scanned | hold | follow
 		want bool          // for event and fire: scan now?
 	}
 	tests := []struct {
@@ -35,7 +35,17 @@ func TestDebouncer(t *testing.T) {
 		{"a forced scan covers earlier events", []step{
 			{0, "event", true}, {10 * time.Millisecond, "event", false},
 			{20 * time.Millisecond, "scanned", false}, {w, "fire", false},
-			{60 * time.Millisecond, "event", false}, {70 * time.Millisecond, "fire", true},
+			{60 * time.Millisecond, "event", true}, {70 * time.Millisecond, "event", false},
+			{60*time.Millisecond + w, "fire", true},
+		}},
+		{"the follow scan of the daemon's start opens no window", []step{
+			{0, "scanned", false}, {0, "follow", false}, {time.Millisecond, "fire", true},
+			{2 * time.Millisecond, "event", true}, {3 * time.Millisecond, "event", false},
+			{2*time.Millisecond + w, "fire", true},
+		}},
+		{"a forced scan opens no window: the first edit after the daemon's start applies at once", []step{
+			{0, "scanned", false}, {time.Millisecond, "event", true}, {2 * time.Millisecond, "event", false},
+			{time.Millisecond + w, "fire", true},
 		}},
 		{"a held scan waits for a quiet window after the last event", []step{
 			{0, "event", true}, {30 * time.Millisecond, "event", false}, {31 * time.Millisecond, "hold", false},
@@ -58,6 +68,8 @@ func TestDebouncer(t *testing.T) {
 					d.Scanned(now)
 				case "hold":
 					d.Hold()
+				case "follow":
+					d.Follow()
 				}
 				if got != s.want {
 					t.Fatalf("step %d (%s at %v) = %v, want %v", i, s.op, s.at, got, s.want)
