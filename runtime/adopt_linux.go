@@ -7,6 +7,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -246,6 +247,7 @@ func (e *Exec) adoptProcess(a adoptee) error {
 		w.Close()
 		return errGone
 	}
+	w.p = e.outputs // the loop starts the waiter goroutine at the exit (startWaiter)
 	s := a.spec
 	h := &handle{
 		spec:       s,
@@ -287,7 +289,7 @@ func (e *Exec) adoptProcess(a adoptee) error {
 	e.handles[s.UID] = h
 	e.wg.Add(3)
 	e.mu.Unlock()
-	go e.waitAdopted(h)
+	e.startWaiter(h.exit, func() { e.waitAdopted(h) })
 	e.startReader(h.output[0])
 	e.startReader(h.output[1])
 	return nil
@@ -541,10 +543,10 @@ func (e *Exec) waitAdopted(h *handle) {
 	if h.adopted.unwatch != nil {
 		defer h.adopted.unwatch()
 	}
-	log := e.log.With("app", h.spec.App, "instance", h.spec.Instance, "pid", h.pid)
+	log := func() *slog.Logger { return e.log.With("app", h.spec.App, "instance", h.spec.Instance, "pid", h.pid) }
 	if !h.exit.Wait() || e.isDetached() {
 		if !e.isDetached() {
-			log.Error("cannot wait for the adopted instance any more; it is no longer observed")
+			log().Error("cannot wait for the adopted instance any more; it is no longer observed")
 		}
 		return
 	}
@@ -556,7 +558,7 @@ func (e *Exec) waitAdopted(h *handle) {
 	// only if the pid space had wrapped around since the exit.
 	unix.Kill(-h.pid, unix.SIGKILL)
 	h.cgroup.kill() // what left the group too
-	e.drain(h, log)
+	e.drain(h, log())
 	for _, stream := range streams {
 		os.Remove(fifoPath(e.runDir, h.spec.UID, stream))
 	}
@@ -574,5 +576,5 @@ func (e *Exec) waitAdopted(h *handle) {
 	e.notifyLocked(h.spec.App, h.spec.UID)
 	e.mu.Unlock()
 	e.kickRun()
-	log.Info("adopted instance exited; its exit code cannot be known", "reason", exit.Reason)
+	log().Info("adopted instance exited; its exit code cannot be known", "reason", exit.Reason)
 }

@@ -16,7 +16,10 @@
 //
 // Each instance is started with Setpgid and signalled as a group (-pgid), so
 // a shell wrapper and everything it forked stop together. Exactly one
-// goroutine per instance reaps it. It waits on a pidfd without reaping
+// goroutine per instance reaps it, started when the instance exits: until
+// then the instance's pidfd sits in the output loop's epoll set
+// (output_poll_linux.go), so a running instance costs no goroutine. The
+// waiter checks the pidfd without reaping
 // (the exited leader stays a zombie, so its pid and group id cannot be
 // reused), SIGKILLs whatever is left of the group (so no straggler keeps the
 // output open), then reaps. A process that escaped the group (setsid)
@@ -254,6 +257,18 @@
 // instance's process tree (its process group, plus descendants that left
 // the group while their parent chain leads back into it). A sample sends no
 // Event; OnSample is called once after each pass instead.
+//
+// What a pass costs is mostly system calls, so it makes few: the sampler
+// holds each tree process's /proc/<pid>/stat open between passes (one
+// pread a pass; a quarter of RLIMIT_NOFILE at most), reads a process
+// outside every tree once and then only if its /proc entry changes (a
+// reused pid), lists /proc only when /proc/loadavg says a pid was
+// allocated since (and every 12th pass), takes the listening sockets from
+// one sock_diag dump (/proc/net/tcp{,6} where that fails: a walk of every
+// connection, milliseconds on a busy host), and reads a tree's fd links
+// only when its processes changed, when a socket appeared and the tree's
+// CPU time moved, or every 12th pass. The sampler's doc comment says what
+// this can miss, and for how long.
 //
 // # Limits
 //

@@ -1,7 +1,8 @@
 package runtime
 
 // This file holds the one goroutine that moves every instance's output
-// into its log. A goroutine per stream (two per instance) would sit idle
+// into its log, and that starts an instance's waiter goroutine only once
+// the instance has exited (startWaiter). A goroutine per stream (two per instance) would sit idle
 // nearly all the time and still cost its stack and a scratch pipe: at a
 // thousand instances that was 2000 goroutines, 4000 file descriptors and
 // (with their buffers) most of the daemon's memory. Instead one epoll set
@@ -41,11 +42,92 @@ type outputPoller struct {
 	wake    int    // eventfd: a cancel wakes the loop
 	scratch [2]int // the tee rounds' pipe: only the loop (and add's empty tee) use it
 	readers map[int32]*reader
-	cancels []*reader // cancelled, for the loop to end
+	exits   map[int32]*pidWaiter // waiters whose goroutine starts on the exit
+	cancels []*reader            // cancelled, for the loop to end
 }
 
 func newOutputPoller(e *Exec) *outputPoller {
-	return &outputPoller{e: e, epfd: -1, wake: -1, scratch: [2]int{-1, -1}, readers: map[int32]*reader{}}
+	return &outputPoller{e: e, epfd: -1, wake: -1, scratch: [2]int{-1, -1}, readers: map[int32]*reader{},
+		exits: map[int32]*pidWaiter{}}
+}
+
+// Fields of pidWaiter used by the poller, guarded by outputPoller.mu.
+type exitWatch struct {
+	run       func() // the waiter goroutine's body, started on the exit or Cancel
+	fd        int32  // its fd in the epoll set while watched
+	watched   bool
+	cancelled bool
+}
+
+// startWaiter runs w's waiter goroutine (run, which calls w.Wait) once the
+// process has exited or w is cancelled: until then the instance costs no
+// goroutine, only its fd in the loop's epoll set. Without the loop, the
+// goroutine starts now and blocks in Wait as before. w.p must have been
+// set to e.outputs before w was published (so a Cancel can find it); the
+// caller did e.wg.Add(1) for run.
+func (e *Exec) startWaiter(w *pidWaiter, run func()) {
+	if !e.outputs.watchExit(w, run) {
+		go run()
+	}
+}
+
+func (p *outputPoller) watchExit(w *pidWaiter, run func()) bool {
+	rc, err := w.f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	fd := -1
+	if rc.Control(func(f uintptr) { fd = int(f) }) != nil || fd < 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w.p != p || w.watch.cancelled { // Cancel came first: Wait returns false at once
+		return false
+	}
+	start := p.epfd < 0
+	if start {
+		if err := p.openLocked(); err != nil {
+			return false
+		}
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		if start {
+			p.closeLocked()
+		}
+		return false
+	}
+	w.watch = exitWatch{run: run, fd: int32(fd), watched: true}
+	p.exits[int32(fd)] = w
+	if start {
+		p.e.wg.Add(1)
+		go p.loop(p.epfd, p.wake)
+	}
+	return true
+}
+
+// fireLocked takes w out of the epoll set and starts its goroutine.
+func (p *outputPoller) fireLocked(w *pidWaiter) {
+	if !w.watch.watched {
+		return
+	}
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(w.watch.fd), nil)
+	delete(p.exits, w.watch.fd)
+	w.watch.watched = false
+	go w.watch.run()
+}
+
+// cancelWaiter makes w's Wait return false (its deadline is already set)
+// and, if its goroutine waits for the exit in the loop, starts it now.
+func (p *outputPoller) cancelWaiter(w *pidWaiter) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w.watch.cancelled = true
+	if w.watch.watched {
+		p.fireLocked(w)
+		p.notifyLocked() // the loop may have nothing left to wait for
+	}
 }
 
 // Fields of reader used by the poller, guarded by outputPoller.mu.
@@ -202,7 +284,7 @@ func (p *outputPoller) loop(epfd, wake int) {
 			p.end(r, nil, true)
 		}
 		p.mu.Lock()
-		if len(p.readers) == 0 && len(p.cancels) == 0 {
+		if len(p.readers) == 0 && len(p.exits) == 0 && len(p.cancels) == 0 {
 			p.closeLocked()
 			p.mu.Unlock()
 			return
@@ -222,6 +304,11 @@ func (p *outputPoller) loop(epfd, wake int) {
 				continue
 			}
 			p.mu.Lock()
+			if w := p.exits[ev.Fd]; w != nil {
+				p.fireLocked(w) // the process exited (or its polling pipe closed)
+				p.mu.Unlock()
+				continue
+			}
 			r := p.readers[ev.Fd]
 			if r != nil && r.poll.cancelled {
 				r = nil // ended at the top of the next turn

@@ -85,7 +85,7 @@ func (e *Exec) start(ctx context.Context, s StartSpec) (State, error) {
 	e.wg.Add(3)
 	e.mu.Unlock()
 	e.store.markDirty()
-	go e.wait(h)
+	e.startWaiter(h.exit, func() { e.wait(h) })
 	e.startReader(h.output[0])
 	e.startReader(h.output[1])
 	e.log.Debug("started", "app", s.App, "instance", s.Instance, "pid", h.pid, "uid", s.UID)
@@ -310,6 +310,7 @@ func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 		cg.exited()
 		return nil, err
 	}
+	w.p = e.outputs // the loop starts the waiter goroutine at the exit (startWaiter)
 	maxSize, maxFiles := logLimits(s.Spec)
 	h := &handle{
 		spec:   s,

@@ -23,7 +23,12 @@ const drainTimeout = 2 * time.Second
 // so its pid (and process group id) stay reserved until cmd.Wait. Unlike a
 // blocking wait(2), the wait can be cancelled (Detach) or bounded by a
 // deadline (preStop), through Go's poller.
-type pidWaiter struct{ f *os.File }
+type pidWaiter struct {
+	f *os.File
+	p *outputPoller // set when watched by the loop (startWaiter)
+	// watch is guarded by p.mu.
+	watch exitWatch
+}
 
 func newPidWaiter(pid int) (*pidWaiter, error) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
@@ -63,8 +68,14 @@ func pidfdReadable(fd int) bool {
 // SetDeadline bounds Wait; the zero time removes the bound.
 func (w *pidWaiter) SetDeadline(t time.Time) { w.f.SetReadDeadline(t) }
 
-// Cancel makes Wait return false now.
-func (w *pidWaiter) Cancel() { w.f.SetReadDeadline(time.Unix(1, 0)) }
+// Cancel makes Wait return false now, and starts the waiter goroutine if
+// the loop holds it back until the exit.
+func (w *pidWaiter) Cancel() {
+	w.f.SetReadDeadline(time.Unix(1, 0))
+	if w.p != nil {
+		w.p.cancelWaiter(w)
+	}
+}
 
 // Close releases the pidfd.
 func (w *pidWaiter) Close() { w.f.Close() }
