@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,16 +16,24 @@ import (
 // Other reasons (Stopped, LivenessProbeFailed...) appear when they happen.
 var initialExitReasons = []string{"Error", "Completed"}
 
-// metrics are the loop metrics the reconciler owns (API.md). The zero
-// value, for a nil Registerer, records nothing: every method is a no-op.
+// metrics are the loop metrics the reconciler owns (API.md). A nil
+// *metrics, for a nil Registerer, records nothing: every method is a no-op.
 // Per-app and per-instance state is not here: the server exports it at
-// scrape time from Apps and Instances.
+// scrape time from Apps and Instances. So are the exit counts, kept here
+// and read through ExitCounts: proclet_instance_exits_total has a series
+// per app and reason (two thousand at a thousand apps), which a registry
+// would check and sort one by one at every scrape.
 type metrics struct {
 	reconcileDuration prometheus.Histogram
 	reconcileErrors   prometheus.Counter
-	exits             *prometheus.CounterVec
 	manifestErrors    prometheus.Gauge
 	lastChange        prometheus.Gauge
+
+	// mu guards exits (app -> exit reason -> exits) and apps, the keys
+	// of exits sorted (ExitCounts goes in order).
+	mu    sync.Mutex
+	exits map[string]map[string]uint64
+	apps  []string
 }
 
 // newMetrics creates the loop metrics and registers them on reg; nil
@@ -42,10 +52,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "proclet_reconcile_errors_total",
 			Help: "Reconcile passes that panicked, and starts and stops the runtime refused.",
 		}),
-		exits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "proclet_instance_exits_total",
-			Help: "Exits of instances the reconciler absorbed, by app and exit reason (Completed, Error, Stopped, ...).",
-		}, []string{"app", "reason"}),
 		manifestErrors: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "proclet_manifest_errors",
 			Help: "Manifest files failing to parse or validate now.",
@@ -55,7 +61,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "When a snapshot of the manifests last changed the desired state, in Unix seconds (0: never).",
 		}),
 	}
-	reg.MustRegister(m.reconcileDuration, m.reconcileErrors, m.exits, m.manifestErrors, m.lastChange)
+	m.exits = map[string]map[string]uint64{}
+	reg.MustRegister(m.reconcileDuration, m.reconcileErrors, m.manifestErrors, m.lastChange)
 	return m
 }
 
@@ -82,9 +89,23 @@ func (m *metrics) appSeen(app string) {
 	if m == nil {
 		return
 	}
-	for _, reason := range initialExitReasons {
-		m.exits.WithLabelValues(app, reason)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.appSeenLocked(app)
+}
+
+func (m *metrics) appSeenLocked(app string) map[string]uint64 {
+	byReason := m.exits[app]
+	if byReason == nil {
+		byReason = make(map[string]uint64, len(initialExitReasons))
+		for _, reason := range initialExitReasons {
+			byReason[reason] = 0
+		}
+		m.exits[app] = byReason
+		i, _ := slices.BinarySearch(m.apps, app)
+		m.apps = slices.Insert(m.apps, i, app)
 	}
+	return byReason
 }
 
 // exited counts an exit of one of app's instances.
@@ -95,14 +116,48 @@ func (m *metrics) exited(app, reason string) {
 	if reason == "" {
 		reason = "Unknown"
 	}
-	m.appSeen(app)
-	m.exits.WithLabelValues(app, reason).Inc()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.appSeenLocked(app)[reason]++
 }
 
 // forget deletes the series of an app that is gone.
 func (m *metrics) forget(app string) {
-	if m != nil {
-		m.exits.DeletePartialMatch(prometheus.Labels{"app": app})
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.exits[app]; ok {
+		delete(m.exits, app)
+		i, _ := slices.BinarySearch(m.apps, app)
+		m.apps = slices.Delete(m.apps, i, i+1)
+	}
+}
+
+// ExitCounts calls fn with the exits the reconciler absorbed, for every
+// app and exit reason (proclet_instance_exits_total: server.ExitCountsReader),
+// sorted by app and reason. Every known app has its Completed and Error
+// counts, 0 until it exits so; an app that is gone has none. Without a
+// Registerer nothing is counted. fn runs under a lock: it must be quick,
+// and must not call the reconciler.
+func (r *Reconciler) ExitCounts(fn func(app, reason string, exits uint64)) {
+	m := r.metrics
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var reasons []string
+	for _, app := range m.apps {
+		reasons = reasons[:0]
+		for reason := range m.exits[app] {
+			reasons = append(reasons, reason)
+		}
+		slices.Sort(reasons)
+		for _, reason := range reasons {
+			fn(app, reason, m.exits[app][reason])
+		}
 	}
 }
 

@@ -3,6 +3,8 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,13 +78,16 @@ func TestMetrics_Loop(t *testing.T) {
 		h.rt.ExitInstance("db-0", 0)
 		synctest.Wait()
 
+		wantExits := map[[2]string]uint64{{"db", "Completed"}: 1, {"db", "Error"}: 0, {"web", "Completed"}: 0, {"web", "Error"}: 1}
+		if got := exitCounts(h.r); !maps.Equal(got, wantExits) {
+			t.Fatalf("exit counts %v, want %v", got, wantExits)
+		}
+		var order []string
+		h.r.ExitCounts(func(app, reason string, _ uint64) { order = append(order, app+"/"+reason) })
+		if want := []string{"db/Completed", "db/Error", "web/Completed", "web/Error"}; !slices.Equal(order, want) {
+			t.Fatalf("exit counts in the order %v, want %v", order, want)
+		}
 		want := `
-# HELP proclet_instance_exits_total Exits of instances the reconciler absorbed, by app and exit reason (Completed, Error, Stopped, ...).
-# TYPE proclet_instance_exits_total counter
-proclet_instance_exits_total{app="db",reason="Completed"} 1
-proclet_instance_exits_total{app="db",reason="Error"} 0
-proclet_instance_exits_total{app="web",reason="Completed"} 0
-proclet_instance_exits_total{app="web",reason="Error"} 1
 # HELP proclet_manifest_errors Manifest files failing to parse or validate now.
 # TYPE proclet_manifest_errors gauge
 proclet_manifest_errors 0
@@ -90,7 +95,7 @@ proclet_manifest_errors 0
 # TYPE proclet_reconcile_errors_total counter
 proclet_reconcile_errors_total 0
 `
-		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "proclet_instance_exits_total",
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 			"proclet_manifest_errors", "proclet_reconcile_errors_total"); err != nil {
 			t.Fatal(err)
 		}
@@ -122,11 +127,18 @@ proclet_reconcile_errors_total 0
 		if v := gatherValue(t, reg, "proclet_manifest_errors"); v != 1 {
 			t.Fatalf("manifest errors %v, want 1", v)
 		}
-		out, err := testutil.GatherAndCount(reg, "proclet_instance_exits_total")
-		if err != nil || out != 2 {
-			t.Fatalf("exit series after db was removed: %d (%v), want web's 2", out, err)
+		wantExits = map[[2]string]uint64{{"web", "Completed"}: 0, {"web", "Error"}: 1}
+		if got := exitCounts(h.r); !maps.Equal(got, wantExits) {
+			t.Fatalf("exit counts after db was removed: %v, want web's %v", got, wantExits)
 		}
 	})
+}
+
+// exitCounts collects r.ExitCounts by app and reason.
+func exitCounts(r *Reconciler) map[[2]string]uint64 {
+	out := map[[2]string]uint64{}
+	r.ExitCounts(func(app, reason string, n uint64) { out[[2]string{app, reason}] = n })
+	return out
 }
 
 func runningUIDs(f *runtimetest.Fake, app string) []string {

@@ -39,6 +39,33 @@ func (r *Reconciler) App(name string) (v1alpha1.App, bool) {
 	return *v, true
 }
 
+// SharedApps is Apps without the deep copies, for read paths that run
+// often over every app (a /metrics scrape): the apps are the ones the
+// reconciler published and are shared with it and with every other
+// caller. Never modify them, nor anything they point to. Published views
+// are replaced by the next pass, never mutated, so a caller may keep them.
+func (r *Reconciler) SharedApps() []*v1alpha1.App {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*v1alpha1.App, 0, len(r.apps))
+	for _, st := range r.apps {
+		if v := r.sharedViewLocked(st); v != nil {
+			out = append(out, v)
+		}
+	}
+	slices.SortFunc(out, func(a, b *v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
+	return out
+}
+
+// sharedViewLocked is viewLocked without a copy when the published view
+// can be shown as it is (it has been derived and no edit is pending).
+func (r *Reconciler) sharedViewLocked(st *appState) *v1alpha1.App {
+	if st.view != nil && (st.desired == nil || st.desired.App.Metadata.Generation == st.view.Metadata.Generation) {
+		return st.view
+	}
+	return r.viewLocked(st)
+}
+
 // viewLocked is the app as last derived, or, before its first pass, the
 // desired app with a status saying so.
 func (r *Reconciler) viewLocked(st *appState) *v1alpha1.App {
@@ -78,14 +105,52 @@ func (r *Reconciler) Instances(app string) ([]v1alpha1.Instance, bool) {
 	slices.Sort(names)
 	var out []v1alpha1.Instance
 	for _, name := range names {
-		out = append(out, cloneInstances(r.apps[name].instances)...)
+		out = appendClones(out, r.apps[name].instances)
+	}
+	return out, true
+}
+
+// SharedInstances is Instances without the deep copies, for read paths
+// that run often over every instance (/api/v1/instances, /metrics): the
+// slice and the Instance structs in it are the caller's, but their maps,
+// slices and pointers (Ports, Listening, StartedAt, NextStartAt, LastExit)
+// are shared with the reconciler and every other caller. Never modify
+// what they point to; set a field to a new value instead. Published
+// instances are replaced, never mutated, so a caller may keep them.
+func (r *Reconciler) SharedInstances(app string) ([]v1alpha1.Instance, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if app != "" {
+		st, ok := r.apps[app]
+		if !ok {
+			return nil, false
+		}
+		return append(make([]v1alpha1.Instance, 0, len(st.instances)), st.instances...), true
+	}
+	names := make([]string, 0, len(r.apps))
+	n := 0
+	for name, st := range r.apps {
+		names = append(names, name)
+		n += len(st.instances)
+	}
+	if n == 0 {
+		return nil, true // as Instances
+	}
+	slices.Sort(names)
+	out := make([]v1alpha1.Instance, 0, n)
+	for _, name := range names {
+		out = append(out, r.apps[name].instances...)
 	}
 	return out, true
 }
 
 func cloneInstances(in []v1alpha1.Instance) []v1alpha1.Instance {
-	out := make([]v1alpha1.Instance, len(in))
-	for i, x := range in {
+	return appendClones(make([]v1alpha1.Instance, 0, len(in)), in)
+}
+
+// appendClones appends deep copies of in to out.
+func appendClones(out, in []v1alpha1.Instance) []v1alpha1.Instance {
+	for _, x := range in {
 		if x.Ports != nil {
 			m := make(map[string]int32, len(x.Ports))
 			for k, v := range x.Ports {
@@ -98,7 +163,7 @@ func cloneInstances(in []v1alpha1.Instance) []v1alpha1.Instance {
 			e := *x.LastExit
 			x.LastExit = &e
 		}
-		out[i] = x
+		out = append(out, x)
 	}
 	return out
 }

@@ -32,18 +32,28 @@ func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
 // listAppInstances serves GET /api/v1/apps/{app}/instances.
 func (s *Server) listAppInstances(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["app"]
-	insts, ok := s.status.Instances(name)
+	insts, ok := s.instances(name)
 	if !ok {
 		s.writeError(w, r, notFound("app %q not found", name))
 		return
 	}
-	writeJSON(w, http.StatusOK, list[v1alpha1.Instance]{Items: presentInstances(insts)})
+	s.writeInstances(w, presentInstances(insts))
 }
 
 // listInstances serves GET /api/v1/instances.
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
-	insts, _ := s.status.Instances("")
-	writeJSON(w, http.StatusOK, list[v1alpha1.Instance]{Items: presentInstances(insts)})
+	insts, _ := s.instances("")
+	s.writeInstances(w, presentInstances(insts))
+}
+
+// instances reads the instances of app (all when empty) for an answer,
+// without deep copies when the reader allows: presentInstances only sets
+// fields of the structs, and the encoder only reads.
+func (s *Server) instances(app string) ([]v1alpha1.Instance, bool) {
+	if sr, ok := s.status.(SharedReader); ok {
+		return sr.SharedInstances(app)
+	}
+	return s.status.Instances(app)
 }
 
 func nonNil[T any](s []T) []T {

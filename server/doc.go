@@ -2,9 +2,10 @@
 // (apps, instances, logs, manifests, events, system, the watch WebSocket,
 // Prometheus service discovery), /healthz, /readyz and, when given a
 // handler, /metrics. It reads the reconciler's state through the narrow
-// StatusReader interface and never writes state; it imports neither the
-// reconciler nor the runtime (log files are found through an injected
-// LogPath function).
+// StatusReader interface (and SharedReader, without deep copies, on the
+// paths that read everything often: /metrics and the instance lists) and
+// never writes state; it imports neither the reconciler nor the runtime
+// (log files are found through an injected LogPath function).
 //
 // Every answer that shows a spec redacts env values (a manifest may hold a
 // secret). Errors are JSON through one table (errors.go). Security lives

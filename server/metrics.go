@@ -2,18 +2,19 @@ package server
 
 import (
 	"hash/maphash"
-	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
 // MetricsReader is what the metrics collector reads at each scrape. The
 // reconciler satisfies it. Both methods return copies and never block on
-// I/O.
+// I/O. A reader that also implements SharedReader is read through that
+// instead, without the copies.
 type MetricsReader interface {
 	// Apps returns every app with its status.
 	Apps() []v1alpha1.App
@@ -42,6 +43,15 @@ type ProbeStatsReader interface {
 	ProbeStats() []ProbeStats
 }
 
+// ExitCountsReader is optional: when the MetricsReader also implements it,
+// the collector exports proclet_instance_exits_total from its counts.
+type ExitCountsReader interface {
+	// ExitCounts calls fn with the exits of every app by exit reason, best
+	// sorted by app and reason (else the collector sorts them at each
+	// scrape). fn is quick and does not call the reader.
+	ExitCounts(fn func(app, reason string, exits uint64))
+}
+
 // ProbeDurationBuckets are the upper bounds, in seconds, of
 // proclet_probe_duration_seconds.
 var ProbeDurationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
@@ -49,29 +59,73 @@ var ProbeDurationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 
 // Collector exports the state of apps and instances at scrape time (the
 // node_exporter pattern): nothing is stored between scrapes but what keeps
 // counters from going back, so an app or instance that goes away takes its
-// series with it without any Delete call. A scrape costs one Apps and one
-// Instances call and no I/O: CPU and memory were sampled by the runtime
-// beforehand.
+// series with it without any Delete call. A scrape costs one read each of
+// the apps, the instances, the exit counts and the probe stats, and no I/O:
+// CPU and memory were sampled by the runtime beforehand. Nothing is cached:
+// every scrape shows the state as it is.
 //
 // Series of an instance are labelled app and replica (the instance's name).
 // During a rollout an old and a new process may share a name: their series
 // are merged (up and ready if either is, CPU and memory summed, the latest
 // start time, the larger restart count).
+//
+// The collector builds its metric families directly, from slabs rather
+// than several allocations per series, and is a prometheus.Gatherer of
+// them as well as a prometheus.Collector: NewMetricsHandler(reg, c) serves
+// them beside reg's without the registry's per-series checks and sorting
+// (which cost more than the rest of a scrape at a thousand instances), and
+// reuses the slabs of a scrape for the next once it is written. Registered
+// on a registry instead, it yields the very same series, only slower.
 type Collector struct {
 	r      MetricsReader
 	probes ProbeStatsReader // set by WithProbes; else r, if it is one
 
-	desired, ready, updated, ports         *prometheus.Desc
-	up, instReady, restarts, cpu, mem, age *prometheus.Desc
-	probeResults, probeDuration            *prometheus.Desc
+	// fams are the families the collector exports, by name (the order
+	// of the exposition); the Desc of each is for Describe and Collect.
+	fams []famSpec
+	// Label names and bucket bounds the families point to. Never mutated.
+	lApp, lReplica, lProbe, lResult, lReason string
+	vSuccess, vFailure                       string
+	bounds                                   []float64
 
-	// mu guards cpuSeen. A reconcile pass can publish an instance with a
-	// sample older than the one a usage refresh published just before; the
-	// counter must not go back for the same processes.
-	mu      sync.Mutex
-	cpuSeen map[replicaKey]cpuSeen
-	seed    maphash.Seed
+	// allocs are the slabs of scrapes that are done, for the next ones.
+	allocs allocPool
+
+	// mu guards cpuSeen and cpuSpare. A reconcile pass can publish an
+	// instance with a sample older than the one a usage refresh published
+	// just before; the counter must not go back for the same processes.
+	// cpuSpare is the previous scrape's map, cleared and reused.
+	mu                sync.Mutex
+	cpuSeen, cpuSpare map[replicaKey]cpuSeen
+	seed              maphash.Seed
 }
+
+// famSpec is one metric family: its name, help and type, and the Desc
+// that says the same to a registry.
+type famSpec struct {
+	name, help string
+	typ        dto.MetricType
+	desc       *prometheus.Desc
+}
+
+// The families, in the order of fams: by name, as the exposition sorts
+// them.
+const (
+	famDesired = iota
+	famReady
+	famUpdated
+	famCPU
+	famExits
+	famMem
+	famInstReady
+	famRestarts
+	famStart
+	famUp
+	famPorts
+	famProbeDuration
+	famProbeResults
+	famCount
+)
 
 type replicaKey struct{ app, replica string }
 
@@ -82,7 +136,10 @@ type cpuSeen struct {
 	value float64
 }
 
-var _ prometheus.Collector = (*Collector)(nil)
+var (
+	_ prometheus.Collector = (*Collector)(nil)
+	_ prometheus.Gatherer  = (*Collector)(nil)
+)
 
 // WithProbes makes the collector take its probe counts from p.
 func (c *Collector) WithProbes(p ProbeStatsReader) *Collector {
@@ -93,133 +150,114 @@ func (c *Collector) WithProbes(p ProbeStatsReader) *Collector {
 // NewCollector returns a collector over r.
 func NewCollector(r MetricsReader) *Collector {
 	app, inst := []string{"app"}, []string{"app", "replica"}
-	return &Collector{
-		r: r,
-		desired: prometheus.NewDesc("proclet_app_replicas_desired",
-			"Instances the app should run on this host (0 when its node selector does not match).", app, nil),
-		ready: prometheus.NewDesc("proclet_app_replicas_ready",
-			"Instances of the app that are ready.", app, nil),
-		updated: prometheus.NewDesc("proclet_app_replicas_updated",
-			"Instances of the app running its current revision.", app, nil),
-		ports: prometheus.NewDesc("proclet_ports_allocated",
-			"Ports held by the app's running instances.", app, nil),
-		up: prometheus.NewDesc("proclet_instance_up",
-			"1 while the instance's process runs (also while it stops), 0 when it does not.", inst, nil),
-		instReady: prometheus.NewDesc("proclet_instance_ready",
-			"1 when the instance is ready, else 0.", inst, nil),
-		restarts: prometheus.NewDesc("proclet_instance_restarts_total",
-			"Restarts of the instance at its revision (a new revision starts again at 0).", inst, nil),
-		cpu: prometheus.NewDesc("proclet_instance_cpu_seconds_total",
-			"User and system CPU time of the instance's process tree, sampled every --sample-interval.", inst, nil),
-		mem: prometheus.NewDesc("proclet_instance_memory_rss_bytes",
-			"Resident memory of the instance's process tree, sampled every --sample-interval.", inst, nil),
-		age: prometheus.NewDesc("proclet_instance_start_time_seconds",
-			"When the instance's process started, in Unix seconds.", inst, nil),
-		probeResults: prometheus.NewDesc("proclet_probe_results_total",
-			"Probe runs by app, probe (startup, readiness, liveness) and result (success, failure).",
-			[]string{"app", "probe", "result"}, nil),
-		probeDuration: prometheus.NewDesc("proclet_probe_duration_seconds",
-			"How long probe runs took, by app and probe.", []string{"app", "probe"}, nil),
-		cpuSeen: map[replicaKey]cpuSeen{},
-		seed:    maphash.MakeSeed(),
+	c := &Collector{
+		r: r, lApp: "app", lReplica: "replica", lProbe: "probe", lResult: "result", lReason: "reason",
+		vSuccess: "success", vFailure: "failure",
+		bounds:  append([]float64(nil), ProbeDurationBuckets...),
+		cpuSeen: map[replicaKey]cpuSeen{}, cpuSpare: map[replicaKey]cpuSeen{},
+		seed: maphash.MakeSeed(),
 	}
+	gauge, counter := dto.MetricType_GAUGE, dto.MetricType_COUNTER
+	c.fams = make([]famSpec, famCount)
+	for i, f := range []struct {
+		name, help string
+		typ        dto.MetricType
+		labels     []string
+	}{
+		famDesired: {"proclet_app_replicas_desired",
+			"Instances the app should run on this host (0 when its node selector does not match).", gauge, app},
+		famReady:   {"proclet_app_replicas_ready", "Instances of the app that are ready.", gauge, app},
+		famUpdated: {"proclet_app_replicas_updated", "Instances of the app running its current revision.", gauge, app},
+		famCPU: {"proclet_instance_cpu_seconds_total",
+			"User and system CPU time of the instance's process tree, sampled every --sample-interval.", counter, inst},
+		famExits: {"proclet_instance_exits_total",
+			"Exits of instances the reconciler absorbed, by app and exit reason (Completed, Error, Stopped, ...).",
+			counter, []string{"app", "reason"}},
+		famMem: {"proclet_instance_memory_rss_bytes",
+			"Resident memory of the instance's process tree, sampled every --sample-interval.", gauge, inst},
+		famInstReady: {"proclet_instance_ready", "1 when the instance is ready, else 0.", gauge, inst},
+		famRestarts: {"proclet_instance_restarts_total",
+			"Restarts of the instance at its revision (a new revision starts again at 0).", counter, inst},
+		famStart: {"proclet_instance_start_time_seconds", "When the instance's process started, in Unix seconds.", gauge, inst},
+		famUp: {"proclet_instance_up",
+			"1 while the instance's process runs (also while it stops), 0 when it does not.", gauge, inst},
+		famPorts: {"proclet_ports_allocated", "Ports held by the app's running instances.", gauge, app},
+		famProbeDuration: {"proclet_probe_duration_seconds", "How long probe runs took, by app and probe.",
+			dto.MetricType_HISTOGRAM, []string{"app", "probe"}},
+		famProbeResults: {"proclet_probe_results_total",
+			"Probe runs by app, probe (startup, readiness, liveness) and result (success, failure).",
+			counter, []string{"app", "probe", "result"}},
+	} {
+		c.fams[i] = famSpec{name: f.name, help: f.help, typ: f.typ, desc: prometheus.NewDesc(f.name, f.help, f.labels, nil)}
+	}
+	return c
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.desired, c.ready, c.updated, c.ports, c.up, c.instReady, c.restarts,
-		c.cpu, c.mem, c.age, c.probeResults, c.probeDuration} {
-		ch <- d
+	for _, f := range c.fams {
+		ch <- f.desc
 	}
 }
 
-// Collect implements prometheus.Collector.
+// Collect implements prometheus.Collector: the series of Gather, one by
+// one, for a registry.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	apps := c.r.Apps()
-	insts, _ := c.r.Instances("")
-	byApp := map[string][]v1alpha1.Instance{}
-	for _, i := range insts {
-		byApp[i.App] = append(byApp[i.App], i)
+	for i, mf := range c.build(&metricAlloc{}) {
+		for _, m := range mf.Metric {
+			ch <- builtMetric{desc: c.fams[i].desc, m: m}
+		}
 	}
-	var stats map[[2]string]ProbeStats
+}
+
+// Gather implements prometheus.Gatherer: the collector's families, sorted
+// by name, each metric sorted by label values, empty families left out
+// (what a registry would make of Collect).
+func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
+	return nonEmpty(c.build(&metricAlloc{})), nil
+}
+
+// gatherTransactional is Gather with slabs recycled: the families are
+// valid until done is called.
+func (c *Collector) gatherTransactional() (fams []*dto.MetricFamily, done func()) {
+	al := c.allocs.get()
+	return nonEmpty(c.build(al)), func() { c.allocs.put(al) }
+}
+
+// nonEmpty removes the empty families, in place.
+func nonEmpty(fams []*dto.MetricFamily) []*dto.MetricFamily {
+	return slices.DeleteFunc(fams, func(mf *dto.MetricFamily) bool { return len(mf.Metric) == 0 })
+}
+
+// builtMetric is a metric of a built family, handed to a registry.
+type builtMetric struct {
+	desc *prometheus.Desc
+	m    *dto.Metric
+}
+
+func (b builtMetric) Desc() *prometheus.Desc { return b.desc }
+
+func (b builtMetric) Write(out *dto.Metric) error {
+	out.Label, out.Gauge, out.Counter, out.Histogram = b.m.Label, b.m.Gauge, b.m.Counter, b.m.Histogram
+	return nil
+}
+
+// probeStats returns the probe stats by app and probe, or nil when there
+// is no ProbeStatsReader.
+func (c *Collector) probeStats() map[[2]string]ProbeStats {
 	probes, ok := c.r.(ProbeStatsReader)
 	if c.probes != nil {
 		probes, ok = c.probes, true
 	}
-	if p := probes; ok {
-		stats = map[[2]string]ProbeStats{}
-		for _, s := range p.ProbeStats() {
-			stats[[2]string{s.App, s.Probe}] = s
-		}
+	if !ok {
+		return nil
 	}
-	for i := range apps {
-		a := &apps[i]
-		name := a.Metadata.Name
-		gauge(ch, c.desired, float64(desiredReplicas(a)), name)
-		var st v1alpha1.AppStatus
-		if a.Status != nil {
-			st = *a.Status
-		}
-		gauge(ch, c.ready, float64(st.ReadyReplicas), name)
-		gauge(ch, c.updated, float64(st.UpdatedReplicas), name)
-		ports := 0
-		for _, inst := range byApp[name] {
-			if running(inst) {
-				ports += len(inst.Ports)
-			}
-		}
-		gauge(ch, c.ports, float64(ports), name)
-		for _, probe := range configuredProbes(&a.Spec) {
-			c.collectProbe(ch, name, probe, stats[[2]string{name, probe}])
-		}
+	all := probes.ProbeStats()
+	stats := make(map[[2]string]ProbeStats, len(all))
+	for _, s := range all {
+		stats[[2]string{s.App, s.Probe}] = s
 	}
-	for _, m := range c.instanceMetrics(insts) {
-		ch <- m
-	}
-}
-
-// instanceMetrics builds the per-instance series, one set per app and
-// replica name. They are built under mu and sent after: no channel send
-// with a lock held.
-func (c *Collector) instanceMetrics(insts []v1alpha1.Instance) []prometheus.Metric {
-	// Group by name, in order (the reader sorts, but a duplicate series
-	// would fail the scrape: do not rely on it).
-	groups := make(map[replicaKey][]v1alpha1.Instance, len(insts))
-	order := make([]replicaKey, 0, len(insts))
-	for _, i := range insts {
-		k := replicaKey{i.App, i.Name}
-		if _, ok := groups[k]; !ok {
-			order = append(order, k)
-		}
-		groups[k] = append(groups[k], i)
-	}
-	out := make([]prometheus.Metric, 0, 6*len(order))
-	add := func(d *prometheus.Desc, t prometheus.ValueType, v float64, k replicaKey) {
-		out = append(out, prometheus.MustNewConstMetric(d, t, v, k.app, k.replica))
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	seen := make(map[replicaKey]cpuSeen, len(order))
-	for _, k := range order {
-		r := mergeReplica(groups[k])
-		add(c.up, prometheus.GaugeValue, boolFloat(r.up), k)
-		add(c.instReady, prometheus.GaugeValue, boolFloat(r.ready), k)
-		add(c.restarts, prometheus.CounterValue, float64(r.restarts), k)
-		if !r.up {
-			continue
-		}
-		procs := c.procsHash(r.procs)
-		cpu := r.cpu
-		if prev, ok := c.cpuSeen[k]; ok && prev.procs == procs && prev.value > cpu {
-			cpu = prev.value
-		}
-		seen[k] = cpuSeen{procs: procs, value: cpu}
-		add(c.cpu, prometheus.CounterValue, cpu, k)
-		add(c.mem, prometheus.GaugeValue, float64(r.mem), k)
-		add(c.age, prometheus.GaugeValue, float64(r.started)/1e9, k)
-	}
-	c.cpuSeen = seen
-	return out
+	return stats
 }
 
 // replica is the merged state of the instances that share a name.
@@ -229,7 +267,7 @@ type replica struct {
 	cpu       float64
 	mem       uint64
 	started   int64 // Unix nanoseconds: the latest start of a running process
-	procs     []procID
+	procs     uint64
 }
 
 // procID identifies a process: a pid may be reused.
@@ -238,7 +276,9 @@ type procID struct {
 	started int64
 }
 
-func mergeReplica(insts []v1alpha1.Instance) replica {
+// mergeReplica merges instances that share a name; procs identifies the
+// set of their running processes.
+func (c *Collector) mergeReplica(insts []*v1alpha1.Instance) replica {
 	var r replica
 	for _, i := range insts {
 		r.ready = r.ready || i.Ready
@@ -254,49 +294,23 @@ func mergeReplica(insts []v1alpha1.Instance) replica {
 			at = i.StartedAt.UnixNano()
 		}
 		r.started = max(r.started, at)
-		r.procs = append(r.procs, procID{pid: i.PID, started: at})
+		r.procs += maphash.Comparable(c.seed, procID{pid: i.PID, started: at})
 	}
 	return r
 }
 
-// procsHash identifies a set of processes.
-func (c *Collector) procsHash(procs []procID) uint64 {
-	var sum uint64
-	for _, p := range procs {
-		var h maphash.Hash
-		h.SetSeed(c.seed)
-		maphash.WriteComparable(&h, p)
-		sum += h.Sum64()
-	}
-	return sum
-}
-
-// collectProbe exports one configured probe of app.
-func (c *Collector) collectProbe(ch chan<- prometheus.Metric, app, probe string, s ProbeStats) {
-	ch <- prometheus.MustNewConstMetric(c.probeResults, prometheus.CounterValue, float64(s.Success), app, probe, "success")
-	ch <- prometheus.MustNewConstMetric(c.probeResults, prometheus.CounterValue, float64(s.Failure), app, probe, "failure")
-	buckets := make(map[float64]uint64, len(ProbeDurationBuckets))
-	for i, le := range ProbeDurationBuckets {
-		if i < len(s.Buckets) {
-			buckets[le] = s.Buckets[i]
-		} else {
-			buckets[le] = 0
-		}
-	}
-	ch <- prometheus.MustNewConstHistogram(c.probeDuration, s.Success+s.Failure, s.DurationSum, buckets, app, probe)
-}
-
-// configuredProbes are the probes app's spec sets, by their label value.
+// configuredProbes are the probes app's spec sets, by their label value,
+// sorted.
 func configuredProbes(s *v1alpha1.AppSpec) []string {
 	var out []string
-	if s.StartupProbe != nil {
-		out = append(out, "startup")
+	if s.LivenessProbe != nil {
+		out = append(out, "liveness")
 	}
 	if s.ReadinessProbe != nil {
 		out = append(out, "readiness")
 	}
-	if s.LivenessProbe != nil {
-		out = append(out, "liveness")
+	if s.StartupProbe != nil {
+		out = append(out, "startup")
 	}
 	return out
 }
@@ -318,12 +332,8 @@ func desiredReplicas(a *v1alpha1.App) int32 {
 }
 
 // running reports whether the instance has a live process.
-func running(i v1alpha1.Instance) bool {
+func running(i *v1alpha1.Instance) bool {
 	return i.PID > 0 && (i.Phase == v1alpha1.PhaseRunning || i.Phase == v1alpha1.PhaseTerminating)
-}
-
-func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
-	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
 func boolFloat(b bool) float64 {
@@ -331,14 +341,4 @@ func boolFloat(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// NewMetricsHandler serves reg in the Prometheus text format, or
-// OpenMetrics when the scraper asks for it. A collector that fails does not
-// fail the scrape: the rest is still served.
-func NewMetricsHandler(reg *prometheus.Registry) http.Handler {
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		EnableOpenMetrics: true,
-		ErrorHandling:     promhttp.ContinueOnError,
-	})
 }

@@ -24,6 +24,15 @@ type metricsFake struct {
 	apps  []v1alpha1.App
 	insts []v1alpha1.Instance
 	probe []ProbeStats // nil: not a ProbeStatsReader (see probeFake)
+	exits map[[2]string]uint64
+}
+
+func (f *metricsFake) ExitCounts(fn func(app, reason string, n uint64)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, n := range f.exits {
+		fn(k[0], k[1], n)
+	}
 }
 
 func (f *metricsFake) Apps() []v1alpha1.App {
@@ -48,6 +57,14 @@ func (f *metricsFake) set(apps []v1alpha1.App, insts []v1alpha1.Instance) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.apps, f.insts = apps, insts
+	f.exits = map[[2]string]uint64{}
+	for _, a := range apps {
+		f.exits[[2]string{a.Metadata.Name, "Completed"}] = 0
+		f.exits[[2]string{a.Metadata.Name, "Error"}] = 0
+	}
+	if len(insts) > 0 {
+		f.exits[[2]string{insts[0].App, "Error"}] = uint64(insts[0].Restarts)
+	}
 }
 
 type probeFake struct{ *metricsFake }
@@ -100,6 +117,12 @@ proclet_app_replicas_updated{app="web"} 2
 # TYPE proclet_instance_cpu_seconds_total counter
 proclet_instance_cpu_seconds_total{app="web",replica="web-0"} 2.5
 proclet_instance_cpu_seconds_total{app="web",replica="web-1"} 1.5
+# HELP proclet_instance_exits_total Exits of instances the reconciler absorbed, by app and exit reason (Completed, Error, Stopped, ...).
+# TYPE proclet_instance_exits_total counter
+proclet_instance_exits_total{app="db",reason="Completed"} 0
+proclet_instance_exits_total{app="db",reason="Error"} 7
+proclet_instance_exits_total{app="web",reason="Completed"} 0
+proclet_instance_exits_total{app="web",reason="Error"} 0
 # HELP proclet_instance_memory_rss_bytes Resident memory of the instance's process tree, sampled every --sample-interval.
 # TYPE proclet_instance_memory_rss_bytes gauge
 proclet_instance_memory_rss_bytes{app="web",replica="web-0"} 4096
@@ -197,8 +220,8 @@ func TestCollector_EveryNameFromTheFirstScrape(t *testing.T) {
 		}
 	}
 	names := collectorNames(NewCollector(f))
-	if len(names) != 12 {
-		t.Fatalf("the collector describes %d metrics, want 12: %v", len(names), names)
+	if len(names) != 13 {
+		t.Fatalf("the collector describes %d metrics, want 13: %v", len(names), names)
 	}
 	for _, name := range names {
 		if !got[name] {
@@ -332,31 +355,4 @@ func TestMetricsHandler_OpenMetrics(t *testing.T) {
 			t.Fatalf("accept %q: %d %q\n%s", tc.accept, rec.Code, rec.Header().Get("Content-Type"), body)
 		}
 	}
-}
-
-// BenchmarkMetrics1000 renders /metrics for 250 apps of 4 instances each,
-// with the Go and process collectors, as a scrape does.
-func BenchmarkMetrics1000(b *testing.B) {
-	f := &metricsFake{}
-	var apps []v1alpha1.App
-	var insts []v1alpha1.Instance
-	for a := range 250 {
-		name := fmt.Sprintf("app-%03d", a)
-		apps = append(apps, metricsApp(name, 4, 4, 4, a%2 == 0))
-		for o := range 4 {
-			insts = append(insts, runningInstance(name, o, 1000+4*a+o, float64(a), uint64(o)<<20))
-		}
-	}
-	f.set(apps, insts)
-	h := NewMetricsHandler(newMetricsRegistry(b, f))
-	var size int
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-		if rec.Code != 200 {
-			b.Fatalf("status %d", rec.Code)
-		}
-		size = rec.Body.Len()
-	}
-	b.ReportMetric(float64(size), "bytes/scrape")
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -97,6 +98,9 @@ type Server struct {
 	t          timeouts
 	router     *mux.Router
 	handler    http.Handler // router wrapped in the outer middleware
+	// listBuffer is the buffer the last instance list was written into,
+	// for the next (writeInstances).
+	listBuffer atomic.Pointer[[]byte]
 }
 
 // New builds the server and its routes.

@@ -1,0 +1,100 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// BenchmarkMetrics1000 renders /metrics for 250 apps of 4 instances each,
+// with the Go and process collectors, wired as the daemon does.
+func BenchmarkMetrics1000(b *testing.B) {
+	f := &metricsFake{}
+	var apps []v1alpha1.App
+	var insts []v1alpha1.Instance
+	for a := range 250 {
+		name := fmt.Sprintf("app-%03d", a)
+		apps = append(apps, metricsApp(name, 4, 4, 4, a%2 == 0))
+		for o := range 4 {
+			insts = append(insts, runningInstance(name, o, 1000+4*a+o, float64(a), uint64(o)<<20))
+		}
+	}
+	f.set(apps, insts)
+	benchScrape(b, NewMetricsHandler(goProcessRegistry(), NewCollector(f)), "")
+}
+
+// BenchmarkMetrics1000Apps renders /metrics for 1000 apps of one instance
+// each, with their 2000 exit counters: the steady-state benchmark's
+// daemon. Sub-benchmarks: the daemon's wiring in each format, and the
+// collector registered on the registry instead.
+func BenchmarkMetrics1000Apps(b *testing.B) {
+	f := &metricsFake{}
+	var apps []v1alpha1.App
+	var insts []v1alpha1.Instance
+	for a := range 1000 {
+		name := fmt.Sprintf("a%d", a)
+		apps = append(apps, metricsApp(name, 1, 1, 1, false))
+		insts = append(insts, runningInstance(name, 0, 1000+a, float64(a)/7, uint64(a)<<12))
+	}
+	f.set(apps, insts)
+	h := NewMetricsHandler(goProcessRegistry(), NewCollector(f))
+	b.Run("text", func(b *testing.B) { benchScrape(b, h, "") })
+	b.Run("gzip", func(b *testing.B) { benchScrape(b, h, "gzip") })
+	b.Run("openmetrics", func(b *testing.B) { benchScrape(b, h, "openmetrics") })
+	b.Run("registered", func(b *testing.B) {
+		reg := goProcessRegistry()
+		reg.MustRegister(NewCollector(f))
+		benchScrape(b, NewMetricsHandler(reg), "")
+	})
+}
+
+func goProcessRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// benchScrape scrapes h as Prometheus would: gzip asks for gzip,
+// openmetrics for OpenMetrics.
+func benchScrape(b *testing.B, h http.Handler, how string) {
+	var size int
+	cpu := cpuTime()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		switch how {
+		case "gzip":
+			req.Header.Set("Accept-Encoding", "gzip")
+		case "openmetrics":
+			req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
+		}
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("status %d", rec.Code)
+		}
+		size = rec.Body.Len()
+	}
+	b.ReportMetric(float64(size), "bytes/scrape")
+	reportCPU(b, cpu)
+}
+
+// cpuTime is the process's user and system CPU time so far. Per op, it
+// says what an op costs on a loaded machine better than the wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per op since since (GC included).
+func reportCPU(b *testing.B, since time.Duration) {
+	b.ReportMetric(float64(cpuTime()-since)/float64(b.N)/1e6, "cpu-ms/op")
+}

@@ -1,0 +1,191 @@
+package server
+
+import (
+	"slices"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// SharedReader is optional: a StatusReader or MetricsReader that also
+// implements it is read through it on the paths that read every app or
+// instance often (/metrics, the instance lists), saving deep copies.
+// The reconciler implements it.
+type SharedReader interface {
+	// SharedApps is Apps (sorted by name), but the apps are shared with
+	// the reader and every other caller: never modify them.
+	SharedApps() []*v1alpha1.App
+	// SharedInstances is Instances, but the maps, slices and pointers in
+	// the instances are shared: never modify what they point to (setting
+	// a field of the returned structs is fine).
+	SharedInstances(app string) ([]v1alpha1.Instance, bool)
+}
+
+// readApps returns every app, shared or copied.
+func (c *Collector) readApps() []*v1alpha1.App {
+	if s, ok := c.r.(SharedReader); ok {
+		return s.SharedApps()
+	}
+	apps := c.r.Apps()
+	out := make([]*v1alpha1.App, len(apps))
+	for i := range apps {
+		out[i] = &apps[i]
+	}
+	return out
+}
+
+// readInstances returns every instance, shared or copied.
+func (c *Collector) readInstances() []v1alpha1.Instance {
+	if s, ok := c.r.(SharedReader); ok {
+		insts, _ := s.SharedInstances("")
+		return insts
+	}
+	insts, _ := c.r.Instances("")
+	return insts
+}
+
+// exitCount is the exits of one app for one reason.
+type exitCount struct {
+	app, reason string
+	n           uint64
+}
+
+// readExits appends the exit counts, sorted by app and reason, to out;
+// none when the reader does not count exits.
+func (c *Collector) readExits(out []exitCount) []exitCount {
+	er, ok := c.r.(ExitCountsReader)
+	if !ok {
+		return out
+	}
+	er.ExitCounts(func(app, reason string, n uint64) { out = append(out, exitCount{app, reason, n}) })
+	cmp := func(a, b exitCount) int {
+		if c := strings.Compare(a.app, b.app); c != 0 {
+			return c
+		}
+		return strings.Compare(a.reason, b.reason)
+	}
+	if !slices.IsSortedFunc(out, cmp) { // the reconciler's are
+		slices.SortFunc(out, cmp)
+	}
+	return out
+}
+
+// byAppAndName orders instances as the exposition does: by app, then by
+// name as a string (web-10 before web-2, where readers sort by ordinal).
+func byAppAndName(a, b *v1alpha1.Instance) int {
+	if c := strings.Compare(a.App, b.App); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
+// build reads the state once and builds every family from al, in the
+// order of c.fams; a family may be empty. Metrics come in the order a
+// registry sorts them into (label values compared as strings), label
+// pairs sorted by name.
+func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
+	apps := c.readApps()
+	slices.SortStableFunc(apps, func(a, b *v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
+	insts := c.readInstances()
+	stats := c.probeStats()
+	al.exits = c.readExits(al.exits[:0])
+
+	// Replicas: the instances in the exposition's order, the ones that
+	// share a name (a rollout's old and new process) merged.
+	al.byName = al.byName[:0]
+	for i := range insts {
+		al.byName = append(al.byName, &insts[i])
+	}
+	if !slices.IsSortedFunc(al.byName, byAppAndName) {
+		slices.SortStableFunc(al.byName, byAppAndName)
+	}
+	al.groups = al.groups[:0]
+	for i, byName := 0, al.byName; i < len(byName); {
+		j := i + 1
+		for j < len(byName) && byAppAndName(byName[i], byName[j]) == 0 {
+			j++
+		}
+		al.groups = append(al.groups, byName[i:j:j])
+		i = j
+	}
+
+	al.probes = al.probes[:0]
+	nProbes := 0
+	for _, a := range apps {
+		p := configuredProbes(&a.Spec)
+		al.probes = append(al.probes, p)
+		nProbes += len(p)
+	}
+	nApps, nReplicas := len(apps), len(al.groups)
+	al.size(4*nApps+4*nReplicas, 2*nReplicas+2*nProbes+len(al.exits), nProbes, len(c.bounds),
+		nApps+2*nReplicas+8*nProbes+2*len(al.exits))
+	fams := al.families(c)
+	add := func(f int, m *dto.Metric) { fams[f].Metric = append(fams[f].Metric, m) }
+
+	for i := range al.exits {
+		e := &al.exits[i]
+		add(famExits, al.counter(al.labels(&c.lApp, &e.app, &c.lReason, &e.reason), float64(e.n)))
+	}
+	c.instanceMetrics(al, add)
+	groups := al.groups
+	for i, a := range apps {
+		name := &a.Metadata.Name
+		ports := 0 // held by the app's running instances
+		for ; len(groups) > 0 && groups[0][0].App <= *name; groups = groups[1:] {
+			for _, inst := range groups[0] {
+				if inst.App == *name && running(inst) {
+					ports += len(inst.Ports)
+				}
+			}
+		}
+		l := al.labels(&c.lApp, name)
+		var ready, updated int32
+		if a.Status != nil {
+			ready, updated = a.Status.ReadyReplicas, a.Status.UpdatedReplicas
+		}
+		add(famDesired, al.gauge(l, float64(desiredReplicas(a))))
+		add(famReady, al.gauge(l, float64(ready)))
+		add(famUpdated, al.gauge(l, float64(updated)))
+		add(famPorts, al.gauge(l, float64(ports)))
+		for j, p := range al.probes[i] {
+			s := stats[[2]string{*name, p}]
+			add(famProbeResults, al.counter(al.labels(&c.lApp, name, &c.lProbe, &al.probes[i][j], &c.lResult, &c.vFailure),
+				float64(s.Failure)))
+			add(famProbeResults, al.counter(al.labels(&c.lApp, name, &c.lProbe, &al.probes[i][j], &c.lResult, &c.vSuccess),
+				float64(s.Success)))
+			add(famProbeDuration, al.histogram(al.labels(&c.lApp, name, &c.lProbe, &al.probes[i][j]),
+				s.Success+s.Failure, s.DurationSum, c.bounds, s.Buckets))
+		}
+	}
+	return fams
+}
+
+// instanceMetrics adds the series of every replica (al.groups).
+func (c *Collector) instanceMetrics(al *metricAlloc, add func(int, *dto.Metric)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := c.cpuSpare
+	clear(seen)
+	for _, g := range al.groups {
+		r := c.mergeReplica(g)
+		l := al.labels(&c.lApp, &g[0].App, &c.lReplica, &g[0].Name)
+		add(famUp, al.gauge(l, boolFloat(r.up)))
+		add(famInstReady, al.gauge(l, boolFloat(r.ready)))
+		add(famRestarts, al.counter(l, float64(r.restarts)))
+		if !r.up {
+			continue
+		}
+		k := replicaKey{g[0].App, g[0].Name}
+		cpu := r.cpu
+		if prev, ok := c.cpuSeen[k]; ok && prev.procs == r.procs && prev.value > cpu {
+			cpu = prev.value
+		}
+		seen[k] = cpuSeen{procs: r.procs, value: cpu}
+		add(famCPU, al.counter(l, cpu))
+		add(famMem, al.gauge(l, float64(r.mem)))
+		add(famStart, al.gauge(l, float64(r.started)/1e9))
+	}
+	c.cpuSeen, c.cpuSpare = seen, c.cpuSeen
+}
