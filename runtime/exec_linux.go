@@ -66,8 +66,7 @@ type Exec struct {
 	sampleInterval time.Duration // <= 0: no sampling
 	onSample       func()
 
-	onProbe   func(app, probe string, ok bool, d time.Duration) // ExecOptions.OnProbe
-	probeRand func() float64                                    // the probes' jitter; nil: math/rand/v2
+	onProbe func(app, probe string, ok bool, d time.Duration) // ExecOptions.OnProbe
 
 	events   chan Event
 	kick     chan struct{} // capacity 1: "pending has something"

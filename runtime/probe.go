@@ -123,22 +123,41 @@ func newProbeLoop(kind probeKind, p *v1alpha1.Probe, r probeRunner) *probeLoop {
 	}
 }
 
+// probeTick is the grain of probe schedules: every run happens on a
+// multiple of it on the clock, at the first tick at or after it is due.
+// Runs due in the same tick, of any instance, run together, and the daemon
+// wakes once for them: a wake from idle can cost more CPU than a loopback
+// probe itself (0.1 ms on the 2-core VM of docs/performance.md, where this
+// alone more than halved the CPU of probing 100 instances every second). A
+// run is late by less than a tick, as the random jitter it replaces;
+// instances started one after another (a fork takes milliseconds) still
+// spread over the ticks of their period.
+const probeTick = 100 * time.Millisecond
+
+// onTick is the first multiple of probeTick at or after t, by the wall
+// clock (so that every loop of the process shares the ticks), keeping t's
+// monotonic reading.
+func onTick(t time.Time) time.Time {
+	r := time.Duration(t.UnixNano() % int64(probeTick))
+	if r < 0 {
+		r += probeTick
+	}
+	if r == 0 {
+		return t
+	}
+	return t.Add(probeTick - r)
+}
+
 // probeWorker runs the probes of one instance: the startup probe first,
 // then readiness and liveness, each on its own period in a goroutine of its
 // own. It never restarts anything: a liveness or startup failure is
 // recorded (ProbeStatus.Failed) and ends all probing of the instance.
-// maxJitter caps the random delay of a first probe.
-const maxJitter = 100 * time.Millisecond
-
 type probeWorker struct {
 	app, instance string
 	started       time.Time // the process start: initial delays count from it
 
 	startup, readiness, liveness *probeLoop // nil: no such probe
 
-	// rand returns a number in [0, 1): the jitter of each first probe, as
-	// a fraction of its period.
-	rand func() float64
 	// onProbe, when set, is called after every probe run (ExecOptions.OnProbe).
 	onProbe func(app, probe string, ok bool, d time.Duration)
 	// update applies change to the instance's ProbeStatus under its
@@ -171,22 +190,16 @@ func (w *probeWorker) run(ctx context.Context) {
 
 // loop runs l until ctx is done (false) or l is over: the startup probe
 // succeeded (true) or a liveness or startup probe failed (false). The first
-// run waits for the initial delay, counted from the process start, plus a
-// random fraction of the period, so that instances started together do not
-// probe together; then one run every period.
+// run is due after the initial delay, counted from the process start (or
+// at once, when that is past: a startup probe passed late, an adopted
+// instance); then one run every period. Each run happens on the first
+// probeTick at or after it is due.
 func (w *probeWorker) loop(ctx context.Context, l *probeLoop) bool {
 	next := w.started.Add(l.initialDelay)
 	if now := time.Now(); next.Before(now) {
 		next = now
 	}
-	if w.rand != nil {
-		// Spread first probes over the period, but never more than
-		// maxJitter: enough that a thousand instances started together
-		// don't probe in the same millisecond (their starts are spread
-		// by the forks already), and a new instance is not kept unready
-		// longer than it must be: every rollout step waits for it.
-		next = next.Add(time.Duration(w.rand() * float64(min(l.period, maxJitter))))
-	}
+	next = onTick(next)
 	t := time.NewTimer(time.Until(next))
 	defer t.Stop()
 	log := w.log.With("instance", w.instance, "probe", l.kind.String())
@@ -199,11 +212,13 @@ func (w *probeWorker) loop(ctx context.Context, l *probeLoop) bool {
 		if over, ok := w.step(ctx, l, log); over {
 			return ok
 		}
-		// Period from the last scheduled run, not from its end; a run
-		// that overran the period is followed at once (a ticker's slip).
+		// Period from the last scheduled run, not from its end (periods
+		// are whole seconds: the schedule stays on the ticks); a run that
+		// overran the period is followed on the next tick (a ticker's
+		// slip).
 		next = next.Add(l.period)
 		if now := time.Now(); next.Before(now) {
-			next = now
+			next = onTick(now)
 		}
 		t.Reset(time.Until(next))
 	}

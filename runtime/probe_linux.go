@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"math/rand/v2"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 )
@@ -21,15 +20,10 @@ func (e *Exec) startProbes(h *handle) {
 	// instance.
 	ctx, cancel := context.WithCancel(context.Background())
 	h.probeStop = cancel
-	random := e.probeRand
-	if random == nil {
-		random = rand.Float64
-	}
 	w := &probeWorker{
 		app:      h.spec.App,
 		instance: h.spec.Instance,
 		started:  h.state.StartedAt,
-		rand:     random,
 		onProbe:  e.onProbe,
 		log:      e.log.With("app", h.spec.App),
 		update: func(notify bool, change func(*ProbeStatus)) {

@@ -82,7 +82,6 @@ func TestExec_ProbeStatusAtStart(t *testing.T) {
 func TestExec_ReadinessProbeOnTheWorkload(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.e.probeRand = func() float64 { return 0 }
 	var mu sync.Mutex
 	var runs []string
 	h.e.onProbe = func(app, probe string, ok bool, d time.Duration) {
@@ -112,7 +111,6 @@ func TestExec_ReadinessProbeOnTheWorkload(t *testing.T) {
 func TestExec_LivenessFailureIsReportedNotActedOn(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.e.probeRand = func() float64 { return 0 }
 	s := h.workloadOnPort("--healthz-fail-after", "500ms")
 	s.Spec.LivenessProbe = httpGetProbe("/healthz", 1, 2)
 	st := h.start(s)
@@ -134,7 +132,6 @@ func TestExec_LivenessFailureIsReportedNotActedOn(t *testing.T) {
 func TestExec_ExecProbeRunsInTheInstanceEnvironment(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.e.probeRand = func() float64 { return 0 }
 	s := h.spec("/bin/sleep", "100")
 	s.Spec.Env = []v1alpha1.EnvVar{{Name: "PROBE_WANT", Value: "$(PROCLET_INSTANCE)"}}
 	s.Spec.StartupProbe = &v1alpha1.Probe{ProbeHandler: v1alpha1.ProbeHandler{Exec: &v1alpha1.ExecAction{
@@ -152,7 +149,6 @@ func TestExec_ExecProbeRunsInTheInstanceEnvironment(t *testing.T) {
 func TestExec_ProbingEndsWithTheInstance(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.e.probeRand = func() float64 { return 0 }
 	exits := h.workloadOnPort("--exit-after", "300ms")
 	exits.Spec.ReadinessProbe = httpGetProbe("/healthz", 1, 3)
 	h.start(exits)
@@ -185,7 +181,6 @@ func TestExec_DetachEndsProbing(t *testing.T) {
 	s := h.spec("/bin/sleep", "100")
 	s.Spec.LivenessProbe = &v1alpha1.Probe{PeriodSeconds: 1, TimeoutSeconds: 30,
 		ProbeHandler: v1alpha1.ProbeHandler{Exec: &v1alpha1.ExecAction{Command: []string{"sleep", "100"}}}}
-	h.e.probeRand = func() float64 { return 0 }
 	st := h.start(s)
 	h.mu.Lock()
 	h.detached = true

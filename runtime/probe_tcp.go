@@ -8,7 +8,8 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
-// tcpProbe is a tcpSocket probe: success when a TCP connection opens.
+// tcpProbe is a tcpSocket probe: success when a TCP connection opens. The
+// connection is closed at once, without a byte sent.
 type tcpProbe struct {
 	addr   string
 	dialer net.Dialer
@@ -19,7 +20,9 @@ func newTCPProbe(a *v1alpha1.TCPSocketAction, port int) *tcpProbe {
 	if host == "" {
 		host = probeHost
 	}
-	return &tcpProbe{addr: net.JoinHostPort(host, strconv.Itoa(port))}
+	// No TCP keep-alive: it would cost four setsockopt calls a run on a
+	// connection closed at once.
+	return &tcpProbe{addr: net.JoinHostPort(host, strconv.Itoa(port)), dialer: net.Dialer{KeepAlive: -1}}
 }
 
 func (p *tcpProbe) probe(ctx context.Context) probeResult {

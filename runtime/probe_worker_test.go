@@ -112,14 +112,13 @@ type probeTest struct {
 }
 
 // newProbeTest builds a worker for spec with runners (by kind) and an
-// initial status as Exec would set it; rand is 0 unless set before go.
+// initial status as Exec would set it.
 func newProbeTest(t *testing.T, spec *v1alpha1.AppSpec, runners map[probeKind]probeRunner) *probeTest {
 	ctx, cancel := context.WithCancel(t.Context())
 	t0 := time.Now()
 	rec := &probeRecorder{ctx: ctx, status: InitialProbeStatus(spec, t0)}
 	w := &probeWorker{
 		app: "web", instance: "web-0", started: t0,
-		rand:    func() float64 { return 0 },
 		onProbe: rec.onProbe,
 		update:  rec.update,
 		log:     slog.New(slog.DiscardHandler),
@@ -205,14 +204,13 @@ func TestProbeWorker_NoProbeBeforeInitialDelay(t *testing.T) {
 		spec := &v1alpha1.AppSpec{LivenessProbe: &v1alpha1.Probe{PeriodSeconds: 2, InitialDelaySeconds: 3, FailureThreshold: 1}}
 		r := &script{t0: time.Now(), result: okFrom(3*time.Second, "HTTP 500")}
 		pt := newProbeTest(t, spec, map[probeKind]probeRunner{livenessProbe: r})
-		pt.w.rand = func() float64 { return 0.25 } // jitter: a quarter of the (capped) period
 		pt.start()
-		time.Sleep(3024 * time.Millisecond)
+		time.Sleep(2999 * time.Millisecond)
 		if got := r.ran(); len(got) != 0 {
-			t.Fatalf("probed at %v, before initialDelay + jitter (3.025 s)", got)
+			t.Fatalf("probed at %v, before initialDelay (3 s)", got)
 		}
 		time.Sleep(6100 * time.Millisecond)
-		if got, want := r.ran(), secs(3.025, 5.025, 7.025, 9.025); !slices.Equal(got, want) {
+		if got, want := r.ran(), secs(3, 5, 7, 9); !slices.Equal(got, want) {
 			t.Errorf("probed at %v, want %v", got, want)
 		}
 		if st, _ := pt.rec.snapshot(); st.Failed != "" {
@@ -235,22 +233,65 @@ func TestProbeWorker_InitialDelayCountsFromProcessStart(t *testing.T) {
 	})
 }
 
-func TestProbeWorker_JitterSpreadsFirstProbes(t *testing.T) {
+// Runs happen on the first probeTick (100 ms of the clock) at or after
+// they are due, so that runs of instances started close together coincide
+// and the daemon wakes once for them. (The bubble's clock starts on a
+// tick.)
+func TestProbeWorker_RunsOnTheTicks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		spec := &v1alpha1.AppSpec{ReadinessProbe: probeSpec(10, 0)}
-		var firsts []time.Duration
-		for _, f := range []float64{0, 0.1, 0.5, 0.99} {
-			r := &script{t0: time.Now(), result: okFrom(0, "")}
-			pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: r})
-			pt.w.rand = func() float64 { return f }
-			pt.start()
-			time.Sleep(10 * time.Second)
-			pt.cancel()
-			firsts = append(firsts, r.ran()[0])
+		base := time.Now()
+		spec := &v1alpha1.AppSpec{ReadinessProbe: probeSpec(1, 0)}
+		var scripts []*script
+		for _, at := range []time.Duration{0, 10 * time.Millisecond, 99 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond} {
+			time.Sleep(at - time.Since(base)) // the instance starts at base+at
+			r := &script{t0: base, result: okFrom(0, "")}
+			newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: r}).start()
+			scripts = append(scripts, r)
 		}
-		// Spread over the period, capped at maxJitter (100 ms).
-		if want := secs(0, 0.01, 0.05, 0.099); !slices.Equal(firsts, want) {
-			t.Errorf("first probes at %v, want %v", firsts, want)
+		time.Sleep(2500*time.Millisecond - time.Since(base))
+		want := [][]time.Duration{secs(0, 1, 2), secs(0.1, 1.1, 2.1), secs(0.1, 1.1, 2.1), secs(0.1, 1.1, 2.1), secs(0.2, 1.2, 2.2)}
+		for i, r := range scripts {
+			if got := r.ran(); !slices.Equal(got, want[i]) {
+				t.Errorf("instance %d probed at %v, want %v", i, got, want[i])
+			}
+		}
+	})
+}
+
+func TestOnTick(t *testing.T) {
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct{ in, want time.Duration }{
+		{0, 0}, {1, 100 * time.Millisecond}, {100 * time.Millisecond, 100 * time.Millisecond},
+		{100*time.Millisecond + 1, 200 * time.Millisecond}, {1999 * time.Millisecond, 2 * time.Second},
+	} {
+		if got := onTick(at.Add(tt.in)); !got.Equal(at.Add(tt.want)) {
+			t.Errorf("onTick(+%v) = +%v, want +%v", tt.in, got.Sub(at), tt.want)
+		}
+	}
+	before := time.Date(1969, 12, 31, 23, 59, 59, 950_000_000, time.UTC) // a negative UnixNano
+	if got, want := onTick(before), time.Unix(0, 0); !got.Equal(want) {
+		t.Errorf("onTick(%v) = %v, want %v", before, got, want)
+	}
+}
+
+// A run that overran its period is followed on the next tick, then the
+// period goes on from there.
+func TestProbeWorker_OverrunFollowedOnTheNextTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spec := &v1alpha1.AppSpec{ReadinessProbe: &v1alpha1.Probe{PeriodSeconds: 1, TimeoutSeconds: 5}}
+		first := true
+		slow := &script{t0: time.Now(), result: func(time.Duration) probeResult {
+			if first {
+				first = false
+				time.Sleep(1250 * time.Millisecond)
+			}
+			return probeResult{ok: true}
+		}}
+		pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: slow})
+		pt.start()
+		time.Sleep(3500 * time.Millisecond)
+		if got, want := slow.ran(), secs(0, 1.3, 2.3, 3.3); !slices.Equal(got, want) {
+			t.Errorf("probed at %v, want %v", got, want)
 		}
 	})
 }
