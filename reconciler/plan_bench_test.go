@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,8 +66,9 @@ func BenchmarkPlan1000Apps(b *testing.B) {
 // BenchmarkReplace1000 hands the reconciler a 1000-app snapshot, as the
 // watchers do on every scan (each edit and each resync): "first" into an
 // empty reconciler, "unchanged" the same snapshot again (the resync case,
-// which must enqueue nothing), "one-changed" alternating two snapshots
-// that differ in one app's command.
+// which must enqueue nothing), "unchanged-copy" equal snapshots in new
+// slices, "one-changed" alternating two snapshots that differ in one
+// app's command.
 func BenchmarkReplace1000(b *testing.B) {
 	snapshot := func(apps []*v1alpha1.App) v1alpha1.Snapshot {
 		var snap v1alpha1.Snapshot
@@ -97,6 +99,22 @@ func BenchmarkReplace1000(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			r.Replace(snap)
+		}
+	})
+	b.Run("unchanged-copy", func(b *testing.B) {
+		// The same apps in new slices: compared app by app (an event
+		// scan that read nothing new; a resync re-sends the same slices).
+		r := newReconciler()
+		r.Replace(snap)
+		copies := []v1alpha1.Snapshot{snap, snap}
+		for i := range copies {
+			copies[i].Apps, copies[i].Files = slices.Clone(snap.Apps), slices.Clone(snap.Files)
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			r.Replace(copies[i%2])
 		}
 	})
 	b.Run("one-changed", func(b *testing.B) {

@@ -32,20 +32,19 @@ func (r *Reconciler) RefreshUsage() {
 	for _, app := range appsOverMemoryLimit(states) {
 		r.q.Add(app) // the pass that restarts it
 	}
-	usage := map[string]map[string]runtime.State{}
-	for _, o := range states {
-		if !o.Running() || o.Usage.SampledAt.IsZero() {
-			continue
+	byUID := make(map[string]*runtime.State, len(states))
+	for i := range states {
+		if o := &states[i]; o.Running() && !o.Usage.SampledAt.IsZero() {
+			byUID[o.UID] = o
 		}
-		if usage[o.App] == nil {
-			usage[o.App] = map[string]runtime.State{}
-		}
-		usage[o.App][o.UID] = o
+	}
+	if len(byUID) == 0 {
+		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for name, byUID := range usage {
-		if st := r.apps[name]; st != nil {
+	for _, st := range r.apps {
+		if usageChanged(st.instances, byUID) {
 			st.instances = withUsage(st.instances, byUID)
 		}
 	}
@@ -57,11 +56,30 @@ type allInstances interface {
 	AllInstances() []runtime.State
 }
 
+// usageChanged reports whether withUsage would change any of insts: an
+// idle instance's usage stays the same from one sample to the next, and
+// its app's instances are then not copied.
+func usageChanged(insts []v1alpha1.Instance, byUID map[string]*runtime.State) bool {
+	for i := range insts {
+		in := &insts[i]
+		o, ok := byUID[in.UID]
+		if !ok || o.PID != in.PID {
+			continue
+		}
+		u := &o.Usage
+		if in.CPUSeconds != u.CPUSeconds || in.CPUPercent != u.CPUPercent || in.MemoryBytes != u.MemoryBytes ||
+			in.Listening == nil || !slices.Equal(in.Listening, u.Listening) || in.Message != runningMessage(*o) {
+			return true
+		}
+	}
+	return false
+}
+
 // withUsage returns insts with the usage of the running ones replaced by
 // that of the observed process of the same uid and pid (a process started
 // since the last reconcile is not the one shown). It copies rather than
 // writes in place: a slice once published is not mutated.
-func withUsage(insts []v1alpha1.Instance, byUID map[string]runtime.State) []v1alpha1.Instance {
+func withUsage(insts []v1alpha1.Instance, byUID map[string]*runtime.State) []v1alpha1.Instance {
 	out := slices.Clone(insts)
 	for i := range out {
 		o, ok := byUID[out[i].UID]
@@ -70,7 +88,7 @@ func withUsage(insts []v1alpha1.Instance, byUID map[string]runtime.State) []v1al
 		}
 		u := o.Usage
 		out[i].CPUSeconds, out[i].CPUPercent, out[i].MemoryBytes = u.CPUSeconds, u.CPUPercent, u.MemoryBytes
-		out[i].Message = runningMessage(o)
+		out[i].Message = runningMessage(*o)
 		out[i].Listening = []int32{}
 		if u.Listening != nil {
 			out[i].Listening = slices.Clone(u.Listening)

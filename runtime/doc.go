@@ -215,10 +215,13 @@
 // Kubernetes semantics and defaults (initialDelaySeconds 0, periodSeconds
 // 10, timeoutSeconds 1, successThreshold 1, failureThreshold 3; success
 // threshold 1 for liveness and startup). The initial delay counts from the
-// process start; the first run of each probe also waits a random fraction
-// of its period, so that instances started together do not probe
-// together; then one run a period, from the schedule, not from the end of
-// the last run. A run that was cancelled (Stop) counts for nothing.
+// process start (a first run already due runs at once); then one run a
+// period, from the schedule, not from the end of the last run. Every run
+// happens on the first 100 ms tick of the clock at or after it is due
+// (probeTick), the same ticks for every instance: runs due together wake
+// the daemon once, which is most of what probing many instances costs on
+// a host where a wake from idle costs more than a loopback probe. A run
+// that was cancelled (Stop) counts for nothing.
 //
 // Results go through the thresholds (probeCounter, pure). A readiness
 // transition flips Ready (and ReadySince); a readiness failure never ends
@@ -236,9 +239,13 @@
 // Runners, one per kind: httpGet connects to the probe's host or
 // 127.0.0.1, the port by number or by name (the instance's ports, or a
 // fixed port of the spec; an unknown name fails every run), without a
-// proxy, without keep-alive, skipping TLS verification; 200-399 is success;
-// redirects are followed to the same host only, a redirect to another host
-// is a success with a logged warning; at most 10 KiB of the body is read.
+// proxy, without keep-alive, skipping TLS verification; 200-399 is
+// success; redirects are followed to the same host only, a redirect to
+// another host is a success with a logged warning; at most 10 KiB of the
+// body and 64 KiB of the response header are read. It speaks HTTP/1.1
+// itself, in the probe's goroutine: one dial, the request in one write,
+// http.ReadResponse on the connection, one close; no net/http Transport
+// and none of its goroutines.
 // tcpSocket succeeds when a connection opens. exec runs the command
 // ($(VAR)-expanded as the kubelet does) with the instance's environment,
 // working dir and user, in a process group of its own, its output into a
@@ -261,14 +268,15 @@
 // What a pass costs is mostly system calls, so it makes few: the sampler
 // holds each tree process's /proc/<pid>/stat open between passes (one
 // pread a pass; a quarter of RLIMIT_NOFILE at most), reads a process
-// outside every tree once and then only if its /proc entry changes (a
-// reused pid), lists /proc only when /proc/loadavg says a pid was
-// allocated since (and every 12th pass), takes the listening sockets from
-// one sock_diag dump (/proc/net/tcp{,6} where that fails: a walk of every
-// connection, milliseconds on a busy host), and reads a tree's fd links
-// only when its processes changed, when a socket appeared and the tree's
-// CPU time moved, or every 12th pass. The sampler's doc comment says what
-// this can miss, and for how long.
+// outside every tree again only every 60th pass (5 min) or when its /proc
+// entry changes (a reused pid), lists /proc only from the pids allocated
+// since the last pass (/proc/loadavg has the last one; every 60th pass
+// lists all), takes the listening sockets from one sock_diag dump
+// (/proc/net/tcp{,6} where that fails: a walk of every connection,
+// milliseconds on a busy host), and reads a tree's fd links only when its
+// processes changed, when a socket appeared and the tree's CPU time moved
+// (or it is young), or every 60th pass. The sampler's doc comment says
+// what this can miss, and for how long.
 //
 // # Limits
 //

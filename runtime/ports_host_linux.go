@@ -30,9 +30,32 @@ func hostListeners(procNet string) (*portSet, error) {
 	return set, procListeners(procNet, set)
 }
 
+// diagListeners adds the ports of every TCP LISTEN socket, IPv4 and IPv6,
+// to set, over sock_diag.
+func diagListeners(set *portSet) error {
+	return diagListenSockets(nil, func(port int32, _ uint64) { set.add(port) })
+}
+
 // procListeners adds the LISTEN ports of procNet/tcp and tcp6 to set. A
 // missing tcp6 (IPv6 disabled) is no error.
 func procListeners(procNet string, set *portSet) error {
+	return procListenSockets(procNet, func(port int32, _ uint64) { set.add(port) })
+}
+
+// parseListeners adds the local port of every LISTEN row of a
+// /proc/net/tcp{,6} table to set.
+func parseListeners(data []byte, set *portSet) {
+	parseListenSockets(data, func(port int32, _ uint64) { set.add(port) })
+}
+
+// A listenFunc receives one TCP LISTEN socket: its local port and the
+// inode of the socket (what /proc/<pid>/fd/N links to as "socket:[inode]").
+// The sampler maps inodes to ports, the port allocator keeps the ports.
+type listenFunc func(port int32, inode uint64)
+
+// procListenSockets reads procNet/tcp and tcp6 and calls fn for each LISTEN
+// socket. A missing tcp6 (IPv6 disabled) is no error.
+func procListenSockets(procNet string, fn listenFunc) error {
 	for _, name := range []string{"tcp", "tcp6"} {
 		data, err := os.ReadFile(filepath.Join(procNet, name))
 		if errors.Is(err, fs.ErrNotExist) && name == "tcp6" {
@@ -41,29 +64,37 @@ func procListeners(procNet string, set *portSet) error {
 		if err != nil {
 			return fmt.Errorf("host listeners: %w", err)
 		}
-		parseListeners(data, set)
+		parseListenSockets(data, fn)
 	}
 	return nil
 }
 
 // The sock_diag protocol (linux/inet_diag.h), which x/sys/unix lacks.
 const (
-	tcpStateListen     = 10 // TCP_LISTEN
-	sizeofInetDiagReq  = 56 // struct inet_diag_req_v2
-	inetDiagMsgPortOff = 4  // struct inet_diag_msg: id.idiag_sport, big endian
+	tcpStateListen      = 10 // TCP_LISTEN
+	sizeofInetDiagReq   = 56 // struct inet_diag_req_v2
+	inetDiagMsgPortOff  = 4  // struct inet_diag_msg: id.idiag_sport, big endian
+	inetDiagMsgInodeOff = 68 // struct inet_diag_msg: idiag_inode, native endian
+	sizeofInetDiagMsg   = 72
+	diagBufSize         = 32 << 10 // the kernel's dump messages are at most 32 KiB
 )
 
-// diagListeners adds the ports of every TCP LISTEN socket, IPv4 and IPv6,
-// to set with a sock_diag dump each (what ss -ltn does).
-func diagListeners(set *portSet) error {
+// diagListenSockets calls fn for every TCP LISTEN socket, IPv4 and IPv6,
+// with a sock_diag dump each (what ss -ltn does). The kernel walks only
+// its listening hash, however many connections the host has. buf, if not
+// nil, is the receive buffer (diagBufSize bytes), reused by a caller that
+// asks often.
+func diagListenSockets(buf []byte, fn listenFunc) error {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return fmt.Errorf("sock_diag: %w", err)
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, 32<<10) // the kernel's dump messages are at most 32 KiB
+	if len(buf) < diagBufSize {
+		buf = make([]byte, diagBufSize)
+	}
 	for i, family := range []byte{unix.AF_INET, unix.AF_INET6} {
-		if err := diagDump(fd, uint32(i+1), family, set, buf); err != nil {
+		if err := diagDump(fd, uint32(i+1), family, fn, buf); err != nil {
 			return fmt.Errorf("sock_diag: %w", err)
 		}
 	}
@@ -72,7 +103,7 @@ func diagListeners(set *portSet) error {
 
 // diagDump asks for the LISTEN sockets of family and reads the answer up
 // to its NLMSG_DONE.
-func diagDump(fd int, seq uint32, family byte, set *portSet, buf []byte) error {
+func diagDump(fd int, seq uint32, family byte, fn listenFunc, buf []byte) error {
 	ne := binary.NativeEndian
 	var req [unix.SizeofNlMsghdr + sizeofInetDiagReq]byte
 	ne.PutUint32(req[0:], uint32(len(req)))
@@ -110,8 +141,8 @@ func diagDump(fd int, seq uint32, family byte, set *portSet, buf []byte) error {
 					}
 				}
 				return errors.New("unexpected netlink ack")
-			case typ == unix.SOCK_DIAG_BY_FAMILY && len(body) >= inetDiagMsgPortOff+2:
-				set.add(int32(binary.BigEndian.Uint16(body[inetDiagMsgPortOff:])))
+			case typ == unix.SOCK_DIAG_BY_FAMILY && len(body) >= sizeofInetDiagMsg:
+				fn(int32(binary.BigEndian.Uint16(body[inetDiagMsgPortOff:])), uint64(ne.Uint32(body[inetDiagMsgInodeOff:])))
 			}
 			l = (l + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1)
 			if l >= len(msgs) {
@@ -122,12 +153,13 @@ func diagDump(fd int, seq uint32, family byte, set *portSet, buf []byte) error {
 	}
 }
 
-// parseListeners adds the local port of every LISTEN row of a
-// /proc/net/tcp{,6} table to set. A row reads
-// "  0: 0100007F:1F90 00000000:0000 0A ...": slot, local address:port
-// (hex), remote address:port, state. The header and malformed rows are
-// skipped.
-func parseListeners(data []byte, set *portSet) {
+// parseListenSockets calls fn for every LISTEN row of a /proc/net/tcp{,6}
+// table. A row reads
+// "  0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5001 ...":
+// slot, local address:port (hex), remote address:port, state, queues,
+// timer, retransmits, uid, timeout, inode. The header and malformed rows
+// are skipped; a row cut before its inode gives inode 0.
+func parseListenSockets(data []byte, fn listenFunc) {
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -135,12 +167,12 @@ func parseListeners(data []byte, set *portSet) {
 		} else {
 			data = nil
 		}
-		var f [4][]byte
+		var f [10][]byte
 		n := 0
-		for n < len(f) {
+		next := func() bool {
 			line = bytes.TrimLeft(line, " \t")
 			if len(line) == 0 {
-				break
+				return false
 			}
 			end := bytes.IndexAny(line, " \t")
 			if end < 0 {
@@ -148,17 +180,28 @@ func parseListeners(data []byte, set *portSet) {
 			}
 			f[n], line = line[:end], line[end:]
 			n++
+			return true
+		}
+		for n < 4 && next() {
 		}
 		if n < 4 || string(f[3]) != tcpListen {
-			continue
+			continue // the rest of a row is read only for LISTEN rows
 		}
 		i := bytes.LastIndexByte(f[1], ':')
 		if i < 0 {
 			continue
 		}
-		if p, ok := parseHex16(f[1][i+1:]); ok {
-			set.add(int32(p))
+		p, ok := parseHex16(f[1][i+1:])
+		if !ok {
+			continue
 		}
+		for n < len(f) && next() {
+		}
+		var inode uint64
+		if n == len(f) {
+			inode, _ = parseDecimal(f[9])
+		}
+		fn(int32(p), inode)
 	}
 }
 

@@ -5,8 +5,9 @@ package runtime
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"strconv"
+	"math"
 )
 
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat. The
@@ -25,46 +26,75 @@ type procSample struct {
 
 // parseStat parses the content of /proc/<pid>/stat. The command name, in
 // parentheses, may hold spaces and parentheses itself: the fields are read
-// after its last ')'.
+// after its last ')'. It does not allocate (one runs per host process and
+// pass).
 func parseStat(b []byte) (procSample, error) {
 	var p procSample
 	open := bytes.IndexByte(b, '(')
 	end := bytes.LastIndexByte(b, ')')
 	if open < 1 || end < open {
-		return p, fmt.Errorf("parse stat: no command name")
+		return p, errors.New("parse stat: no command name")
 	}
-	pid, err := strconv.Atoi(string(bytes.TrimSpace(b[:open])))
-	if err != nil {
-		return p, fmt.Errorf("parse stat: pid: %w", err)
+	pid, ok := parseDecimal(bytes.TrimSpace(b[:open]))
+	if !ok {
+		return p, errors.New("parse stat: bad pid")
 	}
-	p.pid = pid
+	p.pid = int(pid)
 	// Fields after the name, from 0: state ppid pgrp session tty_nr tpgid
 	// flags minflt cminflt majflt cmajflt utime(11) stime cutime cstime
 	// priority nice num_threads itrealvalue starttime(19) vsize rss(21).
-	var f [22][]byte
+	var u [8]uint64
+	k := 0
 	rest := b[end+1:]
-	for i := range f {
+	for i := 0; i <= statRSS; i++ {
 		rest = bytes.TrimLeft(rest, " ")
 		j := bytes.IndexByte(rest, ' ')
 		if j < 0 {
 			j = len(bytes.TrimRight(rest, "\n"))
-			if i != len(f)-1 || j == 0 {
-				return p, fmt.Errorf("parse stat %d: %d fields, want at least %d", pid, i, len(f)+2)
+			if i != statRSS || j == 0 {
+				return p, fmt.Errorf("parse stat %d: %d fields, want at least %d", pid, i, statRSS+3)
 			}
 		}
-		f[i], rest = rest[:j], rest[j:]
-	}
-	var u [8]uint64
-	for k, i := range []int{1, 2, 11, 12, 13, 14, 19, 21} {
-		// rss is signed in the kernel's format string but never negative.
-		if u[k], err = strconv.ParseUint(string(f[i]), 10, 64); err != nil {
-			return p, fmt.Errorf("parse stat %d: field %d: %w", pid, i+3, err)
+		if statWanted&(1<<i) != 0 {
+			// rss is signed in the kernel's format string but never negative.
+			if u[k], ok = parseDecimal(rest[:j]); !ok {
+				return p, fmt.Errorf("parse stat %d: field %d is not a number", pid, i+3)
+			}
+			k++
 		}
+		rest = rest[j:]
 	}
 	p.ppid, p.pgrp = int(u[0]), int(u[1])
 	p.self, p.children = u[2]+u[3], u[4]+u[5]
 	p.start, p.rssPages = u[6], int64(u[7])
 	return p, nil
+}
+
+// The fields of /proc/<pid>/stat parseStat keeps, counted from the one
+// after the command name: ppid pgrp utime stime cutime cstime starttime
+// rss, in this order.
+const (
+	statRSS    = 21
+	statWanted = 1<<1 | 1<<2 | 1<<11 | 1<<12 | 1<<13 | 1<<14 | 1<<19 | 1<<statRSS
+)
+
+// parseDecimal parses a non-empty unsigned decimal that fits 64 bits.
+func parseDecimal(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if v > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
 }
 
 // procKey identifies a process across passes: a pid alone may be reused.
@@ -102,15 +132,37 @@ type procSeen struct {
 type cpuAccount struct {
 	ticks uint64 // the counter
 	seen  map[procKey]procSeen
-	debt  uint64 // already-counted time of reaped children, not yet offset
+	spare map[procKey]procSeen // the pass before's seen, reused for the next
+	debt  uint64               // already-counted time of reaped children, not yet offset
 }
 
-// update takes the tree as read in this pass and returns the counter.
+// update takes the tree as read in this pass and returns the counter. It
+// allocates nothing in the steady state of a tree of a few processes (one
+// runs per instance and pass).
 func (a *cpuAccount) update(tree []procSample) uint64 {
-	next := make(map[procKey]procSeen, len(tree))
-	byPID := make(map[int]procKey, len(tree))
-	for _, p := range tree {
-		byPID[p.pid] = procKey{p.pid, p.start}
+	next := a.spare
+	if next == nil {
+		next = make(map[procKey]procSeen, len(tree))
+	}
+	clear(next)
+	var byPID map[int]procKey // pid -> key, for a larger tree
+	if len(tree) > 8 {
+		byPID = make(map[int]procKey, len(tree))
+		for _, p := range tree {
+			byPID[p.pid] = procKey{p.pid, p.start}
+		}
+	}
+	keyOf := func(pid int) (procKey, bool) {
+		if byPID != nil {
+			k, ok := byPID[pid]
+			return k, ok
+		}
+		for _, q := range tree {
+			if q.pid == pid {
+				return procKey{q.pid, q.start}, true
+			}
+		}
+		return procKey{}, false
 	}
 	var gain uint64
 	for _, p := range tree {
@@ -122,7 +174,7 @@ func (a *cpuAccount) update(tree []procSample) uint64 {
 			gain += total - prev.total
 		}
 		s := procSeen{total: total}
-		if pk, ok := byPID[p.ppid]; ok {
+		if pk, ok := keyOf(p.ppid); ok {
 			s.parent = pk
 		}
 		next[k] = s
@@ -144,6 +196,6 @@ func (a *cpuAccount) update(tree []procSample) uint64 {
 		gain = 0
 	}
 	a.ticks += gain
-	a.seen = next
+	a.seen, a.spare = next, a.seen
 	return a.ticks
 }

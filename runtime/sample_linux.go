@@ -1,16 +1,9 @@
 package runtime
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"maps"
 	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,16 +22,46 @@ type sampleTarget struct {
 }
 
 // sampler measures the process trees of instances in one batched pass
-// over /proc. Only the goroutine that runs the passes touches it.
+// over /proc. Only the goroutine that runs the passes touches it; close
+// releases what it holds open.
 //
 // An instance's tree is every process of its process group (pgid == the
 // main process's pid: the whole group, whoever forked what), plus every
 // descendant that left the group (setsid, setpgid) while its parent chain
 // still leads back into the tree. An escapee whose parent died was
 // reparented to init (or a subreaper) and is no longer found: only a
-// cgroup could follow it. Finding the descendants costs nothing extra: the
-// pass reads every /proc/<pid>/stat of the host anyway, since the group of
-// a process is only written there.
+// cgroup could follow it. Finding the descendants costs little: the group
+// of a process is only written in its /proc/<pid>/stat, which is read for
+// every new process anyway.
+//
+// What a pass reads (sample_procs_linux.go, sample_list_linux.go) is
+// chosen to make few system calls, which are most of its cost:
+//
+//   - the stat of every process in a tree, through a descriptor held open
+//     while it is in one: one pread per process and pass (at most a
+//     quarter of RLIMIT_NOFILE held; the rest with openat, read, close);
+//   - the stat of every process new since the last listing (or whose
+//     /proc/<pid> entry has another inode: a pid reused), with openat
+//     relative to the open /proc, one read, close. A process outside
+//     every tree is not read again until a full pass (every
+//     fullPassEvery-th, 5 min at 5 s): its group and parent are taken
+//     from its last read for keepOutside passes (an instance's main
+//     process listed just before it became a target is then read
+//     afresh), and it is forgotten after that. So the one way into a tree
+//     from outside, setpgid into an instance's group by a process of
+//     another group (of the daemon's session: instances do not start
+//     sessions of their own), is seen by the next full pass at the
+//     latest; a process that descends from a tree is in it already;
+//   - of the /proc listing, only the entries of the pids allocated since
+//     the last pass: /proc/loadavg has the last pid allocated, and procfs
+//     lists pids in order from any pid (a seek): nothing when no process
+//     was created, all of it on a full pass or after the pids wrapped.
+//
+// Nothing is allocated per process.
+//
+// The listening ports (sample_ports_linux.go) come from one sock_diag
+// dump of the host's TCP LISTEN sockets (inode -> port) and a tree's open
+// file descriptors, which are read only when needed (see listeningFor).
 //
 // It reads /proc/<pid>/stat itself rather than through gopsutil: gopsutil
 // has no accessor for the process group (getpgid(2) per process), reads
@@ -49,21 +72,47 @@ type sampler struct {
 	root     string // "/proc"; a fixture tree in tests
 	pageSize int64
 	acct     map[acctKey]*instanceAccount
-	buf      []byte
-	link     []byte
+	// sockets reports every TCP LISTEN socket of the daemon's network
+	// namespace (hostSockets; a fixture's net/tcp in tests).
+	sockets func(listenFunc) error
 
-	// Reading every fd link of every process is half the cost of a pass,
-	// and ports rarely change: a tree's ports are read again only when its
-	// set of processes or the host's set of listening sockets changed, or
-	// on every fullScanEvery-th pass (a socket passed between processes
-	// changes neither).
-	listen    map[uint64]int32 // the listening sockets at the last pass
-	listenGen uint64           // bumped when listen changes
-	passes    int
+	// The host's processes as last listed, by pid, and in listing order.
+	known       map[int]*procEntry
+	pids        []int
+	held        int // stat descriptors held open, at most maxHeld
+	maxHeld     int
+	listed      uint64 // full listings of /proc so far
+	lastPIDSeen uint64 // the last pid allocated, as of the last pass (0: unknown)
+	tgidOffset  int64  // the directory offset of pid p is p+tgidOffset; 0: unknown
+
+	// Scratch space reused by every pass.
+	buf     []byte // a stat file
+	dirents []byte // getdents(2) output
+	path    []byte // a NUL-terminated path relative to root
+	link    []byte // an fd's link target
+	procs   []procSample
+	entries []*procEntry // of procs, index for index
+	owners  []int        // of procs: the target pid each belongs to, 0 for none
+	leader  map[int]bool // own's: target pids
+	byPID   map[int]int  // own's: pid -> index in procs
+	owner   map[int]int  // own's: pid -> target pid, 0 for none
+	order   []int        // group's: indexes of procs in a tree, by tree
+	grouped []procSample // group's: the trees, one after the other
+	trees   map[int][]procSample
+	next    map[uint64]int32
+
+	listen  map[uint64]int32 // the host's listening sockets at the last pass: inode -> port
+	gainGen uint64           // bumped when listen gains a socket
+	passes  int
 }
 
-// fullScanEvery is how often every tree's fds are read regardless.
-const fullScanEvery = 12
+// fullPassEvery is how often a pass reads everything regardless: every
+// process's stat (a process outside every tree that joined one from
+// outside is seen then) and every tree's fd links (a socket passed to a
+// tree by another process, or opened by an old tree without its CPU time
+// moving a tick, is seen then). 60 passes, 5 min at 5 s: a full pass
+// costs about ten ordinary ones.
+const fullPassEvery = 60
 
 // acctKey names one process of an instance: a restart under the same uid
 // starts a new count (the counter resets, as a restarted container's does).
@@ -78,34 +127,76 @@ type instanceAccount struct {
 	ticks  uint64    // the counter at the last pass
 	lastAt time.Time // when the last pass read it (the start before the first)
 
-	// The ports found by the last fd scan, and what they depended on.
-	listening []int32
-	listenGen uint64
-	treeSum   uint64
+	// The listening sockets found by the last scan of the tree's fds, and
+	// what the scan depended on.
+	sockets   []uint64 // inodes
+	scanned   bool
+	scanGen   uint64 // sampler.gainGen then
+	scanTicks uint64 // the counter then
+	treeSum   uint64 // the set of processes then
+	changedAt int    // the pass (sampler.passes) that saw the set change
 }
 
+// newSampler returns a sampler of the /proc tree at root whose listening
+// sockets are read from root/net/tcp{,6}: for fixture trees.
 func newSampler(root string) *sampler {
-	return &sampler{root: root, pageSize: int64(os.Getpagesize()), acct: map[acctKey]*instanceAccount{},
-		buf: make([]byte, 4096), link: make([]byte, 128)}
+	s := &sampler{root: root, pageSize: int64(os.Getpagesize()), acct: map[acctKey]*instanceAccount{},
+		known: map[int]*procEntry{}, maxHeld: maxHeldFDs(),
+		buf: make([]byte, 4096), dirents: make([]byte, 32<<10), path: make([]byte, 0, 64),
+		link: make([]byte, 128), next: map[uint64]int32{}, listen: map[uint64]int32{}}
+	s.sockets = func(fn listenFunc) error { return procListenSockets(root+"/net", fn) }
+	return s
+}
+
+// newHostSampler returns the daemon's sampler: /proc, and the listening
+// sockets from sock_diag, or /proc/net/tcp{,6} where sock_diag fails.
+func newHostSampler() *sampler {
+	s := newSampler("/proc")
+	diagBuf := make([]byte, diagBufSize)
+	s.sockets = func(fn listenFunc) error { return hostSockets(diagBuf, "/proc/net", fn) }
+	return s
+}
+
+// maxHeldFDs bounds the stat descriptors a sampler holds open: a quarter
+// of the descriptor limit, at most 16384 (a process tree that forks
+// thousands must not starve the daemon of descriptors; the processes
+// beyond are read with open, read, close).
+func maxHeldFDs() int {
+	var l unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil {
+		return 0
+	}
+	return int(min(l.Cur/4, 16384))
+}
+
+// close releases the descriptors the sampler holds; a pass after it
+// starts over with a full listing.
+func (s *sampler) close() {
+	for pid, e := range s.known {
+		s.release(e)
+		delete(s.known, pid)
+	}
+	s.pids, s.listed, s.lastPIDSeen = nil, 0, 0
 }
 
 // pass samples every target at once and returns their usage by uid. A
 // target whose process is gone is left out. The accounting of targets not
 // passed any more is dropped.
 func (s *sampler) pass(now time.Time, targets []sampleTarget) (map[string]Usage, error) {
-	procs, err := s.readProcs()
+	dirfd, err := unix.Open(s.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("sample: open %s: %w", s.root, err)
+	}
+	defer unix.Close(dirfd)
+	full := s.passes%fullPassEvery == 0
+	s.passes++
+	trees, err := s.readTrees(dirfd, targets, full)
 	if err != nil {
 		return nil, err
 	}
-	trees := s.trees(procs, targets)
 	if len(trees) > 0 {
-		if sockets := s.listeningSockets(); !maps.Equal(sockets, s.listen) {
-			s.listen = sockets
-			s.listenGen++
-		}
+		s.readListening()
 	}
-	full := s.passes%fullScanEvery == 0
-	s.passes++
 	out := make(map[string]Usage, len(targets))
 	keep := make(map[acctKey]bool, len(targets))
 	for _, t := range targets {
@@ -129,10 +220,7 @@ func (s *sampler) pass(now time.Time, targets []sampleTarget) (map[string]Usage,
 		for _, p := range tree {
 			u.MemoryBytes += uint64(max(p.rssPages, 0) * s.pageSize)
 		}
-		if sum := treeSum(tree); full || a.listenGen != s.listenGen || a.treeSum != sum || a.listenGen == 0 {
-			a.listening, a.listenGen, a.treeSum = s.listening(tree, s.listen), s.listenGen, sum
-		}
-		u.Listening = slices.Clone(a.listening)
+		u.Listening = s.listeningFor(dirfd, a, tree, full)
 		out[t.uid] = u
 	}
 	for k := range s.acct {
@@ -143,188 +231,11 @@ func (s *sampler) pass(now time.Time, targets []sampleTarget) (map[string]Usage,
 	return out, nil
 }
 
-// treeSum identifies a set of processes whatever their order.
-func treeSum(tree []procSample) uint64 {
-	var sum uint64
-	for _, p := range tree {
-		h := uint64(p.pid)*0x9E3779B97F4A7C15 ^ p.start*0xC2B2AE3D27D4EB4F
-		sum += h ^ h>>29
-	}
-	return sum + uint64(len(tree))
-}
-
-// readProcs reads the stat of every process of the host. A process that
-// exits meanwhile is skipped.
-func (s *sampler) readProcs() ([]procSample, error) {
-	d, err := os.Open(s.root)
-	if err != nil {
-		return nil, fmt.Errorf("sample: %w", err)
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return nil, fmt.Errorf("sample: list %s: %w", s.root, err)
-	}
-	procs := make([]procSample, 0, len(names))
-	for _, name := range names {
-		if name == "" || name[0] < '0' || name[0] > '9' {
-			continue
-		}
-		b, err := s.readFile(s.root + "/" + name + "/stat")
-		if err != nil {
-			continue
-		}
-		if p, err := parseStat(b); err == nil {
-			procs = append(procs, p)
-		}
-	}
-	return procs, nil
-}
-
-// readFile reads a small file into s.buf without allocating.
-func (s *sampler) readFile(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	n := 0
-	for {
-		m, err := unix.Read(fd, s.buf[n:])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if m == 0 {
-			return s.buf[:n], nil
-		}
-		n += m
-		if n == len(s.buf) {
-			s.buf = slices.Grow(s.buf, len(s.buf))[:2*len(s.buf)]
-		}
-	}
-}
-
-// trees groups procs by the target they belong to, keyed by the target's
-// pid: first by process group, then each remaining process by its parent
-// chain.
-func (s *sampler) trees(procs []procSample, targets []sampleTarget) map[int][]procSample {
-	leader := make(map[int]bool, len(targets))
-	for _, t := range targets {
-		leader[t.pid] = true
-	}
-	byPID := make(map[int]int, len(procs)) // pid -> index in procs
-	owner := make(map[int]int, len(procs)) // pid -> target pid, 0 for none
-	for i, p := range procs {
-		byPID[p.pid] = i
-		if leader[p.pgrp] {
-			owner[p.pid] = p.pgrp
-		}
-	}
-	var resolve func(pid, depth int) int
-	resolve = func(pid, depth int) int {
-		if o, ok := owner[pid]; ok {
-			return o
-		}
-		o := 0
-		if i, ok := byPID[pid]; ok && pid > 1 && depth < 64 {
-			o = resolve(procs[i].ppid, depth+1)
-		}
-		owner[pid] = o
-		return o
-	}
-	out := make(map[int][]procSample, len(targets))
-	for _, p := range procs {
-		if o := resolve(p.pid, 0); o != 0 {
-			out[o] = append(out[o], p)
-		}
-	}
-	return out
-}
-
-// listeningSockets maps the inode of every TCP socket in state LISTEN
-// (0A) of the daemon's network namespace to its port, from /proc/net/tcp
-// and tcp6. (An instance in a network namespace of its own is not seen.)
-func (s *sampler) listeningSockets() map[uint64]int32 {
-	m := map[uint64]int32{}
-	for _, f := range []string{"net/tcp", "net/tcp6"} {
-		file, err := os.Open(filepath.Join(s.root, f))
-		if err != nil {
-			continue
-		}
-		parseListening(file, m)
-		file.Close()
-	}
-	return m
-}
-
-// parseListening adds the listening sockets of one /proc/net/tcp* table.
-func parseListening(f *os.File, m map[uint64]int32) {
-	sc := bufio.NewScanner(f)
-	sc.Scan() // the header
-	for sc.Scan() {
-		fields := bytes.Fields(sc.Bytes())
-		if len(fields) < 10 || string(fields[3]) != "0A" {
-			continue
-		}
-		local := fields[1]
-		i := bytes.LastIndexByte(local, ':')
-		if i < 0 {
-			continue
-		}
-		port, err1 := strconv.ParseUint(string(local[i+1:]), 16, 16)
-		inode, err2 := strconv.ParseUint(string(fields[9]), 10, 64)
-		if err1 == nil && err2 == nil && inode != 0 {
-			m[inode] = int32(port)
-		}
-	}
-}
-
-// listening returns the sorted TCP ports the tree's processes hold a
-// listening socket of, through their open file descriptors.
-func (s *sampler) listening(tree []procSample, sockets map[uint64]int32) []int32 {
-	if len(sockets) == 0 {
-		return nil
-	}
-	var ports []int32
-	for _, p := range tree {
-		dir := s.root + "/" + strconv.Itoa(p.pid) + "/fd"
-		d, err := os.Open(dir)
-		if err != nil {
-			continue
-		}
-		fds, _ := d.Readdirnames(-1)
-		dfd := int(d.Fd())
-		for _, fd := range fds {
-			n, err := unix.Readlinkat(dfd, fd, s.link)
-			if err != nil {
-				continue
-			}
-			l := s.link[:n]
-			// "socket:[12345]"
-			if !bytes.HasPrefix(l, []byte("socket:[")) || l[len(l)-1] != ']' {
-				continue
-			}
-			inode, err := strconv.ParseUint(string(l[8:len(l)-1]), 10, 64)
-			if err != nil {
-				continue
-			}
-			if port, ok := sockets[inode]; ok && !slices.Contains(ports, port) {
-				ports = append(ports, port)
-			}
-		}
-		d.Close()
-	}
-	slices.Sort(ports)
-	return ports
-}
-
 // sampleLoop runs a pass at once and then every interval until ctx is
 // done. Run owns it.
 func (e *Exec) sampleLoop(ctx context.Context) {
-	s := newSampler("/proc")
+	s := newHostSampler()
+	defer s.close()
 	t := time.NewTicker(e.sampleInterval)
 	defer t.Stop()
 	var lastErr string

@@ -106,12 +106,18 @@ func TestSample_ProcessTree(t *testing.T) {
 		t.Fatalf("the workload did not fork as expected: tree %v, escaped %v", tree, escaped)
 	}
 	s := newSampler("/proc")
-	procs, err := s.readProcs()
+	dirfd, err := unix.Open("/proc", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer unix.Close(dirfd)
+	trees, err := s.readTrees(dirfd, []sampleTarget{{pid: st.PID}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
 	var got []int
-	for _, p := range s.trees(procs, []sampleTarget{{pid: st.PID}})[st.PID] {
+	for _, p := range trees[st.PID] {
 		got = append(got, p.pid)
 	}
 	for _, pid := range tree {
@@ -153,6 +159,7 @@ func TestSample_CountsReapedChildren(t *testing.T) {
 	}
 	t.Cleanup(func() { unix.Kill(-cmd.Process.Pid, unix.SIGKILL); cmd.Wait() })
 	s := newSampler("/proc")
+	t.Cleanup(s.close)
 	target := []sampleTarget{{uid: "sh", pid: cmd.Process.Pid, startedAt: time.Now()}}
 	if _, err := s.pass(time.Now(), target); err != nil {
 		t.Fatal(err)
@@ -228,7 +235,8 @@ func sleepers(b *testing.B, n int) []sampleTarget {
 func BenchmarkSample1000(b *testing.B) {
 	targets := sleepers(b, 1000)
 	b.Run("proc", func(b *testing.B) {
-		s := newSampler("/proc")
+		s := newHostSampler()
+		defer s.close()
 		for b.Loop() {
 			u, err := s.pass(time.Now(), targets)
 			if err != nil || len(u) != len(targets) {
@@ -300,6 +308,7 @@ func BenchmarkSampleFixture1000(b *testing.B) {
 	}
 	writeFixture(b, root, procs, nil, fixtureTCP)
 	s := newSampler(root)
+	defer s.close()
 	for b.Loop() {
 		if u, err := s.pass(time.Now(), targets); err != nil || len(u) != 1000 {
 			b.Fatalf("sampled %d: %v", len(u), err)

@@ -193,6 +193,7 @@ func TestSamplerPass_Fixture(t *testing.T) {
 		300: {"socket:[5001]"},
 	}, fixtureTCP)
 	s := newSampler(root)
+	t.Cleanup(s.close)
 	s.pageSize = 4096
 	targets := []sampleTarget{{uid: "a", pid: 100}, {uid: "b", pid: 200}, {uid: "gone", pid: 400}}
 	got, err := s.pass(fixtureNow, targets)

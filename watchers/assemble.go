@@ -59,10 +59,17 @@ func assemble(files []fileRead, prev state, dir func(rel string) string) ([]v1al
 		if apps != nil {
 			next.good[f.path] = apps
 		}
+		var listed map[string]bool // for a file of many apps: slices.Contains would be quadratic
+		if len(apps) > 16 {
+			listed = make(map[string]bool, len(apps))
+		}
 		for _, a := range apps {
 			name := a.Metadata.Name
-			if !slices.Contains(st.Objects, name) {
+			if listed != nil && !listed[name] || listed == nil && !slices.Contains(st.Objects, name) {
 				st.Objects = append(st.Objects, name)
+				if listed != nil {
+					listed[name] = true
+				}
 			}
 			byName[name] = append(byName[name], candidate{app: a, file: i})
 		}

@@ -277,8 +277,12 @@ func TestDir_RootMissingIsUnavailable(t *testing.T) {
 		t.Fatalf("Replace called %d times for a missing root", n)
 	}
 
-	// Created: a snapshot.
-	writeFile(t, filepath.Join(root, "web.yaml"), manifest("web", "v1"))
+	// Created, with its manifest at once (renamed into place: a folder
+	// created empty and then written would rightly give an empty snapshot
+	// first): a snapshot.
+	tmp := filepath.Join(filepath.Dir(root), "tmp")
+	writeFile(t, filepath.Join(tmp, "web.yaml"), manifest("web", "v1"))
+	rename(t, tmp, root)
 	sink.waitSnap(t, "web", hasApps("web"))
 
 	// Removed: unavailable, the last snapshot still stands.

@@ -11,7 +11,17 @@
 //
 // # Reading
 //
-// Every scan reads the whole tree: fsnotify events only say "look again".
+// Every scan lists the whole tree: fsnotify events only say "look again".
+// A file is read (and hashed) again only when its stat changed since its
+// last read (device, inode, size, mtime, ctime), when it changed less than
+// 2 s before that read (a later write in the same timestamp tick would not
+// show: git's "racily clean"), and on every 16th scan whatever its stat;
+// it is decoded again only when its content hash changed. So the 30 s
+// resync of 1000 unchanged manifests costs a walk and a stat per file:
+// 10-12 ms (BenchmarkScan1000Files) against 21-24 ms when every file was
+// read and hashed, and the reconciler then skips the snapshot it already
+// has (BenchmarkReplace1000/unchanged: nanoseconds, against 13-21 ms for
+// the diff).
 // The root is resolved once per scan and everything is read through the
 // resolved path; each link followed is read again afterwards, and a link
 // that moved, or a file or folder that vanished mid-read (ENOENT), restarts
@@ -65,7 +75,11 @@
 //     lost included; SourcedApp.Path says which file an app came from.
 //   - Every scan that reads the directory emits, changed or not (the
 //     reconciler diffs); a file's problem is logged once per content and
-//     message, an unavailability once until it changes.
+//     message, an unavailability once until it changes. A scan whose
+//     snapshot holds what the last one emitted held (the same files read,
+//     each contributing the same apps, each name the same owner) re-sends
+//     the last snapshot's slices (Sink.Replace), which the reconciler
+//     skips without a diff.
 //   - Snapshots share App values with the last-good cache: consumers must
 //     not mutate them.
 //

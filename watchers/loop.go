@@ -93,15 +93,15 @@ func (l *loop) scan(ctx context.Context, forced bool) {
 		l.d.log.Info("manifests directory available again")
 		l.down = ""
 	}
-	l.r.commit(s)
-	l.emitted = make(map[string]bool, len(s.snap.Apps))
-	for _, a := range s.snap.Apps {
+	snap := l.r.commit(s)
+	l.emitted = make(map[string]bool, len(snap.Apps))
+	for _, a := range snap.Apps {
 		l.emitted[a.App.Metadata.Name] = true
 	}
 	l.logFileErrors(s)
-	l.d.log.Debug("manifests read", "apps", len(s.snap.Apps), "files", len(s.snap.Files),
-		"revision", s.snap.SourceRevision, "duration", time.Since(start))
-	l.d.sink.Replace(s.snap)
+	l.d.log.Debug("manifests read", "apps", len(snap.Apps), "files", len(snap.Files),
+		"revision", snap.SourceRevision, "duration", time.Since(start))
+	l.d.sink.Replace(snap)
 }
 
 // removes reports whether snap lacks an app of the last snapshot emitted.

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -26,31 +28,56 @@ const (
 // of the last snapshot emitted (last good per file, name owners); only the
 // goroutine that owns it uses it.
 type reader struct {
-	root    string // absolute, as the user gave it
-	decode  func(path string, data []byte) ([]v1alpha1.App, error)
-	readDir func(string) ([]os.DirEntry, error)
-	state   state
-	// decoded caches the outcome of decoding each file by its content
-	// hash: a scan re-reads every file (cheap) but decodes only those
-	// that changed, so one edit beside a thousand manifests is applied in
-	// milliseconds. Entries of files not seen in the last scan go.
+	root     string // absolute, as the user gave it
+	decode   func(path string, data []byte) ([]v1alpha1.App, error)
+	readDir  func(string) ([]os.DirEntry, error)
+	readFile func(string) ([]byte, error) // ReadManifest
+	now      func() time.Time
+	state    state
+	// decoded caches the outcome of reading and decoding each file: a file
+	// whose stat is unchanged since it was read (fileStat, and not changed
+	// within racyWindow of the read) is not read again, and one whose
+	// content hash is unchanged is not decoded again, so a resync or an
+	// edit beside a thousand manifests costs a stat per file. Entries of
+	// files not seen in the last scan go.
 	decoded map[string]decodedFile
+	reads   int // scans so far: every fullReadEvery-th reads every file
+
+	// What the last emitted snapshot was made of (commit).
+	last struct {
+		files []fileRead
+		snap  v1alpha1.Snapshot
+	}
 }
 
-// decodedFile is one file's decode outcome, for one content hash.
+// decodedFile is one file's read and decode outcome, for one content hash.
 type decodedFile struct {
-	hash string
-	apps []v1alpha1.App
-	errs v1alpha1.ErrorList
+	hash   string
+	empty  bool
+	apps   []v1alpha1.App
+	errs   v1alpha1.ErrorList
+	stat   fileStat  // the file as stat'ed before it was read
+	readAt time.Time // when
 }
+
+// racyWindow: a file changed (ctime) less than this before it was read is
+// read again at every scan, as git treats a "racily clean" index entry: a
+// write in the same timestamp tick as the read, after it, would leave the
+// stat unchanged. Two seconds covers coarse filesystem clocks.
+const racyWindow = 2 * time.Second
+
+// fullReadEvery: every so many scans read every file whatever its stat
+// says (a change a stat cannot see: a clock-skewed network filesystem).
+const fullReadEvery = 16
 
 func newReader(root string, decode func(string, []byte) ([]v1alpha1.App, error)) *reader {
-	return &reader{root: root, decode: decode, readDir: os.ReadDir}
+	return &reader{root: root, decode: decode, readDir: os.ReadDir, readFile: ReadManifest, now: time.Now}
 }
 
 // scan is the outcome of reading the directory once.
 type scan struct {
 	snap   v1alpha1.Snapshot
+	files  []fileRead        // what snap was assembled from
 	next   state             // to commit if snap is emitted
 	hashes map[string]string // path -> content hash, for logging an error once
 	watch  watchSet
@@ -104,7 +131,7 @@ func (r *reader) attempt(now time.Time) (scan, error) {
 	apps, statuses, next := assemble(files, r.state, r.dir)
 	next.dirLinks = l.dirLinks
 	s.snap = v1alpha1.Snapshot{Apps: apps, Files: statuses, SourceRevision: l.revision, ReadAt: now}
-	s.next = next
+	s.files, s.next = files, next
 	return s, nil
 }
 
@@ -112,6 +139,8 @@ func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, erro
 	files := make([]fileRead, 0, len(entries))
 	hashes := make(map[string]string, len(entries))
 	decoded := make(map[string]decodedFile, len(entries))
+	r.reads++
+	full := r.reads%fullReadEvery == 0
 	for _, e := range entries {
 		f := fileRead{path: e.rel}
 		if e.err != nil {
@@ -119,7 +148,15 @@ func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, erro
 			files = append(files, f)
 			continue
 		}
-		data, err := ReadManifest(e.real)
+		readAt := r.now()
+		st, stErr := statFile(e.real)
+		if d, ok := r.decoded[e.rel]; ok && !full && stErr == nil && d.unchanged(st) {
+			decoded[e.rel], hashes[e.rel] = d, d.hash
+			f.hash, f.empty, f.apps, f.errs = d.hash, d.empty, d.apps, d.errs
+			files = append(files, f)
+			continue
+		}
+		data, err := r.readFile(e.real)
 		switch {
 		case errors.Is(err, ErrNotRegular):
 			continue // swapped for a FIFO or folder since the walk: not a manifest
@@ -135,12 +172,16 @@ func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, erro
 			hashes[e.rel] = f.hash
 			d, ok := r.decoded[e.rel]
 			if !ok || d.hash != f.hash {
-				d = decodedFile{hash: f.hash}
+				d = decodedFile{hash: f.hash, empty: f.empty}
 				if apps, err := r.decode(e.rel, data); err != nil {
 					d.errs = asErrorList(e.rel, err)
 				} else {
 					d.apps = apps
 				}
+			}
+			d.stat, d.readAt = fileStat{}, readAt
+			if stErr == nil {
+				d.stat = st
 			}
 			decoded[e.rel] = d
 			f.apps, f.errs = d.apps, d.errs
@@ -149,6 +190,35 @@ func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, erro
 	}
 	r.decoded = decoded
 	return files, hashes, nil
+}
+
+// unchanged reports whether a file whose stat is now st still holds what
+// was read into d: the same stat, last changed well before the read.
+func (d decodedFile) unchanged(st fileStat) bool {
+	return d.stat != (fileStat{}) && d.stat == st && st.ctime < d.readAt.Add(-racyWindow).UnixNano()
+}
+
+// fileStat is what tells that a file changed without reading it: a
+// rename-over changes the inode, a write the size or the times (ctime
+// cannot be set back by anyone).
+type fileStat struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime int64 // ns
+}
+
+// statFile stats path, following links.
+func statFile(path string) (fileStat, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStat{}, err
+	}
+	sys, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || !fi.Mode().IsRegular() {
+		return fileStat{}, ErrNotRegular
+	}
+	return fileStat{dev: uint64(sys.Dev), ino: sys.Ino, size: fi.Size(),
+		mtime: sys.Mtim.Nano(), ctime: sys.Ctim.Nano()}, nil
 }
 
 func unreadable(rel string, err error) v1alpha1.ErrorList {
@@ -162,5 +232,69 @@ func (r *reader) dir(rel string) string {
 	return filepath.Join(r.root, filepath.FromSlash(path.Dir(rel)))
 }
 
-// commit makes a scan's state the one the next scan starts from.
-func (r *reader) commit(s scan) { r.state = s.next }
+// commit makes a scan's state the one the next scan starts from, and
+// returns the snapshot to emit. When it holds what the last one emitted
+// held, it is the last one, its very Apps and Files slices, with the new
+// ReadAt: the sink tells an unchanged snapshot by identity (Sink.Replace).
+// assemble's output is a function of the files read (their decoded apps
+// and errors), the apps each file contributes (its own, or its last good
+// ones) and which file owns each name, all of which the scan's next state
+// records: when the files and that state are the same as the last
+// emitted's, so is the snapshot.
+func (r *reader) commit(s scan) v1alpha1.Snapshot {
+	prev := r.state
+	r.state = s.next
+	last := &r.last
+	if last.snap.ReadAt != (time.Time{}) && s.snap.SourceRevision == last.snap.SourceRevision &&
+		sameFiles(s.files, last.files) && sameAssembly(s.next, prev) {
+		snap := last.snap
+		snap.ReadAt = s.snap.ReadAt
+		last.files, last.snap = s.files, snap
+		return snap
+	}
+	last.files, last.snap = s.files, s.snap
+	return s.snap
+}
+
+// sameAssembly reports whether two states give the same snapshot from the
+// same files: each file contributes the same apps (the same slices), and
+// each name has the same owner.
+func sameAssembly(a, b state) bool {
+	if len(a.good) != len(b.good) || !maps.Equal(a.owner, b.owner) {
+		return false
+	}
+	for path, apps := range a.good {
+		if other, ok := b.good[path]; !ok || !sameSlice(apps, other) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameSlice reports whether a and b are the same slice: same length and,
+// unless empty, same first element.
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// sameFiles reports whether two scans read the same: the same paths and
+// hashes, the same decoded apps (the decode cache's slices: identity), the
+// same errors.
+func sameFiles(a, b []fileRead) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.path != y.path || x.hash != y.hash || x.empty != y.empty || !sameSlice(x.apps, y.apps) ||
+			len(x.errs) != len(y.errs) {
+			return false
+		}
+		for j := range x.errs {
+			if *x.errs[j] != *y.errs[j] {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -13,7 +13,11 @@ type Sink interface {
 	// Replace hands over the whole desired state read in one scan. It is
 	// called after every scan that read the directory, changed or not: the
 	// consumer diffs. The snapshot's App values are shared with the
-	// watcher's last-good cache and must not be mutated.
+	// watcher's last-good cache and must not be mutated. When nothing read
+	// changed, the snapshot is the previous one again: its very Apps and
+	// Files slices (same arrays, same lengths) with a new ReadAt, so a
+	// consumer may skip its diff on identity; a slice once sent is never
+	// refilled.
 	Replace(snap v1alpha1.Snapshot)
 	// Unavailable reports that the directory could not be read (missing,
 	// dangling link, unreadable folder, kept changing): the consumer keeps
