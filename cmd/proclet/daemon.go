@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +25,9 @@ import (
 	"proclet.dev/proclet/server"
 	"proclet.dev/proclet/watchers"
 )
+
+// daemonGCPercent is the daemon's GOGC when the environment sets none.
+const daemonGCPercent = 50
 
 // daemonConfig is the daemon's command line.
 type daemonConfig struct {
@@ -141,6 +145,12 @@ func runDaemon(args []string) int {
 		return 2
 	}
 	slog.SetDefault(log)
+	if os.Getenv("GOGC") == "" {
+		// A heap target of 1.5x the live heap instead of 2x: at 1000
+		// instances 43 instead of 57 MiB RSS, for a GC cycle more often
+		// (the daemon allocates little when idle). GOGC overrides it.
+		debug.SetGCPercent(daemonGCPercent)
+	}
 	if err := daemon(cfg, log); err != nil {
 		log.Error("proclet stopped", "err", err)
 		return 1
