@@ -44,22 +44,30 @@ func startedOrder(r *Reconciler, app string) []string {
 	return order
 }
 
+// startOne runs a Reconciler with one worker on slowStarts, applies app
+// alone and lets a second of the bubble's clock pass. Call it inside
+// synctest.Test.
+func startOne(t *testing.T, a *v1alpha1.App) (*slowStarts, *Reconciler) {
+	rt := &slowStarts{Fake: runtimetest.New()}
+	r := New(Options{Runtime: rt, Workers: 1})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	v1alpha1.Default(a)
+	path := a.Metadata.Name + ".yaml"
+	r.Replace(v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: *a, Path: path, Dir: "/srv"}},
+		Files: []v1alpha1.FileStatus{{Path: path, Objects: []string{a.Metadata.Name}}}})
+	synctest.Wait()
+	time.Sleep(time.Second)
+	synctest.Wait()
+	return rt, r
+}
+
 func TestReconciler_StartsReplicasOfOneAppInParallel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := &slowStarts{Fake: runtimetest.New()}
-		r := New(Options{Runtime: rt, Workers: 1})
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan struct{})
-		go func() { _ = r.Run(ctx); close(done) }()
-		defer func() { cancel(); <-done }()
-
-		a := named("many", 10)
-		v1alpha1.Default(a)
-		r.Replace(v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: *a, Path: "many.yaml", Dir: "/srv"}},
-			Files: []v1alpha1.FileStatus{{Path: "many.yaml", Objects: []string{"many"}}}})
-		synctest.Wait()
-		time.Sleep(time.Second)
-		synctest.Wait()
+		rt, r := startOne(t, named("many", 10))
 
 		if got := len(rt.Running("many")); got != 10 {
 			t.Fatalf("running: %d, want 10", got)
@@ -76,21 +84,9 @@ func TestReconciler_StartsReplicasOfOneAppInParallel(t *testing.T) {
 
 func TestReconciler_StartsReplicasWithPortsOneByOne(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rt := &slowStarts{Fake: runtimetest.New()}
-		r := New(Options{Runtime: rt, Workers: 1})
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan struct{})
-		go func() { _ = r.Run(ctx); close(done) }()
-		defer func() { cancel(); <-done }()
-
 		a := named("web", 4)
 		a.Spec.Ports = []v1alpha1.PortSpec{{Name: "http", Range: "20000-20009"}}
-		v1alpha1.Default(a)
-		r.Replace(v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: *a, Path: "web.yaml", Dir: "/srv"}},
-			Files: []v1alpha1.FileStatus{{Path: "web.yaml", Objects: []string{"web"}}}})
-		synctest.Wait()
-		time.Sleep(time.Second)
-		synctest.Wait()
+		rt, _ := startOne(t, a)
 
 		if got := len(rt.Running("web")); got != 4 {
 			t.Fatalf("running: %d, want 4", got)

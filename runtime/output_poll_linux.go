@@ -20,7 +20,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -72,12 +71,8 @@ func (e *Exec) startWaiter(w *pidWaiter, run func()) {
 }
 
 func (p *outputPoller) watchExit(w *pidWaiter, run func()) bool {
-	rc, err := w.f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	fd := -1
-	if rc.Control(func(f uintptr) { fd = int(f) }) != nil || fd < 0 {
+	_, fd, ok := rawFD(w.f)
+	if !ok {
 		return false
 	}
 	p.mu.Lock()
@@ -151,16 +146,8 @@ func (e *Exec) startReader(r *reader) {
 // having changed nothing, when r's file cannot be spliced or the loop's
 // fds cannot be made.
 func (p *outputPoller) add(r *reader) bool {
-	st, err := r.f.Stat()
-	if err != nil || st.Mode()&os.ModeNamedPipe == 0 {
-		return false
-	}
-	rc, err := r.f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	src := -1
-	if rc.Control(func(fd uintptr) { src = int(fd) }) != nil || src < 0 {
+	_, src, ok := fifoFD(r.f)
+	if !ok {
 		return false
 	}
 	p.mu.Lock()

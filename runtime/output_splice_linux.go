@@ -30,16 +30,8 @@ import (
 // cancel (without ending the line on Detach: the next daemon continues
 // it), or on a read error.
 func (e *Exec) readSpliced(r *reader) bool {
-	st, err := r.f.Stat()
-	if err != nil || st.Mode()&os.ModeNamedPipe == 0 {
-		return false
-	}
-	rc, err := r.f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	src := -1
-	if rc.Control(func(fd uintptr) { src = int(fd) }) != nil || src < 0 {
+	rc, src, ok := fifoFD(r.f)
+	if !ok {
 		return false
 	}
 	var scratch [2]int
@@ -77,6 +69,30 @@ func (e *Exec) readSpliced(r *reader) bool {
 		r.out.EndLine()
 		return true
 	}
+}
+
+// fifoFD returns f's raw connection and fd when f is a FIFO, the only
+// kind the splice path reads.
+func fifoFD(f *os.File) (syscall.RawConn, int, bool) {
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		return nil, -1, false
+	}
+	return rawFD(f)
+}
+
+// rawFD returns f's raw connection and its fd number, valid while f is
+// open.
+func rawFD(f *os.File) (syscall.RawConn, int, bool) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, -1, false
+	}
+	fd := -1
+	if rc.Control(func(u uintptr) { fd = int(u) }) != nil || fd < 0 {
+		return nil, -1, false
+	}
+	return rc, fd, true
 }
 
 // peek copies the head of the FIFO (up to readBufSize) into the scratch
