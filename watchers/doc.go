@@ -60,11 +60,12 @@
 //     more)"; `proclet validate` prints them all). An empty (0 byte) file
 //     that had apps is taken for a write in progress and fails the same
 //     way: to remove every app of a file, delete it.
-//   - Deletions wait for quiet: a scan caused by events whose result lacks
-//     an app of the last snapshot is not emitted until no event has come
-//     for a debounce window (a save that renames the old file away or
-//     truncates it looks like a deletion for a moment). Scans at start, on
-//     resync, on Rescan and after watch errors always emit.
+//   - Deletions wait for quiet: a scan whose result lacks an app of the
+//     last snapshot is not emitted until no event has come for a debounce
+//     window (a save that renames the old file away or truncates it, or a
+//     folder being removed, looks like a deletion for a moment). This holds
+//     for scans on resync, on Rescan and after watch errors too; with no
+//     recent event they emit at once. The first scan always emits.
 //   - SourcedApp.Dir is the file's folder under the root as the user gave
 //     it (not the resolved path), so a working directory defaulted from it
 //     follows a git-sync swap instead of pinning a deleted worktree and

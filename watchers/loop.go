@@ -61,9 +61,11 @@ func (l *loop) run(ctx context.Context) error {
 	}
 }
 
-// scan reads the directory and hands the result to the sink. forced scans
-// (start, resync, Rescan, watch errors) always emit; event scans hold back
-// a result that removes an app until the directory is quiet (debouncer).
+// scan reads the directory and hands the result to the sink. Every scan
+// but the first holds back a result that removes an app until the
+// directory is quiet (debouncer): a forced one too (resync, Rescan, a
+// watch error), which can land in the middle of a save or of a folder's
+// removal as well as an event scan can. With no recent event, it emits.
 func (l *loop) scan(ctx context.Context, forced bool) {
 	start := time.Now()
 	s := l.r.read(ctx, start)
@@ -84,7 +86,7 @@ func (l *loop) scan(ctx context.Context, forced bool) {
 		l.d.sink.Unavailable(s.err)
 		return
 	}
-	if !forced && removes(l.emitted, s.snap) && !l.db.Quiet(start) {
+	if removes(l.emitted, s.snap) && !l.db.Quiet(start) {
 		l.d.log.Debug("holding back a scan that removes apps until the directory is quiet")
 		l.db.Hold()
 		return
