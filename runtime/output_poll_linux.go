@@ -383,13 +383,20 @@ func (p *outputPoller) end(r *reader, err error, cancelled bool) {
 	p.e.wg.Done()
 }
 
-// failAll ends every reader after the epoll set failed, which should not
-// happen; the instances keep running and keep their FIFOs.
+// failAll ends every reader and releases every held-back waiter after the
+// epoll set failed, which should not happen; the instances keep running
+// and keep their FIFOs.
 func (p *outputPoller) failAll(err error) {
 	p.mu.Lock()
 	var all []*reader
 	for _, r := range p.readers {
 		all = append(all, r)
+	}
+	// The waiters held back wait on their own from now on (Wait blocks in
+	// Go's poller), so that the loop has nothing left and ends instead of
+	// retrying a failing epoll_wait.
+	for _, w := range p.exits {
+		p.fireLocked(w)
 	}
 	p.mu.Unlock()
 	for _, r := range all {
