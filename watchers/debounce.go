@@ -11,15 +11,19 @@ import "time"
 // any size costs at most one scan per window, plus one.
 //
 // A scan whose result would remove an app is held back until the directory
-// has been quiet for a whole window (Hold, Quiet): saves that rename the
-// old file away first (vim) or truncate it look like a deletion for a
-// moment, and a snapshot must not stop an app for that.
+// has been quiet for a whole window and a scan a window after the first
+// that saw the removal still sees it (Removal): saves that rename the old
+// file away first (vim) or truncate it look like a deletion for a moment,
+// and a snapshot must not stop an app for that. The second condition
+// covers a scan that raced a change whose event had not arrived yet (a
+// resync, or a scan already reading when the save began).
 type debouncer struct {
 	window    time.Duration
 	until     time.Time // end of the current window; events before it coalesce
 	lastEvent time.Time
 	pending   bool // a scan is due: an event no scan covered yet, or a Follow
 	events    bool // events are among what is pending (not only a Follow)
+	removal   time.Time // when a scan first saw the removal being held back; zero when none is
 }
 
 // Event records an event at now and reports whether to scan now.
@@ -66,9 +70,25 @@ func (d *debouncer) Follow() { d.pending = true }
 // Quiet reports whether no event arrived in the window before now.
 func (d *debouncer) Quiet(now time.Time) bool { return !now.Before(d.lastEvent.Add(d.window)) }
 
-// Hold records that a scan's result was held back (it was not Quiet): scan
-// again one window after the last event.
-func (d *debouncer) Hold() {
+// Removal is called for a scan, started at now, whose result removes an
+// app; it reports whether to emit it. It does once the directory has been
+// quiet for a window and a window has passed since a scan first saw the
+// removal; otherwise the scan is held back and another is due when both
+// can hold.
+func (d *debouncer) Removal(now time.Time) bool {
+	if d.removal.IsZero() {
+		d.removal = now
+	}
+	if d.Quiet(now) && !now.Before(d.removal.Add(d.window)) {
+		return true
+	}
 	d.pending, d.events = true, true
 	d.until = d.lastEvent.Add(d.window)
+	if at := d.removal.Add(d.window); at.After(d.until) {
+		d.until = at
+	}
+	return false
 }
+
+// Emitted records that a scan's result was emitted: no removal is held.
+func (d *debouncer) Emitted() { d.removal = time.Time{} }

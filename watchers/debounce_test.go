@@ -9,8 +9,8 @@ func TestDebouncer(t *testing.T) {
 	const w = 50 * time.Millisecond
 	type step struct {
 		at   time.Duration // since t0
-		op   string        // event | fire | scanned | hold | follow
-		want bool          // for event and fire: scan now?
+		op   string        // event | fire | scanned | removal | follow
+		want bool          // for event and fire: scan now? for removal: emit it?
 	}
 	tests := []struct {
 		name  string
@@ -47,9 +47,20 @@ func TestDebouncer(t *testing.T) {
 			{0, "scanned", false}, {time.Millisecond, "event", true}, {2 * time.Millisecond, "event", false},
 			{time.Millisecond + w, "fire", true},
 		}},
-		{"a held scan waits for a quiet window after the last event", []step{
-			{0, "event", true}, {30 * time.Millisecond, "event", false}, {31 * time.Millisecond, "hold", false},
-			{w, "fire", false}, {80 * time.Millisecond, "fire", true},
+		{"a held removal waits for a quiet window after the last event, and a window after it was seen", []step{
+			{0, "event", true}, {30 * time.Millisecond, "event", false}, {31 * time.Millisecond, "removal", false},
+			{w, "fire", false}, {80 * time.Millisecond, "fire", false}, {81 * time.Millisecond, "fire", true},
+			{81 * time.Millisecond, "removal", true},
+		}},
+		{"a removal seen with no recent event is confirmed a window later", []step{
+			{0, "event", true}, {time.Second, "scanned", false}, {time.Second, "removal", false},
+			{time.Second + w - 1, "fire", false}, {time.Second + w, "fire", true}, {time.Second + w, "removal", true},
+		}},
+		{"an event during the confirmation window delays it", []step{
+			{time.Second, "removal", false}, {time.Second + 10*time.Millisecond, "event", false},
+			{time.Second + w, "fire", true}, {time.Second + w, "removal", false},
+			{time.Second + 10*time.Millisecond + w - 1, "fire", false}, {time.Second + 10*time.Millisecond + w, "fire", true},
+			{time.Second + 10*time.Millisecond + w, "removal", true},
 		}},
 	}
 	for _, tt := range tests {
@@ -66,8 +77,8 @@ func TestDebouncer(t *testing.T) {
 					got = d.Fire(now)
 				case "scanned":
 					d.Scanned(now)
-				case "hold":
-					d.Hold()
+				case "removal":
+					got = d.Removal(now)
 				case "follow":
 					d.Follow()
 				}
@@ -79,7 +90,7 @@ func TestDebouncer(t *testing.T) {
 	}
 }
 
-func TestDebouncer_QuietAndHold(t *testing.T) {
+func TestDebouncer_QuietAndRemoval(t *testing.T) {
 	const w = 50 * time.Millisecond
 	t0 := time.Unix(1000, 0)
 	d := debouncer{window: w}
@@ -87,13 +98,19 @@ func TestDebouncer_QuietAndHold(t *testing.T) {
 	if d.Quiet(t0) {
 		t.Fatal("quiet right after an event")
 	}
-	d.Hold()
+	if d.Removal(t0) {
+		t.Fatal("a removal emitted right after an event")
+	}
 	at, ok := d.Due()
 	if !ok || !at.Equal(t0.Add(w)) {
-		t.Fatalf("Due after Hold = %v, %v; want %v, true", at, ok, t0.Add(w))
+		t.Fatalf("Due after a held removal = %v, %v; want %v, true", at, ok, t0.Add(w))
 	}
-	if !d.Quiet(at) || !d.Fire(at) {
-		t.Fatal("not quiet and due one window after the last event")
+	if !d.Quiet(at) || !d.Fire(at) || !d.Removal(at) {
+		t.Fatal("not quiet, due and emitting the removal one window after the last event")
+	}
+	d.Emitted()
+	if later := at.Add(time.Hour); d.Removal(later) {
+		t.Fatal("a new removal was emitted without waiting a window: the last one was not forgotten")
 	}
 }
 

@@ -62,10 +62,13 @@
 //     way: to remove every app of a file, delete it.
 //   - Deletions wait for quiet: a scan whose result lacks an app of the
 //     last snapshot is not emitted until no event has come for a debounce
-//     window (a save that renames the old file away or truncates it, or a
-//     folder being removed, looks like a deletion for a moment). This holds
-//     for scans on resync, on Rescan and after watch errors too; with no
-//     recent event they emit at once. The first scan always emits.
+//     window and a window has passed since a scan first saw the removal (a
+//     save that renames the old file away or truncates it, or a folder
+//     being removed, looks like a deletion for a moment; a scan can read in
+//     the middle of one before its events arrive). This holds for scans on
+//     resync, on Rescan and after watch errors too. The first scan always
+//     emits. A file swapped for a FIFO, a device or a folder between the
+//     walk and its read makes the scan read again, never a deletion.
 //   - SourcedApp.Dir is the file's folder under the root as the user gave
 //     it (not the resolved path), so a working directory defaulted from it
 //     follows a git-sync swap instead of pinning a deleted worktree and

@@ -63,9 +63,10 @@ func (l *loop) run(ctx context.Context) error {
 
 // scan reads the directory and hands the result to the sink. Every scan
 // but the first holds back a result that removes an app until the
-// directory is quiet (debouncer): a forced one too (resync, Rescan, a
-// watch error), which can land in the middle of a save or of a folder's
-// removal as well as an event scan can. With no recent event, it emits.
+// directory is quiet and a scan a window later confirms it (debouncer): a
+// forced one too (resync, Rescan, a watch error), which can land in the
+// middle of a save or of a folder's removal as well as an event scan can,
+// and an event scan that began reading before the change's event came.
 func (l *loop) scan(ctx context.Context, forced bool) {
 	start := time.Now()
 	s := l.r.read(ctx, start)
@@ -86,11 +87,11 @@ func (l *loop) scan(ctx context.Context, forced bool) {
 		l.d.sink.Unavailable(s.err)
 		return
 	}
-	if removes(l.emitted, s.snap) && !l.db.Quiet(start) {
+	if removes(l.emitted, s.snap) && !l.db.Removal(start) {
 		l.d.log.Debug("holding back a scan that removes apps until the directory is quiet")
-		l.db.Hold()
 		return
 	}
+	l.db.Emitted()
 	if l.down != "" {
 		l.d.log.Info("manifests directory available again")
 		l.down = ""

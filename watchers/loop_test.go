@@ -131,17 +131,52 @@ func TestLoop_HoldsRemovalsUntilQuiet(t *testing.T) {
 	})
 }
 
-// A resync or Rescan emits even a removal at once: it is not an event scan.
-func TestLoop_ForcedScansAlwaysEmit(t *testing.T) {
+// A resync (or Rescan) that finds an app gone confirms it with another
+// scan a window later: it may have read in the middle of a change whose
+// events have not come yet.
+func TestLoop_ForcedScanConfirmsARemovalAWindowLater(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		resync := time.Now().Add(time.Hour) // the loop's resync ticker starts now
 		h := startLoop(t, map[string]string{"web.yaml": manifest("web", "v1")})
 		if err := os.Remove(filepath.Join(h.root, "web.yaml")); err != nil {
 			t.Fatal(err)
 		}
-		h.advance(time.Hour) // the resync period
+		h.advance(time.Until(resync) + testWindow - 1) // the resync sees web gone
+		if n := len(h.snaps()); n != 2 {
+			t.Fatalf("the resync emitted a removal at once: %s", describe(h.snaps()[n-1]))
+		}
+		h.advance(time.Second)
 		s := h.snaps()
-		if len(s) != 3 || len(s[2].Apps) != 0 {
-			t.Fatalf("after a resync: %d snapshots, last %s", len(s), describe(s[len(s)-1]))
+		if len(s) != 3 || len(s[2].Apps) != 0 || !s[2].ReadAt.Equal(resync.Add(testWindow)) {
+			t.Fatalf("after the resync: %d snapshots, last %s at resync%+v", len(s), describe(s[len(s)-1]), s[len(s)-1].ReadAt.Sub(resync))
+		}
+	})
+}
+
+// The race that confirmation closes: a scan reads while a file is being
+// replaced, before the replacement's event arrives. The app is not
+// stopped; the event's scan applies the new version.
+func TestLoop_RemovalRacingAnUndeliveredEventIsNotEmitted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		resync := time.Now().Add(time.Hour)
+		h := startLoop(t, map[string]string{"web.yaml": manifest("web", "v1")})
+		web := filepath.Join(h.root, "web.yaml")
+		if err := os.Remove(web); err != nil {
+			t.Fatal(err)
+		}
+		h.advance(time.Until(resync) + testWindow/2) // a resync lands mid-replacement
+		writeFile(t, web, manifest("web", "v2"))
+		h.event("web.yaml", fsnotify.Remove) // the events, late
+		h.event("web.yaml", fsnotify.Create)
+		h.advance(time.Second)
+		s := h.snaps()
+		for _, snap := range s {
+			if !slices.Contains(appNames(snap), "web") {
+				t.Fatalf("a snapshot without web was emitted: %s", describe(snap))
+			}
+		}
+		if appCmd(s[len(s)-1], "web") != "v2" {
+			t.Fatalf("last snapshot %s, want web v2", describe(s[len(s)-1]))
 		}
 	})
 }

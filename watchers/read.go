@@ -158,9 +158,10 @@ func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, erro
 		}
 		data, err := r.readFile(e.real)
 		switch {
-		case errors.Is(err, ErrNotRegular):
-			continue // swapped for a FIFO or folder since the walk: not a manifest
-		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, ErrNotRegular), errors.Is(err, fs.ErrNotExist):
+			// Gone, or swapped for a FIFO, a device or a folder since the
+			// walk: read again (the walk then reports what it is now).
+			// Skipping it would drop the apps it last defined.
 			return nil, nil, &tornError{fmt.Errorf("read %s: %w", e.rel, err)}
 		case errors.Is(err, ErrTooLarge):
 			f.errs = unreadable(e.rel, ErrTooLarge)
