@@ -21,8 +21,8 @@ type debouncer struct {
 	window    time.Duration
 	until     time.Time // end of the current window; events before it coalesce
 	lastEvent time.Time
-	pending   bool // a scan is due: an event no scan covered yet, or a Follow
-	events    bool // events are among what is pending (not only a Follow)
+	pending   bool      // a scan is due: an event no scan covered yet, or a Follow
+	events    bool      // events are among what is pending (not only a Follow)
 	removal   time.Time // when a scan first saw the removal being held back; zero when none is
 }
 
