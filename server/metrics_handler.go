@@ -2,8 +2,11 @@ package server
 
 import (
 	"bufio"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,7 +16,8 @@ import (
 
 // NewMetricsHandler serves reg, and the series of each state collector
 // given, in the Prometheus text format, or OpenMetrics when the scraper
-// asks for it (promhttp: content negotiation and gzip). A collector that
+// asks for it (promhttp: content negotiation), gzipped at gzip.BestSpeed
+// when the scraper accepts gzip (as Prometheus does). A collector that
 // fails does not fail the scrape: the rest is still served.
 //
 // A state collector given here should not also be registered on reg: its
@@ -22,7 +26,10 @@ import (
 // than the rest of the scrape. (If it is registered too, reg's copy of a
 // family wins: the output is the same, only slower.)
 func NewMetricsHandler(reg prometheus.Gatherer, state ...*Collector) http.Handler {
-	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError}
+	// promhttp would gzip at the default level: 14 of the 24 ms of a
+	// scrape of a thousand apps. buffered compresses instead, at BestSpeed
+	// (4 ms; 60 → 90 KB, on a link where that is nothing).
+	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}
 	if len(state) == 0 {
 		return buffered(promhttp.HandlerFor(reg, opts))
 	}
@@ -34,8 +41,9 @@ func NewMetricsHandler(reg prometheus.Gatherer, state ...*Collector) http.Handle
 // 4 KiB buffer sends in some 170 write calls.
 const metricsBufferSize = 64 << 10
 
-// buffered makes h's writes go out in pieces of metricsBufferSize. It
-// keeps one buffer between answers.
+// buffered makes h's writes go out in pieces of metricsBufferSize, and
+// gzips an answer of status 200 when the request accepts gzip. It keeps
+// one buffer between answers; gzip writers are pooled.
 func buffered(h http.Handler) http.Handler {
 	var spare atomic.Pointer[bufio.Writer]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -45,25 +53,82 @@ func buffered(h http.Handler) http.Handler {
 		} else {
 			bw.Reset(w)
 		}
-		h.ServeHTTP(bufferedResponse{ResponseWriter: w, bw: bw}, r)
-		_ = bw.Flush() // the client went away; nothing to do
+		br := &bufferedResponse{ResponseWriter: w, bw: bw, gzip: acceptsGzip(r.Header.Get("Accept-Encoding"))}
+		h.ServeHTTP(br, r)
+		if br.gz != nil {
+			_ = br.gz.Close() // the client went away; nothing to do
+			br.gz.Reset(nil)
+			gzipWriters.Put(br.gz)
+		}
+		_ = bw.Flush()
 		bw.Reset(nil)
 		spare.Store(bw)
 	})
 }
 
-// bufferedResponse is a ResponseWriter whose body goes through bw; the
-// status and headers go straight to the ResponseWriter, which sends them
-// with the first piece of the body (or at once on WriteHeader).
-type bufferedResponse struct {
-	http.ResponseWriter
-	bw *bufio.Writer
+var gzipWriters = sync.Pool{New: func() any {
+	gz, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error
+	return gz
+}}
+
+// acceptsGzip reports whether an Accept-Encoding header value accepts
+// gzip: it names gzip or *, without q=0.
+func acceptsGzip(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		name, params, _ := strings.Cut(part, ";")
+		name = strings.TrimSpace(name)
+		if name != "gzip" && name != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
 }
 
-func (b bufferedResponse) Write(p []byte) (int, error) { return b.bw.Write(p) }
+// bufferedResponse is a ResponseWriter whose body goes through bw, and
+// through a gzip writer first when gzip is accepted and the status is 200
+// (decided at WriteHeader or the first Write). The status and headers go
+// straight to the ResponseWriter, which sends them with the first piece of
+// the body.
+type bufferedResponse struct {
+	http.ResponseWriter
+	bw   *bufio.Writer
+	gzip bool         // the request accepts gzip
+	gz   *gzip.Writer // set once the body is being gzipped
+	out  io.Writer    // where the body goes; nil until decided
+}
+
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.out == nil {
+		b.decide(code)
+	}
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.out == nil {
+		b.decide(http.StatusOK)
+	}
+	return b.out.Write(p)
+}
+
+func (b *bufferedResponse) decide(code int) {
+	b.out = b.bw
+	if !b.gzip || code != http.StatusOK {
+		return
+	}
+	h := b.Header()
+	h.Set("Content-Encoding", "gzip")
+	h.Add("Vary", "Accept-Encoding")
+	h.Del("Content-Length")
+	b.gz = gzipWriters.Get().(*gzip.Writer)
+	b.gz.Reset(b.bw)
+	b.out = b.gz
+}
 
 // Unwrap is for http.ResponseController.
-func (b bufferedResponse) Unwrap() http.ResponseWriter { return b.ResponseWriter }
+func (b *bufferedResponse) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
 // mergedGatherer gathers reg and the state collectors, whose families are
 // already sorted and consistent (they are built that way, and tested to

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
@@ -329,4 +331,48 @@ func TestMetricsHandler_ConcurrentScrapes(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// A scraper that accepts gzip (Prometheus does) gets the same exposition
+// gzipped; one that refuses it (q=0) or does not ask gets it plain.
+func TestMetricsHandler_Gzip(t *testing.T) {
+	h := NewMetricsHandler(loopRegistry(), NewCollector(probeFake{unsortedFixture()}))
+	plain := scrape(t, h, "")
+	for _, tt := range []struct {
+		acceptEncoding string
+		gzipped        bool
+	}{
+		{"gzip", true},
+		{"deflate, gzip;q=1.0, *;q=0.5", true},
+		{"br, *", true},
+		{"gzip;q=0", false},
+		{"identity", false},
+		{"", false},
+	} {
+		t.Run(tt.acceptEncoding, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			req.Header.Set("Accept-Encoding", tt.acceptEncoding)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			body := rec.Body.Bytes()
+			if got := rec.Header().Get("Content-Encoding") == "gzip"; got != tt.gzipped {
+				t.Fatalf("Content-Encoding %q, want gzip: %v", rec.Header().Get("Content-Encoding"), tt.gzipped)
+			}
+			if tt.gzipped {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if body, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+				if vary := rec.Header().Values("Vary"); !slices.Contains(vary, "Accept-Encoding") {
+					t.Errorf("Vary %q, want Accept-Encoding among them", vary)
+				}
+			}
+			if string(body) != plain {
+				t.Fatalf("body differs from the plain scrape:\n%s\nwant\n%s", body, plain)
+			}
+		})
+	}
 }
