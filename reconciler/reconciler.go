@@ -67,8 +67,10 @@ type Reconciler struct {
 	sourceErr      string
 	sourceRevision string
 	lastChange     time.Time
-	dirty          bool     // slots changed since the state file was saved
-	replaced       replaced // the last snapshot Replace applied (replace.go)
+	dirty          bool // slots changed since the state file was saved
+	saveMu         sync.Mutex
+	saved          map[string]*savedEncoding // each app's part of the file as last encoded (saveMu)
+	replaced       replaced                  // the last snapshot Replace applied (replace.go)
 }
 
 // appState is everything the reconciler holds about one app. The desired

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,5 +82,59 @@ func TestReconciler_CorruptStateIsReportedAndIgnored(t *testing.T) {
 	r := New(Options{Runtime: runtimetest.New(), StateFile: stateFile})
 	if ev := r.Events("", 0); len(ev) != 1 || ev[0].Reason != "StateCorrupt" {
 		t.Fatalf("events %+v", ev)
+	}
+}
+
+// The state file is what json.Marshal of a savedState gives, and follows
+// every change of an app although it reuses the encoding of the others.
+func TestReconciler_StateEncodingFollowsChanges(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	r := New(Options{Runtime: runtimetest.New(), Now: func() time.Time { return t0 }})
+	for i, name := range []string{"web", "db", "a-10", "a-2"} {
+		r.apps[name] = &appState{generation: int64(i + 1), revision: "r" + name, slots: map[int]slot{
+			0: {UID: name + "-u0", Revision: "r" + name}, 10: {UID: name + "-u10"}, 2: {Restarts: 1},
+		}}
+	}
+	r.apps["empty"] = &appState{generation: 1}
+	check := func(step string) {
+		t.Helper()
+		r.saveMu.Lock()
+		defer r.saveMu.Unlock()
+		got, err := r.encodeStateLocked()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := savedState{Version: stateVersion, SavedAt: t0, Apps: map[string]savedApp{}}
+		for name, st := range r.apps {
+			s.Apps[name] = savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots}
+		}
+		want, _ := json.Marshal(s)
+		if string(got) != string(want) {
+			t.Fatalf("%s: encoded\n%s\nwant\n%s", step, got, want)
+		}
+	}
+	check("first")
+	check("unchanged")
+	web := r.apps["web"]
+	changes := []struct {
+		name   string
+		change func()
+	}{
+		{"a restart", func() { sl := web.slots[0]; sl.Restarts++; sl.LastStartAt = t0; web.slots[0] = sl }},
+		{"an exit", func() {
+			sl := web.slots[0]
+			sl.LastExit = &v1alpha1.ExitStatus{Code: 1, Reason: "Error", At: t0}
+			web.slots[0] = sl
+		}},
+		{"the exit's value", func() { sl := web.slots[0]; x := *sl.LastExit; x.Code = 3; sl.LastExit = &x; web.slots[0] = sl }},
+		{"a new slot", func() { web.slots[11] = slot{UID: "web-u11"} }},
+		{"a slot gone", func() { delete(web.slots, 10) }},
+		{"the generation", func() { web.generation++; web.revision = "r2" }},
+		{"an app gone", func() { delete(r.apps, "db") }},
+		{"an app added", func() { r.apps["new"] = &appState{generation: 1, slots: map[int]slot{0: {}}} }},
+	}
+	for _, c := range changes {
+		c.change()
+		check(c.name)
 	}
 }

@@ -172,6 +172,9 @@ type handle struct {
 	reaped     bool       // the waiter claimed the exited leader: no more group signals
 	hook       *pidWaiter // the preStop hook running, if any
 	finished   bool       // exit recorded, output drained
+
+	// Guarded by the instance store's mu.
+	encoded *encodedRecord // its record as last written, encoded
 }
 
 // Run delivers the events of Events until ctx is done. Exits are recorded
