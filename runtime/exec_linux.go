@@ -92,6 +92,7 @@ var _ Interface = (*Exec)(nil)
 
 // NewExec creates the state directories and returns an idle Exec.
 func NewExec(opts ExecOptions) (*Exec, error) {
+	smallTable.warm() // before the Exec opens anything (see forker_linux.go)
 	if opts.StateDir == "" {
 		return nil, fmt.Errorf("new exec runtime: empty state dir")
 	}

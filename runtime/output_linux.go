@@ -50,11 +50,11 @@ type fifos struct {
 	read  [2]*os.File // O_RDONLY|O_NONBLOCK: the daemon's read ends
 }
 
-// openFIFOs makes and opens the two FIFOs of uid. The child's end is opened
-// O_RDWR so that the child itself always counts as a reader: its writes
-// never fail with EPIPE or raise SIGPIPE when the daemon's reader is gone.
-// The read end is opened after it, so a writer already exists and the first
-// read does not see EOF.
+// openFIFOs makes the two FIFOs of uid and opens the daemon's read ends;
+// openChildEnds opens the child's. The read end is opened first, with no
+// writer yet: nothing reads it before the child holds the other end, and
+// a read after the child's exit still gets what it wrote (the reader
+// keeps the pipe), then EOF.
 func openFIFOs(runDir, uid string) (*fifos, error) {
 	o := &fifos{}
 	for i, stream := range streams {
@@ -68,12 +68,6 @@ func openFIFOs(runDir, uid string) (*fifos, error) {
 			o.cleanup()
 			return nil, fmt.Errorf("output fifo %s: %w", p, err)
 		}
-		w, err := openFIFOWriter(p)
-		if err != nil {
-			o.cleanup()
-			return nil, err
-		}
-		o.child[i] = w
 		f, err := openFIFOReader(p)
 		if err != nil {
 			o.cleanup()
@@ -82,6 +76,33 @@ func openFIFOs(runDir, uid string) (*fifos, error) {
 		o.read[i] = f
 	}
 	return o, nil
+}
+
+// openChildEnds opens the child's ends of the FIFOs, O_RDWR so that the
+// child itself always counts as a reader: its writes never fail with
+// EPIPE or raise SIGPIPE when the daemon's reader is gone. They are
+// opened in the calling thread's fd table (a forker thread's, see
+// forker_linux.go), and closed there once the child has them.
+func (o *fifos) openChildEnds() error {
+	for i, p := range o.paths {
+		w, err := openFIFOWriter(p)
+		if err != nil {
+			o.closeChildEnds()
+			return err
+		}
+		o.child[i] = w
+	}
+	return nil
+}
+
+// openDevNull opens /dev/null for a child's stdin, in the calling thread's
+// fd table and without os.Open (see forker_linux.go).
+func openDevNull() (*os.File, error) {
+	fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+	}
+	return os.NewFile(uintptr(fd), os.DevNull), nil
 }
 
 // openFIFOWriter opens p O_RDWR and blocking, for a child's stdout or
@@ -117,9 +138,10 @@ func setPipeSize(fd, size int) error {
 }
 
 func (o *fifos) closeChildEnds() {
-	for _, f := range o.child {
+	for i, f := range o.child {
 		if f != nil {
 			f.Close()
+			o.child[i] = nil
 		}
 	}
 }

@@ -269,6 +269,45 @@ func (e *Exec) withOpenFiles(l *launch, n int64) error {
 	return nil
 }
 
+// startProcess starts cmd with out's child ends as its stdout and stderr:
+// on a forker thread (forker_linux.go) unless it goes into a cgroup (the
+// cgroup's fd is in the daemon's table) or there are no forker threads.
+func (e *Exec) startProcess(cmd *exec.Cmd, out *fifos, cg *instanceCgroup) (*exec.Cmd, error) {
+	start := func() (*exec.Cmd, error) {
+		if err := out.openChildEnds(); err != nil {
+			return cmd, err
+		}
+		defer out.closeChildEnds()
+		stdin, err := openDevNull() // not exec.Cmd's os.Open: see forker_linux.go
+		if err != nil {
+			return cmd, err
+		}
+		defer stdin.Close()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, out.child[0], out.child[1]
+		return e.startInCgroup(cmd, cg)
+	}
+	if cg != nil {
+		return start()
+	}
+	var err error
+	pid := 0
+	if !smallTable.run(func() {
+		if cmd, err = start(); err == nil {
+			// Its pidfd is in this thread's table: let it go here.
+			pid = cmd.Process.Pid
+			cmd.Process.Release()
+		}
+	}) {
+		return start()
+	}
+	if err != nil {
+		return cmd, err
+	}
+	// The child is not reaped (only cmd.Wait does): FindProcess finds it.
+	cmd.Process, err = os.FindProcess(pid)
+	return cmd, err
+}
+
 // spawn starts the process with its output FIFOs and builds its handle.
 func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 	out, err := openFIFOs(e.runDir, s.UID)
@@ -281,19 +320,17 @@ func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 		return nil, err
 	}
 	cmd := &exec.Cmd{
-		Path:   l.path,
-		Args:   l.args,
-		Env:    l.env.Environ(),
-		Dir:    l.dir,
-		Stdout: out.child[0],
-		Stderr: out.child[1],
+		Path: l.path,
+		Args: l.args,
+		Env:  l.env.Environ(),
+		Dir:  l.dir,
 		// Its own group, so a stop reaches its children too. NEVER set
 		// Pdeathsig: instances must outlive the daemon (TRAPS 34), and it
-		// fires when the forking OS thread exits, not the daemon.
+		// fires when the forking OS thread exits, not the daemon (a
+		// forker thread lives as long as the daemon, but still).
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: l.cred},
 	}
-	cmd, err = e.startInCgroup(cmd, cg)
-	out.closeChildEnds()
+	cmd, err = e.startProcess(cmd, out, cg)
 	if err != nil {
 		out.closeReadEnds()
 		out.remove()
