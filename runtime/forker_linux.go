@@ -82,7 +82,7 @@ func (f *forker) start() {
 	f.reqs = make(chan func())
 	ready := make(chan error, forkThreads)
 	for range forkThreads {
-		go f.thread(ready)
+		go f.thread(ready, nil)
 	}
 	f.ok = true
 	for range forkThreads {
@@ -94,8 +94,24 @@ func (f *forker) start() {
 
 // thread is one forker thread: its goroutine stays locked to it, so the
 // thread ends with the goroutine and never runs anything else.
-func (f *forker) thread(ready chan<- error) {
-	goruntime.LockOSThread() // never unlocked: the unshared table must not serve other goroutines
+//
+// Never the main thread: /proc/<pid>/fd (lsof, the process collector's
+// open-fds metric) lists the main thread's table. A goroutine that finds
+// itself there starts its replacement, keeps the main thread until the
+// replacement has locked a thread of its own (so it cannot land there
+// too), and gives the main thread back.
+func (f *forker) thread(ready chan<- error, locked chan<- struct{}) {
+	goruntime.LockOSThread() // never unlocked once unshared: the table must not serve other goroutines
+	if unix.Gettid() == unix.Getpid() {
+		moved := make(chan struct{})
+		go f.thread(ready, moved)
+		<-moved
+		goruntime.UnlockOSThread()
+		return
+	}
+	if locked != nil {
+		close(locked)
+	}
 	if err := unix.Unshare(unix.CLONE_FILES); err != nil {
 		ready <- err
 		return

@@ -1,11 +1,13 @@
 package runtime
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,6 +89,39 @@ func TestForker_ThreadHoldsNoneOfTheDaemonsFDs(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no EOF on a pipe whose write end was closed: a forker thread kept a copy")
+	}
+}
+
+// No forker thread is the main thread, whose table /proc/<pid>/fd shows
+// (lsof, the open-fds metric).
+func TestForker_NeverTheMainThread(t *testing.T) {
+	for range 20 {
+		f := &forker{}
+		tids := map[int]bool{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 2 * forkThreads {
+			wg.Go(func() {
+				f.run(func() { mu.Lock(); tids[unix.Gettid()] = true; mu.Unlock() })
+			})
+		}
+		wg.Wait()
+		f.stop()
+		if !f.ok {
+			t.Skip("no forker threads here (unshare refused)")
+		}
+		if tids[unix.Getpid()] {
+			t.Fatalf("a forker thread is the main thread (%d)", unix.Getpid())
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if _, err := os.Stat(fmt.Sprintf("/proc/self/fd/%d", r.Fd())); err != nil {
+		t.Fatalf("the main thread's table lacks a pipe just opened: %v", err)
 	}
 }
 
