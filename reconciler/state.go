@@ -3,7 +3,6 @@ package reconciler
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"slices"
 	"time"
@@ -96,10 +95,32 @@ func (r *Reconciler) save() {
 	}
 }
 
-// savedEncoding is an app's part of the state file as last encoded.
+// savedEncoding is an app's part of the state file as last encoded, and
+// what it was encoded from (the slots as a slice: a small map costs ~1 KB,
+// times a thousand apps).
 type savedEncoding struct {
-	app  savedApp // its slots a copy
-	json []byte   // "name":{...}
+	generation int64
+	revision   string
+	slots      []ordinalSlot
+	json       []byte // "name":{...}
+}
+
+type ordinalSlot struct {
+	ordinal int
+	slot    slot
+}
+
+// same reports whether an app's saved part would encode as e does.
+func (e *savedEncoding) same(a savedApp) bool {
+	if e.generation != a.Generation || e.revision != a.Revision || len(e.slots) != len(a.Slots) {
+		return false
+	}
+	for _, saved := range e.slots {
+		if sl, ok := a.Slots[saved.ordinal]; !ok || !sameSlot(saved.slot, sl) {
+			return false
+		}
+	}
+	return true
 }
 
 // encodeStateLocked is the state file's content, as json.Marshal of a
@@ -121,14 +142,17 @@ func (r *Reconciler) encodeStateLocked() ([]byte, error) {
 		st := r.apps[name]
 		cur := savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots}
 		enc := r.saved[name]
-		if enc == nil || !sameSavedApp(enc.app, cur) {
+		if enc == nil || !enc.same(cur) {
 			key, _ := json.Marshal(name) // a string: no error
 			val, err := json.Marshal(cur)
 			if err != nil {
 				return nil, err
 			}
-			cur.Slots = maps.Clone(cur.Slots)
-			enc = &savedEncoding{app: cur, json: slices.Concat(key, []byte{':'}, val)}
+			enc = &savedEncoding{generation: cur.Generation, revision: cur.Revision,
+				json: slices.Concat(key, []byte{':'}, val), slots: make([]ordinalSlot, 0, len(cur.Slots))}
+			for o, sl := range cur.Slots {
+				enc.slots = append(enc.slots, ordinalSlot{o, sl})
+			}
 		}
 		cache[name] = enc
 		size += len(enc.json) + 1
@@ -143,12 +167,6 @@ func (r *Reconciler) encodeStateLocked() ([]byte, error) {
 		b = append(b, cache[name].json...)
 	}
 	return append(b, "}}"...), nil
-}
-
-// sameSavedApp reports whether two apps' saved parts encode the same.
-func sameSavedApp(a, b savedApp) bool {
-	return a.Generation == b.Generation && a.Revision == b.Revision &&
-		(a.Slots == nil) == (b.Slots == nil) && maps.EqualFunc(a.Slots, b.Slots, sameSlot)
 }
 
 // sameSlot reports whether two slots encode the same (the last exit by

@@ -6,11 +6,13 @@ package runtime
 // (adopt_linux.go). See "Adoption" in doc.go.
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -98,11 +100,12 @@ type instanceStore struct {
 
 	// mu serialises writes (held across one snapshot and its write, so
 	// an older snapshot never overwrites a newer one) and guards last.
-	mu   sync.Mutex
-	last []byte // the content on disk
+	mu      sync.Mutex
+	last    uint64 // the hash of the content on disk (hash), when written
+	written bool   // last is set: the file was written or loaded
+	hash    maphash.Hash
 
 	// Reused by each write (mu).
-	spare   []byte
 	records []handleRecord
 	order   []*handleRecord
 }
@@ -135,7 +138,7 @@ func (s *instanceStore) load() ([]instanceRecord, error) {
 		return nil, fmt.Errorf("instances state %s has version %d, want %d", s.path, f.Version, instancesVersion)
 	}
 	s.mu.Lock()
-	s.last = data
+	s.last, s.written = s.sum(func(w io.Writer) error { _, err := w.Write(data); return err }), true
 	s.mu.Unlock()
 	return f.Instances, nil
 }
@@ -225,36 +228,47 @@ func sameMap[K comparable, V any](a, b map[K]V) bool {
 	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
-// encodeInstances appends to data the file's content for records (in
-// order), as json.Marshal of an instancesFile gives it, reusing each
-// handle's encoding when its record is unchanged. Caller holds the store's
-// mu (which guards the handles' encodings).
-func encodeInstances(data []byte, records []*handleRecord) ([]byte, error) {
-	size := 64
+// encodeRecords brings each handle's encoding up to date with its record:
+// only a changed record is encoded again. Caller holds the store's mu
+// (which guards the handles' encodings).
+func encodeRecords(records []*handleRecord) error {
 	for _, hr := range records {
 		if c := hr.h.encoded; c == nil || !sameRecord(&c.rec, &hr.rec) {
 			b, err := json.Marshal(&hr.rec)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			hr.h.encoded = &encodedRecord{rec: hr.rec, json: b}
 		}
-		size += len(hr.h.encoded.json) + 1
 	}
-	data = slices.Grow(data, size)
-	data = fmt.Appendf(data, `{"version":%d,"instances":[`, instancesVersion)
-	for i, hr := range records {
-		if i > 0 {
-			data = append(data, ',')
-		}
-		data = append(data, hr.h.encoded.json...)
-	}
-	return append(data, "]}\n"...), nil
+	return nil
 }
 
-// writeInstances writes the file now (when its content changed): to a
-// temp file, fsynced, renamed over the file. Errors are logged: the state
-// in memory stays right and the next change retries.
+// writeRecords writes the file's content for records (in order, encoded
+// by encodeRecords) to w, as json.Marshal of an instancesFile gives it.
+// The content is written, not built: with a thousand instances it is
+// over a megabyte, which a kept copy would add to the daemon's memory.
+func writeRecords(w io.Writer, records []*handleRecord) error {
+	if _, err := fmt.Fprintf(w, `{"version":%d,"instances":[`, instancesVersion); err != nil {
+		return err
+	}
+	for i, hr := range records {
+		if i > 0 {
+			if _, err := w.Write([]byte{','}); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(hr.h.encoded.json); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "]}\n")
+	return err
+}
+
+// writeInstances writes the file now (when its content changed: a hash of
+// it tells): to a temp file, fsynced, renamed over the file. Errors are
+// logged: the state in memory stays right and the next change retries.
 func (e *Exec) writeInstances() {
 	s := e.store
 	s.mu.Lock()
@@ -266,23 +280,38 @@ func (e *Exec) writeInstances() {
 	s.records = e.recordsLocked(s.records)
 	e.mu.Unlock()
 	s.order = sortRecords(s.records, s.order)
-	data, err := encodeInstances(s.spare[:0], s.order) // not indented: written often, with every instance
-	clear(s.order)                                     // let released handles go
-	clear(s.records)
-	if err != nil {
+	defer func() {
+		clear(s.order) // let released handles go
+		clear(s.records)
+	}()
+	if err := encodeRecords(s.order); err != nil { // not indented: written often, with every instance
 		e.log.Error("encoding the instances state", "err", err)
 		return
 	}
-	s.spare = data
-	if bytes.Equal(data, s.last) {
+	sum := s.sum(func(w io.Writer) error { return writeRecords(w, s.order) })
+	if s.written && sum == s.last {
 		return
 	}
-	if err := WriteFileAtomic(s.path, data); err != nil {
+	err := WriteFileAtomicFunc(s.path, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 64<<10)
+		if err := writeRecords(bw, s.order); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+	if err != nil {
 		e.log.Error("saving the instances state; a daemon restarted now finds the instances by their environment", "file", s.path, "err", err)
 		s.dirty.Store(true) // retried at the next change or flush
 		return
 	}
-	s.last, s.spare = data, s.last
+	s.last, s.written = sum, true
+}
+
+// sum is the hash of what write writes. Caller holds s.mu.
+func (s *instanceStore) sum(write func(io.Writer) error) uint64 {
+	s.hash.Reset()
+	write(&s.hash) // a maphash.Hash never fails a write
+	return s.hash.Sum64()
 }
 
 // flushLoop writes the file whenever it is dirty, at most every flushEvery,

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -9,7 +10,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
-// encodeInstances gives what json.Marshal of the file gives, and follows
+// encodeRecords and writeRecords give what json.Marshal of the file gives, and follows
 // every change of a record although it reuses the encodings of the
 // unchanged ones.
 func TestEncodeInstances_SameAsMarshalAndFollowsChanges(t *testing.T) {
@@ -25,10 +26,15 @@ func TestEncodeInstances_SameAsMarshalAndFollowsChanges(t *testing.T) {
 	}
 	check := func(step string) {
 		t.Helper()
-		got, err := encodeInstances(nil, sortRecords(records, nil))
-		if err != nil {
+		order := sortRecords(records, nil)
+		if err := encodeRecords(order); err != nil {
 			t.Fatal(err)
 		}
+		var buf bytes.Buffer
+		if err := writeRecords(&buf, order); err != nil {
+			t.Fatal(err)
+		}
+		got := buf.Bytes()
 		f := instancesFile{Version: instancesVersion, Instances: []instanceRecord{}}
 		for _, hr := range records {
 			f.Instances = append(f.Instances, hr.rec)

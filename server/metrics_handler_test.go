@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -375,4 +377,32 @@ func TestMetricsHandler_Gzip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A scrape's slabs are kept for the next scrape, and dropped once no
+// scrape came for spareFor: a daemon nobody scrapes holds none.
+func TestCollector_DropsItsSlabsWhenNotScraped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &metricsFake{}
+		f.set(fixture())
+		c := NewCollector(f)
+		h := NewMetricsHandler(loopRegistry(), c)
+		scrape(t, h, "")
+		if c.allocs.spare.Load() == nil {
+			t.Fatal("no slabs kept after a scrape")
+		}
+		time.Sleep(spareFor - time.Second)
+		synctest.Wait()
+		scrape(t, h, "") // keeps them another spareFor
+		time.Sleep(spareFor - time.Second)
+		synctest.Wait()
+		if c.allocs.spare.Load() == nil {
+			t.Fatal("slabs dropped before spareFor passed without a scrape")
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if c.allocs.spare.Load() != nil {
+			t.Fatal("slabs still kept spareFor after the last scrape")
+		}
+	})
 }
