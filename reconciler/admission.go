@@ -21,45 +21,58 @@ type refusal struct {
 // name order. A refused app that was running keeps its last applied
 // version. Pure: no I/O.
 func admit(apps []v1alpha1.SourcedApp, known func(name string) bool) (ok []v1alpha1.SourcedApp, refused []refusal) {
-	specs := make([]v1alpha1.App, len(apps))
-	for i := range apps {
-		specs[i] = apps[i].App
-	}
 	inCycle := map[string]string{}
-	for _, c := range v1alpha1.DependencyCycles(specs) {
-		for _, name := range c {
-			inCycle[name] = "dependency cycle: " + strings.Join(c, " -> ")
+	if slices.ContainsFunc(apps, func(sa v1alpha1.SourcedApp) bool { return len(sa.App.Spec.DependsOn) > 0 }) {
+		specs := make([]v1alpha1.App, len(apps))
+		for i := range apps {
+			specs[i] = apps[i].App
+		}
+		for _, c := range v1alpha1.DependencyCycles(specs) {
+			for _, name := range c {
+				inCycle[name] = "dependency cycle: " + strings.Join(c, " -> ")
+			}
 		}
 	}
-	order := slices.Clone(apps)
-	slices.SortStableFunc(order, func(a, b v1alpha1.SourcedApp) int {
-		ka, kb := known(a.App.Metadata.Name), known(b.App.Metadata.Name)
-		if ka != kb {
-			if ka {
+	// Sorted as indexes: an app is a large struct, and a thousand of them
+	// moved around by a stable sort cost more than the rest of a Replace.
+	isKnown := make([]bool, len(apps))
+	order := make([]int, len(apps))
+	for i := range apps {
+		isKnown[i], order[i] = known(apps[i].App.Metadata.Name), i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if isKnown[a] != isKnown[b] {
+			if isKnown[a] {
 				return -1
 			}
 			return 1
 		}
-		return strings.Compare(a.App.Metadata.Name, b.App.Metadata.Name)
+		return strings.Compare(apps[a].App.Metadata.Name, apps[b].App.Metadata.Name)
 	})
 	var claims []portClaim
-	for _, sa := range order {
+	admitted := make([]int, 0, len(apps))
+	for _, i := range order {
+		sa := &apps[i]
 		name := sa.App.Metadata.Name
 		if msg, bad := inCycle[name]; bad {
-			refused = append(refused, refusal{app: sa, err: &v1alpha1.FileError{File: sa.Path, Field: "spec.dependsOn",
+			refused = append(refused, refusal{app: *sa, err: &v1alpha1.FileError{File: sa.Path, Field: "spec.dependsOn",
 				Reason: v1alpha1.ReasonInvalid, Message: msg}})
 			continue
 		}
 		mine := claimsOf(&sa.App)
 		if field, msg := conflict(mine, claims); msg != "" {
-			refused = append(refused, refusal{app: sa, err: &v1alpha1.FileError{File: sa.Path, Field: field,
+			refused = append(refused, refusal{app: *sa, err: &v1alpha1.FileError{File: sa.Path, Field: field,
 				Reason: v1alpha1.ReasonPortConflict, Message: msg}})
 			continue
 		}
 		claims = append(claims, mine...)
-		ok = append(ok, sa)
+		admitted = append(admitted, i)
 	}
-	slices.SortFunc(ok, func(a, b v1alpha1.SourcedApp) int { return strings.Compare(a.App.Metadata.Name, b.App.Metadata.Name) })
+	slices.SortFunc(admitted, func(a, b int) int { return strings.Compare(apps[a].App.Metadata.Name, apps[b].App.Metadata.Name) })
+	ok = make([]v1alpha1.SourcedApp, len(admitted))
+	for k, i := range admitted {
+		ok[k] = apps[i]
+	}
 	return ok, refused
 }
 

@@ -118,9 +118,14 @@ func BenchmarkReplace1000(b *testing.B) {
 		}
 	})
 	b.Run("one-changed", func(b *testing.B) {
-		changed := benchApps(1000)
-		changed[500].Spec.Command = append(changed[500].Spec.Command, "--changed")
-		snaps := []v1alpha1.Snapshot{snap, snapshot(changed)}
+		// As the watcher sends it: the apps of the unchanged files are
+		// the ones it decoded before (same slices and maps), one is new.
+		changed := snap
+		changed.Apps = slices.Clone(snap.Apps)
+		one := benchApps(1000)[500]
+		one.Spec.Command = append(one.Spec.Command, "--changed")
+		changed.Apps[500].App = *one
+		snaps := []v1alpha1.Snapshot{snap, changed}
 		r := newReconciler()
 		r.Replace(snap)
 		b.ReportAllocs()

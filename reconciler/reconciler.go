@@ -237,7 +237,7 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 			// Unchanged (the common case): keep what is stored, compared
 			// with the stored generation, without hashing the spec.
 			sa.App.Metadata.Generation = st.generation
-			if reflect.DeepEqual(st.fileErr, errs[sa.Path]) && reflect.DeepEqual(*st.desired, *sa) {
+			if reflect.DeepEqual(st.fileErr, errs[sa.Path]) && (sameSourced(st.desired, sa) || reflect.DeepEqual(*st.desired, *sa)) {
 				continue
 			}
 		}
