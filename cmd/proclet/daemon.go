@@ -252,6 +252,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	if cfg.debugListen != "" {
 		component("debug", func(ctx context.Context) error { return serveDebug(ctx, cfg.debugListen, log) })
 	}
+	wg.Go(func() { releaseFreeMemory(ctx) }) // memory.go
 	wg.Go(func() {
 		for {
 			select {

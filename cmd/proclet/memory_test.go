@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"runtime/metrics"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+var sink [][]byte
+
+// heapFree is the heap memory free and not returned to the OS.
+func heapFree() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// Within freeMemoryEvery of a burst of garbage, the daemon's free heap is
+// back with the OS.
+func TestReleaseFreeMemory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { releaseFreeMemory(ctx); close(done) }()
+		for i := range 64 {
+			sink = append(sink, make([]byte, 1<<20))
+			sink[i][0] = 1
+		}
+		sink = nil
+		time.Sleep(freeMemoryEvery)
+		synctest.Wait()
+		if free := heapFree(); free > 1<<20 {
+			t.Errorf("%d bytes of heap free and kept after the release", free)
+		}
+		cancel()
+		<-done
+	})
+}
