@@ -113,7 +113,7 @@
 // # Output
 //
 // Every stream of an instance goes through a named FIFO,
-// <state-dir>/run/<uid>.stdout and .stderr, never an anonymous pipe to the
+// <run-dir>/<uid>.stdout and .stderr (ExecOptions.RunDir), never an anonymous pipe to the
 // daemon. The instance gets the FIFO opened O_RDWR as its stdout/stderr,
 // so it always holds a read side itself: when the daemon dies, its writes
 // neither fail (EPIPE) nor kill it (SIGPIPE), which is what kills the

@@ -18,8 +18,13 @@ import (
 // ExecOptions configure an Exec.
 type ExecOptions struct {
 	// StateDir holds the logs (<StateDir>/logs/<app>/<instance>.<stream>.log)
-	// and the run files, the output FIFOs (<StateDir>/run/<uid>.<stream>).
+	// and the run files, the output FIFOs (<RunDir>/<uid>.<stream>).
 	StateDir string
+	// RunDir is the output FIFOs' folder; "" is <StateDir>/run. On a
+	// tmpfs, making a FIFO costs no disk inode (see TmpfsRunDir). A
+	// daemon that follows another must use the same one to reopen the
+	// FIFOs by path (it falls back to /proc/<pid>/fd otherwise).
+	RunDir string
 	// Log receives lifecycle and failure logs; nil discards them.
 	Log *slog.Logger
 	// Env is the daemon environment passed on to instances (without
@@ -100,7 +105,13 @@ func NewExec(opts ExecOptions) (*Exec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new exec runtime: %w", err)
 	}
-	runDir := filepath.Join(stateDir, "run")
+	runDir := opts.RunDir
+	if runDir == "" {
+		runDir = filepath.Join(stateDir, "run")
+	}
+	if runDir, err = filepath.Abs(runDir); err != nil {
+		return nil, fmt.Errorf("new exec runtime: %w", err)
+	}
 	for _, d := range []string{runDir, filepath.Join(stateDir, "logs")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("new exec runtime: %w", err)

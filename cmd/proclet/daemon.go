@@ -48,6 +48,8 @@ type daemonConfig struct {
 	sampleInterval time.Duration
 	// cgroupRoot is a delegated cgroup v2 folder for the instances' cgroups.
 	cgroupRoot string
+	// runDir is the output FIFOs' folder ("": a tmpfs one, else <state-dir>/run).
+	runDir string
 	// debugListen serves net/http/pprof when set (loopback only).
 	debugListen string
 }
@@ -66,6 +68,7 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 	fs.DurationVar(&c.stopWait, "shutdown-timeout", 0, "give up waiting for instances to stop after this long (0: the longest grace period plus 10s)")
 	fs.DurationVar(&c.sampleInterval, "sample-interval", runtime.DefaultSampleInterval, "sample the CPU, memory and listening ports of every instance's process tree every `interval` (0: never)")
 	fs.StringVar(&c.cgroupRoot, "cgroup-root", "", "a cgroup v2 `directory` delegated to proclet: each instance gets a cgroup there with its memory and cpu limits (without it, memory limits are polled and cpu limits are not enforced)")
+	fs.StringVar(&c.runDir, "run-dir", "", "`directory` of the instances' output FIFOs (default: a private folder on a tmpfs, /run/proclet/<key>, $XDG_RUNTIME_DIR/proclet/<key> or /dev/shm/proclet-<uid>-<key>, else <state-dir>/run)")
 	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "`file` of API keys, one per line; when given, every endpoint but /healthz and /readyz needs one")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback `address`; off when empty")
 	fs.BoolVar(&c.metricsPublic, "metrics-public", false, "serve /metrics without an API key")
@@ -184,7 +187,14 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		sampleEvery = -1 // never
 	}
 	probeStats := server.NewProbeRecorder()
-	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, Log: log.With("component", "runtime"),
+	runDir := cfg.runDir
+	if runDir == "" {
+		runDir = runtime.TmpfsRunDir(cfg.stateDir) // "": <state-dir>/run
+		if runDir != "" {
+			defer os.Remove(runDir) // once empty: every instance stopped
+		}
+	}
+	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
 		SampleInterval: sampleEvery, OnSample: func() { rec.RefreshUsage() }, OnProbe: probeStats.Record,
 		CgroupRoot: cfg.cgroupRoot})
 	if err != nil {
@@ -227,7 +237,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	log.Info("proclet starting", "version", version, "manifests", manifests, "state_dir", cfg.stateDir,
+	log.Info("proclet starting", "version", version, "manifests", manifests, "state_dir", cfg.stateDir, "run_dir", runDir,
 		"listen", cfg.listen, "pid", os.Getpid())
 	var wg sync.WaitGroup
 	// A component that fails cancels the others (oklog/run semantics).
