@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"fmt"
+	"slices"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 )
@@ -40,18 +41,26 @@ func depState(st *appState) (ready, started bool) {
 }
 
 // dependents are the apps that depend on name. Caller holds r.mu.
-func (r *Reconciler) dependents(name string) []string {
-	var out []string
+func (r *Reconciler) dependents(name string) []string { return r.dependentsOf[name] }
+
+// indexDependents rebuilds r.dependentsOf from the desired apps: a
+// dependency's readiness wakes its dependents, and searching every app
+// for them at each of a thousand apps' readiness was quadratic. Its
+// slices are never changed afterwards (a caller may read one after
+// releasing r.mu). Caller holds r.mu for writing.
+func (r *Reconciler) indexDependents() {
+	r.dependentsOf = nil
 	for n, st := range r.apps {
 		if st.desired == nil {
 			continue
 		}
 		for _, d := range st.desired.App.Spec.DependsOn {
-			if d.App == name {
-				out = append(out, n)
-				break
+			if r.dependentsOf == nil {
+				r.dependentsOf = map[string][]string{}
+			}
+			if !slices.Contains(r.dependentsOf[d.App], n) {
+				r.dependentsOf[d.App] = append(r.dependentsOf[d.App], n)
 			}
 		}
 	}
-	return out
 }

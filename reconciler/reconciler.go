@@ -67,7 +67,8 @@ type Reconciler struct {
 	sourceErr      string
 	sourceRevision string
 	lastChange     time.Time
-	dirty          bool // slots changed since the state file was saved
+	dirty          bool                // slots changed since the state file was saved
+	dependentsOf   map[string][]string // app -> the desired apps depending on it (indexDependents)
 	saveMu         sync.Mutex
 	saved          map[string]*savedEncoding // each app's part of the file as last encoded (saveMu)
 	replaced       replaced                  // the last snapshot Replace applied (replace.go)
@@ -266,6 +267,9 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 			enqueue = append(enqueue, name)
 			r.lastChange = now
 		}
+	}
+	if len(enqueue) > 0 { // desired changed
+		r.indexDependents()
 	}
 	r.files = files
 	r.sourceErr, r.sourceRevision = "", snap.SourceRevision

@@ -286,7 +286,7 @@ func (e *Exec) adoptProcess(a adoptee) error {
 		h.state.Probe = ProbeStatus{Started: true, Ready: true, ReadySince: a.startedAt}
 	}
 	e.mu.Lock()
-	e.handles[s.UID] = h
+	e.addHandleLocked(h)
 	e.wg.Add(3)
 	e.mu.Unlock()
 	e.startWaiter(h.exit, func() { e.waitAdopted(h) })
@@ -472,7 +472,7 @@ func (e *Exec) addExited(s StartSpec, pid int, startedAt time.Time, probe ProbeS
 		close(h.output[i].done)
 	}
 	e.mu.Lock()
-	e.handles[s.UID] = h
+	e.addHandleLocked(h)
 	e.notifyLocked(s.App, s.UID)
 	e.mu.Unlock()
 	e.kickRun()

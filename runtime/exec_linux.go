@@ -84,13 +84,14 @@ type Exec struct {
 	// "guarded by Exec.mu". It is never held across blocking I/O or a
 	// channel send; kill(2), which never blocks, is made under it (signal).
 	mu       sync.Mutex
-	handles  map[string]*handle  // by uid
-	logs     map[string]*logFile // open log files by path, with their refs
-	outputs  *outputPoller       // reads the output FIFOs (output_poll_linux.go)
-	pending  []Event             // exits not yet delivered by Run
-	queued   map[string]bool     // uids in pending, to coalesce
-	closing  bool                // StopAll or Detach called: Start refuses
-	detached bool                // Detach called
+	handles  map[string]*handle            // by uid
+	byApp    map[string]map[string]*handle // the same handles, by app and uid: Instances(app) at 1000 apps
+	logs     map[string]*logFile           // open log files by path, with their refs
+	outputs  *outputPoller                 // reads the output FIFOs (output_poll_linux.go)
+	pending  []Event                       // exits not yet delivered by Run
+	queued   map[string]bool               // uids in pending, to coalesce
+	closing  bool                          // StopAll or Detach called: Start refuses
+	detached bool                          // Detach called
 }
 
 var _ Interface = (*Exec)(nil)
@@ -148,6 +149,7 @@ func NewExec(opts ExecOptions) (*Exec, error) {
 		kick:     make(chan struct{}, 1),
 		detachCh: make(chan struct{}),
 		handles:  make(map[string]*handle),
+		byApp:    make(map[string]map[string]*handle),
 		logs:     make(map[string]*logFile),
 		queued:   make(map[string]bool),
 		store:    newInstanceStore(stateDir),
@@ -248,10 +250,8 @@ func (e *Exec) kickRun() {
 func (e *Exec) Instances(app string) []State {
 	e.mu.Lock()
 	var out []State
-	for _, h := range e.handles {
-		if h.spec.App == app {
-			out = append(out, h.stateLocked())
-		}
+	for _, h := range e.byApp[app] {
+		out = append(out, h.stateLocked())
 	}
 	e.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {
@@ -261,6 +261,34 @@ func (e *Exec) Instances(app string) []State {
 		return out[i].StartedAt.Before(out[j].StartedAt)
 	})
 	return out
+}
+
+// addHandleLocked records h under its uid (replacing one there) and its
+// app. Caller holds e.mu.
+func (e *Exec) addHandleLocked(h *handle) {
+	if old := e.handles[h.spec.UID]; old != nil {
+		e.removeHandleLocked(old)
+	}
+	e.handles[h.spec.UID] = h
+	m := e.byApp[h.spec.App]
+	if m == nil {
+		m = map[string]*handle{}
+		e.byApp[h.spec.App] = m
+	}
+	m[h.spec.UID] = h
+}
+
+// removeHandleLocked forgets h. Caller holds e.mu.
+func (e *Exec) removeHandleLocked(h *handle) {
+	if e.handles[h.spec.UID] == h {
+		delete(e.handles, h.spec.UID)
+	}
+	if m := e.byApp[h.spec.App]; m[h.spec.UID] == h {
+		delete(m, h.spec.UID)
+		if len(m) == 0 {
+			delete(e.byApp, h.spec.App)
+		}
+	}
 }
 
 // stateLocked returns a copy of the state that shares nothing with h.
@@ -280,7 +308,7 @@ func (e *Exec) Release(uid string) {
 	h, ok := e.handles[uid]
 	released := ok && h.finished
 	if released {
-		delete(e.handles, uid)
+		e.removeHandleLocked(h)
 	}
 	e.mu.Unlock()
 	if released {

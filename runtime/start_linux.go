@@ -80,7 +80,7 @@ func (e *Exec) start(ctx context.Context, s StartSpec) (State, error) {
 	e.startProbes(h)
 	h.startTicks = startTicksOf(h.pid) // its identity for the next daemon (adopt_linux.go)
 	e.mu.Lock()
-	e.handles[s.UID] = h
+	e.addHandleLocked(h)
 	st := h.stateLocked()
 	e.wg.Add(3)
 	e.mu.Unlock()
