@@ -26,6 +26,13 @@
 // leaks, unless the instance has a cgroup (see Limits). Pdeathsig is never set and
 // no instance is tied to a context: instances outlive the daemon.
 //
+// The fork/exec runs on one of four threads with a fd table of their own
+// (unshare(CLONE_FILES), forker_linux.go): a fork copies the forking
+// thread's table and the exec closes every close-on-exec fd of the copy,
+// and the daemon's table holds ~5 fds per instance, which made a start
+// beside 1000 instances ~2.3 ms slower than beside 10. Instances with a
+// cgroup, and hosts that refuse unshare, fork from the daemon's table.
+//
 // Stop runs preStop (not on a crash; the hook is killed at the end of the
 // grace period or when the instance exits), sends the stop signal, and
 // SIGKILLs the group after what is left of the grace period, but never
