@@ -37,8 +37,10 @@ import (
 // the reconciler runs at once (startAll).
 const forkThreads = 4
 
-// forker is the process's forker threads. Started on first use, they
-// live as long as the process (a locked thread costs nothing idle).
+// forker is the process's forker threads. Started by the first NewExec
+// (warm), before the Exec opens anything, or on first use, they live as
+// long as the process (a locked thread costs nothing idle). If any of them
+// cannot unshare, none is used.
 type forker struct {
 	once sync.Once
 	reqs chan func()

@@ -158,6 +158,19 @@ func TestForker_StartsAndTheDaemonWaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Found again once it is a zombie (the case of a quick exit: the
+	// pidfd must still be had, and the exit status with it).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err == nil && strings.Contains(string(stat), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d never became a zombie: %s %v", pid, stat, err)
+		}
+		time.Sleep(time.Millisecond) // polling the process state, with a deadline
+	}
 	if cmd.Process, err = os.FindProcess(pid); err != nil {
 		t.Fatal(err)
 	}
