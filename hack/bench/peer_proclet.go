@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"proclet.dev/proclet/runtime"
 )
 
 // procletPeer is the daemon under test, on a folder of manifests: all
@@ -120,6 +122,10 @@ func (p *procletPeer) roots() []int {
 func (p *procletPeer) close() {
 	if p.daemon != nil {
 		p.daemon.stop(30 * time.Second)
+	}
+	// The daemon's output FIFOs are on a tmpfs by default, outside p.ph.dir.
+	if run := runtime.TmpfsRunDir(filepath.Join(p.ph.dir, "state")); run != "" {
+		os.RemoveAll(run)
 	}
 }
 

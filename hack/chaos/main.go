@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"proclet.dev/proclet/runtime"
 )
 
 // config is the command line.
@@ -129,6 +131,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	if code == 0 && !cfg.keep {
+		if run := runtime.TmpfsRunDir(c.stateDir); run != "" { // the daemon's FIFOs, by default on a tmpfs
+			os.RemoveAll(run)
+		}
 		os.RemoveAll(dir)
 	} else {
 		fmt.Fprintf(stdout, "\n  kept for inspection: %s (daemon log: %s)\n", dir, c.d.logPath)

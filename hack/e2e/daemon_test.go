@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime"
 )
 
 var bins struct {
@@ -87,6 +88,10 @@ func startDaemon(t *testing.T, manifests string, extra ...string) *daemon {
 
 func startDaemonOn(t *testing.T, manifests, state string, extra ...string) *daemon {
 	t.Helper()
+	// The daemon's default output FIFOs' folder is on a tmpfs, outside
+	// state: removed last (cleanups run last first), once every instance
+	// is gone.
+	t.Cleanup(func() { removeRunDir(state) })
 	args := append([]string{"run", "--manifests", manifests, "--state-dir", state, "--listen", "127.0.0.1:0", "--log-level", "debug"}, extra...)
 	cmd := exec.Command(bins.proclet, args...)
 	cmd.Env = append(os.Environ(), "PATH="+bins.dir+":"+os.Getenv("PATH"))
@@ -258,4 +263,12 @@ spec:
   command: [%s]
   terminationGracePeriodSeconds: 5
 `, name, replicas, strings.Join(q, ", "))
+}
+
+// removeRunDir removes the tmpfs folder of the output FIFOs a daemon on
+// state used by default (runtime.TmpfsRunDir), if any.
+func removeRunDir(state string) {
+	if dir := runtime.TmpfsRunDir(state); dir != "" {
+		os.RemoveAll(dir)
+	}
 }
