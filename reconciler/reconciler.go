@@ -68,6 +68,7 @@ type Reconciler struct {
 	sourceRevision string
 	lastChange     time.Time
 	dirty          bool                // slots changed since the state file was saved
+	saveKick       chan struct{}       // capacity 1: "dirty was set" (markDirtyLocked)
 	dependentsOf   map[string][]string // app -> the desired apps depending on it (indexDependents)
 	saveMu         sync.Mutex
 	saved          map[string]*savedEncoding // each app's part of the file as last encoded (saveMu)
@@ -93,7 +94,7 @@ type appState struct {
 func New(opts Options) *Reconciler {
 	r := &Reconciler{
 		rt: opts.Runtime, log: opts.Log, workers: opts.Workers, nodeLabels: opts.NodeLabels, now: opts.Now,
-		q: newQueue(), apps: map[string]*appState{}, fileErrs: map[string]string{},
+		q: newQueue(), apps: map[string]*appState{}, fileErrs: map[string]string{}, saveKick: make(chan struct{}, 1),
 	}
 	r.metrics = newMetrics(opts.Registerer)
 	if r.log == nil {
@@ -143,15 +144,23 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() {
-		tick := time.NewTicker(saveEvery)
-		defer tick.Stop()
+		// At most one write per saveEvery, and none while nothing changes:
+		// an idle daemon has no timer to wake for.
+		t := time.NewTimer(saveEvery)
+		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-tick.C:
-				r.save()
+			case <-r.saveKick:
 			}
+			t.Reset(saveEvery)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			r.save()
 		}
 	})
 	<-ctx.Done()
@@ -354,7 +363,7 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 		return
 	}
 	if !reflect.DeepEqual(st.slots, out.slots) || out.forget {
-		r.dirty = true
+		r.markDirtyLocked()
 	}
 	st.slots, st.applied = out.slots, applied
 	prevView, prevInsts := st.view, st.instances

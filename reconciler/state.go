@@ -90,8 +90,18 @@ func (r *Reconciler) save() {
 	if err != nil {
 		r.log.Error("save reconciler state", "file", r.stateFile, "err", err)
 		r.mu.Lock()
-		r.dirty = true // retried at the next tick
+		r.markDirtyLocked() // retried saveEvery from now
 		r.mu.Unlock()
+	}
+}
+
+// markDirtyLocked says the state changed: the save loop writes it within
+// saveEvery. Caller holds r.mu for writing.
+func (r *Reconciler) markDirtyLocked() {
+	r.dirty = true
+	select {
+	case r.saveKick <- struct{}{}:
+	default:
 	}
 }
 

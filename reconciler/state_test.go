@@ -138,3 +138,27 @@ func TestReconciler_StateEncodingFollowsChanges(t *testing.T) {
 		check(c.name)
 	}
 }
+
+// A change reaches the state file within saveEvery, while the daemon runs
+// (a daemon killed -9 then still knows its restart counts).
+func TestReconciler_StateSavedWithinSaveEvery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
+		rt := runtimetest.New()
+		r := New(Options{Runtime: rt, StateFile: stateFile})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { _ = r.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		a := named("web", 1)
+		v1alpha1.Default(a)
+		r.Replace(v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: *a, Path: "web.yaml"}}})
+		synctest.Wait()
+		time.Sleep(saveEvery)
+		synctest.Wait()
+		apps, err := loadState(stateFile)
+		if err != nil || len(apps["web"].Slots) != 1 {
+			t.Fatalf("state file saveEvery after the start: %+v, %v; want web's slot", apps, err)
+		}
+	})
+}
