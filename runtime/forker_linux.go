@@ -140,27 +140,8 @@ func (f *forker) thread(ready chan<- error, locked chan<- struct{}) {
 // Only raw system calls here: os.Open would tell the testing package's
 // log, and the point is to know which fds this table holds.
 func closeCopies() {
-	dir, err := unix.Open("/proc/thread-self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return
-	}
-	var fds []int
-	buf := make([]byte, 8192)
-	for {
-		n, err := unix.ReadDirent(dir, buf)
-		if err != nil || n <= 0 {
-			break
-		}
-		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
-		for _, name := range names {
-			if fd, err := strconv.Atoi(name); err == nil && fd > 2 && fd != dir {
-				fds = append(fds, fd)
-			}
-		}
-	}
-	unix.Close(dir)
 	link := make([]byte, 256)
-	for _, fd := range fds {
+	for _, fd := range threadFDs() {
 		var st unix.Stat_t
 		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
 			continue
@@ -173,4 +154,22 @@ func closeCopies() {
 		}
 		unix.Close(fd)
 	}
+}
+
+// threadFDs lists the fds above 2 of the calling thread's table, with raw
+// system calls only.
+func threadFDs() []int {
+	dir, err := unix.Open("/proc/thread-self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(dir)
+	var fds []int
+	readDirents(dir, make([]byte, 8192), func(name []byte, _ uint64, _ int64) bool {
+		if fd, err := strconv.Atoi(string(name[:len(name)-1])); err == nil && fd > 2 && fd != dir { // name ends in NUL
+			fds = append(fds, fd)
+		}
+		return true
+	})
+	return fds
 }

@@ -16,28 +16,12 @@ import (
 
 // fdTargets lists what the calling thread's fds above 2 point at. Raw
 // system calls only: it runs on forker threads (see closeCopies).
-func fdTargets(t *testing.T) map[string]bool {
-	dir, err := unix.Open("/proc/thread-self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Error(err)
-		return nil
-	}
-	defer unix.Close(dir)
+func fdTargets() map[string]bool {
 	out := map[string]bool{}
-	buf, link := make([]byte, 8192), make([]byte, 256)
-	for {
-		n, err := unix.ReadDirent(dir, buf)
-		if err != nil || n <= 0 {
-			break
-		}
-		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
-		for _, name := range names {
-			if fd, _ := strconv.Atoi(name); fd <= 2 || fd == dir {
-				continue
-			}
-			if n, err := unix.Readlink("/proc/thread-self/fd/"+name, link); err == nil {
-				out[string(link[:n])] = true
-			}
+	link := make([]byte, 256)
+	for _, fd := range threadFDs() {
+		if n, err := unix.Readlink("/proc/thread-self/fd/"+strconv.Itoa(fd), link); err == nil {
+			out[string(link[:n])] = true
 		}
 	}
 	return out
@@ -55,7 +39,7 @@ func TestForker_ThreadHoldsNoneOfTheDaemonsFDs(t *testing.T) {
 	f := &forker{}
 	defer f.stop()
 	var before map[string]bool
-	if !f.run(func() { before = fdTargets(t) }) {
+	if !f.run(func() { before = fdTargets() }) {
 		t.Skip("no forker threads here (unshare refused)")
 	}
 	later, err := os.CreateTemp(t.TempDir(), "later")
@@ -64,8 +48,8 @@ func TestForker_ThreadHoldsNoneOfTheDaemonsFDs(t *testing.T) {
 	}
 	defer later.Close()
 	var after map[string]bool
-	f.run(func() { after = fdTargets(t) })
-	mine := fdTargets(t)
+	f.run(func() { after = fdTargets() })
+	mine := fdTargets()
 	for _, table := range []map[string]bool{before, after} {
 		for target := range table {
 			if strings.HasPrefix(target, "pipe:") || target == later.Name() {
