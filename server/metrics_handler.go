@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,7 +29,7 @@ import (
 func NewMetricsHandler(reg prometheus.Gatherer, state ...*Collector) http.Handler {
 	// promhttp would gzip at the default level: 14 of the 24 ms of a
 	// scrape of a thousand apps. buffered compresses instead, at BestSpeed
-	// (4 ms; 60 → 90 KB, on a link where that is nothing).
+	// (BenchmarkMetrics1000Apps/gzip 24 → 8–12 ms; body 61 → 63 KB).
 	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}
 	if len(state) == 0 {
 		return buffered(promhttp.HandlerFor(reg, opts))
@@ -72,18 +73,30 @@ var gzipWriters = sync.Pool{New: func() any {
 }}
 
 // acceptsGzip reports whether an Accept-Encoding header value accepts
-// gzip: it names gzip or *, without q=0.
+// gzip: it names gzip, or else *, with a q above 0 (RFC 9110 12.5.3).
 func acceptsGzip(header string) bool {
+	gzipQ, starQ := -1.0, -1.0
 	for part := range strings.SplitSeq(header, ",") {
 		name, params, _ := strings.Cut(part, ";")
-		name = strings.TrimSpace(name)
-		if name != "gzip" && name != "*" {
-			continue
+		q := 1.0
+		for param := range strings.SplitSeq(params, ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(param), "="); ok && strings.EqualFold(k, "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
 		}
-		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "gzip":
+			gzipQ = q
+		case "*":
+			starQ = q
+		}
 	}
-	return false
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return starQ > 0
 }
 
 // bufferedResponse is a ResponseWriter whose body goes through bw, and

@@ -348,6 +348,9 @@ func TestMetricsHandler_Gzip(t *testing.T) {
 		{"deflate, gzip;q=1.0, *;q=0.5", true},
 		{"br, *", true},
 		{"gzip;q=0", false},
+		{"gzip; q=0.000", false},
+		{"*, gzip;q=0", false},
+		{"GZIP;Q=0.5", true},
 		{"identity", false},
 		{"", false},
 	} {
