@@ -438,7 +438,7 @@ func TestPlan(t *testing.T) {
 			in: input{app: testApp(2, strategy(v1alpha1.FromInt(1), v1alpha1.FromInt(0)), func(s *v1alpha1.AppSpec) { s.MinReadySeconds = 5 }),
 				revision: "B", replicas: 2, synced: true, now: t0,
 				observed: []runtime.State{run(0, "A", up), run(1, "A", up)},
-				slots: map[int]slot{0: {UID: "uid-B-0", Revision: "B", Failures: 5, Restarts: 4, Crashed: true, NextStartAt: t0.Add(8 * time.Second)}}},
+				slots:    map[int]slot{0: {UID: "uid-B-0", Revision: "B", Failures: 5, Restarts: 4, Crashed: true, NextStartAt: t0.Add(8 * time.Second)}}},
 			want:        nil,
 			wantRequeue: 8 * time.Second,
 		},
@@ -447,7 +447,7 @@ func TestPlan(t *testing.T) {
 			in: input{app: testApp(2, strategy(v1alpha1.FromInt(1), v1alpha1.FromInt(0))),
 				revision: "B", replicas: 2, synced: true, now: t0,
 				observed: []runtime.State{run(0, "A", up), run(1, "A", up)},
-				slots: map[int]slot{0: {UID: "uid-B-0", Revision: "B", Failures: 5, Restarts: 4, Crashed: true, NextStartAt: t0}}},
+				slots:    map[int]slot{0: {UID: "uid-B-0", Revision: "B", Failures: 5, Restarts: 4, Crashed: true, NextStartAt: t0}}},
 			want: []string{"start 0"},
 			check: func(t *testing.T, out output) {
 				if sl := out.slots[0]; sl.Restarts != 5 || sl.UID != "uid-B-0" {
@@ -474,7 +474,7 @@ func TestPlan(t *testing.T) {
 			in: input{app: testApp(2, strategy(v1alpha1.FromInt(1), v1alpha1.FromInt(0)), func(s *v1alpha1.AppSpec) { s.RestartPolicy = v1alpha1.RestartNever }),
 				revision: "B", replicas: 2, synced: true, now: t0,
 				observed: []runtime.State{run(0, "A", up), run(1, "A", up), exited(run(0, "B", t0.Add(-time.Second)), 0, "Completed", t0)},
-				slots: slotsFor(run(0, "B", t0.Add(-time.Second)))},
+				slots:    slotsFor(run(0, "B", t0.Add(-time.Second)))},
 			want: []string{"release uid-B-0", "start 1"},
 		},
 		{
