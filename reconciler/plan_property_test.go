@@ -1,0 +1,453 @@
+package reconciler
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime"
+)
+
+// TestPlan_Properties drives plan with random sequences of edits (new
+// revisions, replicas, strategy, restart policy, dependencies), crashes,
+// probe results, stops completing and time steps, applying each plan to a
+// simulated host, and checks after every step the rules of
+// docs/manifests.md:
+//
+//   - a start that adds to the app's count (processes alive or stopping,
+//     plus the ordinals of the desired revision that will start again)
+//     keeps it within replicas+maxSurge, and no step raises the count
+//     above both the bound and what it was;
+//   - a rollout stop never leaves fewer than replicas-maxUnavailable
+//     serving ordinals while an old instance could still serve;
+//   - no start before nextStartAt, of an ordinal the restart policy keeps
+//     down, or while a dependency is unmet;
+//   - once the world calms down (stops complete, instances ready, time
+//     passes), the app converges to replicas instances of the revision.
+//
+// PROCLET_PLAN_SEED=n replays one seed (printed on failure);
+// PROCLET_PLAN_SEEDS=n runs n sequences instead of 40, for a longer soak.
+func TestPlan_Properties(t *testing.T) {
+	seeds, steps := 40, 150
+	if testing.Short() {
+		seeds = 10
+	}
+	first := uint64(time.Now().UnixNano())
+	if v := os.Getenv("PROCLET_PLAN_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("PROCLET_PLAN_SEED=%q: %v", v, err)
+		}
+		first, seeds = n, 1
+	}
+	if v := os.Getenv("PROCLET_PLAN_SEEDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("PROCLET_PLAN_SEEDS=%q: %v", v, err)
+		}
+		seeds = n
+	}
+	for i := range seeds {
+		seed := first + uint64(i)
+		w := newSimWorld(seed)
+		for step := range steps {
+			w.randomEvent()
+			if err := w.planStep(); err != nil {
+				t.Fatalf("seed %d (PROCLET_PLAN_SEED=%d) step %d: %v\nhistory:\n%s", seed, seed, step, err, w.history())
+			}
+		}
+		if err := w.settle(); err != nil {
+			t.Fatalf("seed %d (PROCLET_PLAN_SEED=%d) settling: %v\nhistory:\n%s", seed, seed, err, w.history())
+		}
+	}
+}
+
+// simWorld is a simulated host and the reconciler's memory of one app.
+type simWorld struct {
+	rng      *rand.Rand
+	app      *v1alpha1.App
+	revs     int // revisions so far; the desired one is revName(revs)
+	waiting  string
+	procs    []runtime.State // what the runtime reports, exited ones until released
+	reasons  map[string]string
+	slots    map[int]slot
+	now      time.Time
+	nextUID  int
+	log      []string
+	failNext bool // the next start fails (a missing binary)
+}
+
+func newSimWorld(seed uint64) *simWorld {
+	w := &simWorld{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), reasons: map[string]string{},
+		slots: map[int]slot{}, now: t0, revs: 1}
+	w.app = testApp(int32(1+w.rng.IntN(4)), func(s *v1alpha1.AppSpec) { s.MinReadySeconds = int32(w.rng.IntN(3)) })
+	w.randomStrategy()
+	return w
+}
+
+func revName(n int) string { return fmt.Sprintf("r%d", n) }
+
+func (w *simWorld) logf(format string, args ...any) {
+	w.log = append(w.log, w.now.Sub(t0).String()+" "+fmt.Sprintf(format, args...))
+	if len(w.log) > 40 {
+		w.log = w.log[1:]
+	}
+}
+
+func (w *simWorld) history() string {
+	out := ""
+	for _, l := range w.log {
+		out += "  " + l + "\n"
+	}
+	return out
+}
+
+func (w *simWorld) randomStrategy() {
+	vals := []v1alpha1.IntOrString{v1alpha1.FromInt(0), v1alpha1.FromInt(1), v1alpha1.FromInt(2), v1alpha1.FromString("25%"), v1alpha1.FromString("50%")}
+	spec := &w.app.Spec
+	if w.rng.IntN(6) == 0 {
+		spec.Strategy = v1alpha1.Strategy{Type: v1alpha1.Recreate}
+	} else {
+		strategy(vals[w.rng.IntN(len(vals))], vals[w.rng.IntN(len(vals))])(spec)
+	}
+	w.logf("strategy %+v", spec.Strategy.RollingUpdate)
+}
+
+// randomEvent changes the world once.
+func (w *simWorld) randomEvent() {
+	spec := &w.app.Spec
+	switch k := w.rng.IntN(20); {
+	case k == 0:
+		w.revs++
+		w.logf("edit: new revision %s", revName(w.revs))
+	case k == 1:
+		spec.Replicas = ptr(int32(w.rng.IntN(5)))
+		w.logf("edit: replicas %d", *spec.Replicas)
+	case k == 2:
+		w.randomStrategy()
+	case k == 3:
+		spec.RestartPolicy = []v1alpha1.RestartPolicy{v1alpha1.RestartAlways, v1alpha1.RestartOnFailure, v1alpha1.RestartNever}[w.rng.IntN(3)]
+		w.revs++ // the restart policy is part of the revision
+		w.logf("edit: restartPolicy %s, revision %s", spec.RestartPolicy, revName(w.revs))
+	case k == 4:
+		w.waiting = ""
+		if w.rng.IntN(3) == 0 {
+			w.waiting = "waiting for app \"db\""
+		}
+		w.logf("dependency waiting=%q", w.waiting)
+	case k == 5:
+		w.failNext = true
+		w.logf("the next start fails")
+	case k < 9:
+		w.crash()
+	case k < 12:
+		w.completeStop()
+	case k < 16:
+		w.probe()
+	default:
+		d := []time.Duration{100 * time.Millisecond, time.Second, 3 * time.Second, 30 * time.Second}[w.rng.IntN(4)]
+		w.now = w.now.Add(d)
+	}
+}
+
+func (w *simWorld) running(stopping bool) []int {
+	var idx []int
+	for i, s := range w.procs {
+		if s.Running() && s.Stopping == stopping {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+func (w *simWorld) crash() {
+	idx := w.running(false)
+	if len(idx) == 0 {
+		return
+	}
+	s := &w.procs[idx[w.rng.IntN(len(idx))]]
+	code := w.rng.IntN(2)
+	reason := map[int]string{0: "Completed", 1: "Error"}[code]
+	s.Exit = &v1alpha1.ExitStatus{Code: code, Reason: reason, At: w.now}
+	w.logf("%s %s exits %d", s.Instance, s.UID, code)
+}
+
+func (w *simWorld) completeStop() {
+	idx := w.running(true)
+	if len(idx) == 0 {
+		return
+	}
+	s := &w.procs[idx[w.rng.IntN(len(idx))]]
+	w.exitStopped(s)
+}
+
+func (w *simWorld) exitStopped(s *runtime.State) {
+	s.Exit = &v1alpha1.ExitStatus{Code: 0, Reason: w.reasons[s.UID], At: w.now}
+	s.Stopping = false
+	w.logf("%s %s stopped", s.Instance, s.UID)
+}
+
+func (w *simWorld) probe() {
+	idx := w.running(false)
+	if len(idx) == 0 {
+		return
+	}
+	s := &w.procs[idx[w.rng.IntN(len(idx))]]
+	switch w.rng.IntN(5) {
+	case 0:
+		s.Probe.Ready, s.Probe.ReadySince = false, time.Time{}
+		w.logf("%s %s unready", s.Instance, s.UID)
+	case 1:
+		s.Probe.Ready, s.Probe.ReadySince = false, time.Time{}
+		s.Probe.Failed, s.Probe.Message = runtime.ReasonLivenessProbeFailed, "HTTP 500"
+		w.logf("%s %s liveness failed", s.Instance, s.UID)
+	default:
+		if !s.Probe.Ready {
+			s.Probe.Ready, s.Probe.ReadySince = true, w.now
+			w.logf("%s %s ready", s.Instance, s.UID)
+		}
+	}
+}
+
+func (w *simWorld) input() input {
+	spec := w.app.Spec
+	return input{app: w.app, revision: revName(w.revs), replicas: int(*spec.Replicas), observed: w.procs,
+		slots: w.slots, synced: true, waiting: w.waiting, now: w.now}
+}
+
+// bounds are the rollout's bounds as docs/manifests.md states them.
+func (w *simWorld) bounds(n int) (surge, unavail int) {
+	surge, unavail = rollingBounds(&w.app.Spec, n)
+	if w.app.Spec.Strategy.Type == v1alpha1.Recreate {
+		surge = 0
+	}
+	return surge, unavail
+}
+
+// count is the app's count against the bound: processes alive or stopping,
+// and ordinals of rev that will start again.
+func count(procs []runtime.State, slots map[int]slot, n int, rev string) int {
+	c := 0
+	revAt := map[int]bool{}
+	for _, s := range procs {
+		if s.Running() {
+			c++
+			revAt[s.Ordinal] = revAt[s.Ordinal] || s.Revision == rev
+		}
+	}
+	for o := range n {
+		sl := slots[o]
+		if sl.Revision == rev && sl.UID != "" && !sl.Done && !revAt[o] {
+			c++
+		}
+	}
+	return c
+}
+
+// servingOrdinals counts the ordinals below n with an available instance.
+func servingOrdinals(procs []runtime.State, n int, minReady time.Duration, now time.Time) int {
+	serving := map[int]bool{}
+	for _, s := range procs {
+		if s.Ordinal < n && isAvailable(s, minReady, now) {
+			serving[s.Ordinal] = true
+		}
+	}
+	return len(serving)
+}
+
+// planStep plans once, checks the plan against the rules, and applies it.
+func (w *simWorld) planStep() error {
+	in := w.input()
+	n, rev := in.replicas, in.revision
+	surge, unavail := w.bounds(n)
+	minReady := seconds(w.app.Spec.MinReadySeconds)
+	before := count(in.observed, in.slots, n, rev)
+	servingBefore := servingOrdinals(in.observed, n, minReady, w.now)
+	out := plan(in)
+	if err := w.checkStarts(in, out); err != nil {
+		return err
+	}
+	grows := false
+	for _, a := range out.actions {
+		if a.kind == actStart && !reservedIn(in, a.ordinal) {
+			grows = true
+		}
+	}
+	rolloutStop := false
+	for _, a := range out.actions {
+		if a.kind == actStop && a.reason == ReasonStopped && a.ordinal < n {
+			for _, s := range in.observed {
+				rolloutStop = rolloutStop || (s.UID == a.uid && isAvailable(s, minReady, w.now))
+			}
+		}
+	}
+	w.apply(out)
+	after := count(w.procs, w.slots, n, rev)
+	bound := n + surge
+	switch {
+	case grows && after > bound:
+		return fmt.Errorf("a start took the count to %d, over replicas+maxSurge %d+%d", after, n, surge)
+	case after > max(bound, before):
+		return fmt.Errorf("the count rose from %d to %d, over replicas+maxSurge %d+%d", before, after, n, surge)
+	}
+	servingAfter := servingOrdinals(w.procs, n, minReady, w.now)
+	if rolloutStop && w.app.Spec.Strategy.Type != v1alpha1.Recreate && servingAfter < servingBefore && servingAfter < n-unavail {
+		return fmt.Errorf("a rollout stop left %d serving ordinals (was %d), under replicas-maxUnavailable %d-%d", servingAfter, servingBefore, n, unavail)
+	}
+	return nil
+}
+
+// reservedIn reports whether ordinal o already counted before the plan.
+func reservedIn(in input, o int) bool {
+	sl := in.slots[o]
+	if sl.Revision != in.revision || sl.UID == "" || sl.Done {
+		return false
+	}
+	for _, s := range in.observed {
+		if s.Ordinal == o && s.Running() && s.Revision == in.revision {
+			return false
+		}
+	}
+	return true
+}
+
+// checkStarts checks every start of out against the gate: dependencies,
+// the restart policy and the backoff, as the slot was before the plan and
+// as the exits the plan absorbed made it.
+func (w *simWorld) checkStarts(in input, out output) error {
+	for _, a := range out.actions {
+		if a.kind != actStart {
+			continue
+		}
+		o := a.ordinal
+		if o >= in.replicas {
+			return fmt.Errorf("start of ordinal %d, replicas %d", o, in.replicas)
+		}
+		if in.waiting != "" {
+			return fmt.Errorf("start of ordinal %d while %s", o, in.waiting)
+		}
+		sl := in.slots[o]
+		if sl.Revision != in.revision {
+			continue
+		}
+		if sl.Done {
+			return fmt.Errorf("start of ordinal %d, which the restart policy keeps down", o)
+		}
+		if sl.NextStartAt.After(in.now) {
+			return fmt.Errorf("start of ordinal %d at %v, before nextStartAt %v", o, in.now.Sub(t0), sl.NextStartAt.Sub(t0))
+		}
+		for _, s := range in.observed {
+			if s.UID != sl.UID || s.Running() || s.Exit.Reason == ReasonStopped {
+				continue
+			}
+			if !restartable(w.app.Spec.RestartPolicy, s.Exit) {
+				return fmt.Errorf("start of ordinal %d after an exit the restart policy keeps down: %+v", o, *s.Exit)
+			}
+			if _, next := backoffFor(&w.app.Spec).failed(sl.Failures, s.StartedAt, s.Exit.At); next.After(in.now) {
+				return fmt.Errorf("start of ordinal %d right after a crash whose backoff ends at %v", o, next.Sub(t0))
+			}
+		}
+	}
+	return nil
+}
+
+// apply does what the executor and the runtime would: releases, stops
+// (Stopping until completeStop), starts (possibly failing).
+func (w *simWorld) apply(out output) {
+	w.slots = out.slots
+	for _, a := range out.actions {
+		switch a.kind {
+		case actRelease:
+			for i, s := range w.procs {
+				if s.UID == a.uid {
+					w.procs = append(w.procs[:i], w.procs[i+1:]...)
+					break
+				}
+			}
+		case actStop:
+			for i := range w.procs {
+				if s := &w.procs[i]; s.UID == a.uid && s.Running() && !s.Stopping {
+					s.Stopping = true
+					w.reasons[s.UID] = a.reason
+					w.logf("stop %s %s (%s)", s.Instance, s.UID, a.message)
+				}
+			}
+		case actStart:
+			w.start(a)
+		}
+	}
+}
+
+func (w *simWorld) start(a action) {
+	sl := w.slots[a.ordinal]
+	if sl.UID == "" {
+		w.nextUID++
+		sl.UID = fmt.Sprintf("u%d", w.nextUID)
+	}
+	if w.failNext {
+		w.failNext = false
+		sl.StartError, sl.StartReason = "no such file", "StartFailed"
+		sl.Failures, sl.NextStartAt = backoffFor(&w.app.Spec).failed(sl.Failures, time.Time{}, w.now)
+		w.slots[a.ordinal] = sl
+		w.logf("start web-%d %s failed (%s)", a.ordinal, sl.UID, a.message)
+		return
+	}
+	sl.StartError, sl.StartReason, sl.LastStartAt = "", "", w.now
+	w.slots[a.ordinal] = sl
+	w.procs = append(w.procs, runtime.State{UID: sl.UID, App: "web", Instance: fmt.Sprintf("web-%d", a.ordinal),
+		Ordinal: a.ordinal, Revision: revName(w.revs), PID: 1000 + w.nextUID, StartedAt: w.now,
+		Probe: runtime.ProbeStatus{Started: true}})
+	w.logf("start web-%d %s at %s (%s)", a.ordinal, sl.UID, revName(w.revs), a.message)
+}
+
+// settle lets the world calm down: no crashes, no failing starts, no
+// dependency, every stop completes, every instance becomes ready, time
+// passes. The app must then converge.
+func (w *simWorld) settle() error {
+	w.waiting, w.failNext = "", false
+	w.logf("settling")
+	for range 200 {
+		for i := range w.procs {
+			s := &w.procs[i]
+			if s.Stopping {
+				w.exitStopped(s)
+			} else if s.Running() && !s.Probe.Ready && s.Probe.Failed == "" {
+				s.Probe.Ready, s.Probe.ReadySince = true, w.now
+			}
+		}
+		if err := w.planStep(); err != nil {
+			return err
+		}
+		w.now = w.now.Add(time.Minute)
+	}
+	in := w.input()
+	for o := range in.replicas {
+		if sl := w.slots[o]; sl.Revision == in.revision && sl.Done {
+			continue
+		}
+		found := 0
+		for _, s := range w.procs {
+			if s.Ordinal == o && s.Running() && s.Revision == in.revision {
+				found++
+			}
+		}
+		if found != 1 {
+			return fmt.Errorf("ordinal %d has %d instances at %s after settling: %+v", o, found, in.revision, w.procs)
+		}
+	}
+	for _, s := range w.procs {
+		// An ordinal whose new instance the restart policy keeps down
+		// keeps its old instance serving.
+		if sl := w.slots[s.Ordinal]; s.Ordinal < in.replicas && sl.Revision == in.revision && sl.Done {
+			continue
+		}
+		if s.Running() && (s.Revision != in.revision || s.Ordinal >= in.replicas) {
+			return fmt.Errorf("%s %s at %s still runs after settling", s.Instance, s.UID, s.Revision)
+		}
+	}
+	return nil
+}
