@@ -31,7 +31,7 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 	}
 	ro := &rollout{in: in}
 	if in.app != nil {
-		ro.minReady = time.Duration(in.app.Spec.MinReadySeconds) * time.Second
+		ro.minReady = seconds(in.app.Spec.MinReadySeconds)
 	}
 	var minReadyAt time.Duration // when a ready instance becomes available
 	insts := make([]v1alpha1.Instance, 0, len(observed)+in.replicas)
@@ -108,8 +108,10 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 			}
 			next := sl.NextStartAt
 			inst.NextStartAt = &next
-		case sl.Revision == in.revision && sl.Done && sl.LastExit != nil && sl.LastExit.Code == 0 && sl.LastExit.Signal == "":
+		case sl.Revision == in.revision && sl.Done && sl.LastExit != nil && !failedExit(sl.LastExit):
 			inst.Phase, inst.Reason = v1alpha1.PhaseSucceeded, "Completed"
+		case sl.Revision == in.revision && sl.Done && sl.LastExit != nil && killedBySupervisor(sl.LastExit.Reason):
+			inst.Phase, inst.Reason = v1alpha1.PhaseFailed, sl.LastExit.Reason
 		case sl.Revision == in.revision && sl.Done:
 			inst.Phase, inst.Reason = v1alpha1.PhaseFailed, "Error"
 		case sl.Revision == in.revision && sl.NextStartAt.After(now):
