@@ -26,6 +26,10 @@ import (
 //     serving ordinals while an old instance could still serve;
 //   - no start before nextStartAt, of an ordinal the restart policy keeps
 //     down, or while a dependency is unmet;
+//   - a rollout's progress (for progressDeadlineSeconds) is more updated
+//     or more available instances of the revision than at the last mark:
+//     however its instances come and go, a revision progresses a bounded
+//     number of times;
 //   - once the world calms down (stops complete, instances ready, time
 //     passes), the app converges to replicas instances of the revision.
 //
@@ -79,6 +83,8 @@ type simWorld struct {
 	nextUID  int
 	log      []string
 	failNext bool // the next start fails (a missing binary)
+	progress progress
+	marks    int // progress marks of the current revision
 }
 
 func newSimWorld(seed uint64) *simWorld {
@@ -294,6 +300,9 @@ func (w *simWorld) planStep() error {
 	case after > max(bound, before):
 		return fmt.Errorf("the count rose from %d to %d, over replicas+maxSurge %d+%d", before, after, n, surge)
 	}
+	if err := w.checkProgress(n, rev, minReady); err != nil {
+		return err
+	}
 	servingAfter := servingOrdinals(w.procs, n, minReady, w.now)
 	if rolloutStop && w.app.Spec.Strategy.Type != v1alpha1.Recreate && servingAfter < servingBefore && servingAfter < n-unavail {
 		return fmt.Errorf("a rollout stop left %d serving ordinals (was %d), under replicas-maxUnavailable %d-%d", servingAfter, servingBefore, n, unavail)
@@ -448,6 +457,38 @@ func (w *simWorld) settle() error {
 		if s.Running() && (s.Revision != in.revision || s.Ordinal >= in.replicas) {
 			return fmt.Errorf("%s %s at %s still runs after settling", s.Instance, s.UID, s.Revision)
 		}
+	}
+	return nil
+}
+
+// checkProgress advances the progress of the rollout as the status does
+// and checks that a revision cannot progress without bound: the mark only
+// rises, and there are at most so many instances.
+func (w *simWorld) checkProgress(n int, rev string, minReady time.Duration) error {
+	var c rolloutCounts
+	for _, s := range w.procs {
+		if s.Running() && !s.Stopping && s.Revision == rev {
+			c.updated++
+			if isAvailable(s, minReady, w.now) {
+				c.available++
+			}
+		}
+	}
+	prev := w.progress
+	w.progress = w.progress.advance(rev, c, w.now)
+	more := c.updated > prev.updated || c.available > prev.available
+	switch {
+	case prev.revision != rev:
+		w.marks = 0
+	case !w.progress.at.Equal(prev.at) && !more:
+		return fmt.Errorf("revision %s progressed to %+v from the mark %d updated, %d available", rev, c, prev.updated, prev.available)
+	case w.progress.at.Equal(prev.at) && more && !w.now.Equal(prev.at):
+		return fmt.Errorf("revision %s did not progress to %+v from the mark %d updated, %d available", rev, c, prev.updated, prev.available)
+	case !w.progress.at.Equal(prev.at):
+		w.marks++
+	}
+	if limit := 2 * (5 + 2); w.marks > limit {
+		return fmt.Errorf("revision %s progressed %d times (at most %d instances of it can run)", rev, w.marks, 5+2)
 	}
 	return nil
 }
