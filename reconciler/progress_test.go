@@ -36,6 +36,7 @@ func TestReconciler_CrashLoopingRolloutExceedsItsProgressDeadline(t *testing.T) 
 		app, _ := h.r.App("web")
 		rev := app.Status.Revision
 		// The new revision crashes a second after each start, for 60 s.
+		backoff := false
 		for range 60 {
 			time.Sleep(time.Second)
 			synctest.Wait()
@@ -45,6 +46,13 @@ func TestReconciler_CrashLoopingRolloutExceedsItsProgressDeadline(t *testing.T) 
 				}
 			}
 			synctest.Wait()
+			insts, _ := h.r.Instances("web")
+			for _, i := range insts {
+				backoff = backoff || (i.Revision == rev && i.Reason == "CrashLoopBackOff" && i.NextStartAt != nil)
+			}
+		}
+		if !backoff {
+			t.Error("the replacement waiting out its backoff beside the old instance was never listed as CrashLoopBackOff")
 		}
 		if c := h.progressing(); c.Status != v1alpha1.ConditionFalse || c.Reason != "ProgressDeadlineExceeded" {
 			t.Fatalf("Progressing %+v after 60 s of a crash-looping rollout with a 30 s deadline", c)

@@ -122,10 +122,10 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 		if covered[o] {
 			continue
 		}
-		if hasOrdinal(liveOnly(observed), o) {
-			continue // an older revision or a stopping process stands for it
-		}
 		sl := st.slots[o]
+		if standsFor(liveOnly(observed), o, in.revision, sl) {
+			continue
+		}
 		inst := v1alpha1.Instance{Name: instanceName(view.Metadata.Name, o), App: view.Metadata.Name, UID: sl.UID,
 			Revision: in.revision, Phase: v1alpha1.PhasePending, Reason: "Waiting", Restarts: sl.Restarts,
 			LastExit: sl.LastExit, Ports: map[string]int32{}, Listening: []int32{}}
@@ -169,6 +169,26 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 		recheck = minReadyAt
 	}
 	return recheck
+}
+
+// standsFor reports whether a live process of ordinal o (an older revision,
+// a stopping one) stands for it in the instance list: unless the ordinal's
+// instance at the desired revision is down with something to say (waiting
+// out its backoff beside the old instance it replaces, a failed start, kept
+// down by its restart policy), which is then listed too.
+func standsFor(live []runtime.State, o int, rev string, sl slot) bool {
+	if !hasOrdinal(live, o) {
+		return false
+	}
+	if sl.Revision != rev || sl.UID == "" {
+		return true
+	}
+	for _, s := range live {
+		if s.Ordinal == o && s.Revision == rev {
+			return true
+		}
+	}
+	return false
 }
 
 func liveOnly(obs []runtime.State) []runtime.State {
