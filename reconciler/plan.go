@@ -169,7 +169,7 @@ func (out *output) absorbExit(in input, s runtime.State) {
 	if planned {
 		out.note(false, "Stopped", s.Instance, fmt.Sprintf("stopped (pid %d)", s.PID))
 	} else {
-		out.note(s.Exit.Code != 0 || s.Exit.Signal != "", "Exited", s.Instance, exitMessage(s))
+		out.note(failedExit(s.Exit), "Exited", s.Instance, exitMessage(s))
 	}
 	sl, ok := out.slots[s.Ordinal]
 	if !ok || sl.UID != s.UID {
@@ -196,10 +196,30 @@ func restartable(p v1alpha1.RestartPolicy, e *v1alpha1.ExitStatus) bool {
 	case v1alpha1.RestartNever:
 		return false
 	case v1alpha1.RestartOnFailure:
-		return e.Code != 0 || e.Signal != ""
+		return failedExit(e)
 	default:
 		return true
 	}
+}
+
+// failedExit reports whether an exit is a failure: a non-zero code, a
+// death by signal, or a kill by the supervisor. As in Kubernetes, the
+// reason of the exit decides before its code: an instance killed for a
+// failed liveness or startup probe, or for its memory, failed even when it
+// exited 0 on SIGTERM (else OnFailure would leave a hung instance down,
+// reported as Succeeded).
+func failedExit(e *v1alpha1.ExitStatus) bool {
+	return e.Code != 0 || e.Signal != "" || killedBySupervisor(e.Reason)
+}
+
+// killedBySupervisor reports whether reason is one of the restarts the
+// daemon or the kernel imposes on an instance.
+func killedBySupervisor(reason string) bool {
+	switch reason {
+	case runtime.ReasonLivenessProbeFailed, runtime.ReasonStartupProbeFailed, ReasonMemoryLimitExceeded, runtime.ReasonOOMKilled:
+		return true
+	}
+	return false
 }
 
 func exitMessage(s runtime.State) string {

@@ -10,10 +10,39 @@ import (
 	"proclet.dev/proclet/runtime"
 )
 
-// progress remembers when a rollout last moved, for progressDeadlineSeconds.
+// progress remembers how far the rollout of a revision got, for
+// progressDeadlineSeconds. Progress is more updated or more available
+// instances of the revision than at the last mark (a high-water mark, so
+// that a crash loop, whose instances come and go, is no progress); a
+// change of revision starts a new rollout. Once the rollout completed it
+// stays complete until the next revision, as Kubernetes keeps
+// NewReplicaSetAvailable: an app that later loses readiness is
+// Available=False, not a stalled rollout.
 type progress struct {
-	key string // revision and counts; a change is progress
-	at  time.Time
+	revision           string
+	updated, available int // the mark: the most of the revision's instances seen
+	at                 time.Time
+	complete           bool
+}
+
+// rolloutCounts are what progress is measured on: the desired revision's
+// instances only.
+type rolloutCounts struct {
+	updated, available int // running (not stopping) at the revision; of them available
+	done               int // ordinals the restart policy keeps down at the revision
+	complete           bool
+}
+
+// advance is p after observing c at now for revision rev.
+func (p progress) advance(rev string, c rolloutCounts, now time.Time) progress {
+	if p.revision != rev || p.at.IsZero() {
+		return progress{revision: rev, updated: c.updated, available: c.available, at: now, complete: c.complete}
+	}
+	if c.updated > p.updated || c.available > p.available {
+		p.updated, p.available, p.at = max(p.updated, c.updated), max(p.available, c.available), now
+	}
+	p.complete = p.complete || c.complete
+	return p
 }
 
 // deriveStatus recomputes the app's status and instances from desired and
@@ -31,9 +60,10 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 	}
 	ro := &rollout{in: in}
 	if in.app != nil {
-		ro.minReady = time.Duration(in.app.Spec.MinReadySeconds) * time.Second
+		ro.minReady = seconds(in.app.Spec.MinReadySeconds)
 	}
 	var minReadyAt time.Duration // when a ready instance becomes available
+	availUpdated := 0            // available instances at the desired revision
 	insts := make([]v1alpha1.Instance, 0, len(observed)+in.replicas)
 	covered := map[int]bool{}
 	s := v1alpha1.AppStatus{Revision: st.revision, ObservedGeneration: st.generation, Conditions: []v1alpha1.Condition{}}
@@ -72,6 +102,9 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 			}
 			if ro.available(o) {
 				s.AvailableReplicas++
+				if o.Revision == st.revision {
+					availUpdated++
+				}
 			} else if o.Probe.Ready {
 				// Ready, not yet for minReadySeconds: look again then, so
 				// that availableReplicas does not wait for an event.
@@ -89,10 +122,10 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 		if covered[o] {
 			continue
 		}
-		if hasOrdinal(liveOnly(observed), o) {
-			continue // an older revision or a stopping process stands for it
-		}
 		sl := st.slots[o]
+		if standsFor(liveOnly(observed), o, in.revision, sl) {
+			continue
+		}
 		inst := v1alpha1.Instance{Name: instanceName(view.Metadata.Name, o), App: view.Metadata.Name, UID: sl.UID,
 			Revision: in.revision, Phase: v1alpha1.PhasePending, Reason: "Waiting", Restarts: sl.Restarts,
 			LastExit: sl.LastExit, Ports: map[string]int32{}, Listening: []int32{}}
@@ -108,8 +141,10 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 			}
 			next := sl.NextStartAt
 			inst.NextStartAt = &next
-		case sl.Revision == in.revision && sl.Done && sl.LastExit != nil && sl.LastExit.Code == 0 && sl.LastExit.Signal == "":
+		case sl.Revision == in.revision && sl.Done && sl.LastExit != nil && !failedExit(sl.LastExit):
 			inst.Phase, inst.Reason = v1alpha1.PhaseSucceeded, "Completed"
+		case sl.Revision == in.revision && sl.Done && sl.LastExit != nil && killedBySupervisor(sl.LastExit.Reason):
+			inst.Phase, inst.Reason = v1alpha1.PhaseFailed, sl.LastExit.Reason
 		case sl.Revision == in.revision && sl.Done:
 			inst.Phase, inst.Reason = v1alpha1.PhaseFailed, "Error"
 		case sl.Revision == in.revision && sl.NextStartAt.After(now):
@@ -127,13 +162,33 @@ func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.Sta
 		return boolInt(a.Revision == st.revision) - boolInt(b.Revision == st.revision)
 	})
 	var recheck time.Duration
-	s.Conditions, recheck = r.conditions(st, in, s, now)
+	s.Conditions, recheck = r.conditions(st, in, s, rolloutCountsOf(st, in, s, availUpdated), now)
 	view.Status = &s
 	st.view, st.instances = view, insts
 	if minReadyAt > 0 && (recheck <= 0 || minReadyAt < recheck) {
 		recheck = minReadyAt
 	}
 	return recheck
+}
+
+// standsFor reports whether a live process of ordinal o (an older revision,
+// a stopping one) stands for it in the instance list: unless the ordinal's
+// instance at the desired revision is down with something to say (waiting
+// out its backoff beside the old instance it replaces, a failed start, kept
+// down by its restart policy), which is then listed too.
+func standsFor(live []runtime.State, o int, rev string, sl slot) bool {
+	if !hasOrdinal(live, o) {
+		return false
+	}
+	if sl.Revision != rev || sl.UID == "" {
+		return true
+	}
+	for _, s := range live {
+		if s.Ordinal == o && s.Revision == rev {
+			return true
+		}
+	}
+	return false
 }
 
 func liveOnly(obs []runtime.State) []runtime.State {
@@ -164,7 +219,7 @@ func boolInt(b bool) int {
 
 // conditions derives Available, Progressing and ManifestValid, keeping each
 // one's lastTransitionTime while its status stays the same.
-func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, now time.Time) ([]v1alpha1.Condition, time.Duration) {
+func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, rc rolloutCounts, now time.Time) ([]v1alpha1.Condition, time.Duration) {
 	var recheck time.Duration
 	var prev []v1alpha1.Condition
 	if st.view != nil && st.view.Status != nil {
@@ -186,27 +241,9 @@ func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, no
 			conds = append(conds, cond(v1alpha1.ConditionAvailable, v1alpha1.ConditionFalse, "MinimumReplicasUnavailable",
 				fmt.Sprintf("%d of %d instances available, %d needed", s.AvailableReplicas, want, minAvail)))
 		}
-		key := fmt.Sprintf("%s/%d/%d/%d", st.revision, s.UpdatedReplicas, s.AvailableReplicas, s.Replicas)
-		if st.progress.key != key {
-			st.progress = progress{key: key, at: now}
-		}
-		deadline := 600 * time.Second
-		if d := in.app.Spec.ProgressDeadlineSeconds; d != nil {
-			deadline = time.Duration(*d) * time.Second
-		}
-		complete := s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want
-		switch {
-		case complete:
-			conds = append(conds, cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "NewRevisionAvailable",
-				fmt.Sprintf("revision %s is available on every instance", st.revision)))
-		case now.Sub(st.progress.at) >= deadline:
-			conds = append(conds, cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionFalse, "ProgressDeadlineExceeded",
-				fmt.Sprintf("revision %s has not progressed for %s", st.revision, deadline)))
-		default:
-			conds = append(conds, cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "RolloutInProgress",
-				fmt.Sprintf("%d of %d instances at revision %s", s.UpdatedReplicas, want, st.revision)))
-			recheck = st.progress.at.Add(deadline).Sub(now)
-		}
+		var c v1alpha1.Condition
+		c, recheck = st.progressing(in.app, want, s, rc, now)
+		conds = append(conds, c)
 	}
 	if st.fileErr != nil {
 		conds = append(conds, cond(v1alpha1.ConditionManifestValid, v1alpha1.ConditionFalse, st.fileErr.Reason,
@@ -232,4 +269,46 @@ func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, no
 
 func cond(typ string, status v1alpha1.ConditionStatus, reason, message string) v1alpha1.Condition {
 	return v1alpha1.Condition{Type: typ, Status: status, Reason: reason, Message: message}
+}
+
+// rolloutCountsOf measures the rollout of the desired revision: complete
+// when no instance of another revision runs and every ordinal is available
+// at the revision or kept down by its restart policy (a finished OnFailure
+// app is complete, not a rollout in progress forever).
+func rolloutCountsOf(st *appState, in input, s v1alpha1.AppStatus, availUpdated int) rolloutCounts {
+	c := rolloutCounts{updated: int(s.UpdatedReplicas), available: availUpdated}
+	for o := range in.replicas {
+		if sl := st.slots[o]; sl.Revision == st.revision && sl.Done {
+			c.done++
+		}
+	}
+	c.complete = s.Replicas == s.UpdatedReplicas && c.available == c.updated && c.updated+c.done == in.replicas
+	return c
+}
+
+// progressing derives the Progressing condition and when to look again
+// (the deadline), advancing st.progress.
+func (st *appState) progressing(app *v1alpha1.App, want int32, s v1alpha1.AppStatus, c rolloutCounts, now time.Time) (v1alpha1.Condition, time.Duration) {
+	st.progress = st.progress.advance(st.revision, c, now)
+	deadline := seconds(v1alpha1.DefaultProgressDeadlineSeconds)
+	if d := app.Spec.ProgressDeadlineSeconds; d != nil {
+		deadline = seconds(*d)
+	}
+	switch {
+	case c.complete && c.done == 0:
+		return cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "NewRevisionAvailable",
+			fmt.Sprintf("revision %s is available on every instance", st.revision)), 0
+	case c.complete:
+		return cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "NewRevisionAvailable",
+			fmt.Sprintf("revision %s is available on %d instances and completed on %d", st.revision, c.available, c.done)), 0
+	case st.progress.complete:
+		return cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "NewRevisionAvailable",
+			fmt.Sprintf("revision %s completed its rollout; %d of %d instances available now", st.revision, s.AvailableReplicas, want)), 0
+	case now.Sub(st.progress.at) >= deadline:
+		return cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionFalse, "ProgressDeadlineExceeded",
+			fmt.Sprintf("revision %s has not progressed for %s", st.revision, deadline)), 0
+	default:
+		return cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "RolloutInProgress",
+			fmt.Sprintf("%d of %d instances at revision %s", s.UpdatedReplicas, want, st.revision)), st.progress.at.Add(deadline).Sub(now)
+	}
 }

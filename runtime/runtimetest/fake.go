@@ -38,6 +38,7 @@ type Fake struct {
 	// mu guards the fields below.
 	mu      sync.Mutex
 	procs   map[string]*runtime.State // by uid
+	stopped map[string]string         // uid -> the reason of the Stop under way
 	calls   []Call
 	nextPID int
 }
@@ -46,7 +47,7 @@ var _ runtime.Interface = (*Fake)(nil)
 
 // New returns an empty fake.
 func New() *Fake {
-	return &Fake{events: make(chan runtime.Event, 4096), procs: map[string]*runtime.State{}, nextPID: 1000}
+	return &Fake{events: make(chan runtime.Event, 4096), procs: map[string]*runtime.State{}, stopped: map[string]string{}, nextPID: 1000}
 }
 
 func (f *Fake) now() time.Time {
@@ -138,6 +139,7 @@ func (f *Fake) Stop(uid string, spec runtime.StopSpec) error {
 		return nil
 	}
 	p.Stopping = true
+	f.stopped[uid] = spec.Reason
 	f.calls = append(f.calls, Call{Op: "Stop", Instance: p.Instance, UID: uid, Revision: p.Revision, Reason: spec.Reason})
 	if !f.HoldStops {
 		p.Exit = &v1alpha1.ExitStatus{Signal: "SIGTERM", Reason: spec.Reason, At: f.now()}
@@ -153,7 +155,9 @@ func (f *Fake) Stop(uid string, spec runtime.StopSpec) error {
 
 // Exit makes a running instance exit with code (and reason Completed or
 // Error), as if it had ended by itself. A stopping instance keeps its
-// stop reason.
+// stop reason, as the real runtime reports it: an instance stopped for a
+// failed liveness probe that exits 0 on SIGTERM exits with code 0 and
+// reason LivenessProbeFailed.
 func (f *Fake) Exit(uid string, code int) {
 	f.mu.Lock()
 	p, ok := f.procs[uid]
@@ -164,6 +168,9 @@ func (f *Fake) Exit(uid string, code int) {
 	reason := "Error"
 	if code == 0 {
 		reason = "Completed"
+	}
+	if r, ok := f.stopped[uid]; ok && p.Stopping && r != "" {
+		reason = r
 	}
 	p.Exit = &v1alpha1.ExitStatus{Code: code, Reason: reason, At: f.now()}
 	p.Stopping = false
@@ -253,6 +260,7 @@ func (f *Fake) Release(uid string) {
 	defer f.mu.Unlock()
 	if p, ok := f.procs[uid]; ok && !p.Running() {
 		delete(f.procs, uid)
+		delete(f.stopped, uid)
 	}
 }
 
