@@ -40,12 +40,15 @@ type execProbe struct {
 	cred *syscall.Credential // nil: the daemon's user
 }
 
-func newExecProbe(command []string, env *envList, dir string, cred *syscall.Credential) *execProbe {
-	argv := make([]string, len(command))
-	for i, a := range command {
-		argv[i] = Expand(a, env.Lookup)
+// newExecProbe expands command with env, bounded as an instance's command
+// is (expandArgv: path names the command, envTotal is the size of the
+// spec's environment).
+func newExecProbe(path string, command []string, env *envList, envTotal int, dir string, cred *syscall.Credential) (*execProbe, error) {
+	argv, err := expandArgv(path, command, env, envTotal)
+	if err != nil {
+		return nil, err
 	}
-	return &execProbe{argv: argv, env: env, dir: dir, cred: cred}
+	return &execProbe{argv: argv, env: env, dir: dir, cred: cred}, nil
 }
 
 func (p *execProbe) probe(ctx context.Context) probeResult {

@@ -25,6 +25,8 @@ func handRules(app *App) ErrorList {
 		r.add("spec.command[0]", "the program must not be empty")
 	}
 	r.env(s)
+	r.expansion(s)
+	r.durations(s)
 	r.ports(s)
 	r.backoff(s)
 	r.probe("spec.startupProbe", s.StartupProbe, s, true)
@@ -136,6 +138,7 @@ func (r *ruleSet) probe(path string, p *Probe, s *AppSpec, restarts bool) {
 	if p == nil {
 		return
 	}
+	r.httpSizes(path, p)
 	n := 0
 	if p.Exec != nil {
 		n++
