@@ -27,4 +27,3 @@ func TestExpand(t *testing.T) {
 		})
 	}
 }
-
