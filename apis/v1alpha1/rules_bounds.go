@@ -93,24 +93,27 @@ func (r *ruleSet) httpSizes(path string, p *Probe) {
 // reports each value over MaxExpandedValue and the field at which the
 // total crosses MaxExpandedTotal. A reference to a name spec.env does not
 // define (the daemon's environment, PORT, PROCLET_*) counts as written:
-// the runtime checks the same bounds again with the real values.
+// the runtime checks the same bounds again with the real values. A value
+// over the bound is reported once, where it is defined: what references
+// it is not reported again.
 func (r *ruleSet) expansion(s *AppSpec) {
-	sizes := make(map[string]int, len(s.Env))
-	lookup := func(name string) (int, bool) {
-		n, ok := sizes[name]
-		return n, ok
-	}
+	x := &expansionSizes{sizes: make(map[string]int, len(s.Env))}
 	envTotal := 0
 	for i, e := range s.Env {
-		n := ExpandedLen(e.Value, lookup)
-		sizes[e.Name] = n
+		n, over := x.measure(e.Value)
 		path := fmt.Sprintf("spec.env[%d].value", i)
-		if n > MaxExpandedValue {
+		switch {
+		case over:
+			x.sizes[e.Name] = overBound
+			continue
+		case n > MaxExpandedValue:
 			r.add(path, "%v", &ExpandTooLongError{Size: n, Limit: MaxExpandedValue})
+			x.sizes[e.Name] = overBound
 			continue
 		}
+		x.sizes[e.Name] = n
 		before := envTotal
-		envTotal = satAdd(envTotal, n)
+		envTotal += n
 		if before <= MaxExpandedTotal && envTotal > MaxExpandedTotal {
 			r.add(path, "%v", &ExpandTooLongError{Size: envTotal, Limit: MaxExpandedTotal, Total: true})
 		}
@@ -118,7 +121,7 @@ func (r *ruleSet) expansion(s *AppSpec) {
 	if envTotal > MaxExpandedTotal {
 		return // said once; every command would say it again
 	}
-	r.argv("spec.command", s.Command, envTotal, lookup)
+	r.argv("spec.command", s.Command, envTotal, x)
 	for _, p := range []struct {
 		path  string
 		probe *Probe
@@ -128,22 +131,47 @@ func (r *ruleSet) expansion(s *AppSpec) {
 		{"spec.livenessProbe", s.LivenessProbe},
 	} {
 		if p.probe != nil && p.probe.Exec != nil {
-			r.argv(p.path+".exec.command", p.probe.Exec.Command, envTotal, lookup)
+			r.argv(p.path+".exec.command", p.probe.Exec.Command, envTotal, x)
 		}
 	}
 }
 
+// overBound marks an env value already reported over its bound.
+const overBound = -1
+
+// expansionSizes are the expanded sizes of the env values defined so far.
+type expansionSizes struct {
+	sizes map[string]int
+}
+
+// measure is the expanded size of s, and whether it references a value
+// already reported over its bound.
+func (x *expansionSizes) measure(s string) (n int, over bool) {
+	n = ExpandedLen(s, func(name string) (int, bool) {
+		size, ok := x.sizes[name]
+		if size == overBound {
+			over = true
+			return 0, true
+		}
+		return size, ok
+	})
+	return n, over
+}
+
 // argv checks one command's expanded arguments, on top of total bytes of
 // environment.
-func (r *ruleSet) argv(path string, argv []string, total int, lookup func(string) (int, bool)) {
+func (r *ruleSet) argv(path string, argv []string, total int, x *expansionSizes) {
 	for i, a := range argv {
-		n := ExpandedLen(a, lookup)
+		n, over := x.measure(a)
 		field := fmt.Sprintf("%s[%d]", path, i)
-		if n > MaxExpandedValue {
+		switch {
+		case over:
+			return
+		case n > MaxExpandedValue:
 			r.add(field, "%v", &ExpandTooLongError{Size: n, Limit: MaxExpandedValue})
 			return
 		}
-		if total = satAdd(total, n); total > MaxExpandedTotal {
+		if total += n; total > MaxExpandedTotal {
 			r.add(field, "%v", &ExpandTooLongError{Size: total, Limit: MaxExpandedTotal, Total: true})
 			return
 		}
