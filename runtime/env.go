@@ -146,7 +146,7 @@ func instanceEnv(daemon []string, stateDir string, s StartSpec, extra map[string
 			if err != nil {
 				return nil, 0, fmt.Errorf("spec.env[%d].value (%s): %w", i, e.Name, err)
 			}
-			if total += len(v); total > v1alpha1.MaxExpandedTotal {
+			if total += len(e.Name) + 1 + len(v); total > v1alpha1.MaxExpandedTotal {
 				return nil, 0, fmt.Errorf("spec.env[%d].value (%s): %w", i, e.Name,
 					&v1alpha1.ExpandTooLongError{Size: total, Limit: v1alpha1.MaxExpandedTotal, Total: true})
 			}
@@ -203,14 +203,14 @@ func portEnvName(name string) string {
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
-// specEnvBytes is the size of the values of spec.env in env (an instance's
-// environment): what an exec probe's arguments add to.
+// specEnvBytes is the size of the entries (NAME=value) of spec.env in env
+// (an instance's environment): what an exec probe's arguments add to.
 func specEnvBytes(env *envList, spec *v1alpha1.AppSpec) int {
 	n := 0
 	if spec != nil {
 		for _, e := range spec.Env {
 			v, _ := env.Lookup(e.Name)
-			n += len(v)
+			n += len(e.Name) + 1 + len(v)
 		}
 	}
 	return n

@@ -55,7 +55,7 @@ func TestInstanceEnvBounds(t *testing.T) {
 		{"two references are over a value's bound", []v1alpha1.EnvVar{{Name: "OK", Value: "x"}, {Name: "A", Value: "$(BIG)$(BIG)"}},
 			"spec.env[1].value (A): expands to 122880 bytes, over the bound of 65536 bytes"},
 		{"eighteen are over the total", repeatEnv(18, "$(BIG)"),
-			"spec.env[17].value (E17): the expanded env values and arguments reach 1105920 bytes, over the bound of 1048576 bytes"},
+			"spec.env[17].value (E17): the expanded env entries and arguments reach 1105982 bytes, over the bound of 1048576 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := StartSpec{UID: "u", App: "a", Instance: "a-0", Spec: &v1alpha1.AppSpec{Env: tc.env}}

@@ -83,7 +83,7 @@ func TestValidateExpansionBounds(t *testing.T) {
 			for i := range 18 {
 				s.Env = append(s.Env, EnvVar{Name: fmt.Sprintf("E%d", i), Value: big})
 			}
-		}, "spec.env[17].value", "the expanded env values and arguments reach 1105920 bytes, over the bound of 1048576 bytes"},
+		}, "spec.env[17].value", "the expanded env entries and arguments reach 1105982 bytes, over the bound of 1048576 bytes"},
 		{"argument over the bound", func(s *AppSpec) {
 			s.Env = []EnvVar{{Name: "K", Value: kib}}
 			s.Command = []string{"./web", strings.Repeat("$(K)", 65)}
@@ -94,7 +94,7 @@ func TestValidateExpansionBounds(t *testing.T) {
 				s.Env = append(s.Env, EnvVar{Name: fmt.Sprintf("E%d", i), Value: big})
 			}
 			s.Command = []string{"./web", "$(E0)"}
-		}, "spec.command[1]", "reach 1105925 bytes"},
+		}, "spec.command[1]", "reach 1105983 bytes"},
 		{"exec probe argument over the bound", func(s *AppSpec) {
 			s.Env = []EnvVar{{Name: "K", Value: kib}}
 			s.StartupProbe.Exec.Command = []string{"check", strings.Repeat("$(K)", 65)}
@@ -105,6 +105,13 @@ func TestValidateExpansionBounds(t *testing.T) {
 		{"http header value over the bound", func(s *AppSpec) {
 			s.ReadinessProbe.HTTPGet.HTTPHeaders[0].Value = strings.Repeat("v", MaxHTTPHeaderValueLen+1)
 		}, "spec.readinessProbe.httpGet.httpHeaders[0].value", "is 8193 bytes"},
+		{"too many ports", func(s *AppSpec) {
+			s.Ports = nil
+			for i := range MaxPorts + 1 {
+				s.Ports = append(s.Ports, PortSpec{Name: fmt.Sprintf("p%d", i), Range: fmt.Sprintf("%d-%d", 10000+4*i, 10003+4*i)})
+			}
+			s.ReadinessProbe.HTTPGet.Port = FromString("p0")
+		}, "spec.ports", "has 257 entries, over the bound of 256"},
 		{"too many http headers", func(s *AppSpec) {
 			for range MaxHTTPHeaders {
 				s.ReadinessProbe.HTTPGet.HTTPHeaders = append(s.ReadinessProbe.HTTPGet.HTTPHeaders, HTTPHeader{Name: "X", Value: "1"})

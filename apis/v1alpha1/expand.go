@@ -17,8 +17,8 @@ const (
 	// MaxExpandedValue is the most bytes one env value, command argument
 	// or exec probe argument may have once expanded.
 	MaxExpandedValue = 64 << 10
-	// MaxExpandedTotal is the most bytes the expanded env values of
-	// spec.env and one command's arguments (spec.command, or an exec
+	// MaxExpandedTotal is the most bytes the expanded entries of spec.env
+	// (NAME=value) and one command's arguments (spec.command, or an exec
 	// probe's) may have together.
 	MaxExpandedTotal = 1 << 20
 )
@@ -33,7 +33,7 @@ type ExpandTooLongError struct {
 
 func (e *ExpandTooLongError) Error() string {
 	if e.Total {
-		return fmt.Sprintf("the expanded env values and arguments reach %s, over the bound of %s ($(VAR) references)",
+		return fmt.Sprintf("the expanded env entries and arguments reach %s, over the bound of %s ($(VAR) references)",
 			sizeText(e.Size), sizeText(e.Limit))
 	}
 	return fmt.Sprintf("expands to %s, over the bound of %s ($(VAR) references)", sizeText(e.Size), sizeText(e.Limit))

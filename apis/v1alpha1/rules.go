@@ -61,6 +61,9 @@ func (r *ruleSet) ports(s *AppSpec) {
 	if s.Replicas != nil {
 		replicas = *s.Replicas
 	}
+	if len(s.Ports) > MaxPorts {
+		r.add("spec.ports", "has %d entries, over the bound of %d", len(s.Ports), MaxPorts)
+	}
 	names := map[string]int{}
 	var spans []portSpan
 	for i, p := range s.Ports {

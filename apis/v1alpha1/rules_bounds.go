@@ -25,6 +25,9 @@ const (
 	MaxHTTPHeaderValueLen = 8 << 10
 	// MaxHTTPHeaders bounds the number of headers of one HTTP probe.
 	MaxHTTPHeaders = 64
+	// MaxPorts bounds spec.ports: each port is a variable (PORT_<NAME>) in
+	// every instance's environment and an allocation per replica.
+	MaxPorts = 256
 )
 
 // durations checks each duration of s against its maximum.
@@ -113,7 +116,7 @@ func (r *ruleSet) expansion(s *AppSpec) {
 		}
 		x.sizes[e.Name] = n
 		before := envTotal
-		envTotal += n
+		envTotal += envEntryLen(e.Name, n)
 		if before <= MaxExpandedTotal && envTotal > MaxExpandedTotal {
 			r.add(path, "%v", &ExpandTooLongError{Size: envTotal, Limit: MaxExpandedTotal, Total: true})
 		}
@@ -135,6 +138,10 @@ func (r *ruleSet) expansion(s *AppSpec) {
 		}
 	}
 }
+
+// envEntryLen is what an env entry of a value of n bytes costs exec:
+// "NAME=value".
+func envEntryLen(name string, n int) int { return len(name) + 1 + n }
 
 // overBound marks an env value already reported over its bound.
 const overBound = -1
