@@ -215,3 +215,15 @@ func specEnvBytes(env *envList, spec *v1alpha1.AppSpec) int {
 	}
 	return n
 }
+
+// maxShownArg is the most of a program name an error repeats: an expanded
+// argv[0] may be 64 KiB, and the error becomes an event and a status.
+const maxShownArg = 256
+
+// shownArg is arg for an error message, cut to maxShownArg bytes.
+func shownArg(arg string) string {
+	if len(arg) <= maxShownArg {
+		return arg
+	}
+	return arg[:maxShownArg] + fmt.Sprintf("... (%d bytes)", len(arg))
+}

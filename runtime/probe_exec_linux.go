@@ -58,11 +58,11 @@ func (p *execProbe) probe(ctx context.Context) probeResult {
 	// Resolved at every run: a later deploy of the binary is picked up.
 	path, err := resolveExecutable(p.argv[0], p.dir, p.env)
 	if err != nil {
-		return probeResult{msg: fmt.Sprintf("exec %s: %v", p.argv[0], err)}
+		return probeResult{msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), err)}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return probeResult{msg: fmt.Sprintf("exec %s: %v", p.argv[0], err)}
+		return probeResult{msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), err)}
 	}
 	defer r.Close()
 	cmd := &exec.Cmd{
@@ -78,7 +78,7 @@ func (p *execProbe) probe(ctx context.Context) probeResult {
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
-		return probeResult{msg: fmt.Sprintf("exec %s: %v", p.argv[0], osErr(err))}
+		return probeResult{msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), osErr(err))}
 	}
 	pid := cmd.Process.Pid
 	out := make(chan []byte, 1)

@@ -125,7 +125,7 @@ func (e *Exec) prepare(s StartSpec) (*launch, error) {
 	l.name = l.args[0]
 	path, err := resolveExecutable(l.name, l.dir, l.env)
 	if err != nil {
-		return nil, fmt.Errorf("exec %s: %w", l.name, err)
+		return nil, fmt.Errorf("exec %s: %w", shownArg(l.name), err)
 	}
 	l.path = path
 	if n := s.Spec.Resources.Limits.OpenFiles; n != nil {
@@ -338,7 +338,7 @@ func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 		out.closeReadEnds()
 		out.remove()
 		cg.remove()
-		return nil, fmt.Errorf("exec %s: %w", l.name, osErr(err))
+		return nil, fmt.Errorf("exec %s: %w", shownArg(l.name), osErr(err))
 	}
 	pid := cmd.Process.Pid
 	w, err := newPidWaiter(pid)

@@ -206,6 +206,14 @@ func TestExec_StartErrors(t *testing.T) {
 			want: "spec.env[5].value (V5): expands to 262144 bytes, over the bound of 65536 bytes",
 		},
 		{
+			name: "a long program name is cut in the error",
+			modify: func(s *StartSpec) {
+				s.Spec.Env = []v1alpha1.EnvVar{{Name: "K", Value: strings.Repeat("k", 1<<10)}}
+				s.Spec.Command = []string{"./$(K)$(K)"}
+			},
+			want: "exec ./" + strings.Repeat("k", 254) + "... (2050 bytes): ",
+		},
+		{
 			name: "argument expanding past its bound",
 			modify: func(s *StartSpec) {
 				s.Spec.Env = []v1alpha1.EnvVar{{Name: "K", Value: strings.Repeat("k", 1<<10)}}
