@@ -54,9 +54,11 @@ lint:
 chaos: build
 	$(GO) run ./hack/chaos -minutes $(MINUTES) -seed $(SEED) -bin $(BIN)
 
-## fuzz: a short run of the manifest decoder's fuzzer
+## fuzz: a short run of each manifest fuzzer: the decoder, then what a decoded
+## file reaches next (defaults, the revision, $$(VAR) expansion and its bounds)
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeFile -fuzztime 60s ./apis/v1alpha1
+	$(GO) test -run '^$$' -fuzz FuzzExpandDefaultsRevision -fuzztime 60s ./apis/v1alpha1
 
 clean:
 	rm -rf $(BIN) $(STATE_DIR)

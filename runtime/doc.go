@@ -1,7 +1,8 @@
 // Package runtime is the reconciler's door to the operating system.
 //
-// It owns spawning instances (argv without a shell, $(VAR) expansion, the
-// environment, working dir, user, RLIMIT_NOFILE, a process group each),
+// It owns spawning instances (argv without a shell, $(VAR) expansion
+// within v1alpha1's bounds, checked again here with the daemon's own
+// environment, the environment, working dir, user, RLIMIT_NOFILE, a process group each),
 // stopping them (preStop, the stop signal to the group, SIGKILL after the
 // grace period), reaping them, and writing their output to rotated log
 // files, and probing them. It must not decide whether to start or stop

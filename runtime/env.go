@@ -1,50 +1,14 @@
 package runtime
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
-)
 
-// Expand replaces $(VAR) references in s the way Kubernetes does for
-// command and env: $(VAR) becomes lookup's value when lookup knows VAR and
-// is left as written when it does not; $$ is an escaped $; any other $ is
-// kept. An unclosed "$(" is kept as written.
-func Expand(s string, lookup func(string) (string, bool)) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 == len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch next := s[i+1]; {
-		case next == '$':
-			b.WriteByte('$')
-			i++
-		case next == '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString("$(")
-				i++
-				continue
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := lookup(name); ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString("$(" + name + ")")
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
-}
+	"proclet.dev/proclet/apis/v1alpha1"
+)
 
 // envList is an ordered environment in which a later Set of a name replaces
 // the earlier value in place. It is kept as the NAME=value slice exec takes:
@@ -148,7 +112,13 @@ const secretEnv = "PROCLET_API_KEY"
 // earlier entries. PROCLET_UID, PROCLET_REVISION and PROCLET_STATE_DIR are
 // the marker by which a daemon recognises its instances (adoption): the
 // spec cannot override them.
-func instanceEnv(daemon []string, stateDir string, s StartSpec, extra map[string]string) *envList {
+//
+// Each expanded value is bounded (v1alpha1.MaxExpandedValue, and
+// MaxExpandedTotal for the spec's values together; the returned total is
+// theirs). Validation has checked the same bounds, but only here are the
+// daemon's environment and the built-ins known: over a bound the start
+// fails with an error naming the field, and the value is never built.
+func instanceEnv(daemon []string, stateDir string, s StartSpec, extra map[string]string) (*envList, int, error) {
 	l := newEnvList(daemon)
 	l.Unset(secretEnv)
 	l.Set("PROCLET_APP", s.App)
@@ -169,13 +139,43 @@ func instanceEnv(daemon []string, stateDir string, s StartSpec, extra map[string
 	for _, name := range sortedKeys(extra) {
 		l.Set(name, extra[name])
 	}
+	total := 0
 	if s.Spec != nil {
-		for _, e := range s.Spec.Env {
-			l.Set(e.Name, Expand(e.Value, l.Lookup))
+		for i, e := range s.Spec.Env {
+			v, err := v1alpha1.Expand(e.Value, l.Lookup, v1alpha1.MaxExpandedValue)
+			if err != nil {
+				return nil, 0, fmt.Errorf("spec.env[%d].value (%s): %w", i, e.Name, err)
+			}
+			if total += len(e.Name) + 1 + len(v); total > v1alpha1.MaxExpandedTotal {
+				return nil, 0, fmt.Errorf("spec.env[%d].value (%s): %w", i, e.Name,
+					&v1alpha1.ExpandTooLongError{Size: total, Limit: v1alpha1.MaxExpandedTotal, Total: true})
+			}
+			l.Set(e.Name, v)
 		}
 	}
 	marker()
-	return l.freeze()
+	return l.freeze(), total, nil
+}
+
+// expandArgv expands a command's arguments with env, each bounded by
+// v1alpha1.MaxExpandedValue and all of them, on top of envTotal bytes of
+// the spec's environment, by MaxExpandedTotal. path names the command in
+// errors ("spec.command").
+func expandArgv(path string, argv []string, env *envList, envTotal int) ([]string, error) {
+	out := make([]string, len(argv))
+	total := envTotal
+	for i, a := range argv {
+		v, err := v1alpha1.Expand(a, env.Lookup, v1alpha1.MaxExpandedValue)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", path, i, err)
+		}
+		if total += len(v); total > v1alpha1.MaxExpandedTotal {
+			return nil, fmt.Errorf("%s[%d]: %w", path, i,
+				&v1alpha1.ExpandTooLongError{Size: total, Limit: v1alpha1.MaxExpandedTotal, Total: true})
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 // firstPort is the name of the instance's first port in the order of
@@ -202,3 +202,28 @@ func portEnvName(name string) string {
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// specEnvBytes is the size of the entries (NAME=value) of spec.env in env
+// (an instance's environment): what an exec probe's arguments add to.
+func specEnvBytes(env *envList, spec *v1alpha1.AppSpec) int {
+	n := 0
+	if spec != nil {
+		for _, e := range spec.Env {
+			v, _ := env.Lookup(e.Name)
+			n += len(e.Name) + 1 + len(v)
+		}
+	}
+	return n
+}
+
+// maxShownArg is the most of a program name an error repeats: an expanded
+// argv[0] may be 64 KiB, and the error becomes an event and a status.
+const maxShownArg = 256
+
+// shownArg is arg for an error message, cut to maxShownArg bytes.
+func shownArg(arg string) string {
+	if len(arg) <= maxShownArg {
+		return arg
+	}
+	return arg[:maxShownArg] + fmt.Sprintf("... (%d bytes)", len(arg))
+}

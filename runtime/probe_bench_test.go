@@ -76,7 +76,10 @@ func BenchmarkTCPProbe(b *testing.B) {
 }
 
 func BenchmarkExecProbe(b *testing.B) {
-	p := newExecProbe([]string{"/bin/true"}, newEnvList([]string{"PATH=/usr/bin:/bin"}), b.TempDir(), nil)
+	p, err := newExecProbe("exec.command", []string{"/bin/true"}, newEnvList([]string{"PATH=/usr/bin:/bin"}), 0, b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	benchProbeCPU(b, p)
 }
 

@@ -40,12 +40,15 @@ type execProbe struct {
 	cred *syscall.Credential // nil: the daemon's user
 }
 
-func newExecProbe(command []string, env *envList, dir string, cred *syscall.Credential) *execProbe {
-	argv := make([]string, len(command))
-	for i, a := range command {
-		argv[i] = Expand(a, env.Lookup)
+// newExecProbe expands command with env, bounded as an instance's command
+// is (expandArgv: path names the command, envTotal is the size of the
+// spec's environment).
+func newExecProbe(path string, command []string, env *envList, envTotal int, dir string, cred *syscall.Credential) (*execProbe, error) {
+	argv, err := expandArgv(path, command, env, envTotal)
+	if err != nil {
+		return nil, err
 	}
-	return &execProbe{argv: argv, env: env, dir: dir, cred: cred}
+	return &execProbe{argv: argv, env: env, dir: dir, cred: cred}, nil
 }
 
 func (p *execProbe) probe(ctx context.Context) probeResult {
@@ -55,11 +58,11 @@ func (p *execProbe) probe(ctx context.Context) probeResult {
 	// Resolved at every run: a later deploy of the binary is picked up.
 	path, err := resolveExecutable(p.argv[0], p.dir, p.env)
 	if err != nil {
-		return probeResult{msg: fmt.Sprintf("exec %s: %v", p.argv[0], err)}
+		return probeResult{msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), err)}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return probeResult{msg: fmt.Sprintf("exec %s: %v", p.argv[0], err)}
+		return probeResult{msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), err)}
 	}
 	defer r.Close()
 	cmd := &exec.Cmd{
@@ -75,7 +78,7 @@ func (p *execProbe) probe(ctx context.Context) probeResult {
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
-		return probeResult{msg: fmt.Sprintf("exec %s: %v", p.argv[0], osErr(err))}
+		return probeResult{msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), osErr(err))}
 	}
 	pid := cmd.Process.Pid
 	out := make(chan []byte, 1)

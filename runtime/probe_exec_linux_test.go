@@ -17,7 +17,11 @@ func newTestExecProbe(t *testing.T, env []string, command ...string) (*execProbe
 	t.Helper()
 	dir := t.TempDir()
 	env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "DIR=" + dir}, env...)
-	return newExecProbe(command, newEnvList(env), dir, nil), dir
+	p, err := newExecProbe("exec.command", command, newEnvList(env), 0, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, dir
 }
 
 // readPID waits for a pid written by a probe into path and registers a

@@ -43,13 +43,13 @@ func (e *Exec) startProbes(h *handle) {
 		},
 	}
 	if p := spec.StartupProbe; p != nil {
-		w.startup = newProbeLoop(startupProbe, p, e.probeRunner(h, p))
+		w.startup = newProbeLoop(startupProbe, p, e.probeRunner(h, startupProbe, p))
 	}
 	if p := spec.ReadinessProbe; p != nil {
-		w.readiness = newProbeLoop(readinessProbe, p, e.probeRunner(h, p))
+		w.readiness = newProbeLoop(readinessProbe, p, e.probeRunner(h, readinessProbe, p))
 	}
 	if p := spec.LivenessProbe; p != nil {
-		w.liveness = newProbeLoop(livenessProbe, p, e.probeRunner(h, p))
+		w.liveness = newProbeLoop(livenessProbe, p, e.probeRunner(h, livenessProbe, p))
 	}
 	// Adopted: go on from the recorded status (adopt_linux.go).
 	h.resumeProbes(w)
@@ -69,7 +69,7 @@ func (h *handle) stopProbes() {
 }
 
 // probeRunner builds the runner of p against the instance of h.
-func (e *Exec) probeRunner(h *handle, p *v1alpha1.Probe) probeRunner {
+func (e *Exec) probeRunner(h *handle, kind probeKind, p *v1alpha1.Probe) probeRunner {
 	switch {
 	case p.HTTPGet != nil:
 		port, err := probePort(p.HTTPGet.Port, h.spec)
@@ -84,7 +84,12 @@ func (e *Exec) probeRunner(h *handle, p *v1alpha1.Probe) probeRunner {
 		}
 		return newTCPProbe(p.TCPSocket, port)
 	case p.Exec != nil && len(p.Exec.Command) > 0:
-		return newExecProbe(p.Exec.Command, h.env, h.dir, h.cred)
+		path := "spec." + kind.String() + "Probe.exec.command"
+		ep, err := newExecProbe(path, p.Exec.Command, h.env, specEnvBytes(h.env, h.spec.Spec), h.dir, h.cred)
+		if err != nil {
+			return failingProbe(err.Error())
+		}
+		return ep
 	}
 	return failingProbe("the probe has no handler")
 }

@@ -108,21 +108,24 @@ func (e *Exec) prepare(s StartSpec) (*launch, error) {
 			return nil, err
 		}
 	}
-	l.env = instanceEnv(e.env, e.stateDir, s, userEnv)
+	env, envTotal, err := instanceEnv(e.env, e.stateDir, s, userEnv)
+	if err != nil {
+		return nil, err
+	}
+	l.env = env
 	l.dir = workingDir(s)
 	if st, err := os.Stat(l.dir); err != nil {
 		return nil, fmt.Errorf("working dir %s: %w", l.dir, osErr(err))
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("working dir %s: %w", l.dir, syscall.ENOTDIR)
 	}
-	l.args = make([]string, len(s.Spec.Command))
-	for i, a := range s.Spec.Command {
-		l.args[i] = Expand(a, l.env.Lookup)
+	if l.args, err = expandArgv("spec.command", s.Spec.Command, l.env, envTotal); err != nil {
+		return nil, err
 	}
 	l.name = l.args[0]
 	path, err := resolveExecutable(l.name, l.dir, l.env)
 	if err != nil {
-		return nil, fmt.Errorf("exec %s: %w", l.name, err)
+		return nil, fmt.Errorf("exec %s: %w", shownArg(l.name), err)
 	}
 	l.path = path
 	if n := s.Spec.Resources.Limits.OpenFiles; n != nil {
@@ -335,7 +338,7 @@ func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 		out.closeReadEnds()
 		out.remove()
 		cg.remove()
-		return nil, fmt.Errorf("exec %s: %w", l.name, osErr(err))
+		return nil, fmt.Errorf("exec %s: %w", shownArg(l.name), osErr(err))
 	}
 	pid := cmd.Process.Pid
 	w, err := newPidWaiter(pid)

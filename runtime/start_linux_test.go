@@ -195,6 +195,33 @@ func TestExec_StartErrors(t *testing.T) {
 			wantErr: fs.ErrNotExist,
 		},
 		{
+			name: "env expanding past its bound", // a spec validation did not see
+			modify: func(s *StartSpec) {
+				s.Spec.Env = []v1alpha1.EnvVar{{Name: "V0", Value: "abcdefgh"}}
+				for i := 1; i < 40; i++ {
+					ref := "$(V" + strconv.Itoa(i-1) + ")"
+					s.Spec.Env = append(s.Spec.Env, v1alpha1.EnvVar{Name: "V" + strconv.Itoa(i), Value: strings.Repeat(ref, 8)})
+				}
+			},
+			want: "spec.env[5].value (V5): expands to 262144 bytes, over the bound of 65536 bytes",
+		},
+		{
+			name: "a long program name is cut in the error",
+			modify: func(s *StartSpec) {
+				s.Spec.Env = []v1alpha1.EnvVar{{Name: "K", Value: strings.Repeat("k", 1<<10)}}
+				s.Spec.Command = []string{"./$(K)$(K)"}
+			},
+			want: "exec ./" + strings.Repeat("k", 254) + "... (2050 bytes): ",
+		},
+		{
+			name: "argument expanding past its bound",
+			modify: func(s *StartSpec) {
+				s.Spec.Env = []v1alpha1.EnvVar{{Name: "K", Value: strings.Repeat("k", 1<<10)}}
+				s.Spec.Command = []string{"/bin/true", strings.Repeat("$(K)", 100)}
+			},
+			want: "spec.command[1]: expands to 102400 bytes, over the bound of 65536 bytes",
+		},
+		{
 			name:   "unknown user",
 			modify: func(s *StartSpec) { s.Spec.User = "no-such-user-proclet" },
 			want:   "user no-such-user-proclet: user: unknown user no-such-user-proclet",

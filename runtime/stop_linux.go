@@ -105,7 +105,7 @@ func (e *Exec) runPreStop(h *handle, argv []string, deadline time.Time, log *slo
 	args := argv
 	path, err := resolveExecutable(args[0], h.dir, h.env)
 	if err != nil {
-		log.Warn("preStop hook failed", "err", fmt.Errorf("exec %s: %w", args[0], err))
+		log.Warn("preStop hook failed", "err", fmt.Errorf("exec %s: %w", shownArg(args[0]), err))
 		return
 	}
 	cmd := &exec.Cmd{
@@ -127,7 +127,7 @@ func (e *Exec) runPreStop(h *handle, argv []string, deadline time.Time, log *slo
 	}
 	err = cmd.Start()
 	if err != nil {
-		log.Warn("preStop hook failed", "err", fmt.Errorf("exec %s: %w", args[0], osErr(err)))
+		log.Warn("preStop hook failed", "err", fmt.Errorf("exec %s: %w", shownArg(args[0]), osErr(err)))
 		return
 	}
 	pid := cmd.Process.Pid

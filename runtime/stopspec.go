@@ -24,9 +24,10 @@ func StopSpecFor(spec *v1alpha1.AppSpec, reason string) StopSpec {
 	if sig, err := v1alpha1.ParseSignal(spec.StopSignal); err == nil {
 		s.Signal = sig
 	}
-	if g := spec.TerminationGracePeriodSeconds; g != nil {
-		s.Grace = time.Duration(*g) * time.Second
-	}
+	// GracePeriod saturates: a grace near int64's range of seconds (which
+	// validation refuses, but a spec recorded by an older daemon may hold)
+	// must not wrap to a negative grace that skips preStop and the signal.
+	s.Grace = max(spec.GracePeriod(), 0)
 	if l := spec.Lifecycle; l != nil && l.PreStop != nil && l.PreStop.Exec != nil {
 		s.PreStop = slices.Clone(l.PreStop.Exec.Command)
 	}

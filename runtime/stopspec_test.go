@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"math"
+	"math/rand/v2"
 	"slices"
 	"syscall"
 	"testing"
@@ -22,5 +24,28 @@ func TestStopSpecFor(t *testing.T) {
 	}
 	if got := StopSpecFor(&v1alpha1.AppSpec{}, "X"); got.Signal != syscall.SIGTERM || got.Grace != 30*time.Second || got.PreStop != nil {
 		t.Errorf("StopSpecFor(undefaulted) = %+v, want SIGTERM, 30s, no hook", got)
+	}
+}
+
+// TestStopSpecForGraceNeverWraps: any grace a spec can hold, including
+// ones near int64's range of seconds (validation refuses them now, but a
+// state file from an older daemon can hold one), gives a grace that is
+// not negative and grows with the seconds: a wrapped grace skipped preStop
+// and SIGTERM for an immediate SIGKILL.
+func TestStopSpecForGraceNeverWraps(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	seconds := []int64{0, 1, 30, v1alpha1.MaxDurationSeconds, math.MaxInt64 / int64(time.Second),
+		math.MaxInt64/int64(time.Second) + 1, math.MaxInt64 - 1, math.MaxInt64}
+	for range 1000 {
+		seconds = append(seconds, r.Int64N(math.MaxInt64))
+	}
+	slices.Sort(seconds)
+	prev := time.Duration(0)
+	for _, sec := range seconds {
+		g := StopSpecFor(&v1alpha1.AppSpec{TerminationGracePeriodSeconds: &sec}, "X").Grace
+		if g < prev || (sec > 0 && g < time.Second) {
+			t.Fatalf("grace of %d s = %v (the one before: %v)", sec, g, prev)
+		}
+		prev = g
 	}
 }

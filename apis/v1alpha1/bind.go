@@ -78,9 +78,9 @@ func (b *binder) bind(n *node, t reflect.Type, path string) any {
 		v, err := strconv.ParseInt(n.str, 10, t.Bits())
 		if err != nil {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-				b.errorf(path, n.line, "%s is out of range", n.text)
+				b.errorf(path, n.line, "%s is out of range", number(n.text))
 			} else {
-				b.errorf(path, n.line, "want an integer, got %s", n.text)
+				b.errorf(path, n.line, "want an integer, got %s", number(n.text))
 			}
 			return nil
 		}
@@ -92,7 +92,7 @@ func (b *binder) bind(n *node, t reflect.Type, path string) any {
 		}
 		v, err := strconv.ParseUint(n.str, 10, t.Bits())
 		if err != nil {
-			b.errorf(path, n.line, "want an integer >= 0 in range, got %s", n.text)
+			b.errorf(path, n.line, "want an integer >= 0 in range, got %s", number(n.text))
 			return nil
 		}
 		return json.Number(strconv.FormatUint(v, 10))
@@ -103,7 +103,7 @@ func (b *binder) bind(n *node, t reflect.Type, path string) any {
 		}
 		f, err := strconv.ParseFloat(n.str, t.Bits())
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			b.errorf(path, n.line, "want a finite number, got %s", n.text)
+			b.errorf(path, n.line, "want a finite number, got %s", number(n.text))
 			return nil
 		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, t.Bits()))
@@ -124,10 +124,11 @@ func (b *binder) bind(n *node, t reflect.Type, path string) any {
 	return nil
 }
 
-// quoted shows a wrongly typed scalar: ` "3"`.
+// quoted shows a wrongly typed string when it is a short token: ` "3"`
+// (quote.go says why a longer one is not shown).
 func quoted(n *node) string {
-	if n.kind == kindString {
-		return fmt.Sprintf(" %q", n.str)
+	if n.kind == kindString && isToken(n.str) {
+		return " " + quote(n.str)
 	}
 	return ""
 }
@@ -142,7 +143,7 @@ func (b *binder) bindUnmarshaler(n *node, t reflect.Type, path string) any {
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
-		b.errorf(path, n.line, "%s is not a valid value", n.text)
+		b.errorf(path, n.line, "%s is not a valid value", number(n.text))
 		return nil
 	}
 	u := reflect.New(t).Interface().(json.Unmarshaler)
@@ -164,7 +165,7 @@ func (b *binder) plain(n *node, path string) (any, error) {
 		return n.b, nil
 	case kindNumber:
 		if !json.Valid([]byte(n.str)) {
-			return nil, fmt.Errorf("%s is not a finite number", n.text)
+			return nil, fmt.Errorf("%s is not a finite number", number(n.text))
 		}
 		return json.Number(n.str), nil
 	case kindArray:
@@ -202,12 +203,24 @@ func (b *binder) dups(n *node, path string, join func(string, string) string) {
 }
 
 func (b *binder) bindStruct(n *node, t reflect.Type, path string) any {
+	if n.kind != kindObject && path == "" {
+		// The whole document is one scalar: a key file, a password. Not a
+		// word of it is repeated.
+		b.errorf(path, n.line, "want an object, got %s", n.kind)
+		return nil
+	}
 	if n.kind != kindObject {
 		b.errorf(path, n.line, "want an object, got %s%s", n.kind, quoted(n))
 		return nil
 	}
-	b.dups(n, path, joinKey)
 	fields := structFields(t)
+	if path == "" && !hasAnyField(n, fields) {
+		// Not an App at all (a config or credentials file): its keys may be
+		// its secrets, so none is named.
+		b.errorf(path, n.line, "not an App: none of %s at the top level", strings.Join(fields.names, ", "))
+		return nil
+	}
+	b.dups(n, path, joinKey)
 	out := make(map[string]any, len(n.fields))
 	for _, f := range n.fields {
 		fp := joinKey(path, f.key)
@@ -231,6 +244,16 @@ func (b *binder) bindStruct(n *node, t reflect.Type, path string) any {
 		}
 	}
 	return out
+}
+
+// hasAnyField reports whether object n has at least one field of table.
+func hasAnyField(n *node, table *fieldTable) bool {
+	for _, f := range n.fields {
+		if _, ok := table.types[f.key]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *binder) bindSlice(n *node, t reflect.Type, path string) any {

@@ -178,7 +178,7 @@ func fileRules(apps []App, binders []*binder) ErrorList {
 func finish(path string, errs ErrorList) ErrorList {
 	for _, e := range errs {
 		e.File = path
-		e.Field = clip(e.Field, maxFieldLen)
+		e.Field = clip(safePath(e.Field), maxFieldLen)
 		e.Message = clip(e.Message, maxMessageLen)
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })

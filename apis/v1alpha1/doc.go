@@ -11,6 +11,11 @@
 //   - defaults (Default) and validation (Validate: go-playground/validator
 //     tags on the types plus the rules that span fields; ValidateSet for
 //     dependency cycles across apps);
+//   - the bounds of what a manifest may ask for (rules_bounds.go: durations
+//     of at most 10 years, probe paths and headers, $(VAR) expansion sizes
+//     measured by ExpandedLen without building anything; Expand, which the
+//     runtime uses, refuses to build past its bound), and errors that never
+//     repeat more of a file than a short token (quote.go);
 //   - the revision hash (Revision), which must stay stable across releases;
 //   - small helpers on a spec: Quantity parsing, ParseSignal, GracePeriod,
 //     DeepCopy.

@@ -91,7 +91,7 @@ func (r *jsonReader) token() (json.Token, int, error) {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, line, &syntaxError{line: line, msg: "invalid JSON: unexpected end of input"}
 	}
-	return nil, line, &syntaxError{line: line, msg: "invalid JSON: " + trimJSONPrefix(err.Error())}
+	return nil, line, &syntaxError{line: line, msg: "invalid JSON: " + scrubSyntax(trimJSONPrefix(err.Error()))}
 }
 
 func trimJSONPrefix(s string) string {

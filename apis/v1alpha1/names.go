@@ -22,7 +22,7 @@ var (
 // checkDNS1123Label: app names and dependsOn[].app.
 func checkDNS1123Label(s string) error {
 	if len(s) > 63 || !dns1123LabelRe.MatchString(s) {
-		return fmt.Errorf("%q is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)", s)
+		return fmt.Errorf("%s is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)", quote(s))
 	}
 	return nil
 }
@@ -30,11 +30,11 @@ func checkDNS1123Label(s string) error {
 // checkDNS1123Subdomain: the prefix of a label key.
 func checkDNS1123Subdomain(s string) error {
 	if len(s) > 253 {
-		return fmt.Errorf("%q is longer than 253 characters", s)
+		return fmt.Errorf("%s is longer than 253 characters", quote(s))
 	}
 	for _, part := range strings.Split(s, ".") {
 		if !dns1123LabelRe.MatchString(part) {
-			return fmt.Errorf("%q is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')", s)
+			return fmt.Errorf("%s is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')", quote(s))
 		}
 	}
 	return nil
@@ -46,11 +46,11 @@ func checkDNS1123Subdomain(s string) error {
 func checkPortName(s string) error {
 	switch {
 	case len(s) > 15:
-		return fmt.Errorf("%q is not a port name (at most 15 characters)", s)
+		return fmt.Errorf("%s is not a port name (at most 15 characters)", quote(s))
 	case !portNameRe.MatchString(s) || strings.Contains(s, "--"):
-		return fmt.Errorf("%q is not a port name (lowercase letters, digits and single '-' inside, e.g. \"http\", \"metrics-2\")", s)
+		return fmt.Errorf("%s is not a port name (lowercase letters, digits and single '-' inside, e.g. \"http\", \"metrics-2\")", quote(s))
 	case !strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyz"):
-		return fmt.Errorf("%q is not a port name (it needs at least one letter; a number must not be quoted)", s)
+		return fmt.Errorf("%s is not a port name (it needs at least one letter; a number must not be quoted)", quote(s))
 	}
 	return nil
 }
@@ -58,7 +58,7 @@ func checkPortName(s string) error {
 // checkEnvName is Kubernetes' IsEnvVarName.
 func checkEnvName(s string) error {
 	if !envNameRe.MatchString(s) {
-		return fmt.Errorf("%q is not an environment variable name (letters, digits, '_', '-' and '.', not starting with a digit)", s)
+		return fmt.Errorf("%s is not an environment variable name (letters, digits, '_', '-' and '.', not starting with a digit)", quote(s))
 	}
 	return nil
 }
@@ -70,10 +70,10 @@ func checkLabelKey(s string) error {
 	if !hasPrefix {
 		name = prefix
 	} else if err := checkDNS1123Subdomain(prefix); err != nil {
-		return fmt.Errorf("%q is not a valid key: prefix %w", s, err)
+		return fmt.Errorf("%s is not a valid key: prefix %w", quote(s), err)
 	}
 	if len(name) > 63 || !labelNameRe.MatchString(name) {
-		return fmt.Errorf("%q is not a valid key (an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit)", s)
+		return fmt.Errorf("%s is not a valid key (an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit)", quote(s))
 	}
 	return nil
 }
@@ -81,7 +81,7 @@ func checkLabelKey(s string) error {
 // checkLabelValue is Kubernetes' label value: empty, or like a key's name.
 func checkLabelValue(s string) error {
 	if s != "" && (len(s) > 63 || !labelNameRe.MatchString(s)) {
-		return fmt.Errorf("%q is not a valid label value (at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit)", s)
+		return fmt.Errorf("%s is not a valid label value (at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit)", quote(s))
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func checkNoNUL(s string) error {
 // checkHTTPPath: a probe path is absolute.
 func checkHTTPPath(s string) error {
 	if !strings.HasPrefix(s, "/") || strings.ContainsAny(s, " \t\r\n\x00") {
-		return fmt.Errorf("%q is not a URL path (it starts with '/' and has no spaces)", s)
+		return fmt.Errorf("%s is not a URL path (it starts with '/' and has no spaces)", quote(s))
 	}
 	return nil
 }
@@ -105,7 +105,7 @@ func checkHTTPPath(s string) error {
 // checkHeaderName: an HTTP token.
 func checkHeaderName(s string) error {
 	if !headerNameRe.MatchString(s) {
-		return fmt.Errorf("%q is not an HTTP header name", s)
+		return fmt.Errorf("%s is not an HTTP header name", quote(s))
 	}
 	return nil
 }
@@ -125,10 +125,10 @@ func checkQuantity(s string) error {
 		return err
 	}
 	if r.Sign() <= 0 {
-		return fmt.Errorf("%q must be greater than zero", s)
+		return fmt.Errorf("%s must be greater than zero", quote(s))
 	}
 	if _, err := Quantity(s).MilliValue(); err != nil {
-		return fmt.Errorf("%q is too large", s)
+		return fmt.Errorf("%s is too large", quote(s))
 	}
 	return nil
 }
@@ -146,11 +146,11 @@ func parsePortRange(s string) (lo, hi int32, err error) {
 	h, errH := parsePortNumber(b)
 	switch {
 	case !ok || errL != nil || errH != nil:
-		return 0, 0, fmt.Errorf("%q is not a range (want LOW-HIGH, e.g. \"8000-8099\")", s)
+		return 0, 0, fmt.Errorf("%s is not a range (want LOW-HIGH, e.g. \"8000-8099\")", quote(s))
 	case l < 1 || h < 1 || l > 65535 || h > 65535:
-		return 0, 0, fmt.Errorf("%q is not a range (ports are 1-65535)", s)
+		return 0, 0, fmt.Errorf("%s is not a range (ports are 1-65535)", quote(s))
 	case l > h:
-		return 0, 0, fmt.Errorf("%q is not a range (low must be <= high)", s)
+		return 0, 0, fmt.Errorf("%s is not a range (low must be <= high)", quote(s))
 	}
 	return int32(l), int32(h), nil
 }
@@ -198,10 +198,10 @@ func checkIntOrPercent(v any) error {
 	case string:
 		n, ok := strings.CutSuffix(v, "%")
 		if !ok || n == "" || strings.TrimLeft(n, "0123456789") != "" {
-			return fmt.Errorf("%q is neither an integer >= 0 nor a percentage such as \"25%%\"", v)
+			return fmt.Errorf("%s is neither an integer >= 0 nor a percentage such as \"25%%\"", quote(v))
 		}
 		if len(n) > 6 {
-			return fmt.Errorf("%q is too large a percentage", v)
+			return fmt.Errorf("%s is too large a percentage", quote(v))
 		}
 		return nil
 	}

@@ -44,7 +44,7 @@ func (q Quantity) scaled(unit int64) (int64, error) {
 	r.Mul(r, new(big.Rat).SetInt64(unit))
 	n := ratCeil(r)
 	if !n.IsInt64() {
-		return 0, fmt.Errorf("quantity %q: %w", string(q), errQuantityRange)
+		return 0, fmt.Errorf("quantity %s: %w", quote(string(q)), errQuantityRange)
 	}
 	return n.Int64(), nil
 }
@@ -81,7 +81,7 @@ var quantitySuffixes = map[string]struct{ base, exp int64 }{
 // parseQuantity parses s exactly into a rational number.
 func parseQuantity(s string) (*big.Rat, error) {
 	bad := func(why string) error {
-		return fmt.Errorf("%q is not a quantity (%s; want e.g. \"256Mi\", \"1G\", \"500m\")", s, why)
+		return fmt.Errorf("%s is not a quantity (%s; want e.g. \"256Mi\", \"1G\", \"500m\")", quote(s), why)
 	}
 	rest := s
 	neg := false

@@ -25,6 +25,8 @@ func handRules(app *App) ErrorList {
 		r.add("spec.command[0]", "the program must not be empty")
 	}
 	r.env(s)
+	r.expansion(s)
+	r.durations(s)
 	r.ports(s)
 	r.backoff(s)
 	r.probe("spec.startupProbe", s.StartupProbe, s, true)
@@ -40,7 +42,7 @@ func (r *ruleSet) env(s *AppSpec) {
 	seen := map[string]int{}
 	for i, e := range s.Env {
 		if j, ok := seen[e.Name]; ok && e.Name != "" {
-			r.add(fmt.Sprintf("spec.env[%d].name", i), "%q is already set by spec.env[%d]", e.Name, j)
+			r.add(fmt.Sprintf("spec.env[%d].name", i), "%s is already set by spec.env[%d]", quote(e.Name), j)
 			continue
 		}
 		seen[e.Name] = i
@@ -59,12 +61,15 @@ func (r *ruleSet) ports(s *AppSpec) {
 	if s.Replicas != nil {
 		replicas = *s.Replicas
 	}
+	if len(s.Ports) > MaxPorts {
+		r.add("spec.ports", "has %d entries, over the bound of %d", len(s.Ports), MaxPorts)
+	}
 	names := map[string]int{}
 	var spans []portSpan
 	for i, p := range s.Ports {
 		path := fmt.Sprintf("spec.ports[%d]", i)
 		if j, ok := names[p.Name]; ok && p.Name != "" {
-			r.add(path+".name", "%q is already the name of spec.ports[%d]", p.Name, j)
+			r.add(path+".name", "%s is already the name of spec.ports[%d]", quote(p.Name), j)
 		} else {
 			names[p.Name] = i
 		}
@@ -88,7 +93,7 @@ func (r *ruleSet) ports(s *AppSpec) {
 				continue // the portrange tag reports it
 			}
 			if size := hi - lo + 1; size < replicas {
-				r.add(path+".range", "%q has %d port(s), fewer than replicas (%d)", p.Range, size, replicas)
+				r.add(path+".range", "%s has %d port(s), fewer than replicas (%d)", quote(p.Range), size, replicas)
 			}
 			spans = append(spans, portSpan{lo, hi, i, p.Range})
 		}
@@ -112,7 +117,7 @@ func (r *ruleSet) overlaps(s *AppSpec, spans []portSpan) {
 			if s.Ports[b.index].Port != 0 {
 				field = "port"
 			}
-			r.add(fmt.Sprintf("spec.ports[%d].%s", b.index, field), "%q overlaps spec.ports[%d] (%q)", b.text, a.index, a.text)
+			r.add(fmt.Sprintf("spec.ports[%d].%s", b.index, field), "%s overlaps spec.ports[%d] (%s)", quote(b.text), a.index, quote(a.text))
 		}
 		if far < 0 || y.hi > spans[far].hi {
 			far = i
@@ -136,6 +141,7 @@ func (r *ruleSet) probe(path string, p *Probe, s *AppSpec, restarts bool) {
 	if p == nil {
 		return
 	}
+	r.httpSizes(path, p)
 	n := 0
 	if p.Exec != nil {
 		n++
@@ -168,7 +174,7 @@ func (r *ruleSet) probePort(path string, port IntOrString, s *AppSpec) {
 			return
 		}
 	}
-	r.add(path, "%q is not the name of a port of this app (spec.ports)", port.StrVal)
+	r.add(path, "%s is not the name of a port of this app (spec.ports)", quote(port.StrVal))
 }
 
 func (r *ruleSet) strategy(s *AppSpec) {
@@ -179,7 +185,7 @@ func (r *ruleSet) strategy(s *AppSpec) {
 	if ru := st.RollingUpdate; ru != nil {
 		if u := ru.MaxUnavailable; u != nil && u.IsString && checkIntOrPercent(u.StrVal) == nil {
 			if p, _ := strconv.Atoi(strings.TrimSuffix(u.StrVal, "%")); p > 100 {
-				r.add("spec.strategy.rollingUpdate.maxUnavailable", "%q must be at most 100%%", u.StrVal)
+				r.add("spec.strategy.rollingUpdate.maxUnavailable", "%s must be at most 100%%", quote(u.StrVal))
 			}
 		}
 		if isZeroIntOrPercent(ru.MaxSurge) && isZeroIntOrPercent(ru.MaxUnavailable) {
@@ -211,7 +217,7 @@ func (r *ruleSet) logs(s *AppSpec) {
 		return
 	}
 	if n, err := s.Logs.MaxSize.Value(); err == nil && n < 1024 {
-		r.add("spec.logs.maxSize", "%q must be at least 1Ki", string(s.Logs.MaxSize))
+		r.add("spec.logs.maxSize", "%s must be at least 1Ki", quote(string(s.Logs.MaxSize)))
 	}
 }
 
@@ -223,7 +229,7 @@ func (r *ruleSet) dependsOn(app *App) {
 			r.add(path, "an app cannot depend on itself")
 		}
 		if j, ok := seen[d.App]; ok && d.App != "" {
-			r.add(path, "%q is already listed at spec.dependsOn[%d]", d.App, j)
+			r.add(path, "%s is already listed at spec.dependsOn[%d]", quote(d.App), j)
 			continue
 		}
 		seen[d.App] = i

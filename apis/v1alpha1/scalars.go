@@ -20,11 +20,11 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.Duration
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"1s\" or \"5m\", got %s", b)
+		return fmt.Errorf("want a duration string such as \"1s\" or \"5m\", got %s", jsonKind(b))
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a duration (want e.g. \"1s\", \"5m\")", s)
+		return fmt.Errorf("%s is not a duration (want e.g. \"1s\", \"5m\")", quote(s))
 	}
 	d.Duration = v
 	return nil
@@ -69,7 +69,7 @@ func (v *IntOrString) UnmarshalJSON(b []byte) error {
 	}
 	var i int32
 	if err := json.Unmarshal(b, &i); err != nil {
-		return fmt.Errorf("want an integer or a string, got %s", b)
+		return fmt.Errorf("want an integer or a string, got %s", jsonKind(b))
 	}
 	*v = IntOrString{IntVal: i}
 	return nil
@@ -83,14 +83,34 @@ func (v IntOrString) ScaledValue(total int, roundUp bool) (int, error) {
 	}
 	s, ok := strings.CutSuffix(v.StrVal, "%")
 	if !ok {
-		return 0, fmt.Errorf("%q is neither an integer nor a percentage", v.StrVal)
+		return 0, fmt.Errorf("%s is neither an integer nor a percentage", quote(v.StrVal))
 	}
 	p, err := strconv.Atoi(s)
 	if err != nil || p < 0 {
-		return 0, fmt.Errorf("%q is not a percentage", v.StrVal)
+		return 0, fmt.Errorf("%s is not a percentage", quote(v.StrVal))
 	}
 	if roundUp {
 		return (p*total + 99) / 100, nil
 	}
 	return p * total / 100, nil
+}
+
+// jsonKind names what a JSON value is, for an error that must not repeat
+// it: a number that does not fit is shown when it is a short token.
+func jsonKind(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '{':
+		return "an object"
+	case b[0] == '[':
+		return "a list"
+	case b[0] == '"':
+		return "a string"
+	case string(b) == "true" || string(b) == "false":
+		return "a boolean"
+	case string(b) == "null":
+		return "null"
+	}
+	return "the number " + quote(string(b))
 }

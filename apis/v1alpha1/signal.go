@@ -45,5 +45,5 @@ func ParseSignal(name string) (syscall.Signal, error) {
 	if s, ok := signals[strings.TrimPrefix(name, "SIG")]; ok {
 		return s, nil
 	}
-	return 0, fmt.Errorf("%q is not a signal name (want e.g. SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1)", name)
+	return 0, fmt.Errorf("%s is not a signal name (want e.g. SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1)", quote(name))
 }

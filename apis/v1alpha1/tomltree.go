@@ -17,9 +17,9 @@ func parseTOML(data []byte) ([]document, error) {
 		var de *toml.DecodeError
 		if errors.As(err, &de) {
 			line, _ := de.Position()
-			return nil, &syntaxError{line: line, msg: "invalid TOML: " + strings.TrimPrefix(de.Error(), "toml: ")}
+			return nil, &syntaxError{line: line, msg: "invalid TOML: " + scrubTOML(strings.TrimPrefix(de.Error(), "toml: "))}
 		}
-		return nil, &syntaxError{msg: "invalid TOML: " + strings.TrimPrefix(err.Error(), "toml: ")}
+		return nil, &syntaxError{msg: "invalid TOML: " + scrubTOML(strings.TrimPrefix(err.Error(), "toml: "))}
 	}
 	if len(m) == 0 {
 		return nil, nil

@@ -181,9 +181,9 @@ func message(fe validator.FieldError) string {
 	case "required":
 		return "required"
 	case "eq":
-		return fmt.Sprintf("%q is not supported (want %s)", fmt.Sprint(val), param)
+		return fmt.Sprintf("%s is not supported (want %s)", quote(fmt.Sprint(val)), param)
 	case "oneof":
-		return fmt.Sprintf("%q is not one of %s", fmt.Sprint(val), strings.ReplaceAll(param, " ", ", "))
+		return fmt.Sprintf("%s is not one of %s", quote(fmt.Sprint(val)), strings.ReplaceAll(param, " ", ", "))
 	case "min", "gte":
 		if isNumber {
 			return fmt.Sprintf("%v must be >= %s", val, param)
@@ -197,7 +197,7 @@ func message(fe validator.FieldError) string {
 	case "gt":
 		return fmt.Sprintf("%v must be greater than %s", val, param)
 	case "hostname_rfc1123|ip":
-		return fmt.Sprintf("%q is neither a host name nor an IP address", fmt.Sprint(val))
+		return fmt.Sprintf("%s is neither a host name nor an IP address", quote(fmt.Sprint(val)))
 	}
-	return fmt.Sprintf("%v fails %s", val, tag)
+	return fmt.Sprintf("%s fails %s", quote(fmt.Sprint(val)), tag)
 }

@@ -61,7 +61,7 @@ func yamlSyntaxError(err error) error {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 	}
-	return &syntaxError{line: line, msg: "invalid YAML: " + msg}
+	return &syntaxError{line: line, msg: "invalid YAML: " + scrubSyntax(msg)}
 }
 
 func isYAMLNull(n *yaml.Node) bool {
@@ -175,13 +175,13 @@ func yamlScalar(n *yaml.Node) *node {
 	case "!!bool":
 		var v bool
 		if err := n.Decode(&v); err != nil {
-			return invalid(n.Line, "%q is not a boolean", text)
+			return invalid(n.Line, "%s is not a boolean", quote(text))
 		}
 		return &node{kind: kindBool, line: n.Line, b: v, text: text}
 	case "!!int", "!!float":
 		var v any
 		if err := n.Decode(&v); err != nil {
-			return invalid(n.Line, "%q is not a number", text)
+			return invalid(n.Line, "%s is not a number", quote(text))
 		}
 		var s string
 		switch v := v.(type) {
@@ -198,7 +198,7 @@ func yamlScalar(n *yaml.Node) *node {
 				s = strconv.FormatFloat(v, 'g', -1, 64)
 			}
 		default:
-			return invalid(n.Line, "%q is not a number", text)
+			return invalid(n.Line, "%s is not a number", quote(text))
 		}
 		return &node{kind: kindNumber, line: n.Line, str: s, text: text}
 	default:

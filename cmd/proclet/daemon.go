@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -285,7 +286,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	} else {
 		wait := cfg.stopWait
 		if wait == 0 {
-			wait = maxGrace(rec) + 10*time.Second
+			wait = shutdownWait(maxGrace(rec))
 		}
 		sctx, scancel := context.WithTimeout(context.Background(), wait)
 		defer scancel()
@@ -322,6 +323,20 @@ func maxGrace(rec *reconciler.Reconciler) time.Duration {
 		longest = max(longest, a.Spec.GracePeriod())
 	}
 	return longest
+}
+
+// shutdownSlack is what a graceful stop of everything gets beyond the
+// longest grace period: the preStop hooks' and the reaping's margin.
+const shutdownSlack = 10 * time.Second
+
+// shutdownWait is the default --shutdown-timeout: grace plus
+// shutdownSlack, saturating rather than wrapping to a negative wait that
+// would leave every instance running.
+func shutdownWait(grace time.Duration) time.Duration {
+	if grace > math.MaxInt64-shutdownSlack {
+		return math.MaxInt64
+	}
+	return max(grace, 0) + shutdownSlack
 }
 
 // lockStateDir takes an exclusive flock on <state-dir>/lock so that a
