@@ -58,8 +58,9 @@
 //     Unavailable and no snapshot; the reconciler keeps what it has. An
 //     existing empty folder is a snapshot with no apps.
 //   - Duplicate names: the file that provided the name in the last snapshot
-//     keeps it; otherwise the first path (then the first object in the
-//     file) wins. Only the losing object is dropped; the other objects of
+//     (for the first scan: Options.Owners, the files of the daemon before a
+//     restart) keeps it; otherwise the first path (then the first object in
+//     the file) wins. Only the losing object is dropped; the other objects of
 //     its file apply, and the file carries a DuplicateName error
 //     ("app \"web\" is already defined in a.yaml") unless it already has
 //     its own error. No flapping: ownership changes only when the owner
