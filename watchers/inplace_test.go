@@ -172,3 +172,47 @@ func TestWrites(t *testing.T) {
 		t.Fatal("a rename over the path did not end the hold")
 	}
 }
+
+// A file removed and written again slowly (rm, then cat >) keeps its apps
+// while the new one is being written: it is neither read half-written nor
+// taken for a deletion.
+func TestDir_RecreatedFileBeingWrittenKeepsItsApps(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	path := filepath.Join(root, "web.yaml")
+	writeFile(t, path, manifest("web", "a"))
+	_, sink := startDir(t, Options{Root: root}, nil)
+	sink.waitSnap(t, "web", hasApps("web"))
+
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(manifest("web", "b")); err != nil { // a prefix, valid with another spec
+		t.Fatal(err)
+	}
+	written := time.Now()
+	// Scans come (the removal's confirmation, a window later): none may
+	// drop web or apply the prefix, until the writer's bound passes.
+	n, _ := sink.counts()
+	sink.waitUntil(t, "a scan after the write", func() bool { m, _ := sink.counts(); return m > n })
+	for time.Since(written) < writeQuiet/2 {
+		for i, s := range sink.all() {
+			if appCmd(s, "web") != "a" {
+				t.Fatalf("snapshot %d: web is %q while the file is being written: %s", i, appCmd(s, "web"), describe(s))
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // polling, for the length of the hold under test
+	}
+	if _, err := f.WriteString("  workingDir: /tmp\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sink.waitSnap(t, "the new content once closed", func(s v1alpha1.Snapshot) bool { return specOf(s) == "b|/tmp|" })
+}

@@ -159,7 +159,15 @@ func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, erro
 			return nil, nil, err
 		}
 		if !ok {
-			continue // a new file still being written: not there yet
+			// A file being written, never read whole: a new one is not
+			// there yet; one that replaced a file with apps (rm, then
+			// cat >) keeps them, as a file that fails does.
+			if len(r.state.good[e.rel]) > 0 {
+				f.errs = v1alpha1.ErrorList{{File: e.rel, Reason: v1alpha1.ReasonInvalid,
+					Message: "file is being written (not closed yet); keeping its last good version"}}
+				files = append(files, f)
+			}
+			continue
 		}
 		if d.hash != "" {
 			decoded[e.rel], hashes[e.rel] = d, d.hash
