@@ -57,7 +57,11 @@ func TestDuplicateNameOwnerSurvivesARestart(t *testing.T) {
 	d.stop() // --on-exit keep: the instances stay, as for an upgrade
 	d2 := startDaemonOn(t, dir, state)
 	eventually(t, 10*time.Second, "a.yaml reports DuplicateName after the restart", func() bool { return duplicate(d2) })
-	now := d2.runningPIDs("web")
+	var now map[string]int
+	eventually(t, 10*time.Second, "two running instances after the restart", func() bool {
+		now = d2.runningPIDs("web")
+		return len(now) == 2
+	})
 	if len(now) != 2 || now["web-0"] != pids["web-0"] || now["web-1"] != pids["web-1"] {
 		t.Fatalf("instances after the restart: %v, were %v (rolled to a.yaml's spec?)", now, pids)
 	}
