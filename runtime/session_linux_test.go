@@ -2,7 +2,12 @@ package runtime
 
 import (
 	"os"
+	"os/exec"
+	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // An instance runs in a session of its own (setsid), which it leads, and
@@ -24,5 +29,34 @@ func TestStart_OwnSession(t *testing.T) {
 	}
 	if id.session == self.session {
 		t.Fatalf("instance %d shares the daemon's session %d", st.PID, self.session)
+	}
+}
+
+// An instance an older daemon started (its own group, the daemon's
+// session) is still found by its marker: a session of its own is not what
+// makes an instance.
+func TestAdopt_ByMarkerWithoutOwnSession(t *testing.T) {
+	h := newHarness(t)
+	cmd := exec.Command(workload)
+	cmd.Env = []string{envStateDir + "=" + h.state, envUID + "=uid-old", "PROCLET_APP=web",
+		"PROCLET_INSTANCE=web-0", "PROCLET_INDEX=0", envRevision + "=rev1"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	t.Cleanup(func() { unix.Kill(-pid, unix.SIGKILL); cmd.Wait() })
+	waitFor(t, 5*time.Second, "the process's marker readable", func() bool {
+		env, err := readEnviron(pid)
+		v, _ := envValue(env, envUID)
+		return err == nil && v == "uid-old"
+	})
+	if id, err := readProcIdent(pid); err != nil || id.session == pid || id.pgrp != pid {
+		t.Fatalf("not an old-style instance: %+v %v", id, err)
+	}
+	b := h.reopen(nil)
+	got := byUID(b.Instances("web"))["uid-old"]
+	if got.PID != pid || !got.Running() {
+		t.Fatalf("found %+v, want pid %d running", got, pid)
 	}
 }
