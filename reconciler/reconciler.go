@@ -84,6 +84,7 @@ type appState struct {
 	fileErr    *v1alpha1.FileError // its file's current problem: ManifestValid=False
 	applied    *v1alpha1.App       // the spec last reconciled (stop settings after removal)
 	slots      map[int]slot
+	path       string // the file the app last came from (saved: Owners)
 	// Derived by the last pass, for readers.
 	view      *v1alpha1.App
 	instances []v1alpha1.Instance
@@ -269,6 +270,10 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 		r.lastChange = now
 		desired := *sa // its own copy: admitted is not kept
 		st.desired, st.revision, st.fileErr = &desired, rev, errs[sa.Path]
+		if st.path != sa.Path {
+			st.path = sa.Path
+			r.markDirtyLocked()
+		}
 	}
 	for name, st := range r.apps {
 		if !seen[name] && st.desired != nil {

@@ -28,6 +28,11 @@ type savedApp struct {
 	Generation int64        `json:"generation"`
 	Revision   string       `json:"revision"`
 	Slots      map[int]slot `json:"slots,omitempty"`
+	// Path is the manifest file that provided the app (SourcedApp.Path):
+	// of two files defining one name, the one that held it keeps it across
+	// a restart (Owners), instead of the lexically first taking it over and
+	// rolling the adopted instances to its spec.
+	Path string `json:"path,omitempty"`
 }
 
 // loadState reads the state file; a missing file is an empty state, a
@@ -63,8 +68,23 @@ func (r *Reconciler) restore() {
 		return
 	}
 	for name, a := range apps {
-		r.apps[name] = &appState{generation: a.Generation, revision: a.Revision, slots: a.Slots}
+		r.apps[name] = &appState{generation: a.Generation, revision: a.Revision, slots: a.Slots, path: a.Path}
 	}
+}
+
+// Owners returns, per app name, the manifest file that provided it, as
+// saved by the last daemon (and updated by every snapshot since): the
+// watcher's duplicate-name rule starts from it (watchers.Options.Owners).
+func (r *Reconciler) Owners() map[string]string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make(map[string]string, len(r.apps))
+	for name, st := range r.apps {
+		if st.path != "" {
+			out[name] = st.path
+		}
+	}
+	return out
 }
 
 // save writes the state file if anything changed since the last save.
@@ -111,6 +131,7 @@ func (r *Reconciler) markDirtyLocked() {
 type savedEncoding struct {
 	generation int64
 	revision   string
+	path       string
 	slots      []ordinalSlot
 	json       []byte // "name":{...}
 }
@@ -122,7 +143,7 @@ type ordinalSlot struct {
 
 // same reports whether an app's saved part would encode as e does.
 func (e *savedEncoding) same(a savedApp) bool {
-	if e.generation != a.Generation || e.revision != a.Revision || len(e.slots) != len(a.Slots) {
+	if e.generation != a.Generation || e.revision != a.Revision || e.path != a.Path || len(e.slots) != len(a.Slots) {
 		return false
 	}
 	for _, saved := range e.slots {
@@ -150,7 +171,7 @@ func (r *Reconciler) encodeStateLocked() ([]byte, error) {
 	size := 64
 	for _, name := range names {
 		st := r.apps[name]
-		cur := savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots}
+		cur := savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots, Path: st.path}
 		enc := r.saved[name]
 		if enc == nil || !enc.same(cur) {
 			key, _ := json.Marshal(name) // a string: no error
@@ -158,7 +179,7 @@ func (r *Reconciler) encodeStateLocked() ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			enc = &savedEncoding{generation: cur.Generation, revision: cur.Revision,
+			enc = &savedEncoding{generation: cur.Generation, revision: cur.Revision, path: cur.Path,
 				json: slices.Concat(key, []byte{':'}, val), slots: make([]ordinalSlot, 0, len(cur.Slots))}
 			for o, sl := range cur.Slots {
 				enc.slots = append(enc.slots, ordinalSlot{o, sl})

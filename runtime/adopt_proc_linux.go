@@ -195,10 +195,12 @@ func (e *Exec) scanMarked() map[string]markedProc {
 			continue
 		}
 		id, err := readProcIdent(pid)
-		// An instance leads its group (Setpgid) and, being a group
-		// leader, can never lead a session (setsid(2) fails for it): a
-		// session leader with the marker is a descendant that escaped.
-		if err != nil || id.zombie || id.pgrp != pid || id.session == pid {
+		// An instance leads its group: its session too (Setsid), or
+		// only its group when an older daemon (Setpgid) started it. A
+		// descendant that escaped with setsid leads its own as well:
+		// better() prefers the instance (the current FIFO, then the
+		// oldest: a descendant starts after its ancestor).
+		if err != nil || id.zombie || id.pgrp != pid {
 			continue
 		}
 		env, err := readEnviron(pid)

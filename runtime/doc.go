@@ -15,7 +15,9 @@
 //
 // # Processes
 //
-// Each instance is started with Setpgid and signalled as a group (-pgid), so
+// Each instance is started in its own session (Setsid: so in its own
+// group too, pgid == pid, and away from the daemon's terminal and its
+// SIGHUP) and signalled as a group (-pgid), so
 // a shell wrapper and everything it forked stop together. Exactly one
 // goroutine per instance reaps it, started when the instance exits: until
 // then the instance's pidfd sits in the output loop's epoll set
@@ -94,9 +96,12 @@
 // last daemon reports that exit. Release then forgets it as any exit.
 //
 // Then, always, /proc is scanned for the marker: process group leaders
-// (an instance leads its group; its children share the marker but are not
-// instances, and a group leader cannot lead a session, so a setsid
-// escapee is not one either) whose PROCLET_STATE_DIR is this state dir.
+// (an instance leads its session and group, or only its group when an
+// older daemon started it; its children share the marker but are not
+// instances) whose PROCLET_STATE_DIR is this state dir. Of the leaders of
+// one uid (a setsid escapee leads a session too), the one writing to the
+// uid's current FIFO wins, then the oldest: a descendant starts after its
+// ancestor.
 // This finds the instances when instances.json is missing or corrupt
 // (which is logged as an Error), an instance started in the 100 ms before
 // the last daemon was killed, and a restart of a uid the file missed (a

@@ -327,11 +327,15 @@ func (e *Exec) spawn(s StartSpec, l *launch) (*handle, error) {
 		Args: l.args,
 		Env:  l.env.Environ(),
 		Dir:  l.dir,
-		// Its own group, so a stop reaches its children too. NEVER set
-		// Pdeathsig: instances must outlive the daemon (TRAPS 34), and it
-		// fires when the forking OS thread exits, not the daemon (a
-		// forker thread lives as long as the daemon, but still).
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: l.cred},
+		// Its own session, and so its own group (pgid == sid == pid): a
+		// stop reaches its children too, and nothing aimed at the
+		// daemon's session reaches it (the SIGHUP of the terminal the
+		// daemon was started from, job control) nor can it open that
+		// terminal. Setsid alone: setpgid after it would fail (EPERM).
+		// NEVER set Pdeathsig: instances must outlive the daemon (TRAPS
+		// 34), and it fires when the forking OS thread exits, not the
+		// daemon (a forker thread lives as long as the daemon, but still).
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: l.cred},
 	}
 	cmd, err = e.startProcess(cmd, out, cg)
 	if err != nil {

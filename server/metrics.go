@@ -84,9 +84,9 @@ type Collector struct {
 	// of the exposition); the Desc of each is for Describe and Collect.
 	fams []famSpec
 	// Label names and bucket bounds the families point to. Never mutated.
-	lApp, lReplica, lProbe, lResult, lReason string
-	vSuccess, vFailure                       string
-	bounds                                   []float64
+	lApp, lReplica, lRevision, lProbe, lResult, lReason string
+	vSuccess, vFailure                                  string
+	bounds                                              []float64
 
 	// allocs are the slabs of scrapes that are done, for the next ones.
 	allocs allocPool
@@ -127,7 +127,9 @@ const (
 	famCount
 )
 
-type replicaKey struct{ app, replica string }
+// replicaKey is one instance's series: a rollout's old and new process of
+// one name are two (their revisions differ).
+type replicaKey struct{ app, replica, revision string }
 
 // cpuSeen is the CPU counter last exported for a replica, and which
 // processes it was of (a new process may start a new count).
@@ -149,9 +151,9 @@ func (c *Collector) WithProbes(p ProbeStatsReader) *Collector {
 
 // NewCollector returns a collector over r.
 func NewCollector(r MetricsReader) *Collector {
-	app, inst := []string{"app"}, []string{"app", "replica"}
+	app, inst := []string{"app"}, []string{"app", "replica", "revision"}
 	c := &Collector{
-		r: r, lApp: "app", lReplica: "replica", lProbe: "probe", lResult: "result", lReason: "reason",
+		r: r, lApp: "app", lReplica: "replica", lRevision: "revision", lProbe: "probe", lResult: "result", lReason: "reason",
 		vSuccess: "success", vFailure: "failure",
 		bounds:  append([]float64(nil), ProbeDurationBuckets...),
 		cpuSeen: map[replicaKey]cpuSeen{}, cpuSpare: map[replicaKey]cpuSeen{},

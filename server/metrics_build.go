@@ -73,12 +73,16 @@ func (c *Collector) readExits(out []exitCount) []exitCount {
 }
 
 // byAppAndName orders instances as the exposition does: by app, then by
-// name as a string (web-10 before web-2, where readers sort by ordinal).
+// name as a string (web-10 before web-2, where readers sort by ordinal),
+// then by revision (a rollout's old and new process of one name).
 func byAppAndName(a, b *v1alpha1.Instance) int {
 	if c := strings.Compare(a.App, b.App); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Name, b.Name)
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Revision, b.Revision)
 }
 
 // build reads the state once and builds every family from al, in the
@@ -92,8 +96,9 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 	stats := c.probeStats()
 	al.exits = c.readExits(al.exits[:0])
 
-	// Replicas: the instances in the exposition's order, the ones that
-	// share a name (a rollout's old and new process) merged.
+	// Replicas: the instances in the exposition's order. A rollout's old
+	// and new process of one name are two (their revision label differs);
+	// only two of one name and one revision, if ever, are merged.
 	al.byName = al.byName[:0]
 	for i := range insts {
 		al.byName = append(al.byName, &insts[i])
@@ -120,7 +125,7 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 	}
 	nApps, nReplicas := len(apps), len(al.groups)
 	al.size(4*nApps+4*nReplicas, 2*nReplicas+2*nProbes+len(al.exits), nProbes, len(c.bounds),
-		nApps+2*nReplicas+8*nProbes+2*len(al.exits))
+		nApps+3*nReplicas+8*nProbes+2*len(al.exits))
 	fams := al.families(c)
 	add := func(f int, m *dto.Metric) { fams[f].Metric = append(fams[f].Metric, m) }
 
@@ -170,14 +175,14 @@ func (c *Collector) instanceMetrics(al *metricAlloc, add func(int, *dto.Metric))
 	clear(seen)
 	for _, g := range al.groups {
 		r := c.mergeReplica(g)
-		l := al.labels(&c.lApp, &g[0].App, &c.lReplica, &g[0].Name)
+		l := al.labels(&c.lApp, &g[0].App, &c.lReplica, &g[0].Name, &c.lRevision, &g[0].Revision)
 		add(famUp, al.gauge(l, boolFloat(r.up)))
 		add(famInstReady, al.gauge(l, boolFloat(r.ready)))
 		add(famRestarts, al.counter(l, float64(r.restarts)))
 		if !r.up {
 			continue
 		}
-		k := replicaKey{g[0].App, g[0].Name}
+		k := replicaKey{g[0].App, g[0].Name, g[0].Revision}
 		cpu := r.cpu
 		if prev, ok := c.cpuSeen[k]; ok && prev.procs == r.procs && prev.value > cpu {
 			cpu = prev.value

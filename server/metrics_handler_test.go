@@ -90,12 +90,12 @@ func unsortedFixture() *metricsFake {
 	apps[1].Spec.StartupProbe, apps[1].Spec.LivenessProbe = &v1alpha1.Probe{}, &v1alpha1.Probe{}
 	apps[0].Status.Conditions = []v1alpha1.Condition{{Type: v1alpha1.ConditionAvailable, Reason: "NodeSelectorMismatch"}}
 	var insts []v1alpha1.Instance
-	insts = append(insts, v1alpha1.Instance{Name: "a-b-0", App: "a-b", Phase: v1alpha1.PhaseFailed, Restarts: 3})
+	insts = append(insts, v1alpha1.Instance{Name: "a-b-0", App: "a-b", Phase: v1alpha1.PhaseFailed, Restarts: 3, Revision: "ab1"})
 	for o := range 12 {
 		insts = append(insts, runningInstance("web", o, 100+o, float64(o)*1.25, uint64(o)<<20))
 	}
 	old := runningInstance("web", 10, 99, 7, 1<<10)
-	old.Phase, old.Ready = v1alpha1.PhaseTerminating, false
+	old.Phase, old.Ready, old.UID, old.Revision = v1alpha1.PhaseTerminating, false, "old", "r1"
 	insts = append(insts, old)
 	insts[3].Phase, insts[3].Ready = v1alpha1.PhaseStarting, false // web-2
 	f.set(apps, insts)
@@ -143,12 +143,18 @@ func TestMetricsHandler_UnsortedFixture(t *testing.T) {
 	text := newBothWays(probeFake{unsortedFixture()}).scrape(t)
 	for _, want := range []string{
 		"proclet_app_replicas_desired{app=\"a\"} 0\n",
-		"proclet_instance_up{app=\"web\",replica=\"web-1\"} 1\nproclet_instance_up{app=\"web\",replica=\"web-10\"} 1\n" +
-			"proclet_instance_up{app=\"web\",replica=\"web-11\"} 1\nproclet_instance_up{app=\"web\",replica=\"web-2\"} 0\n",
-		// web-10's two processes: CPU and memory summed, ready if either is.
-		"proclet_instance_cpu_seconds_total{app=\"web\",replica=\"web-10\"} 19.5\n",
-		"proclet_instance_memory_rss_bytes{app=\"web\",replica=\"web-10\"} 1.0486784e+07\n",
-		"proclet_instance_ready{app=\"web\",replica=\"web-10\"} 1\n",
+		"proclet_instance_up{app=\"web\",replica=\"web-1\",revision=\"r2\"} 1\n" +
+			"proclet_instance_up{app=\"web\",replica=\"web-10\",revision=\"r1\"} 1\n" +
+			"proclet_instance_up{app=\"web\",replica=\"web-10\",revision=\"r2\"} 1\n" +
+			"proclet_instance_up{app=\"web\",replica=\"web-11\",revision=\"r2\"} 1\n" +
+			"proclet_instance_up{app=\"web\",replica=\"web-2\",revision=\"r2\"} 0\n",
+		// web-10's two processes, a rollout's old and new: a series each.
+		"proclet_instance_cpu_seconds_total{app=\"web\",replica=\"web-10\",revision=\"r1\"} 7\n" +
+			"proclet_instance_cpu_seconds_total{app=\"web\",replica=\"web-10\",revision=\"r2\"} 12.5\n",
+		"proclet_instance_memory_rss_bytes{app=\"web\",replica=\"web-10\",revision=\"r1\"} 1024\n" +
+			"proclet_instance_memory_rss_bytes{app=\"web\",replica=\"web-10\",revision=\"r2\"} 1.048576e+07\n",
+		"proclet_instance_ready{app=\"web\",replica=\"web-10\",revision=\"r1\"} 0\n" +
+			"proclet_instance_ready{app=\"web\",replica=\"web-10\",revision=\"r2\"} 1\n",
 		"proclet_instance_exits_total{app=\"gone\",reason=\"Error\"} 1\n",
 		"proclet_instance_exits_total{app=\"web\",reason=\"Error\"} 0\nproclet_instance_exits_total{app=\"web\",reason=\"LivenessProbeFailed\"} 4\n",
 		"proclet_probe_results_total{app=\"a-b\",probe=\"liveness\",result=\"failure\"} 0\n" +
@@ -156,8 +162,8 @@ func TestMetricsHandler_UnsortedFixture(t *testing.T) {
 			"proclet_probe_results_total{app=\"a-b\",probe=\"readiness\",result=\"failure\"} 2\n",
 		"proclet_probe_duration_seconds_bucket{app=\"a-b\",probe=\"liveness\",le=\"5\"} 1\n",
 		"proclet_probe_duration_seconds_count{app=\"a-b\",probe=\"startup\"} 0\n",
-		"proclet_instance_up{app=\"a-b\",replica=\"a-b-0\"} 0\n",
-		"proclet_instance_restarts_total{app=\"a-b\",replica=\"a-b-0\"} 3\n",
+		"proclet_instance_up{app=\"a-b\",replica=\"a-b-0\",revision=\"ab1\"} 0\n",
+		"proclet_instance_restarts_total{app=\"a-b\",replica=\"a-b-0\",revision=\"ab1\"} 3\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing\n%s", want)
@@ -183,22 +189,22 @@ func TestMetricsHandler_NoStaleSeries(t *testing.T) {
 		want, absent []string
 	}{
 		{"first scrape", func() {},
-			[]string{`proclet_instance_memory_rss_bytes{app="web",replica="web-0"} 4096`}, nil},
+			[]string{`proclet_instance_memory_rss_bytes{app="web",replica="web-0",revision="r2"} 4096`}, nil},
 		{"usage sample", func() {
 			insts[1].CPUSeconds, insts[1].MemoryBytes = 3.75, 8192
 			f.set(apps, insts)
-		}, []string{`proclet_instance_cpu_seconds_total{app="web",replica="web-0"} 3.75`,
-			`proclet_instance_memory_rss_bytes{app="web",replica="web-0"} 8192`}, nil},
+		}, []string{`proclet_instance_cpu_seconds_total{app="web",replica="web-0",revision="r2"} 3.75`,
+			`proclet_instance_memory_rss_bytes{app="web",replica="web-0",revision="r2"} 8192`}, nil},
 		{"instance restarted", func() {
 			insts[1].PID, insts[1].CPUSeconds, insts[1].Restarts = 101, 0.5, 3
 			f.set(apps, insts)
-		}, []string{`proclet_instance_cpu_seconds_total{app="web",replica="web-0"} 0.5`,
-			`proclet_instance_restarts_total{app="web",replica="web-0"} 3`}, nil},
+		}, []string{`proclet_instance_cpu_seconds_total{app="web",replica="web-0",revision="r2"} 0.5`,
+			`proclet_instance_restarts_total{app="web",replica="web-0",revision="r2"} 3`}, nil},
 		{"instance down", func() {
 			insts[1].Phase, insts[1].PID, insts[1].Ready = v1alpha1.PhasePending, 0, false
 			f.set(apps, insts)
-		}, []string{`proclet_instance_up{app="web",replica="web-0"} 0`, `proclet_instance_ready{app="web",replica="web-0"} 0`},
-			[]string{`proclet_instance_cpu_seconds_total{app="web",replica="web-0"}`}},
+		}, []string{`proclet_instance_up{app="web",replica="web-0",revision="r2"} 0`, `proclet_instance_ready{app="web",replica="web-0",revision="r2"} 0`},
+			[]string{`proclet_instance_cpu_seconds_total{app="web",replica="web-0",revision="r2"}`}},
 		{"status change", func() {
 			apps[1].Status = &v1alpha1.AppStatus{ReadyReplicas: 1, UpdatedReplicas: 1}
 			f.set(apps, insts)
@@ -218,7 +224,7 @@ func TestMetricsHandler_NoStaleSeries(t *testing.T) {
 			[]string{`app="db"`}},
 		{"app added", func() {
 			f.set(append(apps[1:], metricsApp("zz", 1, 1, 1, false)), append(insts[1:], runningInstance("zz", 0, 500, 1, 2)))
-		}, []string{`proclet_instance_up{app="zz",replica="zz-0"} 1`, `proclet_app_replicas_desired{app="zz"} 1`}, nil},
+		}, []string{`proclet_instance_up{app="zz",replica="zz-0",revision="r2"} 1`, `proclet_app_replicas_desired{app="zz"} 1`}, nil},
 		{"everything removed", func() { f.set(nil, nil) }, nil, []string{`app="`}},
 	}
 	for _, step := range steps {

@@ -86,16 +86,18 @@ func runningInstance(app string, ordinal int, pid int, cpu float64, mem uint64) 
 	at := started
 	return v1alpha1.Instance{Name: fmt.Sprintf("%s-%d", app, ordinal), App: app, UID: fmt.Sprintf("%s-uid-%d", app, ordinal),
 		Phase: v1alpha1.PhaseRunning, Ready: true, PID: pid, Ports: map[string]int32{"http": int32(8000 + ordinal)},
-		StartedAt: &at, CPUSeconds: cpu, MemoryBytes: mem, Restarts: 2}
+		StartedAt: &at, CPUSeconds: cpu, MemoryBytes: mem, Restarts: 2, Revision: "r2"}
 }
 
 // fixture: web runs two instances, one of them mid-rollout with an old
-// process terminating under the same name; db has one crash-looping
-// instance and a readiness probe.
+// process terminating under the same name (a series of its own: its
+// revision differs); db has one crash-looping instance and a readiness
+// probe.
 func fixture() ([]v1alpha1.App, []v1alpha1.Instance) {
 	old := runningInstance("web", 1, 200, 1, 100)
-	old.Phase, old.Ready, old.UID = v1alpha1.PhaseTerminating, false, "old"
-	pending := v1alpha1.Instance{Name: "db-0", App: "db", Phase: v1alpha1.PhasePending, Reason: "CrashLoopBackOff", Restarts: 7}
+	old.Phase, old.Ready, old.UID, old.Revision = v1alpha1.PhaseTerminating, false, "old", "r1"
+	pending := v1alpha1.Instance{Name: "db-0", App: "db", Phase: v1alpha1.PhasePending, Reason: "CrashLoopBackOff", Restarts: 7,
+		Revision: "d1"}
 	return []v1alpha1.App{metricsApp("db", 1, 0, 1, true), metricsApp("web", 2, 2, 2, false)},
 		[]v1alpha1.Instance{pending, runningInstance("web", 0, 100, 2.5, 4096), old, runningInstance("web", 1, 300, 0.5, 1024)}
 }
@@ -115,8 +117,9 @@ proclet_app_replicas_updated{app="db"} 1
 proclet_app_replicas_updated{app="web"} 2
 # HELP proclet_instance_cpu_seconds_total User and system CPU time of the instance's process tree, sampled every --sample-interval.
 # TYPE proclet_instance_cpu_seconds_total counter
-proclet_instance_cpu_seconds_total{app="web",replica="web-0"} 2.5
-proclet_instance_cpu_seconds_total{app="web",replica="web-1"} 1.5
+proclet_instance_cpu_seconds_total{app="web",replica="web-0",revision="r2"} 2.5
+proclet_instance_cpu_seconds_total{app="web",replica="web-1",revision="r1"} 1
+proclet_instance_cpu_seconds_total{app="web",replica="web-1",revision="r2"} 0.5
 # HELP proclet_instance_exits_total Exits of instances the reconciler absorbed, by app and exit reason (Completed, Error, Stopped, ...).
 # TYPE proclet_instance_exits_total counter
 proclet_instance_exits_total{app="db",reason="Completed"} 0
@@ -125,27 +128,32 @@ proclet_instance_exits_total{app="web",reason="Completed"} 0
 proclet_instance_exits_total{app="web",reason="Error"} 0
 # HELP proclet_instance_memory_rss_bytes Resident memory of the instance's process tree, sampled every --sample-interval.
 # TYPE proclet_instance_memory_rss_bytes gauge
-proclet_instance_memory_rss_bytes{app="web",replica="web-0"} 4096
-proclet_instance_memory_rss_bytes{app="web",replica="web-1"} 1124
+proclet_instance_memory_rss_bytes{app="web",replica="web-0",revision="r2"} 4096
+proclet_instance_memory_rss_bytes{app="web",replica="web-1",revision="r1"} 100
+proclet_instance_memory_rss_bytes{app="web",replica="web-1",revision="r2"} 1024
 # HELP proclet_instance_ready 1 when the instance is ready, else 0.
 # TYPE proclet_instance_ready gauge
-proclet_instance_ready{app="db",replica="db-0"} 0
-proclet_instance_ready{app="web",replica="web-0"} 1
-proclet_instance_ready{app="web",replica="web-1"} 1
+proclet_instance_ready{app="db",replica="db-0",revision="d1"} 0
+proclet_instance_ready{app="web",replica="web-0",revision="r2"} 1
+proclet_instance_ready{app="web",replica="web-1",revision="r1"} 0
+proclet_instance_ready{app="web",replica="web-1",revision="r2"} 1
 # HELP proclet_instance_restarts_total Restarts of the instance at its revision (a new revision starts again at 0).
 # TYPE proclet_instance_restarts_total counter
-proclet_instance_restarts_total{app="db",replica="db-0"} 7
-proclet_instance_restarts_total{app="web",replica="web-0"} 2
-proclet_instance_restarts_total{app="web",replica="web-1"} 2
+proclet_instance_restarts_total{app="db",replica="db-0",revision="d1"} 7
+proclet_instance_restarts_total{app="web",replica="web-0",revision="r2"} 2
+proclet_instance_restarts_total{app="web",replica="web-1",revision="r1"} 2
+proclet_instance_restarts_total{app="web",replica="web-1",revision="r2"} 2
 # HELP proclet_instance_start_time_seconds When the instance's process started, in Unix seconds.
 # TYPE proclet_instance_start_time_seconds gauge
-proclet_instance_start_time_seconds{app="web",replica="web-0"} 1.7000000005e+09
-proclet_instance_start_time_seconds{app="web",replica="web-1"} 1.7000000005e+09
+proclet_instance_start_time_seconds{app="web",replica="web-0",revision="r2"} 1.7000000005e+09
+proclet_instance_start_time_seconds{app="web",replica="web-1",revision="r1"} 1.7000000005e+09
+proclet_instance_start_time_seconds{app="web",replica="web-1",revision="r2"} 1.7000000005e+09
 # HELP proclet_instance_up 1 while the instance's process runs (also while it stops), 0 when it does not.
 # TYPE proclet_instance_up gauge
-proclet_instance_up{app="db",replica="db-0"} 0
-proclet_instance_up{app="web",replica="web-0"} 1
-proclet_instance_up{app="web",replica="web-1"} 1
+proclet_instance_up{app="db",replica="db-0",revision="d1"} 0
+proclet_instance_up{app="web",replica="web-0",revision="r2"} 1
+proclet_instance_up{app="web",replica="web-1",revision="r1"} 1
+proclet_instance_up{app="web",replica="web-1",revision="r2"} 1
 # HELP proclet_ports_allocated Ports held by the app's running instances.
 # TYPE proclet_ports_allocated gauge
 proclet_ports_allocated{app="db"} 0
@@ -234,15 +242,15 @@ func TestCollector_RemovedSeriesDisappear(t *testing.T) {
 	f := &metricsFake{}
 	f.set(fixture())
 	reg := newMetricsRegistry(t, f)
-	if n, _ := testutil.GatherAndCount(reg, "proclet_instance_up"); n != 3 {
-		t.Fatalf("instance_up series %d, want 3", n)
+	if n, _ := testutil.GatherAndCount(reg, "proclet_instance_up"); n != 4 {
+		t.Fatalf("instance_up series %d, want 4", n)
 	}
 	apps, insts := fixture()
 	f.set(apps[1:], insts[1:2]) // db removed, web scaled down to web-0
 	want := `
 # HELP proclet_instance_up 1 while the instance's process runs (also while it stops), 0 when it does not.
 # TYPE proclet_instance_up gauge
-proclet_instance_up{app="web",replica="web-0"} 1
+proclet_instance_up{app="web",replica="web-0",revision="r2"} 1
 # HELP proclet_app_replicas_ready Instances of the app that are ready.
 # TYPE proclet_app_replicas_ready gauge
 proclet_app_replicas_ready{app="web"} 2
@@ -351,8 +359,31 @@ func TestMetricsHandler_OpenMetrics(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		body, _ := io.ReadAll(rec.Body)
 		if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), tc.contentType) ||
-			!strings.HasSuffix(string(body), tc.tail) || !strings.Contains(string(body), `proclet_instance_up{app="web",replica="web-0"} 1`) {
+			!strings.HasSuffix(string(body), tc.tail) || !strings.Contains(string(body), `proclet_instance_up{app="web",replica="web-0",revision="r2"} 1`) {
 			t.Fatalf("accept %q: %d %q\n%s", tc.accept, rec.Code, rec.Header().Get("Content-Type"), body)
 		}
+	}
+}
+
+// During a surge the old and the new process of one name are two series,
+// told apart by their revision: not one series summing both.
+func TestCollector_SurgeSeriesPerRevision(t *testing.T) {
+	old := runningInstance("web", 0, 100, 4, 1000)
+	old.Phase, old.Ready, old.UID, old.Revision = v1alpha1.PhaseTerminating, false, "old", "r1"
+	f := &metricsFake{}
+	f.set([]v1alpha1.App{metricsApp("web", 1, 1, 1, false)}, []v1alpha1.Instance{old, runningInstance("web", 0, 200, 1, 10)})
+	reg := newMetricsRegistry(t, f)
+	want := `
+# HELP proclet_instance_memory_rss_bytes Resident memory of the instance's process tree, sampled every --sample-interval.
+# TYPE proclet_instance_memory_rss_bytes gauge
+proclet_instance_memory_rss_bytes{app="web",replica="web-0",revision="r1"} 1000
+proclet_instance_memory_rss_bytes{app="web",replica="web-0",revision="r2"} 10
+# HELP proclet_instance_ready 1 when the instance is ready, else 0.
+# TYPE proclet_instance_ready gauge
+proclet_instance_ready{app="web",replica="web-0",revision="r1"} 0
+proclet_instance_ready{app="web",replica="web-0",revision="r2"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "proclet_instance_memory_rss_bytes", "proclet_instance_ready"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package watchers
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 )
@@ -51,6 +52,7 @@ func (d *Dir) Rescan() {
 // everything it started has stopped. Call it once.
 func (d *Dir) Run(ctx context.Context) error {
 	r := newReader(d.root, d.opts.Decode)
+	r.state.owner = maps.Clone(d.opts.Owners) // the first scan's "last snapshot"
 	if d.readDir != nil {
 		r.readDir = d.readDir
 	}

@@ -39,6 +39,16 @@
 // Unreadable error and is never read whole; so is a link named like a
 // manifest that does not resolve.
 //
+// A file written in place and not closed yet (fsnotify v1.10 does not
+// expose IN_CLOSE_WRITE: a second inotify instance on the same folders,
+// closeWatch, reports writes and closes in one queue) keeps its last
+// complete content, or is not there yet if it is new, until it is closed,
+// renamed over or removed, or writeQuiet (2 s) passes without a write
+// (writeMaxHold, 10 s, after the first): each valid prefix of a file
+// written in chunks is never applied. The queue is drained right before
+// and after each read, so a write that returned before the read, or came
+// during it, is known.
+//
 // # Decisions where the contract is silent
 //
 //   - Unavailable, not empty: a missing root, a dangling root link, a root
@@ -48,8 +58,9 @@
 //     Unavailable and no snapshot; the reconciler keeps what it has. An
 //     existing empty folder is a snapshot with no apps.
 //   - Duplicate names: the file that provided the name in the last snapshot
-//     keeps it; otherwise the first path (then the first object in the
-//     file) wins. Only the losing object is dropped; the other objects of
+//     (for the first scan: Options.Owners, the files of the daemon before a
+//     restart) keeps it; otherwise the first path (then the first object in
+//     the file) wins. Only the losing object is dropped; the other objects of
 //     its file apply, and the file carries a DuplicateName error
 //     ("app \"web\" is already defined in a.yaml") unless it already has
 //     its own error. No flapping: ownership changes only when the owner

@@ -2,6 +2,7 @@ package watchers
 
 import (
 	"context"
+	"path/filepath"
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -16,6 +17,8 @@ type loop struct {
 	emitted map[string]bool   // app names of the last snapshot emitted; nil before the first
 	logged  map[string]string // path -> the error (and content) last logged for it
 	down    string            // the unavailability last logged, "" while available
+	writes  writes            // the manifests open for writing
+	ready   bool              // a file held as being written was closed: read it
 }
 
 func (l *loop) run(ctx context.Context) error {
@@ -23,9 +26,10 @@ func (l *loop) run(ctx context.Context) error {
 	defer resync.Stop()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	l.r.hold = l.held
 	l.scan(ctx, true)
 	for {
-		if at, ok := l.db.Due(); ok {
+		if at, ok := l.due(); ok {
 			timer.Reset(time.Until(at))
 		} else {
 			timer.Stop()
@@ -37,6 +41,7 @@ func (l *loop) run(ctx context.Context) error {
 		case ev, ok := <-events:
 			if !ok {
 				l.ws.rebuild()
+				l.writes.reset()
 				l.scan(ctx, true)
 			} else if l.ws.relevant(ev) && l.db.Event(time.Now()) {
 				l.scan(ctx, false)
@@ -48,9 +53,19 @@ func (l *loop) run(ctx context.Context) error {
 				l.d.log.Warn("file watch failed; rescanning and rebuilding the watches", "error", err)
 			}
 			l.ws.rebuild()
+			l.writes.reset()
 			l.scan(ctx, true)
+		case <-l.ws.wake():
+			l.pollWrites()
+			if l.ready {
+				l.ready = false
+				if l.db.Event(time.Now()) {
+					l.scan(ctx, false)
+				}
+			}
 		case <-timer.C:
-			if l.db.Fire(time.Now()) {
+			now := time.Now()
+			if l.writes.expire(now) && l.db.Event(now) || l.db.Fire(now) {
 				l.scan(ctx, false)
 			}
 		case <-resync.C:
@@ -79,6 +94,10 @@ func (l *loop) scan(ctx context.Context, forced bool) {
 	if l.ws.sync(s.watch, s.err == nil) {
 		l.db.Follow()
 	}
+	if l.ready { // a file held in this scan was closed since: read it again
+		l.ready = false
+		l.db.Follow()
+	}
 	if s.err != nil {
 		if msg := s.err.Error(); msg != l.down {
 			l.d.log.Warn("manifests directory unavailable; keeping the current apps", "error", s.err)
@@ -105,6 +124,43 @@ func (l *loop) scan(ctx context.Context, forced bool) {
 	l.d.log.Debug("manifests read", "apps", len(snap.Apps), "files", len(snap.Files),
 		"revision", snap.SourceRevision, "duration", time.Since(start))
 	l.d.sink.Replace(snap)
+}
+
+// due is when the timer is to fire: the debouncer's scan, or the bound on
+// waiting for a writer to close a file, whichever comes first.
+func (l *loop) due() (time.Time, bool) {
+	at, ok := l.db.Due()
+	if w, wok := l.writes.due(); wok && (!ok || w.Before(at)) {
+		at, ok = w, true
+	}
+	return at, ok
+}
+
+// pollWrites takes in the close watch's queued events. A close (or a
+// replacement) of a file held as being written sets ready: a scan is to
+// read it.
+func (l *loop) pollWrites() {
+	evs, overflow := l.ws.drainWrites()
+	if overflow {
+		l.writes.reset() // what is being written is unknown: read everything as it is
+	}
+	if l.writes.apply(evs, time.Now(), l.tracked) {
+		l.ready = true
+	}
+}
+
+// held is the reader's hold: whether the file at real is being written.
+// The queue is drained first, so a write that returned before is known.
+func (l *loop) held(real string) bool {
+	l.pollWrites()
+	return l.writes.held(real, time.Now())
+}
+
+// tracked reports whether writes to path are worth tracking: a manifest,
+// by its name or as a file the last scan read (a link's target).
+func (l *loop) tracked(path string) bool {
+	name := filepath.Base(path)
+	return manifestExt(name) && !ignoredName(name) || l.r.reals[path]
 }
 
 // removes reports whether snap lacks an app of the last snapshot emitted.

@@ -42,6 +42,10 @@ type reader struct {
 	// files not seen in the last scan go.
 	decoded map[string]decodedFile
 	reads   int // scans so far: every fullReadEvery-th reads every file
+	// hold reports whether a file (its real path) is open for writing: its
+	// last complete content is used instead (writes). Nil: none is.
+	hold  func(real string) bool
+	reals map[string]bool // the real paths of the files of the last scan
 
 	// What the last emitted snapshot was made of (commit).
 	last struct {
@@ -139,6 +143,7 @@ func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, erro
 	files := make([]fileRead, 0, len(entries))
 	hashes := make(map[string]string, len(entries))
 	decoded := make(map[string]decodedFile, len(entries))
+	reals := make(map[string]bool, len(entries))
 	r.reads++
 	full := r.reads%fullReadEvery == 0
 	for _, e := range entries {
@@ -148,50 +153,82 @@ func (r *reader) readFiles(entries []entry) ([]fileRead, map[string]string, erro
 			files = append(files, f)
 			continue
 		}
-		readAt := r.now()
-		st, stErr := statFile(e.real)
-		if d, ok := r.decoded[e.rel]; ok && !full && stErr == nil && d.unchanged(st) {
-			decoded[e.rel], hashes[e.rel] = d, d.hash
-			f.hash, f.empty, f.apps, f.errs = d.hash, d.empty, d.apps, d.errs
-			files = append(files, f)
+		reals[e.real] = true
+		d, ok, err := r.readOne(e, full)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			// A file being written, never read whole: a new one is not
+			// there yet; one that replaced a file with apps (rm, then
+			// cat >) keeps them, as a file that fails does.
+			if len(r.state.good[e.rel]) > 0 {
+				f.errs = v1alpha1.ErrorList{{File: e.rel, Reason: v1alpha1.ReasonInvalid,
+					Message: "file is being written (not closed yet); keeping its last good version"}}
+				files = append(files, f)
+			}
 			continue
 		}
-		data, err := r.readFile(e.real)
-		switch {
-		case errors.Is(err, ErrNotRegular), errors.Is(err, fs.ErrNotExist):
-			// Gone, or swapped for a FIFO, a device or a folder since the
-			// walk: read again (the walk then reports what it is now).
-			// Skipping it would drop the apps it last defined.
-			return nil, nil, &tornError{fmt.Errorf("read %s: %w", e.rel, err)}
-		case errors.Is(err, ErrTooLarge):
-			f.errs = unreadable(e.rel, ErrTooLarge)
-		case err != nil:
-			f.errs = unreadable(e.rel, err)
-		default:
-			sum := sha256.Sum256(data)
-			f.hash, f.empty = hex.EncodeToString(sum[:]), len(data) == 0
-			hashes[e.rel] = f.hash
-			d, ok := r.decoded[e.rel]
-			if !ok || d.hash != f.hash {
-				d = decodedFile{hash: f.hash, empty: f.empty}
-				if apps, err := r.decode(e.rel, data); err != nil {
-					d.errs = asErrorList(e.rel, err)
-				} else {
-					d.apps = apps
-				}
-			}
-			d.stat, d.readAt = fileStat{}, readAt
-			if stErr == nil {
-				d.stat = st
-			}
-			decoded[e.rel] = d
-			f.apps, f.errs = d.apps, d.errs
+		if d.hash != "" {
+			decoded[e.rel], hashes[e.rel] = d, d.hash
 		}
+		f.hash, f.empty, f.apps, f.errs = d.hash, d.empty, d.apps, d.errs
 		files = append(files, f)
 	}
-	r.decoded = decoded
+	r.decoded, r.reals = decoded, reals
 	return files, hashes, nil
 }
+
+// readOne reads and decodes one file, or takes its cached outcome: when
+// its stat is unchanged, and while it is being written (hold, checked
+// before and after the read: the content read is used only if no write
+// was seen during the read). ok is false for a file being written that was
+// never read before. A decodedFile without a hash is an unreadable file.
+func (r *reader) readOne(e entry, full bool) (d decodedFile, ok bool, err error) {
+	prev, had := r.decoded[e.rel]
+	readAt := r.now()
+	st, stErr := statFile(e.real)
+	if had && !full && stErr == nil && prev.unchanged(st) {
+		return prev, true, nil
+	}
+	if r.held(e.real) {
+		return prev, had, nil
+	}
+	data, err := r.readFile(e.real)
+	switch {
+	case errors.Is(err, ErrNotRegular), errors.Is(err, fs.ErrNotExist):
+		// Gone, or swapped for a FIFO, a device or a folder since the
+		// walk: read again (the walk then reports what it is now).
+		// Skipping it would drop the apps it last defined.
+		return d, false, &tornError{fmt.Errorf("read %s: %w", e.rel, err)}
+	case errors.Is(err, ErrTooLarge):
+		return decodedFile{errs: unreadable(e.rel, ErrTooLarge)}, true, nil
+	case err != nil:
+		return decodedFile{errs: unreadable(e.rel, err)}, true, nil
+	}
+	if r.held(e.real) { // written to while being read: the read may hold a part
+		return prev, had, nil
+	}
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	d = prev
+	if !had || prev.hash != hash {
+		d = decodedFile{hash: hash, empty: len(data) == 0}
+		if apps, err := r.decode(e.rel, data); err != nil {
+			d.errs = asErrorList(e.rel, err)
+		} else {
+			d.apps = apps
+		}
+	}
+	d.stat, d.readAt = fileStat{}, readAt
+	if stErr == nil {
+		d.stat = st
+	}
+	return d, true, nil
+}
+
+// held reports whether the file at real is being written (reader.hold).
+func (r *reader) held(real string) bool { return r.hold != nil && r.hold(real) }
 
 // unchanged reports whether a file whose stat is now st still holds what
 // was read into d: the same stat, last changed well before the read.

@@ -38,3 +38,46 @@ func BenchmarkScan1000Files(b *testing.B) {
 		scan()
 	}
 }
+
+// BenchmarkFullRead1000Files is a scan that reads every file (every 16th
+// scan does), without and with the close watch: with it, the queue of
+// writes is drained before and after each file is read (reader.hold).
+func BenchmarkFullRead1000Files(b *testing.B) {
+	dir := b.TempDir()
+	for i := range 1000 {
+		name := fmt.Sprintf("app%04d", i)
+		data := "apiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata:\n  name: " + name +
+			"\nspec:\n  command: [\"/bin/sleep\", \"1000\"]\n"
+		writeFile(b, filepath.Join(dir, name+".yaml"), data)
+	}
+	for _, watched := range []bool{false, true} {
+		b.Run(fmt.Sprintf("closeWatch=%v", watched), func(b *testing.B) {
+			r := newReader(dir, v1alpha1.DecodeFile)
+			if watched {
+				cw, err := newCloseWatch()
+				if err != nil {
+					b.Skip(err)
+				}
+				defer cw.close()
+				if err := cw.add(dir); err != nil {
+					b.Fatal(err)
+				}
+				var w writes
+				r.hold = func(real string) bool {
+					evs, _ := cw.drain()
+					w.apply(evs, time.Now(), func(string) bool { return true })
+					return w.held(real, time.Now())
+				}
+			}
+			ctx := context.Background()
+			for b.Loop() {
+				r.reads = fullReadEvery - 1 // the next scan reads every file
+				s := r.read(ctx, time.Now())
+				if s.err != nil || len(s.snap.Apps) != 1000 {
+					b.Fatalf("%d apps: %v", len(s.snap.Apps), s.err)
+				}
+				r.commit(s)
+			}
+		})
+	}
+}

@@ -40,6 +40,11 @@ type Options struct {
 	// Decode decodes, defaults and validates one file; path is the file's
 	// slash-separated path relative to Root. Default v1alpha1.DecodeFile.
 	Decode func(path string, data []byte) ([]v1alpha1.App, error)
+	// Owners is, per app name, the file (a path as in SourcedApp.Path) that
+	// provided it before the daemon restarted: of two files defining a
+	// name, the first scan gives it to that one while it still defines it,
+	// not to the first by path (the reconciler saves it: Owners).
+	Owners map[string]string
 }
 
 // Defaults of Options.

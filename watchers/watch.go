@@ -41,18 +41,54 @@ type watcher interface {
 	Close() error
 }
 
-type fsWatcher struct{ *fsnotify.Watcher }
+// fsWatcher is the real watcher: fsnotify, plus a closeWatch on the same
+// folders for the close-after-write events fsnotify does not expose.
+type fsWatcher struct {
+	*fsnotify.Watcher
+	cw    *closeWatch // nil when none could be made: files are read as soon as they change
+	cwErr error
+}
 
 func newFSWatcher() (watcher, error) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, err
 	}
-	return fsWatcher{w}, nil
+	cw, cwErr := newCloseWatch()
+	return fsWatcher{Watcher: w, cw: cw, cwErr: cwErr}, nil
 }
 
 func (w fsWatcher) Events() <-chan fsnotify.Event { return w.Watcher.Events }
 func (w fsWatcher) Errors() <-chan error          { return w.Watcher.Errors }
+
+// Add watches dir with both; a folder the close watch misses only loses
+// the wait for writers to close (the fsnotify watch is what matters).
+func (w fsWatcher) Add(dir string) error {
+	if err := w.Watcher.Add(dir); err != nil {
+		return err
+	}
+	if w.cw != nil {
+		_ = w.cw.add(dir)
+	}
+	return nil
+}
+
+func (w fsWatcher) Remove(dir string) error {
+	if w.cw != nil {
+		w.cw.remove(dir)
+	}
+	return w.Watcher.Remove(dir)
+}
+
+func (w fsWatcher) Close() error {
+	if w.cw != nil {
+		_ = w.cw.close()
+	}
+	return w.Watcher.Close()
+}
+
+// closes is the watcher's close watch, if it has one (test watchers do not).
+func (w fsWatcher) closes() (*closeWatch, error) { return w.cw, w.cwErr }
 
 // fileID tells a folder from a new one created at the same path.
 type fileID struct{ dev, ino uint64 }
@@ -78,6 +114,8 @@ type watches struct {
 	dirs       map[string]watched // the folders watched now
 	failing    map[string]bool    // folders whose Add failed, logged once
 	createErr  string             // the last error making a watcher, logged once
+	cw         *closeWatch        // the watcher's close watch; nil without one
+	cwErr      string             // the last error making a close watch, logged once
 }
 
 func newWatches(newWatcher func() (watcher, error), log *slog.Logger) *watches {
@@ -105,6 +143,29 @@ func (ws *watches) ensure() {
 		return
 	}
 	ws.w, ws.createErr = w, ""
+	if c, ok := w.(interface{ closes() (*closeWatch, error) }); ok {
+		var err error
+		if ws.cw, err = c.closes(); err != nil && err.Error() != ws.cwErr {
+			ws.log.Warn("cannot tell when a manifest being written is closed; reading it as soon as it changes", "error", err)
+			ws.cwErr = err.Error()
+		}
+	}
+}
+
+// wake is readable when the close watch may have events (nil without one).
+func (ws *watches) wake() <-chan struct{} {
+	if ws.cw == nil {
+		return nil
+	}
+	return ws.cw.wake
+}
+
+// drainWrites returns the close watch's queued events.
+func (ws *watches) drainWrites() ([]writeEvent, bool) {
+	if ws.cw == nil {
+		return nil, false
+	}
+	return ws.cw.drain()
 }
 
 // rebuild drops the watcher and every watch (after an overflow or a watch
@@ -118,7 +179,7 @@ func (ws *watches) rebuild() {
 func (ws *watches) close() {
 	if ws.w != nil {
 		_ = ws.w.Close()
-		ws.w = nil
+		ws.w, ws.cw = nil, nil
 	}
 }
 

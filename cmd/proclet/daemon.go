@@ -228,7 +228,10 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		CORSOrigin:    cfg.corsOrigin,
 		Metrics:       server.NewMetricsHandler(reg, stateMetrics),
 	})
-	dir := watchers.New(watchers.Options{Root: manifests, Resync: cfg.resync, Log: log.With("component", "watchers")}, rec)
+	// Owners: of two files defining one name, the one that held it before
+	// the restart keeps it (no rollout of the adopted instances).
+	dir := watchers.New(watchers.Options{Root: manifests, Resync: cfg.resync, Log: log.With("component", "watchers"),
+		Owners: rec.Owners()}, rec)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -14,9 +14,9 @@ import (
 )
 
 // floorRun is the physical floor of one size: a Go loop starting the same
-// n workloads (each in its own process group, as proclet does), timed to
-// their start stamps; then SIGTERM to every group, timed until the last
-// one has exited. No supervisor, no config: the cost of the work itself.
+// n workloads (each in its own session and process group, as proclet
+// starts an instance), timed to their start stamps; then SIGTERM to every
+// group, timed until the last one has exited. No supervisor, no config: the cost of the work itself.
 func (b *bench) floorRun(ctx context.Context, n int, label string) (first, all, stop time.Duration, err error) {
 	ph, err := b.newPhase(fmt.Sprintf("floor-%d-%s", n, label))
 	if err != nil {
@@ -28,6 +28,7 @@ func (b *bench) floorRun(ctx context.Context, n int, label string) (first, all, 
 	t0 := time.Now()
 	for _, a := range apps {
 		cmd := exec.Command(a.argv[0], a.argv[1:]...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		c, err := b.r.start(ph.name, cmd, "PROCLET_INSTANCE="+a.inst)
 		if err != nil {
 			return 0, 0, 0, err

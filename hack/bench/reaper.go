@@ -42,7 +42,8 @@ func newReaper() *reaper {
 // mark is the environment entry of phase: "PROCLET_BENCH_RUN=<run>/<phase>".
 func (r *reaper) mark(phase string) string { return runEnv + "=" + r.run + "/" + phase }
 
-// start starts cmd in its own process group with phase's mark in its
+// start starts cmd in its own process group (or its own session, and so
+// its own group, when the caller sets Setsid) with phase's mark in its
 // environment, and waits for it in the background.
 func (r *reaper) start(phase string, cmd *exec.Cmd, extraEnv ...string) (*child, error) {
 	if cmd.Env == nil {
@@ -52,7 +53,9 @@ func (r *reaper) start(phase string, cmd *exec.Cmd, extraEnv ...string) (*child,
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	cmd.SysProcAttr.Setpgid = true
+	if !cmd.SysProcAttr.Setsid { // setpgid after setsid would fail (EPERM)
+		cmd.SysProcAttr.Setpgid = true
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
