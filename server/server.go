@@ -47,6 +47,11 @@ type Options struct {
 	// MaxStreams caps concurrent log follows and watch clients together;
 	// 0 means DefaultMaxStreams.
 	MaxStreams int
+	// AllowedHosts are names, beyond localhost and the IP addresses, that
+	// a request's Host header may give (a reverse proxy's). On a loopback
+	// listener every other Host is refused; beyond loopback, Hosts are
+	// checked only when AllowedHosts is not empty.
+	AllowedHosts []string
 }
 
 // timeouts are the HTTP server's; tests shorten them.
@@ -95,9 +100,13 @@ type Server struct {
 	corsOrigin string
 	advertise  string
 	streams    *limiter
-	t          timeouts
-	router     *mux.Router
-	handler    http.Handler // router wrapped in the outer middleware
+	// allowedHosts are Options.AllowedHosts; hosts, the policy serve
+	// builds from them and its listener (nil: no Host check).
+	allowedHosts []string
+	hosts        atomic.Pointer[hostPolicy]
+	t            timeouts
+	router       *mux.Router
+	handler      http.Handler // router wrapped in the outer middleware
 	// listBuffer is the buffer the last instance list was written into,
 	// for the next (writeInstances).
 	listBuffer atomic.Pointer[[]byte]
@@ -116,6 +125,8 @@ func New(opts Options) *Server {
 		advertise:  advertiseHost(opts.AdvertiseHost),
 		streams:    newLimiter(opts.MaxStreams),
 		t:          defaultTimeouts,
+
+		allowedHosts: opts.AllowedHosts,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -125,8 +136,9 @@ func New(opts Options) *Server {
 	}
 	s.router = mux.NewRouter()
 	s.registerRoutes(s.router, opts.Metrics)
-	// Outside the router, so that they also apply to 401, 404 and 405.
-	s.handler = s.securityHeaders(s.cors(s.authenticate(s.router)))
+	// Outside the router, so that they also apply to 401, 404 and 405;
+	// the Host check first, so that a refused Host learns nothing else.
+	s.handler = s.securityHeaders(s.checkHost(s.cors(s.authenticate(s.router))))
 	return s
 }
 
@@ -195,9 +207,17 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	return s.serve(ctx, ln)
 }
 
+// isLoopbackAddr reports whether a listener's address is a loopback one
+// (127.0.0.0/8, ::1): only local clients can reach it.
+func isLoopbackAddr(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
 // serve serves on ln until ctx ends. Streams (log follows, watches) end
 // with ctx too: they watch the base context.
 func (s *Server) serve(ctx context.Context, ln net.Listener) error {
+	s.hosts.Store(newHostPolicy(isLoopbackAddr(ln.Addr()), s.allowedHosts))
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: s.t.readHeader,

@@ -44,6 +44,7 @@ type daemonConfig struct {
 	apiKeyFile    string
 	metricsPublic bool
 	corsOrigin    string
+	allowedHosts  stringList
 	// sampleInterval is how often CPU, memory and ports are sampled (0: never).
 	sampleInterval time.Duration
 	// cgroupRoot is a delegated cgroup v2 folder for the instances' cgroups.
@@ -73,6 +74,7 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback `address`; off when empty")
 	fs.BoolVar(&c.metricsPublic, "metrics-public", false, "serve /metrics without an API key")
 	fs.StringVar(&c.corsOrigin, "cors-origin", "", "the one `origin` (https://host[:port]) allowed to read the API from a browser")
+	fs.Var(&c.allowedHosts, "allowed-host", "a `name` a request's Host header may give besides localhost and IP addresses (a reverse proxy's); repeatable. On a loopback --listen every other name is refused (DNS rebinding); elsewhere, names are checked only when this is given")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -81,6 +83,11 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 			return c, fmt.Errorf("--cors-origin: %q is not an origin like https://host:port", c.corsOrigin)
 		}
 		c.corsOrigin = strings.TrimSuffix(c.corsOrigin, "/")
+	}
+	for _, h := range c.allowedHosts {
+		if h == "" || strings.ContainsAny(h, ":/ ") {
+			return c, fmt.Errorf("--allowed-host: %q is not a host name (no scheme, port or path)", h)
+		}
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -225,6 +232,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		APIKeys:       apiKeys,
 		MetricsPublic: cfg.metricsPublic,
 		CORSOrigin:    cfg.corsOrigin,
+		AllowedHosts:  cfg.allowedHosts,
 		Metrics:       server.NewMetricsHandler(reg, stateMetrics),
 	})
 	dir := watchers.New(watchers.Options{Root: manifests, Resync: cfg.resync, Log: log.With("component", "watchers")}, rec)
@@ -299,6 +307,16 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		return nil
 	}
 	return cause
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, strings.TrimSpace(v))
+	return nil
 }
 
 // isLoopback reports whether a listen address only accepts local clients.
