@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -18,6 +19,10 @@ import (
 // DefaultMaxStreams is the default cap on concurrent log follows and watch
 // clients together.
 const DefaultMaxStreams = 64
+
+// MaxLogReads caps the log reads without follow at once (each holds the
+// files of one log open while it sends them).
+const MaxLogReads = 32
 
 // Options configure a Server.
 type Options struct {
@@ -52,6 +57,11 @@ type Options struct {
 	// listener every other Host is refused; beyond loopback, Hosts are
 	// checked only when AllowedHosts is not empty.
 	AllowedHosts []string
+	// MaxConnections caps the open API connections (0:
+	// DefaultMaxConnections of the process's RLIMIT_NOFILE);
+	// MaxConnectionsPerClient caps those of one client address (0:
+	// DefaultMaxConnectionsPerClient). See connLimiter.
+	MaxConnections, MaxConnectionsPerClient int
 }
 
 // timeouts are the HTTP server's; tests shorten them.
@@ -100,13 +110,16 @@ type Server struct {
 	corsOrigin string
 	advertise  string
 	streams    *limiter
+	logReads   *limiter
 	// allowedHosts are Options.AllowedHosts; hosts, the policy serve
 	// builds from them and its listener (nil: no Host check).
 	allowedHosts []string
 	hosts        atomic.Pointer[hostPolicy]
-	t            timeouts
-	router       *mux.Router
-	handler      http.Handler // router wrapped in the outer middleware
+	// maxConns and maxPerClient are the connection caps.
+	maxConns, maxPerClient int
+	t                      timeouts
+	router                 *mux.Router
+	handler                http.Handler // router wrapped in the outer middleware
 	// listBuffer is the buffer the last instance list was written into,
 	// for the next (writeInstances).
 	listBuffer atomic.Pointer[[]byte]
@@ -124,12 +137,21 @@ func New(opts Options) *Server {
 		corsOrigin: opts.CORSOrigin,
 		advertise:  advertiseHost(opts.AdvertiseHost),
 		streams:    newLimiter(opts.MaxStreams),
+		logReads:   newLimiter(MaxLogReads),
 		t:          defaultTimeouts,
 
 		allowedHosts: opts.AllowedHosts,
+		maxConns:     opts.MaxConnections,
+		maxPerClient: opts.MaxConnectionsPerClient,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxConns <= 0 {
+		s.maxConns = DefaultMaxConnections(nofileLimit())
+	}
+	if s.maxPerClient <= 0 {
+		s.maxPerClient = DefaultMaxConnectionsPerClient
 	}
 	if s.logPath == nil {
 		s.logPath = func(string, string, string) string { return "" }
@@ -207,6 +229,16 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	return s.serve(ctx, ln)
 }
 
+// nofileLimit is the process's soft RLIMIT_NOFILE (which Go raises to the
+// hard limit at start), 1024 if unknown.
+func nofileLimit() uint64 {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 1024
+	}
+	return l.Cur
+}
+
 // isLoopbackAddr reports whether a listener's address is a loopback one
 // (127.0.0.0/8, ::1): only local clients can reach it.
 func isLoopbackAddr(a net.Addr) bool {
@@ -218,7 +250,10 @@ func isLoopbackAddr(a net.Addr) bool {
 // with ctx too: they watch the base context.
 func (s *Server) serve(ctx context.Context, ln net.Listener) error {
 	s.hosts.Store(newHostPolicy(isLoopbackAddr(ln.Addr()), s.allowedHosts))
+	limited := newConnLimiter(ln, s.maxConns, s.maxPerClient, s.log)
+	ln = limited
 	srv := &http.Server{
+		ConnState:         limited.connState,
 		Handler:           s,
 		ReadHeaderTimeout: s.t.readHeader,
 		ReadTimeout:       s.t.read,
