@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Connection caps' defaults. The total's default follows RLIMIT_NOFILE
@@ -48,12 +50,21 @@ type connLimiter struct {
 	// idle lists the idle keep-alive connections, longest idle first.
 	idleHead, idleTail *limitedConn
 
-	refused, evicted atomic.Uint64
-	lastLog          atomic.Int64 // unix nanoseconds of the last warning
+	stats   *connStats
+	lastLog atomic.Int64 // unix nanoseconds of the last warning
 }
 
-func newConnLimiter(ln net.Listener, maxTotal, perClient int, log *slog.Logger) *connLimiter {
-	return &connLimiter{Listener: ln, max: maxTotal, perClient: perClient, log: log, clients: map[netip.Addr]int{}}
+// connStats are the limiter's counts, exported as metrics.
+type connStats struct {
+	open             atomic.Int64
+	refused, evicted atomic.Uint64
+}
+
+func newConnLimiter(ln net.Listener, maxTotal, perClient int, log *slog.Logger, stats *connStats) *connLimiter {
+	if stats == nil {
+		stats = &connStats{}
+	}
+	return &connLimiter{Listener: ln, max: maxTotal, perClient: perClient, log: log, clients: map[netip.Addr]int{}, stats: stats}
 }
 
 // limitedConn is a connection the limiter counts until it is closed.
@@ -111,8 +122,9 @@ func (l *connLimiter) admit(conn net.Conn, ip netip.Addr) (c, victim *limitedCon
 	}
 	if victim != nil {
 		l.forget(victim) // its place is the new one's: its Close releases nothing more
-		l.evicted.Add(1)
+		l.stats.evicted.Add(1)
 	}
+	l.stats.open.Add(1)
 	l.total++
 	l.clients[ip]++
 	return &limitedConn{Conn: conn, l: l, ip: ip}, victim, ""
@@ -138,6 +150,7 @@ func (l *connLimiter) release(c *limitedConn) {
 // forget takes c out of the counts and the idle list; l.mu is held.
 func (l *connLimiter) forget(c *limitedConn) {
 	l.unlinkIdle(c)
+	l.stats.open.Add(-1)
 	l.total--
 	if l.clients[c.ip]--; l.clients[c.ip] <= 0 {
 		delete(l.clients, c.ip)
@@ -197,11 +210,11 @@ func (l *connLimiter) refuse(conn net.Conn, ip netip.Addr, why string) {
 		"Connection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	drainNow(conn)
 	_ = conn.Close()
-	n := l.refused.Add(1)
+	n := l.stats.refused.Add(1)
 	now := time.Now().UnixNano()
 	if last := l.lastLog.Load(); now-last >= int64(refusalLogEvery) && l.lastLog.CompareAndSwap(last, now) {
 		l.log.Warn("refusing API connections over the caps", "reason", why, "client", ip.String(),
-			"refused_total", n, "idle_closed_total", l.evicted.Load())
+			"refused_total", n, "idle_closed_total", l.stats.evicted.Load())
 	}
 }
 
@@ -239,4 +252,23 @@ func (l *connLimiter) counts(ip netip.Addr) (total, fromIP int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.total, l.clients[ip]
+}
+
+// registerConnMetrics exports the connection counts: how close the API
+// runs to its caps, and what they turned away.
+func (s *Server) registerConnMetrics(reg prometheus.Registerer) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "proclet_api_connections",
+			Help: "Open API connections (the cap is --max-connections)."},
+			func() float64 { return float64(s.conns.open.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "proclet_api_connections_max",
+			Help: "The cap on open API connections, --max-connections."},
+			func() float64 { return float64(s.maxConns) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "proclet_api_connections_refused_total",
+			Help: "API connections refused with 503 over the connection caps."},
+			func() float64 { return float64(s.conns.refused.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "proclet_api_connections_idle_closed_total",
+			Help: "Idle keep-alive API connections closed to make room for new ones."},
+			func() float64 { return float64(s.conns.evicted.Load()) }),
+	)
 }

@@ -34,7 +34,7 @@ func startLimited(t *testing.T, maxTotal, perClient int) *limitedServer {
 		t.Fatal(err)
 	}
 	ls := &limitedServer{addr: ln.Addr().String(), entered: make(chan struct{}, 100), release: make(chan struct{})}
-	ls.l = newConnLimiter(ln, maxTotal, perClient, slog.New(slog.DiscardHandler))
+	ls.l = newConnLimiter(ln, maxTotal, perClient, slog.New(slog.DiscardHandler), nil)
 	srv := &http.Server{ConnState: ls.l.connState, ReadHeaderTimeout: 30 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/block" {
@@ -107,6 +107,9 @@ func TestConnLimiter_PerClientThenTotal(t *testing.T) {
 	if total, one := ls.l.counts(netip.MustParseAddr("127.0.0.1")); total != 5 || one != 3 {
 		t.Errorf("counted %d in total, %d from 127.0.0.1; want 5 and 3", total, one)
 	}
+	if open, refused := ls.l.stats.open.Load(), ls.l.stats.refused.Load(); open != 5 || refused != 2 {
+		t.Errorf("metrics: %d open, %d refused; want 5 and 2", open, refused)
+	}
 	// Places come back when connections close.
 	ls.unblock()
 	eventually(t, "the blocked connections to be idle or closed", func() bool {
@@ -173,8 +176,9 @@ func TestConnLimiter_IdleConnectionsMakeRoom(t *testing.T) {
 		t.Error("the longest idle connection was not closed")
 	}
 	_ = third
-	if total, _ := ls.l.counts(netip.Addr{}); total != 3 {
-		t.Errorf("%d connections counted, want 3", total)
+	if total, _ := ls.l.counts(netip.Addr{}); total != 3 || ls.l.stats.evicted.Load() != 2 || ls.l.stats.refused.Load() != 0 {
+		t.Errorf("%d connections counted, %d idle ones closed, %d refused; want 3, 2, 0",
+			total, ls.l.stats.evicted.Load(), ls.l.stats.refused.Load())
 	}
 }
 

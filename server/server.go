@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // DefaultMaxStreams is the default cap on concurrent log follows and watch
@@ -62,6 +63,9 @@ type Options struct {
 	// MaxConnectionsPerClient caps those of one client address (0:
 	// DefaultMaxConnectionsPerClient). See connLimiter.
 	MaxConnections, MaxConnectionsPerClient int
+	// Registerer, when set, gets the connection metrics
+	// (proclet_api_connections...).
+	Registerer prometheus.Registerer
 }
 
 // timeouts are the HTTP server's; tests shorten them.
@@ -117,6 +121,7 @@ type Server struct {
 	hosts        atomic.Pointer[hostPolicy]
 	// maxConns and maxPerClient are the connection caps.
 	maxConns, maxPerClient int
+	conns                  connStats
 	t                      timeouts
 	router                 *mux.Router
 	handler                http.Handler // router wrapped in the outer middleware
@@ -152,6 +157,9 @@ func New(opts Options) *Server {
 	}
 	if s.maxPerClient <= 0 {
 		s.maxPerClient = DefaultMaxConnectionsPerClient
+	}
+	if opts.Registerer != nil {
+		s.registerConnMetrics(opts.Registerer)
 	}
 	if s.logPath == nil {
 		s.logPath = func(string, string, string) string { return "" }
@@ -250,7 +258,7 @@ func isLoopbackAddr(a net.Addr) bool {
 // with ctx too: they watch the base context.
 func (s *Server) serve(ctx context.Context, ln net.Listener) error {
 	s.hosts.Store(newHostPolicy(isLoopbackAddr(ln.Addr()), s.allowedHosts))
-	limited := newConnLimiter(ln, s.maxConns, s.maxPerClient, s.log)
+	limited := newConnLimiter(ln, s.maxConns, s.maxPerClient, s.log, &s.conns)
 	ln = limited
 	srv := &http.Server{
 		ConnState:         limited.connState,

@@ -250,6 +250,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		AllowedHosts:            cfg.allowedHosts,
 		MaxConnections:          maxConns,
 		MaxConnectionsPerClient: perClient,
+		Registerer:              reg,
 		Metrics:                 server.NewMetricsHandler(reg, stateMetrics),
 	})
 	dir := watchers.New(watchers.Options{Root: manifests, Resync: cfg.resync, Log: log.With("component", "watchers")}, rec)

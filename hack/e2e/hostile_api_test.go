@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +192,16 @@ func TestHostileAPI_ConnectionFlood(t *testing.T) {
 		code, _, err := freshGet(d.base, "/healthz", nil)
 		return err == nil && code == 200
 	})
+	sc, err := d.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := unlabeled(sc, "proclet_api_connections_idle_closed_total"); v == 0 {
+		t.Error("proclet_api_connections_idle_closed_total is 0 after a flood over the cap")
+	}
+	if v, ok := unlabeled(sc, "proclet_api_connections_max"); !ok || v != maxConns {
+		t.Errorf("proclet_api_connections_max %v %v, want %d", v, ok, maxConns)
+	}
 	if strings.Contains(d.logs.String(), "too many open files") {
 		t.Errorf("the daemon ran out of descriptors:\n%s", d.logs)
 	}
@@ -284,4 +295,15 @@ func TestHostileAPI_UnauthorizedCloses(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Close {
 		t.Errorf("with the key: %d close=%v, want 200 and keep-alive", resp.StatusCode, resp.Close)
 	}
+}
+
+// unlabeled is the value of a series without labels.
+func unlabeled(s scrape, name string) (float64, bool) {
+	for _, l := range s.series {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.Fields(v)[0], 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }
