@@ -121,3 +121,18 @@ func (s *Server) checkOrigin(r *http.Request) error {
 		"Origin %q may not open the watch: only the daemon's own origin, --cors-origin and pages of localhost or an --allowed-host name may",
 		origin)}
 }
+
+// LocalHostsOnly wraps a handler served on loopback (the profiler) with
+// the API's Host check: only localhost and loopback IPs are answered, so
+// that no DNS rebinding page can read it.
+func LocalHostsOnly(next http.Handler) http.Handler {
+	p := newHostPolicy(true, nil)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !p.allowedHost(r.Host) {
+			w.Header().Set("Connection", "close")
+			http.Error(w, forbiddenHost(r.Host).message, http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +182,19 @@ func TestAuth_UnauthorizedClosesTheConnection(t *testing.T) {
 	}
 	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("second request on the kept connection: %v %v", resp, err)
+	}
+}
+
+func TestLocalHostsOnly(t *testing.T) {
+	h := LocalHostsOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "profile") }))
+	for host, want := range map[string]int{"127.0.0.1:6060": 200, "localhost:6060": 200, "[::1]:6060": 200,
+		"attacker.example:6060": 403, "proclet.internal": 403} {
+		req := httptest.NewRequest("GET", "/debug/pprof/heap", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want || (want == 403 && strings.Contains(rec.Body.String(), "profile")) {
+			t.Errorf("Host %q: %d %s, want %d", host, rec.Code, rec.Body, want)
+		}
 	}
 }
