@@ -107,6 +107,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				}
 			}
 			if !ok {
+				// A client without the key has no use for the
+				// connection: keeping it alive would let one hold a slot
+				// of the connection cap for nothing.
+				w.Header().Set("Connection", "close")
 				w.Header().Set("WWW-Authenticate", "Bearer")
 				s.writeError(w, r, errUnauthorized)
 				return

@@ -7,11 +7,16 @@
 // never writes state; it imports neither the reconciler nor the runtime
 // (log files are found through an injected LogPath function).
 //
-// Every answer that shows a spec redacts env values (a manifest may hold a
-// secret). Errors are JSON through one table (errors.go). Security lives
+// Every answer that shows a spec redacts env values and probe header
+// values (a manifest may hold a secret). Errors are JSON through one table (errors.go). Security lives
 // outside the router so that it covers 401, 404 and 405 answers too:
 // API keys (auth.go), security headers and CORS (middleware.go); path
-// parameters are DNS-1123 names before any handler sees them. Streams (log
-// follows, watches) are capped (streams.go), replace the server's write
+// parameters are DNS-1123 names before any handler sees them; on a
+// loopback listener, only local Host headers are answered (host.go: DNS
+// rebinding), and the watch checks Origin. Streams (log follows, watches)
+// and log reads are capped (streams.go), replace the server's write
 // timeout with one per write, and end with the client or the daemon.
+// Connections are capped in total and per client address at the listener
+// (connlimit.go), so that no API load can take the descriptors that
+// supervision needs.
 package server

@@ -31,6 +31,11 @@ func tooManyStreams(limit int) *apiError {
 		message: fmt.Sprintf("too many log follows and watches at once (limit %d); try again later", limit)}
 }
 
+func tooManyLogReads(limit int) *apiError {
+	return &apiError{status: http.StatusTooManyRequests, code: "TooManyRequests",
+		message: fmt.Sprintf("too many log reads at once (limit %d); try again later", limit)}
+}
+
 func upgradeRequired() *apiError {
 	return &apiError{status: http.StatusUpgradeRequired, code: "UpgradeRequired",
 		message: "this endpoint is a WebSocket: send an Upgrade: websocket request"}

@@ -64,14 +64,18 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	follow := q.follow && r.Method == http.MethodGet
+	// A read holds every file of the log open: reads are capped, so that
+	// API load cannot take the descriptors supervision needs.
+	slots, tooMany := s.logReads, tooManyLogReads
 	if follow {
-		if !s.streams.tryAcquire() {
-			w.Header().Set("Retry-After", "5")
-			s.writeError(w, r, tooManyStreams(s.streams.limit()))
-			return
-		}
-		defer s.streams.release()
+		slots, tooMany = s.streams, tooManyStreams
 	}
+	if !slots.tryAcquire() {
+		w.Header().Set("Retry-After", "5")
+		s.writeError(w, r, tooMany(slots.limit()))
+		return
+	}
+	defer slots.release()
 	path := s.logPath(app, inst, q.stream)
 	segs, err := openSegments(path)
 	if err != nil {

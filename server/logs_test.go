@@ -376,3 +376,24 @@ func TestLogs_HeadDoesNotStream(t *testing.T) {
 		t.Errorf("HEAD: %d %q %v", rec.Code, rec.Body, rec.Header())
 	}
 }
+
+// A log read holds every file of the log open while it sends them: reads
+// are capped, apart from the streams.
+func TestLogs_ReadCap(t *testing.T) {
+	f := newLogFixture(t, Options{})
+	writeFile(t, f.path("web-0", "stdout"), lines(1, 1))
+	for range MaxLogReads {
+		if !f.s.logReads.tryAcquire() {
+			t.Fatal("fewer log read slots than MaxLogReads")
+		}
+	}
+	rec := get(t, f.s, "GET", "/api/v1/apps/web/instances/web-0/logs")
+	if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "too many log reads at once (limit 32)") ||
+		rec.Header().Get("Retry-After") == "" {
+		t.Errorf("a log read over the cap: %d %s", rec.Code, rec.Body)
+	}
+	f.s.logReads.release()
+	if rec := get(t, f.s, "GET", "/api/v1/apps/web/instances/web-0/logs"); rec.Code != 200 {
+		t.Errorf("a log read under the cap: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -10,14 +10,20 @@ import (
 	"net/http"
 	"regexp"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // DefaultMaxStreams is the default cap on concurrent log follows and watch
 // clients together.
 const DefaultMaxStreams = 64
+
+// MaxLogReads caps the log reads without follow at once (each holds the
+// files of one log open while it sends them).
+const MaxLogReads = 32
 
 // Options configure a Server.
 type Options struct {
@@ -47,6 +53,19 @@ type Options struct {
 	// MaxStreams caps concurrent log follows and watch clients together;
 	// 0 means DefaultMaxStreams.
 	MaxStreams int
+	// AllowedHosts are names, beyond localhost and the IP addresses, that
+	// a request's Host header may give (a reverse proxy's). On a loopback
+	// listener every other Host is refused; beyond loopback, Hosts are
+	// checked only when AllowedHosts is not empty.
+	AllowedHosts []string
+	// MaxConnections caps the open API connections (0:
+	// DefaultMaxConnections of the process's RLIMIT_NOFILE);
+	// MaxConnectionsPerClient caps those of one client address (0:
+	// DefaultMaxConnectionsPerClient). See connLimiter.
+	MaxConnections, MaxConnectionsPerClient int
+	// Registerer, when set, gets the connection metrics
+	// (proclet_api_connections...).
+	Registerer prometheus.Registerer
 }
 
 // timeouts are the HTTP server's; tests shorten them.
@@ -95,9 +114,17 @@ type Server struct {
 	corsOrigin string
 	advertise  string
 	streams    *limiter
-	t          timeouts
-	router     *mux.Router
-	handler    http.Handler // router wrapped in the outer middleware
+	logReads   *limiter
+	// allowedHosts are Options.AllowedHosts; hosts, the policy serve
+	// builds from them and its listener (nil: no Host check).
+	allowedHosts []string
+	hosts        atomic.Pointer[hostPolicy]
+	// maxConns and maxPerClient are the connection caps.
+	maxConns, maxPerClient int
+	conns                  connStats
+	t                      timeouts
+	router                 *mux.Router
+	handler                http.Handler // router wrapped in the outer middleware
 	// listBuffer is the buffer the last instance list was written into,
 	// for the next (writeInstances).
 	listBuffer atomic.Pointer[[]byte]
@@ -115,18 +142,33 @@ func New(opts Options) *Server {
 		corsOrigin: opts.CORSOrigin,
 		advertise:  advertiseHost(opts.AdvertiseHost),
 		streams:    newLimiter(opts.MaxStreams),
+		logReads:   newLimiter(MaxLogReads),
 		t:          defaultTimeouts,
+
+		allowedHosts: opts.AllowedHosts,
+		maxConns:     opts.MaxConnections,
+		maxPerClient: opts.MaxConnectionsPerClient,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxConns <= 0 {
+		s.maxConns = DefaultMaxConnections(nofileLimit())
+	}
+	if s.maxPerClient <= 0 {
+		s.maxPerClient = DefaultMaxConnectionsPerClient
+	}
+	if opts.Registerer != nil {
+		s.registerConnMetrics(opts.Registerer)
 	}
 	if s.logPath == nil {
 		s.logPath = func(string, string, string) string { return "" }
 	}
 	s.router = mux.NewRouter()
 	s.registerRoutes(s.router, opts.Metrics)
-	// Outside the router, so that they also apply to 401, 404 and 405.
-	s.handler = s.securityHeaders(s.cors(s.authenticate(s.router)))
+	// Outside the router, so that they also apply to 401, 404 and 405;
+	// the Host check first, so that a refused Host learns nothing else.
+	s.handler = s.securityHeaders(s.checkHost(s.cors(s.authenticate(s.router))))
 	return s
 }
 
@@ -195,10 +237,31 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	return s.serve(ctx, ln)
 }
 
+// nofileLimit is the process's soft RLIMIT_NOFILE (which Go raises to the
+// hard limit at start), 1024 if unknown.
+func nofileLimit() uint64 {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 1024
+	}
+	return l.Cur
+}
+
+// isLoopbackAddr reports whether a listener's address is a loopback one
+// (127.0.0.0/8, ::1): only local clients can reach it.
+func isLoopbackAddr(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
 // serve serves on ln until ctx ends. Streams (log follows, watches) end
 // with ctx too: they watch the base context.
 func (s *Server) serve(ctx context.Context, ln net.Listener) error {
+	s.hosts.Store(newHostPolicy(isLoopbackAddr(ln.Addr()), s.allowedHosts))
+	limited := newConnLimiter(ln, s.maxConns, s.maxPerClient, s.log, &s.conns)
+	ln = limited
 	srv := &http.Server{
+		ConnState:         limited.connState,
 		Handler:           s,
 		ReadHeaderTimeout: s.t.readHeader,
 		ReadTimeout:       s.t.read,

@@ -148,6 +148,9 @@ func newFake() *fakeStatus {
 		Metadata: v1alpha1.ObjectMeta{Name: "web", Generation: 2,
 			Labels: map[string]string{"team": "core", "app.kubernetes.io/part-of": "shop"}},
 		Spec: v1alpha1.AppSpec{Command: []string{"web"}, Env: []v1alpha1.EnvVar{{Name: "DB_PASSWORD", Value: "hunter2"}},
+			ReadinessProbe: &v1alpha1.Probe{ProbeHandler: v1alpha1.ProbeHandler{HTTPGet: &v1alpha1.HTTPGetAction{
+				Path: "/ready", Port: v1alpha1.FromString("http"),
+				HTTPHeaders: []v1alpha1.HTTPHeader{{Name: "Authorization", Value: "Bearer s3cr3t-probe"}}}}},
 			Ports: []v1alpha1.PortSpec{{Name: "metrics", Range: "9100-9199"}, {Name: "http", Range: "8000-8099"}}},
 		Status: &v1alpha1.AppStatus{Replicas: 2, ReadyReplicas: 1, Revision: "abc", ObservedGeneration: 2,
 			Conditions: []v1alpha1.Condition{}, Source: "web.yaml"}}
@@ -199,8 +202,9 @@ func TestServer_Routes(t *testing.T) {
 	}{
 		{"healthz", "GET", "/healthz", 200, []string{"ok"}, nil},
 		{"readyz", "GET", "/readyz", 200, []string{"ok"}, nil},
-		{"apps", "GET", "/api/v1/apps", 200, []string{`"items"`, `"name": "web"`, `"observedGeneration": 2`, `"value": "<redacted>"`}, []string{"hunter2"}},
-		{"app", "GET", "/api/v1/apps/web", 200, []string{`"kind": "App"`, `"source": "web.yaml"`, `"<redacted>"`}, []string{"hunter2"}},
+		{"apps", "GET", "/api/v1/apps", 200, []string{`"items"`, `"name": "web"`, `"observedGeneration": 2`, `"value": "<redacted>"`, `"name": "Authorization"`}, []string{"hunter2", "s3cr3t-probe"}},
+		{"app", "GET", "/api/v1/apps/web", 200, []string{`"kind": "App"`, `"source": "web.yaml"`, `"<redacted>"`, `"name": "Authorization"`},
+			[]string{"hunter2", "s3cr3t-probe"}},
 		{"app instances", "GET", "/api/v1/apps/web/instances", 200, []string{`"name": "web-0"`, `"pid": 42`, `"ready": true`}, nil},
 		{"all instances", "GET", "/api/v1/instances", 200, []string{`"name": "web-0"`, `"name": "worker-0"`, `"ports": {}`, `"listening": []`}, nil},
 		{"unknown app", "GET", "/api/v1/apps/nope", 404, []string{`"code": "NotFound"`, `app \"nope\" not found`}, nil},

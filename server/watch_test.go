@@ -95,8 +95,8 @@ func TestWatch_InitialThenScaleUp(t *testing.T) {
 		if m.Type != "ADDED" {
 			t.Errorf("initial %s %s", m.Type, m.Kind)
 		}
-		if strings.Contains(string(m.Object), "hunter2") {
-			t.Errorf("env value not redacted: %s", m.Object)
+		if strings.Contains(string(m.Object), "hunter2") || strings.Contains(string(m.Object), "s3cr3t-probe") {
+			t.Errorf("env or probe header value not redacted: %s", m.Object)
 		}
 		got = append(got, m.Kind+"/"+m.name(t))
 	}
@@ -114,7 +114,8 @@ func TestWatch_InitialThenScaleUp(t *testing.T) {
 		Object: v1alpha1.Instance{Name: "web-2", App: "web", Phase: v1alpha1.PhasePending}})
 	m := readMsg(t, c)
 	if m.Type != "MODIFIED" || m.Kind != "App" || !strings.Contains(string(m.Object), `"replicas":3`) ||
-		!strings.Contains(string(m.Object), `"value":"<redacted>"`) || strings.Contains(string(m.Object), "hunter2") {
+		!strings.Contains(string(m.Object), `"value":"<redacted>"`) || strings.Contains(string(m.Object), "hunter2") ||
+		strings.Contains(string(m.Object), "s3cr3t-probe") {
 		t.Errorf("scale-up app event %s %s %s", m.Type, m.Kind, m.Object)
 	}
 	m = readMsg(t, c)

@@ -45,6 +45,10 @@ type daemonConfig struct {
 	apiKeyFile    string
 	metricsPublic bool
 	corsOrigin    string
+	allowedHosts  stringList
+	// maxConnections and maxPerClient cap the API's connections (0: the
+	// defaults, see connectionCaps).
+	maxConnections, maxPerClient int
 	// sampleInterval is how often CPU, memory and ports are sampled (0: never).
 	sampleInterval time.Duration
 	// cgroupRoot is a delegated cgroup v2 folder for the instances' cgroups.
@@ -74,6 +78,9 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback `address`; off when empty")
 	fs.BoolVar(&c.metricsPublic, "metrics-public", false, "serve /metrics without an API key")
 	fs.StringVar(&c.corsOrigin, "cors-origin", "", "the one `origin` (https://host[:port]) allowed to read the API from a browser")
+	fs.IntVar(&c.maxConnections, "max-connections", 0, "cap on open API connections (0: a quarter of RLIMIT_NOFILE, at most 1024); over it the longest idle one is closed, else the new one gets 503")
+	fs.IntVar(&c.maxPerClient, "max-connections-per-client", 0, "cap on open API connections from one client address (0: 64)")
+	fs.Var(&c.allowedHosts, "allowed-host", "a `name` a request's Host header may give besides localhost and IP addresses (a reverse proxy's); repeatable. On a loopback --listen every other name is refused (DNS rebinding); elsewhere, names are checked only when this is given")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -82,6 +89,17 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 			return c, fmt.Errorf("--cors-origin: %q is not an origin like https://host:port", c.corsOrigin)
 		}
 		c.corsOrigin = strings.TrimSuffix(c.corsOrigin, "/")
+	}
+	for _, h := range c.allowedHosts {
+		if h == "" || strings.ContainsAny(h, ":/ ") {
+			return c, fmt.Errorf("--allowed-host: %q is not a host name (no scheme, port or path)", h)
+		}
+	}
+	if c.maxConnections < 0 || c.maxPerClient < 0 {
+		return c, fmt.Errorf("--max-connections %d, --max-connections-per-client %d: must not be negative", c.maxConnections, c.maxPerClient)
+	}
+	if c.maxConnections > 0 && c.maxPerClient > c.maxConnections {
+		return c, fmt.Errorf("--max-connections-per-client %d is above --max-connections %d", c.maxPerClient, c.maxConnections)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -218,15 +236,23 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	} else if !isLoopback(cfg.listen) {
 		log.Warn("the API listens beyond loopback without --api-key-file: anyone who can reach it can read it", "listen", cfg.listen)
 	}
+	maxConns, perClient, err := connectionCaps(cfg, log.With("component", "server"))
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Options{
-		Status:        rec,
-		Log:           log.With("component", "server"),
-		Version:       version,
-		LogPath:       func(a, i, s string) string { return runtime.LogPath(cfg.stateDir, a, i, s) },
-		APIKeys:       apiKeys,
-		MetricsPublic: cfg.metricsPublic,
-		CORSOrigin:    cfg.corsOrigin,
-		Metrics:       server.NewMetricsHandler(reg, stateMetrics),
+		Status:                  rec,
+		Log:                     log.With("component", "server"),
+		Version:                 version,
+		LogPath:                 func(a, i, s string) string { return runtime.LogPath(cfg.stateDir, a, i, s) },
+		APIKeys:                 apiKeys,
+		MetricsPublic:           cfg.metricsPublic,
+		CORSOrigin:              cfg.corsOrigin,
+		AllowedHosts:            cfg.allowedHosts,
+		MaxConnections:          maxConns,
+		MaxConnectionsPerClient: perClient,
+		Registerer:              reg,
+		Metrics:                 server.NewMetricsHandler(reg, stateMetrics),
 	})
 	// Owners: of two files defining one name, the one that held it before
 	// the restart keeps it (no rollout of the adopted instances).
@@ -303,6 +329,16 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		return nil
 	}
 	return cause
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, strings.TrimSpace(v))
+	return nil
 }
 
 // isLoopback reports whether a listen address only accepts local clients.

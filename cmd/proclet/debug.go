@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"proclet.dev/proclet/server"
 )
 
 // serveDebug serves Go's profiler (net/http/pprof) on addr until ctx is
@@ -29,7 +31,8 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// A loopback listener is still readable by a DNS rebinding page.
+	srv := &http.Server{Handler: server.LocalHostsOnly(mux), ReadHeaderTimeout: 5 * time.Second}
 	log.Info("serving the profiler", "addr", ln.Addr().String())
 	go func() {
 		<-ctx.Done()

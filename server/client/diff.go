@@ -127,7 +127,7 @@ func compareApp(l, r *v1alpha1.App) (Change, bool) {
 	switch {
 	case rolls:
 		if len(restart) == 0 {
-			restart = []string{"env values"} // the one part of the spec the API hides
+			restart = []string{"env or probe header values"} // the parts of the spec the API hides
 		}
 		n := min(desiredReplicas(l), desiredReplicas(r))
 		fields := strings.Join(slices.Concat(restart, other, meta), ", ")
@@ -170,10 +170,18 @@ func specDiffs(l, r *v1alpha1.AppSpec) (restart, other []string) {
 }
 
 // specFields is the defaulted spec as generic JSON, by top-level field,
-// with env reduced to its names.
+// with env reduced to its names and the probes' header values blanked
+// (the API shows neither).
 func specFields(s *v1alpha1.AppSpec) map[string]any {
 	c := v1alpha1.App{Spec: *s.DeepCopy()}
 	v1alpha1.Default(&c)
+	for _, p := range []*v1alpha1.Probe{c.Spec.StartupProbe, c.Spec.ReadinessProbe, c.Spec.LivenessProbe} {
+		if p != nil && p.HTTPGet != nil {
+			for i := range p.HTTPGet.HTTPHeaders {
+				p.HTTPGet.HTTPHeaders[i].Value = "" // a deep copy: ours to write
+			}
+		}
+	}
 	names := make([]string, len(c.Spec.Env))
 	for i, e := range c.Spec.Env {
 		names[i] = e.Name

@@ -17,12 +17,17 @@ func mkApp(name string, replicas int32, command ...string) v1alpha1.App {
 }
 
 // served is app as the daemon's API shows it: status.revision set, env
-// values redacted, from file path.
+// and probe header values redacted, from file path.
 func served(a v1alpha1.App, path string) v1alpha1.App {
 	r := *a.DeepCopy()
 	r.Status = &v1alpha1.AppStatus{Revision: v1alpha1.Revision(&r.Spec), Source: path}
 	for i := range r.Spec.Env {
 		r.Spec.Env[i].Value = "<redacted>"
+	}
+	if p := r.Spec.ReadinessProbe; p != nil && p.HTTPGet != nil {
+		for i := range p.HTTPGet.HTTPHeaders {
+			p.HTTPGet.HTTPHeaders[i].Value = "<redacted>"
+		}
 	}
 	return r
 }
@@ -45,6 +50,10 @@ func with(a v1alpha1.App, edit func(*v1alpha1.App)) v1alpha1.App {
 func TestDiff(t *testing.T) {
 	web := mkApp("web", 3, "srv", "--port", "8000")
 	web.Spec.Env = []v1alpha1.EnvVar{{Name: "TOKEN", Value: "old"}}
+	web.Spec.ReadinessProbe = &v1alpha1.Probe{ProbeHandler: v1alpha1.ProbeHandler{HTTPGet: &v1alpha1.HTTPGetAction{
+		Path: "/ready", Port: v1alpha1.FromString("http"), HTTPHeaders: []v1alpha1.HTTPHeader{{Name: "Authorization", Value: "Bearer old"}}}}}
+	v1alpha1.Default(&web)
+	newHeader := with(web, func(a *v1alpha1.App) { a.Spec.ReadinessProbe.HTTPGet.HTTPHeaders[0].Value = "Bearer new" })
 	db := mkApp("db", 1, "db")
 	revOf := func(a v1alpha1.App) string { return v1alpha1.Revision(&a.Spec) }
 	newWeb := with(web, func(a *v1alpha1.App) { a.Spec.Command = []string{"srv2"} })
@@ -72,7 +81,9 @@ func TestDiff(t *testing.T) {
 		{"env value only, seen through the revision", snapshot(with(web, func(a *v1alpha1.App) { a.Spec.Env[0].Value = "new" })),
 			[]v1alpha1.App{served(web, "web.yaml")},
 			[]string{"~ web: revision " + revOf(web) + " -> " + revOf(with(web, func(a *v1alpha1.App) { a.Spec.Env[0].Value = "new" })) +
-				" (rolls 3 instances: env values)"}},
+				" (rolls 3 instances: env or probe header values)"}},
+		{"probe header value only, seen through the revision", snapshot(newHeader), []v1alpha1.App{served(web, "web.yaml")},
+			[]string{"~ web: revision " + revOf(web) + " -> " + revOf(newHeader) + " (rolls 3 instances: env or probe header values)"}},
 		{"rollout with scale down and labels", snapshot(rolled), []v1alpha1.App{served(web, "web.yaml")},
 			[]string{"~ web: revision " + revOf(web) + " -> " + revOf(rolled) +
 				" (rolls 2 instances: command, env, replicas 3 -> 2, labels)"}},
