@@ -15,7 +15,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/internal/boundedfile"
 )
 
 const (
@@ -35,6 +35,11 @@ const (
 	// flushEvery bounds how often Run writes the file: a burst of starts
 	// and exits is one write.
 	flushEvery = 100 * time.Millisecond
+	// maxInstancesFile bounds what is read of instances.json (64 MiB): a
+	// record with its spec is 1-2 KB (TestInstancesFileHeadroom), so 5000
+	// instances fit with room to spare, and a sparse 4 GiB file or a link
+	// to /dev/zero is an error, not a daemon out of memory at every start.
+	maxInstancesFile = 64 << 20
 )
 
 // instancesFile is the JSON of instances.json.
@@ -124,11 +129,12 @@ func (s *instanceStore) markDirty() {
 }
 
 // load reads the file. A missing file is fs.ErrNotExist (wrapped); a file
-// that does not decode, or has another version, is an error too.
+// that is not a regular file, is over maxInstancesFile, does not decode,
+// or has another version, is an error too.
 func (s *instanceStore) load() ([]instanceRecord, error) {
-	data, err := os.ReadFile(s.path)
+	data, err := boundedfile.Read(s.path, maxInstancesFile)
 	if err != nil {
-		return nil, fmt.Errorf("read instances: %w", err)
+		return nil, fmt.Errorf("instances state: %w", err)
 	}
 	var f instancesFile
 	if err := json.Unmarshal(data, &f); err != nil {
