@@ -189,7 +189,9 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	probeStats := server.NewProbeRecorder()
 	runDir := cfg.runDir
 	if runDir == "" {
-		runDir = runtime.TmpfsRunDir(cfg.stateDir) // "": <state-dir>/run
+		var refused []error
+		runDir, refused = runtime.TmpfsRunDirRefusals(cfg.stateDir) // "": <state-dir>/run
+		logRunDirRefusals(log, refused, runDir, cfg.stateDir)
 		if runDir != "" {
 			defer os.Remove(runDir) // once empty: every instance stopped
 		}
@@ -299,6 +301,23 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		return nil
 	}
 	return cause
+}
+
+// logRunDirRefusals says why a default run dir was not used, and which
+// is: a warning for a folder that is there but not private to the daemon
+// (someone else's, a link, writable by others), a debug line for a host
+// without that tmpfs.
+func logRunDirRefusals(log *slog.Logger, refused []error, chosen, stateDir string) {
+	if chosen == "" {
+		chosen = filepath.Join(stateDir, "run") + " (not a tmpfs: each FIFO costs a disk inode)"
+	}
+	for _, err := range refused {
+		level := slog.LevelWarn
+		if errors.Is(err, runtime.ErrNotTmpfs) {
+			level = slog.LevelDebug
+		}
+		log.Log(context.Background(), level, "not using a default run dir", "err", err, "using", chosen)
+	}
 }
 
 // isLoopback reports whether a listen address only accepts local clients.
