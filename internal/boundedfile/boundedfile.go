@@ -124,9 +124,20 @@ func Bytes(n int64) string {
 // MoveAside renames the unreadable file at path (whatever it is: a file, a
 // link, a FIFO, a folder) to path.bad-<UTC time>, so that the daemon can
 // write a good one in its place while the bad one stays for a post-mortem.
-// It returns the new name.
+// It returns the new name; one taken already (two in the same second)
+// gets a suffix, .bad-<time>-2 and so on.
 func MoveAside(path string, now time.Time) (string, error) {
-	aside := path + ".bad-" + now.UTC().Format("20060102T150405Z")
+	base := path + ".bad-" + now.UTC().Format("20060102T150405Z")
+	aside := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(aside); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if i > 100 {
+			return "", fmt.Errorf("move %s aside: %s and 99 more names are taken", path, base)
+		}
+		aside = fmt.Sprintf("%s-%d", base, i)
+	}
 	if err := os.Rename(path, aside); err != nil {
 		return "", fmt.Errorf("move %s aside: %w", path, err)
 	}

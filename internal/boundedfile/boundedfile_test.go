@@ -72,6 +72,13 @@ func TestMoveAside(t *testing.T) {
 	if fi, err := os.Lstat(aside); err != nil || !fi.IsDir() {
 		t.Fatalf("aside: %v %v", fi, err)
 	}
+	// A second one in the same second keeps the first.
+	if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := MoveAside(p, at); err != nil || again != aside+"-2" {
+		t.Fatalf("MoveAside again = %q, %v", again, err)
+	}
 }
 
 func TestBytes(t *testing.T) {
