@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"proclet.dev/proclet/internal/boundedfile"
 	"proclet.dev/proclet/reconciler"
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/server"
@@ -353,7 +354,8 @@ func lockStateDir(dir string) (func(), error) {
 		return nil, fmt.Errorf("lock state dir: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		holder, _ := os.ReadFile(path)
+		// Bounded: a lock file linked to /dev/zero must not eat the memory.
+		holder, _ := boundedfile.Read(path, 64)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("another proclet (pid %s) is already running on state dir %s; stop it first or use another --state-dir",
