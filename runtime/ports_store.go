@@ -92,8 +92,9 @@ type portStore struct {
 	written uint64 // the allocator version on disk
 }
 
-// maxPortsFile bounds what is read of ports.json (16 MiB): an entry is
-// about 100 bytes, twice per instance, so 5000 instances take about 1 MB.
+// maxPortsFile bounds what is read of ports.json (16 MiB): an instance is
+// about 290 bytes (a sticky and a live entry, indented), so 5000 take
+// 1.5 MB.
 const maxPortsFile = 16 << 20
 
 // load reads the file; a missing file is an empty one. One that is not a
