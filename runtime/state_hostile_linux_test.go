@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -59,36 +60,10 @@ func TestAdopt_UnreadableStateFiles(t *testing.T) {
 				c.Make(t, path)
 
 				var logs syncBuffer
-				opened := make(chan *Exec, 1)
-				go func() {
-					e, err := NewExec(ExecOptions{StateDir: a.state, Log: slog.New(slog.NewTextHandler(&logs, nil)),
-						Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin"}})
-					if err != nil {
-						t.Error(err)
-					}
-					opened <- e
-				}()
-				var b *Exec
-				select {
-				case b = <-opened:
-				case <-time.After(20 * time.Second):
-					t.Fatalf("NewExec still reading %s after 20 s", file)
-				}
+				b := newLoggedExec(t, a.state, &logs)
 				if b == nil {
 					return
 				}
-				ctx, cancel := context.WithCancel(context.Background())
-				runDone := make(chan error, 1)
-				go func() { runDone <- b.Run(ctx) }()
-				t.Cleanup(func() {
-					sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
-					defer scancel()
-					if err := b.StopAll(sctx, "TestCleanup"); err != nil {
-						t.Errorf("cleanup: %v", err)
-					}
-					cancel()
-					<-runDone
-				})
 
 				got := b.Instances("web")
 				if len(got) != 1 || got[0].PID != st.PID || !got[0].Running() || got[0].Ports["http"] != st.Ports["http"] {
@@ -104,5 +79,80 @@ func TestAdopt_UnreadableStateFiles(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// newLoggedExec is an Exec on state logging as text to logs, with Run
+// going; nil (and the test failed) when NewExec did not return within
+// 20 s. It stops every instance it holds when the test ends.
+func newLoggedExec(t *testing.T, state string, logs *syncBuffer) *Exec {
+	t.Helper()
+	opened := make(chan *Exec, 1)
+	go func() {
+		e, err := NewExec(ExecOptions{StateDir: state, Log: slog.New(slog.NewTextHandler(logs, nil)),
+			Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin"}})
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- e
+	}()
+	var e *Exec
+	select {
+	case e = <-opened:
+	case <-time.After(20 * time.Second):
+		t.Fatal("NewExec still reading its state after 20 s")
+	}
+	if e == nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer scancel()
+		if err := e.StopAll(sctx, "TestCleanup"); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+		cancel()
+		<-runDone
+	})
+	return e
+}
+
+// An instances.json written over the bound a daemon reads back is an
+// error in the log, once, while it lasts: the next daemon would not read
+// it.
+func TestInstancesFile_WrittenOverTheBoundIsLogged(t *testing.T) {
+	var logs syncBuffer
+	e := newLoggedExec(t, t.TempDir(), &logs)
+	if e == nil {
+		return
+	}
+	e.store.mu.Lock()
+	e.store.limit = 1000
+	e.store.mu.Unlock()
+	const said = "the instances state is larger than a restarted daemon reads"
+	for i := range 4 {
+		s := StartSpec{UID: fmt.Sprintf("uid-%d", i), App: "web", Instance: fmt.Sprintf("web-%d", i), Ordinal: i, Revision: "rev1",
+			Spec: &v1alpha1.AppSpec{Command: []string{"/bin/sleep", "100"}}, Dir: t.TempDir()}
+		if _, err := e.Start(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			data, _ := os.ReadFile(filepath.Join(e.store.path))
+			if strings.Contains(string(data), s.UID) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not in instances.json after 10 s", s.UID)
+			}
+			time.Sleep(10 * time.Millisecond) // polling interval
+		}
+	}
+	out := logs.String()
+	if n := strings.Count(out, said); n != 1 || !strings.Contains(out, `bound="1000 bytes"`) || !strings.Contains(out, "level=ERROR") {
+		t.Fatalf("%d errors saying %q with the bound; want 1:\n%s", n, said, out)
 	}
 }
