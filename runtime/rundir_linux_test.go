@@ -87,15 +87,22 @@ func TestTmpfsRunDirRefusals_SaysWhy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			state := t.TempDir()
 			candidates := runDirCandidates(state, os.Geteuid())
+			// Each candidate chosen (so on a tmpfs, and made) is made bad
+			// in turn, until none is left.
 			made := map[string]bool{}
-			for _, dir := range candidates {
-				if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+			for range candidates {
+				dir := TmpfsRunDir(state)
+				if dir == "" {
+					break
+				}
+				t.Cleanup(func() { os.Remove(dir) })
+				if err := os.Remove(dir); err != nil {
 					t.Fatal(err)
 				}
-				if tc.make(dir) == nil {
-					made[dir] = true
-					t.Cleanup(func() { os.Remove(dir) })
+				if err := tc.make(dir); err != nil {
+					t.Fatal(err)
 				}
+				made[dir] = true
 			}
 			got, refused := TmpfsRunDirRefusals(state)
 			if got != "" || len(refused) != len(candidates) {
