@@ -2,11 +2,13 @@ package reconciler
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"slices"
 	"time"
 
+	"proclet.dev/proclet/internal/boundedfile"
 	"proclet.dev/proclet/runtime"
 )
 
@@ -35,15 +37,21 @@ type savedApp struct {
 	Path string `json:"path,omitempty"`
 }
 
-// loadState reads the state file; a missing file is an empty state, a
-// corrupt one an error (the caller says so and starts empty).
+// maxStateFile bounds what is read of the state file (16 MiB): an app of
+// one instance is about 380 bytes with every slot field set, so 5000
+// instances take under 2 MB.
+const maxStateFile = 16 << 20
+
+// loadState reads the state file; a missing file is an empty state; one
+// that is not a regular file, is over maxStateFile or is corrupt is an
+// error (the caller says so, moves it aside and starts empty).
 func loadState(path string) (map[string]savedApp, error) {
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	b, err := boundedfile.Read(path, maxStateFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read reconciler state: %w", err)
+		return nil, fmt.Errorf("reconciler state: %w", err)
 	}
 	var s savedState
 	if err := json.Unmarshal(b, &s); err != nil {
@@ -63,8 +71,18 @@ func (r *Reconciler) restore() {
 	}
 	apps, err := loadState(r.stateFile)
 	if err != nil {
-		r.log.Error("starting without the saved reconciler state: instances are found by the runtime, restart counts and backoff start over", "err", err)
-		r.record(Event{Time: r.now(), Type: "Warning", Reason: "StateCorrupt", Object: r.stateFile, Message: err.Error()})
+		// Moved aside, or the next save could not replace a folder, and
+		// a bad file would be read again at every start.
+		msg := err.Error()
+		attrs := []any{"err", err}
+		if aside, merr := boundedfile.MoveAside(r.stateFile, r.now()); merr != nil {
+			attrs = append(attrs, "move_err", merr)
+		} else {
+			attrs = append(attrs, "moved_to", aside)
+			msg += "; moved to " + aside
+		}
+		r.log.Error("starting without the saved reconciler state: instances are found by the runtime, restart counts and backoff start over", attrs...)
+		r.record(Event{Time: r.now(), Type: "Warning", Reason: "StateCorrupt", Object: r.stateFile, Message: msg})
 		return
 	}
 	for name, a := range apps {

@@ -68,7 +68,8 @@ func (e *Exec) adopt() {
 	records, err := e.store.load()
 	missing := err != nil && isMissing(err)
 	if err != nil && !missing {
-		e.log.Error("instances state unreadable; finding the instances by their environment marker instead", "err", err)
+		e.log.Error("instances state unreadable; finding the instances by their environment marker instead",
+			append([]any{"err", err}, moveAside(e.store.path)...)...)
 	}
 	marked := e.scanMarked()
 	boot, err := bootTime()

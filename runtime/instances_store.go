@@ -15,7 +15,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/internal/boundedfile"
 )
 
 const (
@@ -35,6 +35,11 @@ const (
 	// flushEvery bounds how often Run writes the file: a burst of starts
 	// and exits is one write.
 	flushEvery = 100 * time.Millisecond
+	// maxInstancesFile bounds what is read of instances.json (64 MiB): a
+	// record with its spec is 1-2 KB (TestInstancesFileHeadroom), so 5000
+	// instances fit with room to spare, and a sparse 4 GiB file or a link
+	// to /dev/zero is an error, not a daemon out of memory at every start.
+	maxInstancesFile = 64 << 20
 )
 
 // instancesFile is the JSON of instances.json.
@@ -95,6 +100,7 @@ func (r *instanceRecord) startSpec() StartSpec {
 // at most every flushEvery; Detach and StopAll write at once.
 type instanceStore struct {
 	path  string
+	limit int64 // maxInstancesFile: the most a daemon reads back
 	dirty atomic.Bool
 	kick  chan struct{} // capacity 1: "dirty was set"
 
@@ -103,6 +109,7 @@ type instanceStore struct {
 	mu      sync.Mutex
 	last    uint64 // the hash of the content on disk (hash), when written
 	written bool   // last is set: the file was written or loaded
+	over    bool   // the last write was over limit (logged once)
 	hash    maphash.Hash
 
 	// Reused by each write (mu).
@@ -111,7 +118,7 @@ type instanceStore struct {
 }
 
 func newInstanceStore(stateDir string) *instanceStore {
-	return &instanceStore{path: filepath.Join(stateDir, instancesFileName), kick: make(chan struct{}, 1)}
+	return &instanceStore{path: filepath.Join(stateDir, instancesFileName), limit: maxInstancesFile, kick: make(chan struct{}, 1)}
 }
 
 // markDirty says the handles changed. It never blocks.
@@ -124,11 +131,12 @@ func (s *instanceStore) markDirty() {
 }
 
 // load reads the file. A missing file is fs.ErrNotExist (wrapped); a file
-// that does not decode, or has another version, is an error too.
+// that is not a regular file, is over maxInstancesFile, does not decode,
+// or has another version, is an error too.
 func (s *instanceStore) load() ([]instanceRecord, error) {
-	data, err := os.ReadFile(s.path)
+	data, err := boundedfile.Read(s.path, s.limit)
 	if err != nil {
-		return nil, fmt.Errorf("read instances: %w", err)
+		return nil, fmt.Errorf("instances state: %w", err)
 	}
 	var f instancesFile
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -292,8 +300,9 @@ func (e *Exec) writeInstances() {
 	if s.written && sum == s.last {
 		return
 	}
+	var size countingWriter
 	err := WriteFileAtomicFunc(s.path, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 64<<10)
+		bw := bufio.NewWriterSize(io.MultiWriter(w, &size), 64<<10)
 		if err := writeRecords(bw, s.order); err != nil {
 			return err
 		}
@@ -305,6 +314,21 @@ func (e *Exec) writeInstances() {
 		return
 	}
 	s.last, s.written = sum, true
+	if over := int64(size) > s.limit; over != s.over {
+		s.over = over
+		if over {
+			e.log.Error("the instances state is larger than a restarted daemon reads; it would find the instances by their environment marker, without their specs",
+				"file", s.path, "bytes", int64(size), "bound", boundedfile.Bytes(s.limit))
+		}
+	}
+}
+
+// countingWriter counts what is written through it.
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
 }
 
 // sum is the hash of what write writes. Caller holds s.mu.

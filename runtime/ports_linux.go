@@ -24,7 +24,8 @@ func newPortManager(stateDir string, log *slog.Logger) *portManager {
 	}
 	f, err := m.store.load()
 	if err != nil {
-		log.Error("port allocations unreadable, starting without them", "file", m.store.path, "err", err)
+		log.Error("port allocations unreadable, starting without them", append([]any{"file", m.store.path, "err", err},
+			moveAside(m.store.path)...)...)
 		return m
 	}
 	m.alloc.restore(f)

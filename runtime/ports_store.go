@@ -12,6 +12,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
+
+	"proclet.dev/proclet/internal/boundedfile"
 )
 
 // portsFileName is the allocations' file in the state dir.
@@ -89,20 +92,37 @@ type portStore struct {
 	written uint64 // the allocator version on disk
 }
 
-// load reads the file; a missing file is an empty one.
+// maxPortsFile bounds what is read of ports.json (16 MiB): an instance is
+// about 290 bytes (a sticky and a live entry, indented), so 5000 take
+// 1.5 MB.
+const maxPortsFile = 16 << 20
+
+// load reads the file; a missing file is an empty one. One that is not a
+// regular file, is over maxPortsFile or does not decode is an error.
 func (s *portStore) load() (portsFile, error) {
-	data, err := os.ReadFile(s.path)
+	data, err := boundedfile.Read(s.path, maxPortsFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return portsFile{}, nil
 	}
 	if err != nil {
-		return portsFile{}, fmt.Errorf("read ports: %w", err)
+		return portsFile{}, fmt.Errorf("port allocations: %w", err)
 	}
 	var f portsFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return portsFile{}, fmt.Errorf("read ports %s: %w", s.path, err)
+		return portsFile{}, fmt.Errorf("port allocations %s are corrupt: %w", s.path, err)
 	}
 	return f, nil
+}
+
+// moveAside moves an unreadable state file aside (boundedfile.MoveAside),
+// so that a good one is written in its place, and returns log attributes
+// saying where it went, or why it could not be moved.
+func moveAside(path string) []any {
+	aside, err := boundedfile.MoveAside(path, time.Now())
+	if err != nil {
+		return []any{"move_err", err}
+	}
+	return []any{"moved_to", aside}
 }
 
 // save writes a's tables when they changed since the last write: to a

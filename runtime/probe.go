@@ -250,13 +250,20 @@ func (w *probeWorker) step(ctx context.Context, l *probeLoop, log *slog.Logger) 
 	}
 
 	now := time.Now()
-	switch tr := l.counter.observe(res.ok); {
+	tr := l.counter.observe(res.ok)
+	// Once the outcome is success (not before: a readiness probe short
+	// of its successThreshold is still why the instance is not ready).
+	clearMsg := l.recovered(res.ok && l.counter.outcome == outcomeSuccess)
+	switch {
 	case tr == toSuccess && l.kind == startupProbe:
 		noReadiness := w.readiness == nil
 		w.update(true, func(p *ProbeStatus) {
 			p.Started = true
 			if noReadiness {
 				p.Ready, p.ReadySince = true, now
+			}
+			if clearMsg != nil {
+				clearMsg(p)
 			}
 		})
 		log.Debug("started")
@@ -265,6 +272,9 @@ func (w *probeWorker) step(ctx context.Context, l *probeLoop, log *slog.Logger) 
 		w.update(true, func(p *ProbeStatus) {
 			if p.Failed == "" { // a liveness failure in between wins
 				p.Ready, p.ReadySince = true, now
+			}
+			if clearMsg != nil {
+				clearMsg(p)
 			}
 		})
 		log.Debug("ready")
@@ -286,8 +296,28 @@ func (w *probeWorker) step(ctx context.Context, l *probeLoop, log *slog.Logger) 
 		// event for the reconciler.
 		l.lastMsg = msg
 		w.update(false, func(p *ProbeStatus) { p.Message = msg })
+	case clearMsg != nil: // a success after failures short of the threshold
+		w.update(false, clearMsg)
 	}
 	return false, false
+}
+
+// recovered returns what a success of l does to the status, nil when
+// nothing: the message of l's last failure is cleared (as Kubernetes drops
+// a container's last probe failure from its Ready condition once the probe
+// passes), unless another loop's message replaced it or the instance
+// failed (a liveness or startup failure ends it; its message stays).
+func (l *probeLoop) recovered(ok bool) func(*ProbeStatus) {
+	if !ok || l.lastMsg == "" {
+		return nil
+	}
+	last := l.lastMsg
+	l.lastMsg = ""
+	return func(p *ProbeStatus) {
+		if p.Message == last && p.Failed == "" {
+			p.Message = ""
+		}
+	}
 }
 
 // probePort resolves a probe's port against the instance: a number as is,

@@ -184,8 +184,8 @@ func TestProbeWorker_ReadinessReadyWithOneEvent(t *testing.T) {
 		if !st.Ready || !st.ReadySince.Equal(pt.t0.Add(3*time.Second)) {
 			t.Errorf("status %+v, want ready since t0+3s", st)
 		}
-		if st.Message != "readiness probe: HTTP 503" {
-			t.Errorf("message %q, want the last failure", st.Message)
+		if st.Message != "" {
+			t.Errorf("message %q once ready, want none: the failure is over", st.Message)
 		}
 		if len(events) != 1 {
 			t.Errorf("%d events, want 1 (the Ready flip only): %+v", len(events), events)

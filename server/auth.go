@@ -1,37 +1,37 @@
 package server
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
+
+	"proclet.dev/proclet/internal/boundedfile"
 )
+
+// MaxAPIKeyFile bounds the API key file (1 MiB: ten thousand keys of a
+// hundred bytes). A larger file, or one that is not a regular file (a
+// FIFO would hang the start, a link to /dev/zero never end), is an error.
+const MaxAPIKeyFile = 1 << 20
 
 // LoadAPIKeys reads an API key file: one key per line, surrounding blanks
 // trimmed, blank lines and lines starting with # ignored. A file without
 // any key is an error: whoever names a key file wants the API closed.
 // Errors never quote the file's content.
 func LoadAPIKeys(path string) ([]string, error) {
-	f, err := os.Open(path)
+	data, err := boundedfile.Read(path, MaxAPIKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("api key file: %w", err)
 	}
-	defer f.Close()
 	var keys []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		keys = append(keys, line)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("api key file %s: %w", path, err)
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("api key file %s: %w", path, errNoKeys)

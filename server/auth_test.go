@@ -10,6 +10,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"proclet.dev/proclet/internal/hostile"
 )
 
 const (
@@ -137,5 +140,35 @@ func TestKeyring(t *testing.T) {
 		if got := kr.valid(k); got != want {
 			t.Errorf("valid(%q) = %v", k, got)
 		}
+	}
+}
+
+// TestLoadAPIKeys_HostileFile: a key file that is a sparse 4 GiB file, a
+// link to /dev/zero, a FIFO or a folder is an error naming it at once, not
+// a daemon that hangs or runs out of memory at its start.
+func TestLoadAPIKeys_HostileFile(t *testing.T) {
+	for _, c := range hostile.Cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "keys")
+			c.Make(t, path)
+			done := make(chan error, 1)
+			go func() { _, err := LoadAPIKeys(path); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.Says) {
+					t.Fatalf("err %v; want one naming %s and saying %q", err, path, c.Says)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("LoadAPIKeys still reading after 20 s")
+			}
+		})
+	}
+	// Under the bound, many keys load.
+	path := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("0123456789abcdef0123456789abcdef\n"), 30000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := LoadAPIKeys(path); err != nil || len(keys) != 30000 {
+		t.Fatalf("30000 keys: %d, %v", len(keys), err)
 	}
 }

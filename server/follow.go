@@ -109,7 +109,7 @@ func reopen(path string, cur *os.File) (*os.File, error) {
 			return nil, err
 		}
 	}
-	f, err := os.Open(path)
+	f, _, err := openLog(path) // never blocks on a FIFO, refuses a device
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -7,6 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"syscall"
+
+	"proclet.dev/proclet/internal/boundedfile"
 )
 
 // maxSegments bounds how many files of one log (the current one and its
@@ -16,6 +19,32 @@ const maxSegments = 100
 // chunkSize is the read buffer of the log answers: what bounds their
 // memory, whatever the size of the files.
 const chunkSize = 32 << 10
+
+// maxTailScan bounds how far back from the end a tail looks for its lines
+// (256 MiB: the default logs.maxSize and maxFiles keep 60 MiB). Lines it
+// does not find there are not looked for: the answer starts 256 MiB
+// before the end, so a 4 GiB file without a newline costs no more.
+const maxTailScan int64 = 256 << 20
+
+// openLog opens one file of a log without ever blocking (a FIFO put in its
+// place is opened O_NONBLOCK) and refuses what is not a regular file: a
+// link to /dev/zero would make an answer that never ends.
+func openLog(name string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("stat log: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("log %s: %w: it is %s; not read", name, boundedfile.ErrNotRegular, boundedfile.Kind(st.Mode()))
+	}
+	return f, st, nil
+}
 
 // segment is one open file of a log, with its size when opened.
 type segment struct {
@@ -45,7 +74,7 @@ func openSegments(path string) (*segments, error) {
 		if i > 0 {
 			name += "." + strconv.Itoa(i)
 		}
-		f, err := os.Open(name)
+		f, st, err := openLog(name)
 		if errors.Is(err, fs.ErrNotExist) {
 			if i == 0 {
 				continue // between the two steps of a rotation, or never written
@@ -55,12 +84,6 @@ func openSegments(path string) (*segments, error) {
 		if err != nil {
 			closeAll(newestFirst)
 			return nil, fmt.Errorf("open log: %w", err)
-		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			closeAll(newestFirst)
-			return nil, fmt.Errorf("stat log: %w", err)
 		}
 		if dup(seen, st) { // rotated while we were opening: already have it
 			f.Close()
@@ -115,11 +138,15 @@ func (s *segments) tailStart(n int) (position, error) {
 		return position{seg: last, off: s.list[last].size}, nil
 	}
 	buf := make([]byte, chunkSize)
-	finalByte, count := true, 0
+	finalByte, count, budget := true, 0, maxTailScan
 	for i := last; i >= 0; i-- {
 		end := s.list[i].size
 		for end > 0 {
-			start := max(0, end-int64(len(buf)))
+			if budget == 0 {
+				return position{seg: i, off: end}, nil // looked back maxTailScan
+			}
+			start := max(0, end-int64(len(buf)), end-budget)
+			budget -= end - start
 			chunk := buf[:end-start]
 			if _, err := s.list[i].f.ReadAt(chunk, start); err != nil {
 				return position{}, fmt.Errorf("read log: %w", err)

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -8,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/internal/boundedfile"
 )
 
 // logQuery is the query of a logs request.
@@ -78,6 +81,11 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	defer slots.release()
 	path := s.logPath(app, inst, q.stream)
 	segs, err := openSegments(path)
+	if errors.Is(err, boundedfile.ErrNotRegular) {
+		s.log.Warn("a log file is not a regular file; not read", "app", app, "instance", inst, "err", err)
+		err = &apiError{status: http.StatusInternalServerError, code: "Internal",
+			message: fmt.Sprintf("the %s log of %s is not a regular file; not read", q.stream, inst)}
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

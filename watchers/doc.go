@@ -49,6 +49,13 @@
 // and after each read, so a write that returned before the read, or came
 // during it, is known.
 //
+// Folder links are followed, inside the tree or out of it (a team's folder
+// linked in), but a walk watches at most 1000 folders and reads at most 16
+// levels deep: a link to /usr/share or / makes the source unavailable with
+// an error naming the link ("more than 1000 folders to watch, at share/x
+// (through the folder link share -> /usr/share)"), not thousands of
+// inotify watches, and the folders behind that link are not watched.
+//
 // # Decisions where the contract is silent
 //
 //   - Unavailable, not empty: a missing root, a dangling root link, a root

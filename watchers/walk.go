@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"proclet.dev/proclet/internal/boundedfile"
 )
 
 // listing is what one walk of the manifests directory found.
@@ -60,6 +62,9 @@ func list(root string, readDir func(string) ([]os.DirEntry, error), prevDirLinks
 	l.root, l.revision = real, revision(l.links)
 	w := walker{l: l, readDir: readDir, prevDirLinks: prevDirLinks, visited: map[string]bool{}}
 	if err := w.dir(real, ""); err != nil {
+		if errors.Is(err, errWalkBound) {
+			err = fmt.Errorf("manifests directory %s: %w", root, err)
+		}
 		return l, err
 	}
 	slices.SortFunc(l.files, func(a, b entry) int { return strings.Compare(a.rel, b.rel) })
@@ -80,6 +85,20 @@ func (l *listing) watchFailure(err error) {
 	}
 }
 
+// Bounds of a walk, whatever the tree: a folder link to /usr or / must not
+// cost thousands of inotify watches (each is kernel memory, and
+// fs.inotify.max_user_watches is shared by the user's processes) and a
+// walk of the whole disk at every scan. A tree over either bound is not
+// read: the source is unavailable with an error naming the folder link
+// that led there, and the apps keep running.
+const (
+	// maxWatchedFolders bounds the folders a scan watches (1000): a
+	// thousand manifests in a few dozen folders is far below it.
+	maxWatchedFolders = 1000
+	// maxFolderDepth bounds how deep under the root a folder is read.
+	maxFolderDepth = 16
+)
+
 // walker walks one tree; each real folder is read once, under the first
 // path that reaches it (sorted order), which also stops folder link loops.
 type walker struct {
@@ -87,13 +106,25 @@ type walker struct {
 	readDir      func(string) ([]os.DirEntry, error)
 	prevDirLinks map[string]bool
 	visited      map[string]bool
+
+	// via is the outermost folder link being walked through ("rel ->
+	// target"), for the error of a bound; added lists the folders it
+	// added to the watch set, which are not watched when a bound is hit.
+	via   string
+	added []string
 }
 
 func (w *walker) dir(real, rel string) error {
 	if w.visited[real] {
 		return nil
 	}
+	if err := w.bounds(rel); err != nil {
+		return err
+	}
 	w.visited[real] = true
+	if _, ok := w.l.watch[real]; !ok && w.via != "" {
+		w.added = append(w.added, real)
+	}
 	w.l.watch.all(real)
 	ents, err := w.readDir(real)
 	if err != nil {
@@ -137,18 +168,7 @@ func (w *walker) entry(dir, rel string, e fs.DirEntry) error {
 
 // notRegular says what a file named like a manifest is instead.
 func notRegular(m fs.FileMode) error {
-	kind := "not a regular file"
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		kind = "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		kind = "a socket"
-	case m&fs.ModeCharDevice != 0:
-		kind = "a character device"
-	case m&fs.ModeDevice != 0:
-		kind = "a block device"
-	}
-	return fmt.Errorf("%w: it is %s; not read", ErrNotRegular, kind)
+	return fmt.Errorf("%w: it is %s; not read", ErrNotRegular, boundedfile.Kind(m))
 }
 
 func (w *walker) symlink(p, rel, name string) error {
@@ -175,12 +195,42 @@ func (w *walker) symlink(p, rel, name string) error {
 	switch {
 	case fi.IsDir():
 		w.l.dirLinks[rel] = true
-		return w.dir(real, rel)
+		if w.via != "" {
+			return w.dir(real, rel)
+		}
+		w.via, w.added = rel+" -> "+real, w.added[:0]
+		err := w.dir(real, rel)
+		if errors.Is(err, errWalkBound) {
+			for _, d := range w.added { // a link to /usr: not thousands of watches
+				delete(w.l.watch, d)
+			}
+		}
+		w.via = ""
+		return err
 	case fi.Mode().IsRegular() && manifestExt(name):
 		w.l.watch.name(filepath.Dir(real), filepath.Base(real))
 		w.l.files = append(w.l.files, entry{rel: rel, real: real})
 	case manifestExt(name):
 		w.l.files = append(w.l.files, entry{rel: rel, err: notRegular(fi.Mode())})
+	}
+	return nil
+}
+
+// errWalkBound marks an error of a walk bound (maxWatchedFolders,
+// maxFolderDepth).
+var errWalkBound = errors.New("too large to watch")
+
+// bounds refuses to read the folder rel when the walk would pass a bound.
+func (w *walker) bounds(rel string) error {
+	via := ""
+	if w.via != "" {
+		via = " (through the folder link " + w.via + ")"
+	}
+	if depth := strings.Count(rel, "/") + 1; rel != "" && depth > maxFolderDepth {
+		return fmt.Errorf("%w: folder %s is more than %d levels deep%s; not read", errWalkBound, rel, maxFolderDepth, via)
+	}
+	if len(w.l.watch) >= maxWatchedFolders {
+		return fmt.Errorf("%w: more than %d folders to watch, at %s%s; not read", errWalkBound, maxWatchedFolders, shown(rel), via)
 	}
 	return nil
 }

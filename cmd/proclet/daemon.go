@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"proclet.dev/proclet/internal/boundedfile"
 	"proclet.dev/proclet/reconciler"
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/server"
@@ -208,7 +209,9 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	probeStats := server.NewProbeRecorder()
 	runDir := cfg.runDir
 	if runDir == "" {
-		runDir = runtime.TmpfsRunDir(cfg.stateDir) // "": <state-dir>/run
+		var refused []error
+		runDir, refused = runtime.TmpfsRunDirRefusals(cfg.stateDir) // "": <state-dir>/run
+		logRunDirRefusals(log, refused, runDir, cfg.stateDir)
 		if runDir != "" {
 			defer os.Remove(runDir) // once empty: every instance stopped
 		}
@@ -341,6 +344,23 @@ func (l *stringList) Set(v string) error {
 	return nil
 }
 
+// logRunDirRefusals says why a default run dir was not used, and which
+// is: a warning for a folder that is there but not private to the daemon
+// (someone else's, a link, writable by others), a debug line for a host
+// without that tmpfs.
+func logRunDirRefusals(log *slog.Logger, refused []error, chosen, stateDir string) {
+	if chosen == "" {
+		chosen = filepath.Join(stateDir, "run") + " (not a tmpfs: each FIFO costs a disk inode)"
+	}
+	for _, err := range refused {
+		level := slog.LevelWarn
+		if errors.Is(err, runtime.ErrNotTmpfs) {
+			level = slog.LevelDebug
+		}
+		log.Log(context.Background(), level, "not using a default run dir", "err", err, "using", chosen)
+	}
+}
+
 // isLoopback reports whether a listen address only accepts local clients.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
@@ -388,7 +408,8 @@ func lockStateDir(dir string) (func(), error) {
 		return nil, fmt.Errorf("lock state dir: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		holder, _ := os.ReadFile(path)
+		// Bounded: a lock file linked to /dev/zero must not eat the memory.
+		holder, _ := boundedfile.Read(path, 64)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("another proclet (pid %s) is already running on state dir %s; stop it first or use another --state-dir",
