@@ -279,7 +279,7 @@ func TestAdopt_StateFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.mu.Lock()
-	a.pids = append(a.pids, st2.PID)
+	a.pids = append(a.pids, startedPID{st2.PID, startTicksOf(st2.PID)})
 	a.mu.Unlock()
 	if st2.Ports["http"] == st.Ports["http"] {
 		t.Fatalf("a new instance got the adopted instance's port %d", st2.Ports["http"])

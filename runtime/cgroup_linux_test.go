@@ -56,9 +56,7 @@ func newHarnessWith(t *testing.T, opts ExecOptions) *harness {
 		h.mu.Lock()
 		pids := h.pids
 		h.mu.Unlock()
-		for _, pid := range pids {
-			unix.Kill(-pid, unix.SIGKILL)
-		}
+		killGroups(pids)
 		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer scancel()
 		if err := e.StopAll(sctx, "TestCleanup"); err != nil {
@@ -225,7 +223,7 @@ func TestCgroup_NeverOutsideTheRoot(t *testing.T) {
 	s := withLimits(h.spec(workload), "64Mi", "")
 	if st, err := h.e.Start(t.Context(), s); err == nil {
 		h.mu.Lock()
-		h.pids = append(h.pids, st.PID)
+		h.pids = append(h.pids, startedPID{st.PID, startTicksOf(st.PID)})
 		h.mu.Unlock()
 		t.Fatalf("start through a linked app folder succeeded")
 	} else if !strings.Contains(err.Error(), "cgroup") {

@@ -52,7 +52,7 @@ type harness struct {
 	dir      string // the manifest dir of every start
 	seq      atomic.Int64
 	mu       sync.Mutex
-	pids     []int
+	pids     []startedPID
 	detached bool
 }
 
@@ -75,11 +75,10 @@ func newHarness(t *testing.T) *harness {
 		h.mu.Lock()
 		pids, detached := h.pids, h.detached
 		h.mu.Unlock()
-		for _, pid := range pids {
-			unix.Kill(-pid, unix.SIGKILL)
-		}
+		killGroups(pids)
 		if detached {
-			for _, pid := range pids {
+			for _, p := range pids {
+				pid := p.pid
 				var ws unix.WaitStatus
 				unix.Wait4(pid, &ws, 0, nil) // ours to reap: Detach left them
 			}
@@ -110,6 +109,24 @@ func (h *harness) spec(command ...string) StartSpec {
 	}
 }
 
+// startedPID is an instance's PID with its start time in clock ticks, so
+// that cleanup never signals a recycled PID.
+type startedPID struct {
+	pid   int
+	ticks uint64
+}
+
+// killGroups SIGKILLs the group of each started instance whose leader is
+// still the process started (alive, or a zombie not yet reaped): a reaped
+// leader's PID may already lead another test's instance.
+func killGroups(pids []startedPID) {
+	for _, p := range pids {
+		if id, err := readProcIdent(p.pid); err == nil && id.start == p.ticks {
+			unix.Kill(-p.pid, unix.SIGKILL)
+		}
+	}
+}
+
 // start starts s and registers its group for cleanup; it fails the test on error.
 func (h *harness) start(s StartSpec) State {
 	h.t.Helper()
@@ -118,7 +135,7 @@ func (h *harness) start(s StartSpec) State {
 		h.t.Fatalf("start: %v", err)
 	}
 	h.mu.Lock()
-	h.pids = append(h.pids, st.PID)
+	h.pids = append(h.pids, startedPID{st.PID, startTicksOf(st.PID)})
 	h.mu.Unlock()
 	return st
 }

@@ -181,7 +181,9 @@ func TestExec_OutputOfAChildOutlivingTheLeaderIsNotWaitedForever(t *testing.T) {
 	log := h.waitLog(s, "stdout", "child pid=", 5*time.Second)
 	escaped := childPIDs(log)
 	h.mu.Lock()
-	h.pids = append(h.pids, escaped...) // its own group: clean it up by pid
+	for _, pid := range escaped { // its own group: clean it up by pid
+		h.pids = append(h.pids, startedPID{pid, startTicksOf(pid)})
+	}
 	h.mu.Unlock()
 	got := h.waitExit(s.UID, 5*time.Second)
 	if took := got.Exit.At.Sub(st.StartedAt); took > 3*time.Second {

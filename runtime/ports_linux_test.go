@@ -200,11 +200,9 @@ func TestStartStickyAcrossDaemonRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pids []int
+	var pids []startedPID
 	t.Cleanup(func() {
-		for _, pid := range pids {
-			unix.Kill(-pid, unix.SIGKILL)
-		}
+		killGroups(pids)
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := e2.StopAll(sctx, "TestCleanup"); err != nil {
@@ -217,7 +215,7 @@ func TestStartStickyAcrossDaemonRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pids = append(pids, st.PID)
+		pids = append(pids, startedPID{st.PID, startTicksOf(st.PID)})
 		if st.Ports["http"] != want[o] {
 			t.Errorf("web-%d after a daemon restart = %d, want %d", o, st.Ports["http"], want[o])
 		}
