@@ -23,6 +23,9 @@
 //	                        "<instance> <pid>.<start ms> stdout <seq>" (hack/chaos checks
 //	                        each run's lines by it, even when a pid is reused)
 //	--line-size BYTES     pad each line with 'x' to BYTES, newline included
+//	--flood SIZE          write SIZE bytes to stdout as fast as the pipe takes them, in
+//	                        64 KiB writes, then "flood done" on stderr (tests of hostile output)
+//	--flood-line BYTES    a newline every BYTES of the flood (default 0: none at all)
 //	--print-env           print the environment once, sorted, one VAR=value a line
 //	--print-rlimit        print "rlimit nofile soft=S hard=H" once
 //	--announce            print "ready pid=<pid>" on stderr once signals are handled
@@ -61,6 +64,8 @@ type config struct {
 	stdoutRate, stderrRate     int
 	lines, lineSize            int
 	lineID                     bool
+	flood                      int64
+	floodLine                  int
 	printEnv, printRlimit      bool
 	announce                   bool
 	readyAfter, failAfter      time.Duration
@@ -84,6 +89,8 @@ func main() {
 	flag.IntVar(&c.stderrRate, "stderr-rate", 0, "stderr lines per second")
 	flag.IntVar(&c.lines, "lines", 0, "stop each stream after this many lines (0: never)")
 	flag.IntVar(&c.lineSize, "line-size", 0, "pad lines to this many bytes")
+	flag.Func("flood", "bytes to write to stdout at full speed", sizeFlag(&c.flood))
+	flag.IntVar(&c.floodLine, "flood-line", 0, "a newline every this many bytes of the flood (0: none)")
 	flag.BoolVar(&c.lineID, "line-id", false, "prefix lines with <pid>.<start ms>, unique per run")
 	flag.BoolVar(&c.printEnv, "print-env", false, "print the environment")
 	flag.BoolVar(&c.printRlimit, "print-rlimit", false, "print RLIMIT_NOFILE")
@@ -144,6 +151,9 @@ func run(c config) int {
 		}
 		go emit(os.Stdout, prefix+" stdout", c.stdoutRate, c.lines, c.lineSize)
 		go emit(os.Stderr, prefix+" stderr", c.stderrRate, c.lines, c.lineSize)
+		if c.flood > 0 {
+			go flood(c.flood, c.floodLine)
+		}
 		if c.announce {
 			fmt.Fprintf(os.Stderr, "ready pid=%d\n", os.Getpid())
 		}
@@ -246,6 +256,29 @@ func emit(w *os.File, prefix string, rate, limit, size int) {
 		}
 		<-tick.C
 	}
+}
+
+// flood writes total bytes of letters to stdout as fast as it can, with a
+// newline every line bytes (none when line is 0), then says so on stderr.
+func flood(total int64, line int) {
+	buf := make([]byte, 64<<10)
+	for i := range buf {
+		buf[i] = 'a' + byte(i%26)
+	}
+	if line > 0 {
+		for i := line - 1; i < len(buf); i += line {
+			buf[i] = '\n'
+		}
+	}
+	for left := total; left > 0; {
+		n := int(min(left, int64(len(buf))))
+		if _, err := os.Stdout.Write(buf[:n]); err != nil {
+			fmt.Fprintln(os.Stderr, "flood:", err)
+			return
+		}
+		left -= int64(n)
+	}
+	fmt.Fprintln(os.Stderr, "flood done")
 }
 
 // allocate touches total bytes, all at once or step bytes per interval,
