@@ -20,7 +20,7 @@ const (
 	// readBufSize bounds a reader's memory and what one read takes. A
 	// longer line is written to the log in pieces, still never split
 	// across two files by rotation.
-	readBufSize = 16 << 10
+	readBufSize = 64 << 10
 	// pipeSize is what the FIFO buffer is enlarged to (F_SETPIPE_SZ): the
 	// output an instance can write while no daemon reads before it blocks.
 	pipeSize = 1 << 20
