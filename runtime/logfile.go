@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 )
@@ -122,6 +125,7 @@ func (l *logFile) EndLine() {
 // error it returns how many bytes of p were not offered to put: put itself
 // deals with the rest of its own segment.
 func (l *logFile) emitLocked(p []byte, put func(seg []byte) (int, error)) (rest int, err error) {
+	l.resyncLocked()
 	for len(p) > 0 {
 		if l.f == nil { // first, so that size and lineLen are the file's
 			if err := l.openLocked(); err != nil {
@@ -151,6 +155,24 @@ func (l *logFile) emitLocked(p []byte, put func(seg []byte) (int, error)) (rest 
 		p = p[n:]
 	}
 	return 0, nil
+}
+
+// resyncLocked takes the file's end for its size again, once a round (an
+// lseek): the daemon writes at explicit offsets, and a file truncated
+// behind its back (logrotate's copytruncate, "> file") must be written
+// from its new end, not after a hole, as O_APPEND would.
+func (l *logFile) resyncLocked() {
+	if l.f == nil {
+		return
+	}
+	end, err := unix.Seek(l.fd, 0, io.SeekEnd)
+	if err != nil || end == l.size {
+		return
+	}
+	l.size = end
+	if end == 0 {
+		l.lineLen = 0
+	}
 }
 
 // advanceLocked accounts for seg, just written at the end of the file.

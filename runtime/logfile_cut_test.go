@@ -174,3 +174,21 @@ func TestLogFile_Mode(t *testing.T) {
 		}
 	}
 }
+
+// A log truncated behind the daemon's back (logrotate's copytruncate) is
+// written from its new end, as O_APPEND would, not after a hole.
+func TestLogFile_TruncatedBehindItsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	l := newLogFile(path, 1<<20, 2, slog.New(slog.DiscardHandler))
+	defer l.Close()
+	l.Write([]byte("before\n"))
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	l.Write([]byte("after\n"))
+	fd := pipeWith(t, "spliced\n")
+	l.writeFrom(fd, []byte("spliced\n"))
+	if got, _ := os.ReadFile(path); string(got) != "after\nspliced\n" {
+		t.Errorf("x.log = %q, want %q", got, "after\nspliced\n")
+	}
+}
