@@ -15,8 +15,10 @@ import (
 // and never hold more than (maxFiles + 1) × (maxSize + a piece and its
 // mark) together, checked all along while it writes. What they keep is the
 // output's tail, cut into pieces of maxLinePieceCap bytes.
+//
+// Not parallel: 50 MiB at full speed would slow the parallel tests that
+// time the log path (TestLogs_FastWriterLosesNothing).
 func TestLogs_EndlessLineStaysBounded(t *testing.T) {
-	t.Parallel()
 	h := newHarness(t)
 	s := h.spec(workload, "--flood", "50Mi")
 	maxFiles := int32(2)
