@@ -134,12 +134,14 @@
 // FIFO through a separate O_RDONLY|O_NONBLOCK open and copies lines to
 // <state-dir>/logs/<app>/<instance>.<stream>.log. One goroutine reads every
 // FIFO of the Exec (output_poll_linux.go): an epoll set of the FIFOs, one
-// scratch pipe and a 16 KiB buffer taken only for a round; an idle
+// scratch pipe and a 64 KiB buffer taken only for a round; an idle
 // instance costs no goroutine, buffer or extra fd for its output (a
 // goroutine per stream cost ~100 KiB per instance: 2000 stacks grown by
 // their buffers and 4000 scratch-pipe fds at 1000 instances). A turn gives
 // one FIFO at most 128 KiB, so a flood from one instance does not starve
-// the others. A stream the loop cannot read (not a FIFO, no tee(2)) gets a
+// the others. A wake that moved less than a round, less than 1 ms after
+// the loop began to wait, makes it sleep 1 ms before it waits again
+// (outputCoalesce), so small writes are read in batches. A stream the loop cannot read (not a FIFO, no tee(2)) gets a
 // goroutine of its own, as does every stream if the epoll set cannot be
 // made. The reader sees EOF once
 // every process holding the write side is gone. A new daemon can reopen
@@ -168,18 +170,22 @@
 //
 // Log files are appended across restarts of an instance and rotated by
 // size (spec.logs.maxSize): .log becomes .log.1, .1 becomes .2 and so on,
-// keeping maxFiles rotated files. Rotation happens only at a line boundary,
-// so a line is never split across files, and a line longer than maxSize
-// goes whole into one file. A reader holds at most 16 KiB; a longer line is
-// written in pieces, still into one file. A write error (a full disk) is
-// logged once and the output is dropped while it lasts (State.LogError
-// says why): the reader keeps draining, so an instance never blocks on the
-// daemon's disk. Each read from the FIFO (up to 16 KiB) is written up to
-// its last newline in one write(2), not one per line.
+// keeping maxFiles rotated files. Rotation happens only at a line boundary;
+// a line begun in a file is finished there. A line longer than a piece
+// (64 KiB, or maxSize when smaller) is cut: the piece ends with lineCutMark
+// and a newline, and the line goes on on the next line of the log
+// (logfile_cut.go). A cut is a line boundary, so output without newlines is
+// rotated like any other, and a file holds at most maxSize plus a piece.
+// A write error (a full disk) is logged once and the output is dropped
+// while it lasts (State.LogError says why): the reader keeps draining, so
+// an instance never blocks on the daemon's disk. Each round (up to 64 KiB
+// from the FIFO) is written in as few writes as rotation and cuts allow,
+// not one per line. Log files are created with ExecOptions.LogFileMode
+// (0600 by default), and an existing file of another mode is given it.
 //
-// A known gap: when a daemon is killed while a line is half written to a
-// log file, the next daemon does not know the file ends mid-line, so its
-// first rotation may fall inside that one line.
+// A daemon killed while a line is half written leaves a file that ends
+// mid-line: the next daemon reads back the file's last line when it opens
+// it, and continues that line in it, cut at a piece as any.
 //
 // # Ports
 //

@@ -46,6 +46,11 @@ type ExecOptions struct {
 	// instance gets a cgroup under it with its memory and cpu limits
 	// (cgroup_linux.go). "": none; memory limits are then polled.
 	CgroupRoot string
+	// LogFileMode is the mode of the instances' log files and of the
+	// folders made for them (plus x where r is set); 0 is
+	// DefaultLogFileMode (0600). Files of another mode, left by an older
+	// daemon, are given it when opened.
+	LogFileMode os.FileMode
 
 	// fakeCgroupFS lets tests use a plain folder as CgroupRoot.
 	fakeCgroupFS bool
@@ -72,6 +77,8 @@ type Exec struct {
 	onSample       func()
 
 	onProbe func(app, probe string, ok bool, d time.Duration) // ExecOptions.OnProbe
+
+	logFileMode os.FileMode // ExecOptions.LogFileMode, defaulted
 
 	events   chan Event
 	kick     chan struct{} // capacity 1: "pending has something"
@@ -113,8 +120,12 @@ func NewExec(opts ExecOptions) (*Exec, error) {
 	if runDir, err = filepath.Abs(runDir); err != nil {
 		return nil, fmt.Errorf("new exec runtime: %w", err)
 	}
-	for _, d := range []string{runDir, filepath.Join(stateDir, "logs")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	logFileMode := opts.LogFileMode
+	if logFileMode == 0 {
+		logFileMode = DefaultLogFileMode
+	}
+	for d, mode := range map[string]os.FileMode{runDir: 0o755, filepath.Join(stateDir, "logs"): dirMode(logFileMode)} {
+		if err := os.MkdirAll(d, mode); err != nil {
 			return nil, fmt.Errorf("new exec runtime: %w", err)
 		}
 	}
@@ -144,6 +155,7 @@ func NewExec(opts ExecOptions) (*Exec, error) {
 		sampleInterval: sampleInterval(opts.SampleInterval),
 		onSample:       opts.OnSample,
 		onProbe:        opts.OnProbe,
+		logFileMode:    logFileMode,
 
 		events:   make(chan Event, 64),
 		kick:     make(chan struct{}, 1),
@@ -348,6 +360,7 @@ func (e *Exec) acquireLog(path string, maxSize int64, maxFiles int) *logFile {
 	l, ok := e.logs[path]
 	if !ok {
 		l = newLogFile(path, maxSize, maxFiles, e.log)
+		l.mode = e.logFileMode
 		e.logs[path] = l
 	}
 	l.refs++

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 )
@@ -26,11 +29,14 @@ func LogPath(stateDir, app, instance, stream string) string {
 // shared by every handle that writes the same path (an instance restarted
 // while its predecessor still drains), so rotation happens in one place.
 //
-// Invariants: a rotation only happens at a line boundary, so a line is never
-// split across two files; a line longer than maxSize goes whole into one
-// file. A write error is logged once (until a write succeeds again) and the
-// data is dropped: the reader must keep draining so the instance never
-// blocks on a full disk.
+// Invariants: a rotation only happens at a line boundary; a line is at
+// most maxLinePiece(maxSize) bytes in a file: a longer one is cut into
+// pieces, each but the last ending with lineCutMark (logfile_cut.go), and
+// a cut is a line boundary too. So whatever the output looks like, a file
+// holds at most maxSize plus one piece, and every file is rotated. A write
+// error is logged once (until a write succeeds again) and the data is
+// dropped: the reader must keep draining so the instance never blocks on a
+// full disk.
 type logFile struct {
 	path string
 	log  *slog.Logger
@@ -41,18 +47,25 @@ type logFile struct {
 	mu       sync.Mutex
 	maxSize  int64
 	maxFiles int
-	f        *os.File
-	size     int64
-	midLine  bool // the last write did not end with '\n'
-	failing  bool // an error was logged and no write succeeded since
+	mode     os.FileMode // of the files, whatever the umask
+	f        *os.File    // opened without O_APPEND: written at size (pwrite, splice with an offset)
+	fd       int         // f's fd while f is open
+	size     int64       // the file's size, where the next byte goes
+	lineLen  int64       // bytes of the current line in the file: 0 at a line start
+	failing  bool        // an error was logged and no write succeeded since
 
 	// failure is the error while failing, nil otherwise: read without mu
 	// (State.LogError), since mu is held across slow writes.
 	failure atomic.Pointer[string]
 }
 
+// DefaultLogFileMode is the mode of the log files unless
+// ExecOptions.LogFileMode says otherwise: the owner's only, as the state
+// files are, since output holds what instances print (tokens, addresses).
+const DefaultLogFileMode os.FileMode = 0o600
+
 func newLogFile(path string, maxSize int64, maxFiles int, log *slog.Logger) *logFile {
-	return &logFile{path: path, maxSize: maxSize, maxFiles: maxFiles, log: log}
+	return &logFile{path: path, maxSize: maxSize, maxFiles: maxFiles, log: log, mode: DefaultLogFileMode, fd: -1}
 }
 
 // setLimits changes the rotation policy for the next writes.
@@ -64,14 +77,15 @@ func (l *logFile) setLimits(maxSize int64, maxFiles int) {
 
 // Write appends p: whole lines, or a piece of one, or lines and then a
 // piece. The file is rotated between lines, before a line that would push
-// it past maxSize.
+// it past maxSize; a line is cut at maxLinePiece.
 func (l *logFile) Write(p []byte) {
 	if len(p) == 0 {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.noteLocked(l.writeLocked(p))
+	_, err := l.emitLocked(p, func(seg []byte) (int, error) { return l.f.WriteAt(seg, l.size) })
+	l.noteLocked(err)
 }
 
 // noteLocked records the outcome of a write: the first failure is logged
@@ -98,98 +112,119 @@ func (l *logFile) noteLocked(err error) {
 // final newline), so the next writer starts on a fresh line.
 func (l *logFile) EndLine() {
 	l.mu.Lock()
-	mid := l.midLine
+	mid := l.lineLen > 0
 	l.mu.Unlock()
 	if mid {
 		l.Write([]byte{'\n'})
 	}
 }
 
-func (l *logFile) writeLocked(p []byte) error {
-	if l.f == nil { // first, so that size is the file's
-		if err := l.openLocked(); err != nil {
-			return err
-		}
-	}
+// emitLocked writes p segment by segment (segmentLocked), each with put
+// (a write of the copy, or a splice of the same bytes from a FIFO),
+// rotating before a segment and marking a cut after one as it says. On an
+// error it returns how many bytes of p were not offered to put: put itself
+// deals with the rest of its own segment.
+func (l *logFile) emitLocked(p []byte, put func(seg []byte) (int, error)) (rest int, err error) {
+	l.resyncLocked()
 	for len(p) > 0 {
-		n := l.segmentLocked(p)
-		if err := l.writeSegmentLocked(p[:n]); err != nil {
-			return err
+		if l.f == nil { // first, so that size and lineLen are the file's
+			if err := l.openLocked(); err != nil {
+				return len(p), err
+			}
+		}
+		n, cut, rotate := l.segmentLocked(p)
+		if rotate {
+			if err := l.rotateLocked(); err != nil {
+				return len(p), err
+			}
+		}
+		if n > 0 {
+			w, err := put(p[:n])
+			l.advanceLocked(p[:w])
+			if err != nil {
+				return len(p) - n, l.failLocked(err)
+			}
+		}
+		if cut {
+			w, err := l.f.WriteAt([]byte(lineCutMark), l.size)
+			l.advanceLocked([]byte(lineCutMark)[:w])
+			if err != nil {
+				return len(p) - n, l.failLocked(err)
+			}
 		}
 		p = p[n:]
 	}
-	return nil
+	return 0, nil
 }
 
-// segmentLocked is how much of p to write next: what fits the current
-// file up to a line boundary; when no whole line fits, what fits a new
-// file (writeSegmentLocked rotates first); a first line longer than
-// maxSize whole; the rest of a line begun.
-func (l *logFile) segmentLocked(p []byte) int {
-	if l.midLine {
-		if i := bytes.IndexByte(p, '\n'); i >= 0 {
-			return i + 1
-		}
-		return len(p)
-	}
-	for _, room := range []int64{l.maxSize - l.size, l.maxSize} {
-		if int64(len(p)) <= room {
-			return len(p)
-		}
-		if room > 0 {
-			if i := bytes.LastIndexByte(p[:room], '\n'); i >= 0 {
-				return i + 1
-			}
-		}
-	}
-	if i := bytes.IndexByte(p, '\n'); i >= 0 {
-		return i + 1
-	}
-	return len(p)
-}
-
-// writeSegmentLocked writes p, rotating first when p begins a line and
-// would push the file past maxSize.
-func (l *logFile) writeSegmentLocked(p []byte) error {
+// resyncLocked takes the file's end for its size again, once a round (an
+// lseek): the daemon writes at explicit offsets, and a file truncated
+// behind its back (logrotate's copytruncate, "> file") must be written
+// from its new end, not after a hole, as O_APPEND would.
+func (l *logFile) resyncLocked() {
 	if l.f == nil {
-		if err := l.openLocked(); err != nil {
-			return err
-		}
+		return
 	}
-	if !l.midLine && l.size > 0 && l.size+int64(len(p)) > l.maxSize {
-		if err := l.rotateLocked(); err != nil {
-			return err
-		}
+	end, err := unix.Seek(l.fd, 0, io.SeekEnd)
+	if err != nil || end == l.size {
+		return
 	}
-	n, err := l.f.Write(p)
-	l.size += int64(n)
-	if n > 0 {
-		l.midLine = p[n-1] != '\n'
+	l.size = end
+	if end == 0 {
+		l.lineLen = 0
 	}
-	if err != nil {
-		// Start afresh on the next write: the size may be wrong now.
-		l.f.Close()
-		l.f = nil
-		return fmt.Errorf("write %s: %w", l.path, err)
-	}
-	return nil
 }
 
+// advanceLocked accounts for seg, just written at the end of the file.
+func (l *logFile) advanceLocked(seg []byte) {
+	l.size += int64(len(seg))
+	if i := bytes.LastIndexByte(seg, '\n'); i >= 0 {
+		l.lineLen = int64(len(seg) - i - 1)
+	} else {
+		l.lineLen += int64(len(seg))
+	}
+}
+
+// failLocked closes the file after a failed write, so the next write
+// starts afresh (its size and line may be wrong now), and says what failed.
+func (l *logFile) failLocked(err error) error {
+	if l.f != nil {
+		l.f.Close()
+		l.f, l.fd = nil, -1
+	}
+	return fmt.Errorf("write %s: %w", l.path, err)
+}
+
+// openLocked opens (or creates) the file with the log mode, and learns
+// where it ends: its size, and how long its last line is when the file
+// does not end with a newline (a daemon killed mid-line, or a line
+// unfinished when an instance restarted), so that the line is neither
+// rotated apart nor let grow past maxLinePiece.
 func (l *logFile) openLocked() error {
-	if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(l.path), dirMode(l.mode)); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE, l.mode)
 	if err != nil {
 		return err
 	}
 	st, err := f.Stat()
+	if err == nil && st.Mode().Perm() != l.mode {
+		err = f.Chmod(l.mode) // the umask's, or an older daemon's 0644
+	}
 	if err != nil {
 		f.Close()
 		return err
 	}
-	l.f, l.size = f, st.Size()
+	l.f, l.fd, l.size = f, int(f.Fd()), st.Size()
+	l.lineLen = lastLineLen(l.path, l.size, l.piece())
 	return nil
+}
+
+// dirMode is the mode of a log folder for files of mode m: searchable by
+// whoever may read them.
+func dirMode(m os.FileMode) os.FileMode {
+	return m | (m&0o444)>>2
 }
 
 // rotateLocked renames .log to .log.1 after shifting .log.N to .log.N+1,
@@ -197,7 +232,7 @@ func (l *logFile) openLocked() error {
 func (l *logFile) rotateLocked() error {
 	if l.f != nil {
 		l.f.Close()
-		l.f = nil
+		l.f, l.fd = nil, -1
 	}
 	if l.maxFiles <= 0 {
 		if err := os.Remove(l.path); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -238,7 +273,7 @@ func (l *logFile) Close() {
 	defer l.mu.Unlock()
 	if l.f != nil {
 		l.f.Close()
-		l.f = nil
+		l.f, l.fd = nil, -1
 	}
 }
 

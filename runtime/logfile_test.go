@@ -17,17 +17,17 @@ func TestLogFile_RotatesOnlyAtLineBoundaries(t *testing.T) {
 	path := filepath.Join(dir, "web-0.stdout.log")
 	l := newLogFile(path, 10, 3, slog.New(slog.DiscardHandler))
 	defer l.Close()
-	l.Write([]byte("aaaa\n"))         // 5
-	l.Write([]byte("bbbb\n"))         // 10: fits exactly
-	l.Write([]byte("a line longer ")) // starts a line: rotates first
-	l.Write([]byte("than maxSize\n")) // piece of the same line: no rotation
-	l.Write([]byte("cc\n"))           // rotates
-	l.Write([]byte("dd"))             // fits, unfinished
-	l.EndLine()                       // finishes it
-	l.EndLine()                       // nothing to finish
+	l.Write([]byte("aaaa\n"))   // 5
+	l.Write([]byte("bbbb\n"))   // 10: fits exactly
+	l.Write([]byte("0123"))     // starts a line: rotates first
+	l.Write([]byte("456789\n")) // piece of the same line: no rotation
+	l.Write([]byte("cc\n"))     // rotates
+	l.Write([]byte("dd"))       // fits, unfinished
+	l.EndLine()                 // finishes it
+	l.EndLine()                 // nothing to finish
 	for name, want := range map[string]string{
 		path + ".2": "aaaa\nbbbb\n",
-		path + ".1": "a line longer than maxSize\n",
+		path + ".1": "0123456789\n",
 		path:        "cc\ndd\n",
 	} {
 		if got, _ := os.ReadFile(name); string(got) != want {

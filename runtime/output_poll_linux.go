@@ -29,7 +29,16 @@ import (
 // roundsPerWake bounds what one FIFO gets in a turn (rounds of at most
 // readBufSize), so a flood from one instance does not starve the others:
 // epoll is level-triggered, the rest is read on the next turn.
-const roundsPerWake = 8
+const roundsPerWake = 2
+
+// outputCoalesce is how long the loop lets output gather before it waits
+// again, when it is woken often for little: a writer making small writes
+// (a line each) woke it, and cost it a tee, a read and a splice, for every
+// write. It sleeps that long after a wake that moved less than a round
+// and came less than that long after it began to wait. Quiet instances
+// never meet it; a busy one has its output in the log at most that much
+// later.
+const outputCoalesce = time.Millisecond
 
 // outputPoller is the Exec's reader of the output FIFOs. Its fds exist
 // while it has readers: the loop closes them when the last one ends.
@@ -262,6 +271,10 @@ func (p *outputPoller) loop(epfd, wake int) {
 	defer p.e.wg.Done()
 	events := make([]unix.EpollEvent, 64)
 	var buf [8]byte
+	var last struct { // the last wake
+		waited time.Duration // how long epoll_wait blocked for it
+		moved  int           // bytes it moved
+	}
 	for {
 		p.mu.Lock()
 		cancels := p.cancels
@@ -277,7 +290,12 @@ func (p *outputPoller) loop(epfd, wake int) {
 			return
 		}
 		p.mu.Unlock()
+		if last.moved > 0 && last.moved < readBufSize && last.waited < outputCoalesce {
+			time.Sleep(outputCoalesce) // a little output, soon after the last: let more gather
+		}
+		waitFrom := time.Now()
 		n, err := unix.EpollWait(epfd, events, -1)
+		last.waited, last.moved = time.Since(waitFrom), 0
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
@@ -304,7 +322,9 @@ func (p *outputPoller) loop(epfd, wake int) {
 			if r == nil {
 				continue
 			}
-			if eof, err := p.turn(r); eof || err != nil {
+			moved, eof, err := p.turn(r)
+			last.moved += moved
+			if eof || err != nil {
 				p.end(r, err, false)
 			}
 		}
@@ -312,9 +332,9 @@ func (p *outputPoller) loop(epfd, wake int) {
 }
 
 // turn moves what r's FIFO holds into its log, at most roundsPerWake
-// rounds. It reports EOF (no writer left and nothing more to read) or an
-// error, either of which ends the reader.
-func (p *outputPoller) turn(r *reader) (eof bool, err error) {
+// rounds, and says how many bytes. It reports EOF (no writer left and
+// nothing more to read) or an error, either of which ends the reader.
+func (p *outputPoller) turn(r *reader) (moved int, eof bool, err error) {
 	src := int(r.poll.src)
 	for range roundsPerWake {
 		n, err := unix.Tee(src, p.scratch[1], readBufSize, unix.SPLICE_F_NONBLOCK)
@@ -322,24 +342,25 @@ func (p *outputPoller) turn(r *reader) (eof bool, err error) {
 		case errors.Is(err, unix.EINTR):
 			continue
 		case errors.Is(err, unix.EAGAIN):
-			return false, nil
+			return moved, false, nil
 		case err != nil:
-			return false, fmt.Errorf("tee: %w", err)
+			return moved, false, fmt.Errorf("tee: %w", err)
 		case n == 0:
-			return true, nil
+			return moved, true, nil
 		}
 		buf := readBufs.Get().(*[readBufSize]byte)
 		err = readFull(p.scratch[0], buf[:n])
 		if err == nil {
 			r.out.writeFrom(src, buf[:n])
+			moved += int(n)
 		}
 		readBufs.Put(buf)
 		if err != nil {
 			p.resetScratch()
-			return false, err
+			return moved, false, err
 		}
 	}
-	return false, nil
+	return moved, false, nil
 }
 
 // resetScratch replaces the scratch pipe after a failed round, which may

@@ -137,112 +137,55 @@ func readFull(fd int, p []byte) error {
 }
 
 // writeFrom moves the next len(p) bytes of the pipe src, which are p, into
-// the log, as Write would write p: rotating between lines, and on an error
-// logging once and dropping them (they are taken from src all the same, so
-// the instance never blocks on the daemon's disk).
+// the log, as Write would write p: rotating between lines, cutting a line
+// too long, and on an error logging once and dropping them (they are
+// taken from src all the same, so the instance never blocks on the
+// daemon's disk).
 func (l *logFile) writeFrom(src int, p []byte) {
 	if len(p) == 0 {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.noteLocked(l.spliceLocked(src, p))
-}
-
-// spliceLocked is writeLocked with the bytes moved from src.
-func (l *logFile) spliceLocked(src int, p []byte) error {
-	for len(p) > 0 {
-		n := l.segmentLocked(p)
-		if err := l.spliceSegmentLocked(src, p[:n]); err != nil {
-			discard(src, len(p)-n)
-			return err
-		}
-		p = p[n:]
+	rest, err := l.emitLocked(p, func(seg []byte) (int, error) { return l.spliceLocked(src, seg) })
+	if err != nil {
+		discard(src, rest)
 	}
-	return nil
+	l.noteLocked(err)
 }
 
-// spliceSegmentLocked is writeSegmentLocked with the bytes moved from src:
-// on an error, what was not moved is discarded from src.
-func (l *logFile) spliceSegmentLocked(src int, p []byte) (err error) {
-	moved := 0
+// spliceLocked moves the next len(seg) bytes of src, which are seg, to the
+// end of the file with splice(2): at an explicit offset, so there is no
+// O_APPEND (which splice refuses) nor a seek to make. The daemon is the
+// file's only writer (one daemon per state dir, one logFile per path), so
+// writing at its size is appending. On an error, what was not moved is
+// discarded from src.
+func (l *logFile) spliceLocked(src int, seg []byte) (moved int, err error) {
 	defer func() {
-		l.size += int64(moved)
-		if moved > 0 {
-			l.midLine = p[moved-1] != '\n'
-		}
 		if err != nil {
-			discard(src, len(p)-moved)
-			if l.f != nil {
-				// Start afresh on the next write: the size may be wrong now.
-				l.f.Close()
-				l.f = nil
-			}
-			err = fmt.Errorf("write %s: %w", l.path, err)
+			discard(src, len(seg)-moved)
 		}
 	}()
-	if l.f == nil {
-		if err := l.openLocked(); err != nil {
-			return err
-		}
-	}
-	if !l.midLine && l.size > 0 && l.size+int64(len(p)) > l.maxSize {
-		if err := l.rotateLocked(); err != nil {
-			return err
-		}
-	}
-	dst, err := l.spliceTarget()
-	if err != nil {
-		return err
-	}
-	for moved < len(p) {
-		n, err := unix.Splice(src, nil, dst, nil, len(p)-moved, unix.SPLICE_F_MOVE)
+	for moved < len(seg) {
+		off := l.size + int64(moved)
+		n, err := unix.Splice(src, nil, l.fd, &off, len(seg)-moved, unix.SPLICE_F_MOVE)
 		switch {
 		case errors.Is(err, unix.EINTR):
 			continue
 		case errors.Is(err, unix.EINVAL):
 			// This file system cannot splice: write the copy, then
 			// take the bytes out of src.
-			w, err := l.f.Write(p[moved:])
+			w, err := l.f.WriteAt(seg[moved:], l.size+int64(moved))
 			discard(src, w)
-			moved += w
-			return err
+			return moved + w, err
 		case err != nil:
-			return err
+			return moved, err
 		case n == 0:
-			return errors.New("splice moved nothing")
+			return moved, errors.New("splice moved nothing")
 		}
 		moved += int(n)
 	}
-	return nil
-}
-
-// spliceTarget returns the log's fd, ready for splice(2): without
-// O_APPEND (which splice refuses) and at the end of the file. The daemon
-// is the file's only writer (one daemon per state dir, one logFile per
-// path), so writing at the end is appending.
-func (l *logFile) spliceTarget() (int, error) {
-	rc, err := l.f.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
-		return -1, err
-	}
-	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-	if err != nil {
-		return -1, err
-	}
-	if flags&unix.O_APPEND != 0 {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&^unix.O_APPEND); err != nil {
-			return -1, err
-		}
-	}
-	if _, err := unix.Seek(fd, 0, 2); err != nil {
-		return -1, err
-	}
-	return fd, nil
+	return moved, nil
 }
 
 // discard takes n bytes, which the pipe src holds, out of it.

@@ -39,7 +39,7 @@ func TestLogFile_WriteFromMovesExactly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "web-0.stdout.log")
 	l := newLogFile(path, 10, 3, slog.New(slog.DiscardHandler))
 	defer l.Close()
-	data := "aaaa\nbbbb\na line longer than maxSize\ncc\ndd"
+	data := "aaaa\nbbbb\n0123456789\ncc\ndd"
 	fd := pipeWith(t, data+"NEXT")
 	l.writeFrom(fd, []byte(data))
 	var rest [8]byte
@@ -50,7 +50,7 @@ func TestLogFile_WriteFromMovesExactly(t *testing.T) {
 	l.Write([]byte("ee\n")) // the copying path goes on at the end
 	for name, want := range map[string]string{
 		path + ".2": "aaaa\nbbbb\n",
-		path + ".1": "a line longer than maxSize\n",
+		path + ".1": "0123456789\n",
 		path:        "cc\ndd\nee\n",
 	} {
 		if got, _ := os.ReadFile(name); string(got) != want {

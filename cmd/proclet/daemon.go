@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,6 +59,8 @@ type daemonConfig struct {
 	runDir string
 	// debugListen serves net/http/pprof when set (loopback only).
 	debugListen string
+	// logFileMode is the mode of the instances' log files.
+	logFileMode os.FileMode
 }
 
 func parseDaemonFlags(args []string) (daemonConfig, error) {
@@ -82,9 +85,15 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 	fs.IntVar(&c.maxConnections, "max-connections", 0, "cap on open API connections (0: a quarter of RLIMIT_NOFILE, at most 1024); over it the longest idle one is closed, else the new one gets 503")
 	fs.IntVar(&c.maxPerClient, "max-connections-per-client", 0, "cap on open API connections from one client address (0: 64)")
 	fs.Var(&c.allowedHosts, "allowed-host", "a `name` a request's Host header may give besides localhost and IP addresses (a reverse proxy's); repeatable. On a loopback --listen every other name is refused (DNS rebinding); elsewhere, names are checked only when this is given")
+	logFileMode := fs.String("log-file-mode", "0600", "octal `mode` of the instances' log files, from 0600 to 0666 (e.g. 0640: readable by the group)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	m, err := parseLogFileMode(*logFileMode)
+	if err != nil {
+		return c, err
+	}
+	c.logFileMode = m
 	if c.corsOrigin != "" {
 		if u, err := url.Parse(c.corsOrigin); err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return c, fmt.Errorf("--cors-origin: %q is not an origin like https://host:port", c.corsOrigin)
@@ -121,6 +130,16 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 		return c, fmt.Errorf("--sample-interval: %s must not be negative", c.sampleInterval)
 	}
 	return c, nil
+}
+
+// parseLogFileMode reads --log-file-mode: octal, the owner's read and
+// write (the daemon reopens and rotates the files), no execute bits.
+func parseLogFileMode(s string) (os.FileMode, error) {
+	n, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || n&0o600 != 0o600 || n&^0o666 != 0 {
+		return 0, fmt.Errorf("--log-file-mode: %q is not an octal mode from 0600 to 0666 with the owner's rw (e.g. 0600, 0640)", s)
+	}
+	return os.FileMode(n), nil
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {
@@ -218,7 +237,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	}
 	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
 		SampleInterval: sampleEvery, OnSample: func() { rec.RefreshUsage() }, OnProbe: probeStats.Record,
-		CgroupRoot: cfg.cgroupRoot})
+		CgroupRoot: cfg.cgroupRoot, LogFileMode: cfg.logFileMode})
 	if err != nil {
 		return err
 	}

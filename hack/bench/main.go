@@ -4,7 +4,7 @@
 // issue 6 at N = 10, 100 and 1000 instances of the same workload
 // (bin/workload), one supervisor after the other.
 //
-//	go run ./hack/bench [-quick] [-sizes 10,100,1000] [-peers proclet,pm2,supervisord,s6,runit]
+//	go run ./hack/bench [-quick] [-sizes 10,100,1000] [-peers proclet,pm2,supervisord,s6,runit] [-only output]
 //
 // `make bench` builds and runs it after the Go benchmarks. It installs
 // the peers it lacks (PM2 with npm under the results folder, the others
@@ -59,6 +59,7 @@ type config struct {
 	Install   bool          `json:"-"`
 	Keep      bool          `json:"-"`
 	Profile   bool          `json:"-"`
+	Only      string        `json:"only,omitempty"`
 }
 
 var allKinds = []peerKind{procletKind, pm2Kind, supervisordKind, s6Kind, runitKind}
@@ -79,6 +80,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.Out, "out", "hack/bench/results", "results folder")
 	flag.BoolVar(&c.Install, "install", true, "install missing peers (npm, apt-get)")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the temporary folder (configs, logs)")
+	flag.StringVar(&c.Only, "only", "", "run one scenario alone: output (proclet and the floor only)")
 	flag.BoolVar(&c.Profile, "profile", false, "also record perf profiles of proclet at the largest N (converge, steady) into the results")
 	flag.Parse()
 	c.Quick = *quick
@@ -117,6 +119,9 @@ func parseFlags() (config, error) {
 		c.Sizes = append(c.Sizes, n)
 	}
 	slices.Sort(c.Sizes)
+	if c.Only != "" && c.Only != "output" {
+		return c, fmt.Errorf("-only: unknown scenario %q (known: output)", c.Only)
+	}
 	for p := range strings.SplitSeq(*peers, ",") {
 		p = strings.TrimSpace(p)
 		if !slices.ContainsFunc(allKinds, func(k peerKind) bool { return k.name == p }) {
@@ -244,6 +249,18 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 		return err
 	}
 
+	if cfg.Only == "output" {
+		defer func() {
+			b.res.Finished = time.Now()
+			b.res.Partial = ctx.Err() != nil
+			if err := b.report(out); err != nil {
+				fmt.Fprintln(os.Stderr, "bench: report:", err)
+			}
+		}()
+		b.res.How["proclet"] = procletKind.how
+		b.outputCost(ctx)
+		return ctx.Err()
+	}
 	want := map[string]bool{}
 	for _, p := range cfg.Peers {
 		want[p] = true
@@ -301,6 +318,9 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 		}
 		if ctx.Err() == nil {
 			b.crashLoop(ctx, k)
+		}
+		if k.name == "proclet" && ctx.Err() == nil {
+			b.outputCost(ctx)
 		}
 		if k.name == "proclet" && cfg.Profile && ctx.Err() == nil {
 			b.profileProclet(ctx, b.top(), out)

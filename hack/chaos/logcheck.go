@@ -24,6 +24,7 @@ type logLine struct {
 	// open: the last line of the newest file, without its newline yet
 	// (the daemon may be writing it as we read).
 	open bool
+	cut  bool // it ended with the cut mark (removed): the next line goes on with it
 }
 
 // run is what the logs hold of one run of a process.
@@ -180,12 +181,24 @@ func readLogSet(files []string) ([]logLine, error) {
 			parts = nil
 		}
 		for i, p := range parts {
-			out = append(out, logLine{file: filepath.Base(path), no: i + 1, text: p,
-				open: !complete && i == len(parts)-1 && fi == len(files)-1})
+			l := logLine{file: filepath.Base(path), no: i + 1, text: p,
+				open: !complete && i == len(parts)-1 && fi == len(files)-1}
+			if n := len(out); n > 0 && out[n-1].cut {
+				// The rest of a line the daemon cut: one line again.
+				l.text, l.file, l.no = out[n-1].text+l.text, out[n-1].file, out[n-1].no
+				out = out[:n-1]
+			}
+			l.text, l.cut = strings.CutSuffix(l.text, lineCutMark)
+			out = append(out, l)
 		}
 	}
 	return out, nil
 }
+
+// lineCutMark ends a piece of a line longer than the daemon's piece (64
+// KiB): the line goes on on the next line of the log, maybe in the next
+// file (docs/manifests.md).
+const lineCutMark = " [proclet: line cut, continued on the next line]"
 
 // instancesWithLogs lists the instances that have a log file set of
 // stream in an app's log directory.

@@ -95,8 +95,8 @@ func TestLogSetOrderAndRead(t *testing.T) {
 		}
 	}
 	write("web-0.stdout.log.10", "a\n")
-	write("web-0.stdout.log.2", "b\n")
-	write("web-0.stdout.log.1", "c\nd\n")
+	write("web-0.stdout.log.2", "b\nc1"+lineCutMark+"\n")
+	write("web-0.stdout.log.1", "c2"+lineCutMark+"\nc3\nd\n")
 	write("web-0.stdout.log", "e\nf") // f without its newline yet
 	write("web-0.stderr.log", "oops\n")
 	write("web-1.stdout.log", "")
@@ -125,7 +125,7 @@ func TestLogSetOrderAndRead(t *testing.T) {
 			t.Errorf("line %q open=%v", l.text, l.open)
 		}
 	}
-	if !reflect.DeepEqual(texts, []string{"a", "b", "c", "d", "e", "f"}) {
+	if !reflect.DeepEqual(texts, []string{"a", "b", "c1c2c3", "d", "e", "f"}) { // a cut line is one again
 		t.Fatalf("lines %q", texts)
 	}
 	insts, err := instancesWithLogs(dir, "stdout")

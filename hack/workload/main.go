@@ -23,6 +23,11 @@
 //	                        "<instance> <pid>.<start ms> stdout <seq>" (hack/chaos checks
 //	                        each run's lines by it, even when a pid is reused)
 //	--line-size BYTES     pad each line with 'x' to BYTES, newline included
+//	--flood SIZE          write SIZE bytes to stdout as fast as the pipe takes them, in
+//	                        writes of --flood-write bytes, then "flood done" on stderr
+//	--flood-line BYTES    a newline every BYTES of the flood (default 0: none at all)
+//	--flood-write BYTES   the size of each write of the flood (default 65536)
+//	--flood-exit          exit 0 once the flood is written
 //	--print-env           print the environment once, sorted, one VAR=value a line
 //	--print-rlimit        print "rlimit nofile soft=S hard=H" once
 //	--announce            print "ready pid=<pid>" on stderr once signals are handled
@@ -61,6 +66,9 @@ type config struct {
 	stdoutRate, stderrRate     int
 	lines, lineSize            int
 	lineID                     bool
+	flood                      int64
+	floodLine, floodWrite      int
+	floodExit                  bool
 	printEnv, printRlimit      bool
 	announce                   bool
 	readyAfter, failAfter      time.Duration
@@ -84,6 +92,10 @@ func main() {
 	flag.IntVar(&c.stderrRate, "stderr-rate", 0, "stderr lines per second")
 	flag.IntVar(&c.lines, "lines", 0, "stop each stream after this many lines (0: never)")
 	flag.IntVar(&c.lineSize, "line-size", 0, "pad lines to this many bytes")
+	flag.Func("flood", "bytes to write to stdout at full speed", sizeFlag(&c.flood))
+	flag.IntVar(&c.floodLine, "flood-line", 0, "a newline every this many bytes of the flood (0: none)")
+	flag.IntVar(&c.floodWrite, "flood-write", 64<<10, "bytes per write of the flood")
+	flag.BoolVar(&c.floodExit, "flood-exit", false, "exit once the flood is written")
 	flag.BoolVar(&c.lineID, "line-id", false, "prefix lines with <pid>.<start ms>, unique per run")
 	flag.BoolVar(&c.printEnv, "print-env", false, "print the environment")
 	flag.BoolVar(&c.printRlimit, "print-rlimit", false, "print RLIMIT_NOFILE")
@@ -144,6 +156,14 @@ func run(c config) int {
 		}
 		go emit(os.Stdout, prefix+" stdout", c.stdoutRate, c.lines, c.lineSize)
 		go emit(os.Stderr, prefix+" stderr", c.stderrRate, c.lines, c.lineSize)
+		if c.flood > 0 {
+			go func() {
+				flood(c.flood, c.floodLine, c.floodWrite)
+				if c.floodExit {
+					os.Exit(0)
+				}
+			}()
+		}
 		if c.announce {
 			fmt.Fprintf(os.Stderr, "ready pid=%d\n", os.Getpid())
 		}
@@ -246,6 +266,34 @@ func emit(w *os.File, prefix string, rate, limit, size int) {
 		}
 		<-tick.C
 	}
+}
+
+// flood writes total bytes of letters to stdout as fast as it can, in
+// writes of size bytes, with a newline every line bytes (none when line is
+// 0), then says so on stderr.
+func flood(total int64, line, size int) {
+	size = max(size, 1)
+	buf := make([]byte, 64<<10+size) // a write starts anywhere in the pattern
+	for i := range buf {
+		buf[i] = 'a' + byte(i%26)
+		if line > 0 && i%line == line-1 {
+			buf[i] = '\n'
+		}
+	}
+	period := len(buf) - size
+	if line > 0 {
+		period = period / line * line // so the lines go on across writes
+	}
+	for done := int64(0); done < total; {
+		off := int(done % int64(period))
+		n := int(min(total-done, int64(size)))
+		if _, err := os.Stdout.Write(buf[off : off+n]); err != nil {
+			fmt.Fprintln(os.Stderr, "flood:", err)
+			return
+		}
+		done += int64(n)
+	}
+	fmt.Fprintln(os.Stderr, "flood done")
 }
 
 // allocate touches total bytes, all at once or step bytes per interval,

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// outputVariants are the shapes of output the output scenario writes:
+// 100-byte lines, and no newline at all (every piece of it cut).
+var outputVariants = []struct {
+	name string
+	line int // a newline every line bytes; 0: none
+}{{"lines", 100}, {"noline", 0}}
+
+// outputCost is what a flood of output costs: one instance writes a fixed
+// count of bytes as fast as it can, in 64 KiB writes, and the figure is
+// the reader's CPU per MiB, and as a percentage of the writer's. For
+// proclet the reader is the daemon (FIFO → its log file); the floor is
+// cat(1) reading a pipe into a file. The peers are not measured: each
+// logs its own way (PM2 through its God process, runit and s6 through a
+// logger per service), a comparison this scenario does not attempt.
+func (b *bench) outputCost(ctx context.Context) {
+	size := int64(256 << 20)
+	if b.cfg.Quick {
+		size = 128 << 20
+	}
+	for _, v := range outputVariants {
+		if ctx.Err() != nil {
+			return
+		}
+		b.outputFloor(ctx, v.name, v.line, size)
+		b.outputProclet(ctx, v.name, v.line, size)
+	}
+}
+
+// setOutput records one reader's figures for variant v.
+func (b *bench) setOutput(peer, v string, size int64, reader, writer time.Duration, note string) {
+	mib := float64(size) / (1 << 20)
+	b.res.set(peer, 0, "output_"+v+"_ms_per_mib", "ms", ms(reader)/mib, nil, note)
+	b.res.set(peer, 0, "output_"+v+"_pct_of_writer", "%", 100*reader.Seconds()/writer.Seconds(), nil, note)
+	b.logf("%s output (%s): %.3f ms CPU per MiB, %.0f%% of the writer's (%.3f ms per MiB)", peer, v,
+		ms(reader)/mib, 100*reader.Seconds()/writer.Seconds(), ms(writer)/mib)
+}
+
+// outputFloor is workload | cat > file.
+func (b *bench) outputFloor(ctx context.Context, v string, line int, size int64) {
+	err := func() error {
+		ph, err := b.newPhase("floor-output-" + v)
+		if err != nil {
+			return err
+		}
+		defer ph.close()
+		out, err := os.Create(filepath.Join(ph.dir, "out.log"))
+		if err != nil {
+			return err
+		}
+		defer os.Remove(out.Name()) // before the next flood: its dirty pages would be written back during it
+		defer out.Close()
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		w := exec.Command(b.workload, "--flood", strconv.FormatInt(size, 10), "--flood-line", strconv.Itoa(line), "--flood-exit")
+		w.Stdout = pw
+		c := exec.Command("cat")
+		c.Stdin, c.Stdout = pr, out
+		wc, err := b.r.start(ph.name, w)
+		if err != nil {
+			return err
+		}
+		cc, err := b.r.start(ph.name, c)
+		pr.Close()
+		pw.Close()
+		if err != nil {
+			return err
+		}
+		for _, k := range []*child{wc, cc} {
+			select {
+			case <-k.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if k.err != nil {
+				return k.err
+			}
+		}
+		b.setOutput("floor", v, size, cpuOf(cc), cpuOf(wc), fmt.Sprintf("cat of %d MiB from a pipe", size>>20))
+		return nil
+	}()
+	if err != nil {
+		b.logf("floor output (%s): %v", v, err)
+		b.missAll("floor", 0, short(err), "output_"+v+"_ms_per_mib", "output_"+v+"_pct_of_writer")
+	}
+}
+
+// onCPU is the time the threads of pids have run, from
+// /proc/<pid>/task/*/schedstat (in ns: the 10 ms ticks of /proc/<pid>/stat
+// are too coarse for a writer that spends 50 ms on a flood).
+func onCPU(pids []int) time.Duration {
+	var sum time.Duration
+	for _, pid := range pids {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+		for _, t := range tasks {
+			b, err := os.ReadFile(t)
+			if err != nil {
+				continue
+			}
+			f := strings.Fields(string(b))
+			if len(f) > 0 {
+				ns, _ := strconv.ParseInt(f[0], 10, 64)
+				sum += time.Duration(ns)
+			}
+		}
+	}
+	return sum
+}
+
+func cpuOf(c *child) time.Duration {
+	ru, ok := c.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// outputProclet is one app flooding its log, which holds it all (maxSize
+// 4Gi): the daemon's CPU from the apply until the log holds every byte.
+func (b *bench) outputProclet(ctx context.Context, v string, line int, size int64) {
+	err := b.withPeer(ctx, procletKind, "proclet-output-"+v, func(p peer, ph *phase) error {
+		a := ph.app("flood", "--flood", strconv.FormatInt(size, 10), "--flood-line", strconv.Itoa(line))
+		a.extraSpec = "  logs: {maxSize: 4Gi, maxFiles: 1}\n"
+		before := onCPU(supervisorTree(p.roots(), ph.token))
+		if err := p.apply(ctx, []app{a}); err != nil {
+			return err
+		}
+		logs := filepath.Join(ph.dir, "state", "logs", a.name)
+		defer os.Remove(filepath.Join(logs, a.inst+".stdout.log")) // as in outputFloor
+		if err := waitFlooded(ctx, logs, a.inst, size); err != nil {
+			return err
+		}
+		daemon := onCPU(supervisorTree(p.roots(), ph.token)) - before
+		s, ok := ph.marks.latest(a.inst)
+		if !ok {
+			return errors.New("no start stamp of the writer")
+		}
+		writer := onCPU([]int{s.pid})
+		b.setOutput("proclet", v, size, daemon, writer,
+			fmt.Sprintf("%d MiB into one log file", size>>20))
+		return nil
+	})
+	if err != nil {
+		b.logf("proclet output (%s): %v", v, err)
+		b.missAll("proclet", 0, short(err), "output_"+v+"_ms_per_mib", "output_"+v+"_pct_of_writer")
+	}
+}
+
+// waitFlooded waits until the instance's stderr log says the flood is
+// written and its stdout log has stopped growing with at least size bytes.
+func waitFlooded(ctx context.Context, dir, inst string, size int64) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	last, still := int64(-1), 0
+	for still < 5 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("flood: %w", errTimeout)
+		}
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+		errLog, _ := os.ReadFile(filepath.Join(dir, inst+".stderr.log"))
+		st, err := os.Stat(filepath.Join(dir, inst+".stdout.log"))
+		if err != nil || !bytes.Contains(errLog, []byte("flood done")) || st.Size() < size {
+			continue
+		}
+		if st.Size() == last {
+			still++
+		} else {
+			last, still = st.Size(), 0
+		}
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lineCutMark is what ends a piece of a cut line (docs/manifests.md).
+const lineCutMark = " [proclet: line cut, continued on the next line]\n"
+
+func floodManifest(name string, args ...string) string {
+	q := []string{fmt.Sprintf("%q", bins.workload)}
+	for _, a := range args {
+		q = append(q, fmt.Sprintf("%q", a))
+	}
+	return fmt.Sprintf(`apiVersion: proclet.dev/v1alpha1
+kind: App
+metadata:
+  name: %s
+spec:
+  command: [%s]
+  logs: {maxSize: 1Mi, maxFiles: 2}
+`, name, strings.Join(q, ", "))
+}
+
+// logSet reads an instance's stdout files, oldest first.
+func logSet(t *testing.T, dir, instance string) (names []string, contents [][]byte) {
+	t.Helper()
+	base := filepath.Join(dir, instance+".stdout.log")
+	for _, p := range []string{base + ".3", base + ".2", base + ".1", base} {
+		b, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, contents = append(names, filepath.Base(p)), append(contents, b)
+	}
+	return names, contents
+}
+
+// TestLogs_EndlessLine: an instance printing 50 MiB without a newline, as
+// fast as it can, into logs of maxSize 1Mi and maxFiles 2. The daemon
+// rotates them all the same: together they stay within about maxSize ×
+// (maxFiles + 1), checked all along; the line is cut into marked pieces
+// that the logs API serves; the files are the owner's only (0600).
+func TestLogs_EndlessLine(t *testing.T) {
+	skipShort(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "flood.yaml"), floodManifest("flood", "--flood", "50Mi"))
+	d := startDaemon(t, dir)
+	logs := filepath.Join(d.stateDir, "logs", "flood")
+	const bound = 3 * (1<<20 + 64<<10 + len(lineCutMark)) // (maxFiles + 1) × (maxSize + a piece and its mark)
+	deadline := time.Now().Add(2 * time.Minute)
+	for checks := 0; ; checks++ {
+		_, contents := logSet(t, logs, "flood-0")
+		if n := len(bytes.Join(contents, nil)); n > bound {
+			t.Fatalf("the log files hold %d bytes, above %d", n, bound)
+		}
+		d.instances("flood") // records the PID for the cleanup
+		errLog, _ := os.ReadFile(filepath.Join(logs, "flood-0.stderr.log"))
+		if bytes.Contains(errLog, []byte("flood done")) {
+			t.Logf("%d checks while it wrote", checks)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the flood to end")
+		}
+		time.Sleep(5 * time.Millisecond) // a pace for the checks, not a wait for something
+	}
+	names, contents := logSet(t, logs, "flood-0")
+	if len(names) != 3 {
+		t.Errorf("files %v, want the live one and 2 rotated", names)
+	}
+	for _, n := range names {
+		st, err := os.Stat(filepath.Join(logs, n))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (%v), want 0600", n, st.Mode().Perm(), err)
+		}
+	}
+	if !bytes.Contains(contents[0], []byte(lineCutMark)) {
+		t.Errorf("%s holds no cut mark", names[0])
+	}
+
+	resp, err := http.Get(d.base + "/api/v1/apps/flood/instances/flood-0/logs?tail=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+	if resp.StatusCode != 200 || len(lines) != 3 || !strings.HasSuffix(lines[0], strings.TrimSuffix(lineCutMark, "\n")) {
+		t.Errorf("GET logs?tail=3: %d, %d lines, the first ending %q", resp.StatusCode, len(lines), lines[0][max(len(lines[0])-60, 0):])
+	}
+}
+
+// TestLogs_FileModeFlag: --log-file-mode 0640 makes the log files (and
+// their folder) readable by the group; a mode the daemon could not keep
+// writing to, or with execute bits, is refused by name.
+func TestLogs_FileModeFlag(t *testing.T) {
+	skipShort(t)
+	out, err := exec.Command(bins.proclet, "run", "--state-dir", t.TempDir(), "--log-file-mode", "0755").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `--log-file-mode: "0755"`) {
+		t.Errorf("--log-file-mode 0755: %v, %s", err, out)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "web.yaml"), appManifest("web", 1, "--stdout-rate", "100"))
+	d := startDaemon(t, dir, "--log-file-mode", "0640")
+	path := filepath.Join(d.stateDir, "logs", "web", "web-0.stdout.log")
+	eventually(t, 10*time.Second, "web-0 logs a line", func() bool {
+		d.instances("web")
+		st, err := os.Stat(path)
+		return err == nil && st.Size() > 0
+	})
+	for _, p := range []string{path, filepath.Dir(path)} {
+		st, err := os.Stat(p)
+		want := os.FileMode(0o640)
+		if p != path {
+			want = 0o750
+		}
+		if err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v (%v), want %v", p, st.Mode().Perm(), err, want)
+		}
+	}
+}
