@@ -42,20 +42,28 @@ func (r *ruleSet) durations(s *AppSpec) {
 		r.duration("spec.restartBackoff.max", b.Max)
 		r.duration("spec.restartBackoff.resetAfter", b.ResetAfter)
 	}
-	for _, p := range []struct {
-		path  string
-		probe *Probe
-	}{
-		{"spec.startupProbe", s.StartupProbe},
-		{"spec.readinessProbe", s.ReadinessProbe},
-		{"spec.livenessProbe", s.LivenessProbe},
-	} {
+	for _, p := range probesOf(s) {
 		if p.probe == nil {
 			continue
 		}
 		r.seconds(p.path+".initialDelaySeconds", ptr(int64(p.probe.InitialDelaySeconds)))
 		r.seconds(p.path+".periodSeconds", ptr(int64(p.probe.PeriodSeconds)))
 		r.seconds(p.path+".timeoutSeconds", ptr(int64(p.probe.TimeoutSeconds)))
+	}
+}
+
+// pathProbe is one of a spec's probes with its field path.
+type pathProbe struct {
+	path  string
+	probe *Probe
+}
+
+// probesOf lists the probes of s with their paths, set or not.
+func probesOf(s *AppSpec) []pathProbe {
+	return []pathProbe{
+		{"spec.startupProbe", s.StartupProbe},
+		{"spec.readinessProbe", s.ReadinessProbe},
+		{"spec.livenessProbe", s.LivenessProbe},
 	}
 }
 
@@ -125,14 +133,7 @@ func (r *ruleSet) expansion(s *AppSpec) {
 		return // said once; every command would say it again
 	}
 	r.argv("spec.command", s.Command, envTotal, x)
-	for _, p := range []struct {
-		path  string
-		probe *Probe
-	}{
-		{"spec.startupProbe", s.StartupProbe},
-		{"spec.readinessProbe", s.ReadinessProbe},
-		{"spec.livenessProbe", s.LivenessProbe},
-	} {
+	for _, p := range probesOf(s) {
 		if p.probe != nil && p.probe.Exec != nil {
 			r.argv(p.path+".exec.command", p.probe.Exec.Command, envTotal, x)
 		}
