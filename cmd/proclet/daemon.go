@@ -243,13 +243,10 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	}
 	rec = reconciler.New(reconciler.Options{Runtime: rt, Log: log.With("component", "reconciler"), NodeLabels: labels,
 		Registerer: reg, StateFile: filepath.Join(cfg.stateDir, "reconciler.json"), Limits: rt.LimitSupport()})
-	var _ server.MetricsReader = rec
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The state's series are built apart from the registry and merged at
 	// scrape time (server.NewMetricsHandler): 10 ms instead of ~50 at 1000.
-	stateMetrics := server.NewCollector(rec).WithProbes(probeStats)
-	var _ server.StatusReader = rec
-	var _ watchers.Sink = rec
+	stateMetrics := server.NewCollector(server.MetricsSources{State: rec, Exits: rec, Probes: probeStats})
 	var apiKeys []string
 	if cfg.apiKeyFile != "" {
 		if apiKeys, err = server.LoadAPIKeys(cfg.apiKeyFile); err != nil {
