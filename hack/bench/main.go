@@ -224,13 +224,7 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 	}
 
 	if cfg.Only == "output" {
-		defer func() {
-			b.res.Finished = time.Now()
-			b.res.Partial = ctx.Err() != nil
-			if err := b.report(out); err != nil {
-				fmt.Fprintln(os.Stderr, "bench: report:", err)
-			}
-		}()
+		defer b.finish(ctx, out)
 		b.res.How["proclet"] = procletKind.how
 		b.outputCost(ctx)
 		return ctx.Err()
@@ -253,15 +247,25 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 	b.logf("sizes %v, peers %v, %d reps, %d kills, steady %s, crash loop %s; temp %s", cfg.Sizes, cfg.Peers,
 		cfg.Reps, cfg.Kills, cfg.Steady, cfg.Loop, b.tmp)
 
-	defer func() {
-		b.res.Finished = time.Now()
-		b.res.Partial = ctx.Err() != nil
-		if err := b.report(out); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: report:", err)
-		}
-	}()
-
+	defer b.finish(ctx, out)
 	b.floor(ctx)
+	b.measurePeers(ctx, want, out)
+	return ctx.Err()
+}
+
+// finish writes the report into out, partial when ctx ended early.
+func (b *bench) finish(ctx context.Context, out string) {
+	b.res.Finished = time.Now()
+	b.res.Partial = ctx.Err() != nil
+	if err := b.report(out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: report:", err)
+	}
+}
+
+// measurePeers runs the scenarios of every wanted supervisor that is
+// installed, one after the other, at every size.
+func (b *bench) measurePeers(ctx context.Context, want map[string]bool, out string) {
+	cfg := b.cfg
 	for _, k := range allKinds {
 		if !want[k.name] || ctx.Err() != nil {
 			continue
@@ -300,7 +304,6 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 			b.profileProclet(ctx, b.top(), out)
 		}
 	}
-	return ctx.Err()
 }
 
 // floor measures the physical floor at every size, one fork/exec alone,
