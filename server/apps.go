@@ -47,13 +47,10 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 }
 
 // instances reads the instances of app (all when empty) for an answer,
-// without deep copies when the reader allows: presentInstances only sets
-// fields of the structs, and the encoder only reads.
+// without deep copies: presentInstances only sets fields of the structs,
+// and the encoder only reads.
 func (s *Server) instances(app string) ([]v1alpha1.Instance, bool) {
-	if sr, ok := s.status.(SharedReader); ok {
-		return sr.SharedInstances(app)
-	}
-	return s.status.Instances(app)
+	return s.status.SharedInstances(app)
 }
 
 func nonNil[T any](s []T) []T {

@@ -204,13 +204,14 @@ func (l *connLimiter) unlinkIdle(c *limitedConn) {
 // already sent is read first (without waiting) so that the close sends a
 // FIN rather than a reset that could destroy the answer.
 func (l *connLimiter) refuse(conn net.Conn, ip netip.Addr, why string) {
+	// Counted first: a client that got its 503 must find it counted.
+	n := l.stats.refused.Add(1)
 	body := fmt.Sprintf(`{"error":{"code":"TooManyConnections","message":%q}}`+"\n", why+"; try again later")
 	_ = conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 	_, _ = fmt.Fprintf(conn, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"+
 		"Connection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	drainNow(conn)
 	_ = conn.Close()
-	n := l.stats.refused.Add(1)
 	now := time.Now().UnixNano()
 	if last := l.lastLog.Load(); now-last >= int64(refusalLogEvery) && l.lastLog.CompareAndSwap(last, now) {
 		l.log.Warn("refusing API connections over the caps", "reason", why, "client", ip.String(),

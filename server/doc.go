@@ -2,10 +2,14 @@
 // (apps, instances, logs, manifests, events, system, the watch WebSocket,
 // Prometheus service discovery), /healthz, /readyz and, when given a
 // handler, /metrics. It reads the reconciler's state through the narrow
-// StatusReader interface (and SharedReader, without deep copies, on the
-// paths that read everything often: /metrics and the instance lists) and
-// never writes state; it imports neither the reconciler nor the runtime
-// (log files are found through an injected LogPath function).
+// StatusReader interface (which includes SharedReader, without deep
+// copies, for the paths that read everything often: /metrics and the
+// instance lists) and never writes state; it imports neither the
+// reconciler nor the runtime (log files are found through an injected
+// LogPath function). What it reads is always a declared field or
+// interface (Options, MetricsSources), never an optional interface found
+// by a type assertion: a source that loses a method fails to compile
+// rather than silently losing its series.
 //
 // Every answer that shows a spec redacts env values and probe header
 // values (a manifest may hold a secret). Errors are JSON through one table (errors.go). Security lives

@@ -11,16 +11,22 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
-// MetricsReader is what the metrics collector reads at each scrape. The
-// reconciler satisfies it. Both methods return copies and never block on
-// I/O. A reader that also implements SharedReader is read through that
-// instead, without the copies.
-type MetricsReader interface {
-	// Apps returns every app with its status.
-	Apps() []v1alpha1.App
-	// Instances returns the instances of app, or of every app when app is
-	// empty, sorted by app and ordinal.
-	Instances(app string) ([]v1alpha1.Instance, bool)
+// MetricsSources are what the metrics collector reads at each scrape.
+// Every one is required (NewCollector panics on a nil one): each is an
+// explicit field rather than an interface the collector would look for on
+// the state by a type assertion, so that a source that loses its method
+// (a rename) fails to compile instead of silently dropping its series.
+type MetricsSources struct {
+	// State is the apps and instances: the proclet_app_* and
+	// proclet_instance_* series and proclet_ports_allocated. The
+	// reconciler.
+	State SharedReader
+	// Exits is proclet_instance_exits_total. The reconciler.
+	Exits ExitCountsReader
+	// Probes is proclet_probe_results_total and
+	// proclet_probe_duration_seconds. A ProbeRecorder the runtime records
+	// into.
+	Probes ProbeStatsReader
 }
 
 // ProbeStats are the probe runs of one probe of one app so far.
@@ -36,15 +42,14 @@ type ProbeStats struct {
 	Buckets     []uint64
 }
 
-// ProbeStatsReader is optional: when the MetricsReader also implements it,
-// the probe metrics carry its counts. Without it they stay at zero.
+// ProbeStatsReader is the probe metrics' source (MetricsSources.Probes).
 type ProbeStatsReader interface {
 	// ProbeStats returns the stats of every configured probe of every app.
 	ProbeStats() []ProbeStats
 }
 
-// ExitCountsReader is optional: when the MetricsReader also implements it,
-// the collector exports proclet_instance_exits_total from its counts.
+// ExitCountsReader is proclet_instance_exits_total's source
+// (MetricsSources.Exits).
 type ExitCountsReader interface {
 	// ExitCounts calls fn with the exits of every app by exit reason, best
 	// sorted by app and reason (else the collector sorts them at each
@@ -77,8 +82,7 @@ var ProbeDurationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 
 // reuses the slabs of a scrape for the next once it is written. Registered
 // on a registry instead, it yields the very same series, only slower.
 type Collector struct {
-	r      MetricsReader
-	probes ProbeStatsReader // set by WithProbes; else r, if it is one
+	src MetricsSources
 
 	// fams are the families the collector exports, by name (the order
 	// of the exposition); the Desc of each is for Describe and Collect.
@@ -143,17 +147,20 @@ var (
 	_ prometheus.Gatherer  = (*Collector)(nil)
 )
 
-// WithProbes makes the collector take its probe counts from p.
-func (c *Collector) WithProbes(p ProbeStatsReader) *Collector {
-	c.probes = p
-	return c
-}
-
-// NewCollector returns a collector over r.
-func NewCollector(r MetricsReader) *Collector {
+// NewCollector returns a collector over src. It panics when a source is
+// nil: that is a wiring mistake, found when the daemon starts.
+func NewCollector(src MetricsSources) *Collector {
+	switch {
+	case src.State == nil:
+		panic("server.NewCollector: MetricsSources.State is nil")
+	case src.Exits == nil:
+		panic("server.NewCollector: MetricsSources.Exits is nil")
+	case src.Probes == nil:
+		panic("server.NewCollector: MetricsSources.Probes is nil")
+	}
 	app, inst := []string{"app"}, []string{"app", "replica", "revision"}
 	c := &Collector{
-		r: r, lApp: "app", lReplica: "replica", lRevision: "revision", lProbe: "probe", lResult: "result", lReason: "reason",
+		src: src, lApp: "app", lReplica: "replica", lRevision: "revision", lProbe: "probe", lResult: "result", lReason: "reason",
 		vSuccess: "success", vFailure: "failure",
 		bounds:  append([]float64(nil), ProbeDurationBuckets...),
 		cpuSeen: map[replicaKey]cpuSeen{}, cpuSpare: map[replicaKey]cpuSeen{},
@@ -244,17 +251,9 @@ func (b builtMetric) Write(out *dto.Metric) error {
 	return nil
 }
 
-// probeStats returns the probe stats by app and probe, or nil when there
-// is no ProbeStatsReader.
+// probeStats returns the probe stats by app and probe.
 func (c *Collector) probeStats() map[[2]string]ProbeStats {
-	probes, ok := c.r.(ProbeStatsReader)
-	if c.probes != nil {
-		probes, ok = c.probes, true
-	}
-	if !ok {
-		return nil
-	}
-	all := probes.ProbeStats()
+	all := c.src.Probes.ProbeStats()
 	stats := make(map[[2]string]ProbeStats, len(all))
 	for _, s := range all {
 		stats[[2]string{s.App, s.Probe}] = s

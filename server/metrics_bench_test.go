@@ -28,7 +28,7 @@ func BenchmarkMetrics1000(b *testing.B) {
 		}
 	}
 	f.set(apps, insts)
-	benchScrape(b, NewMetricsHandler(goProcessRegistry(), NewCollector(f)), "")
+	benchScrape(b, NewMetricsHandler(goProcessRegistry(), NewCollector(f.sources())), "")
 }
 
 // BenchmarkMetrics1000Apps renders /metrics for 1000 apps of one instance
@@ -45,13 +45,13 @@ func BenchmarkMetrics1000Apps(b *testing.B) {
 		insts = append(insts, runningInstance(name, 0, 1000+a, float64(a)/7, uint64(a)<<12))
 	}
 	f.set(apps, insts)
-	h := NewMetricsHandler(goProcessRegistry(), NewCollector(f))
+	h := NewMetricsHandler(goProcessRegistry(), NewCollector(f.sources()))
 	b.Run("text", func(b *testing.B) { benchScrape(b, h, "") })
 	b.Run("gzip", func(b *testing.B) { benchScrape(b, h, "gzip") })
 	b.Run("openmetrics", func(b *testing.B) { benchScrape(b, h, "openmetrics") })
 	b.Run("registered", func(b *testing.B) {
 		reg := goProcessRegistry()
-		reg.MustRegister(NewCollector(f))
+		reg.MustRegister(NewCollector(f.sources()))
 		benchScrape(b, NewMetricsHandler(reg), "")
 	})
 }

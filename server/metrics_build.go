@@ -9,13 +9,14 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
-// SharedReader is optional: a StatusReader or MetricsReader that also
-// implements it is read through it on the paths that read every app or
-// instance often (/metrics, the instance lists), saving deep copies.
-// The reconciler implements it.
+// SharedReader reads the state without deep copies, for the paths that
+// read every app or instance often (/metrics, the instance lists). The
+// reconciler implements it; it is part of StatusReader and the metrics'
+// State.
 type SharedReader interface {
 	// SharedApps is Apps (sorted by name), but the apps are shared with
-	// the reader and every other caller: never modify them.
+	// the reader and every other caller: never modify them (the slice is
+	// the caller's).
 	SharedApps() []*v1alpha1.App
 	// SharedInstances is Instances, but the maps, slices and pointers in
 	// the instances are shared: never modify what they point to (setting
@@ -23,26 +24,9 @@ type SharedReader interface {
 	SharedInstances(app string) ([]v1alpha1.Instance, bool)
 }
 
-// readApps returns every app, shared or copied.
-func (c *Collector) readApps() []*v1alpha1.App {
-	if s, ok := c.r.(SharedReader); ok {
-		return s.SharedApps()
-	}
-	apps := c.r.Apps()
-	out := make([]*v1alpha1.App, len(apps))
-	for i := range apps {
-		out[i] = &apps[i]
-	}
-	return out
-}
-
-// readInstances returns every instance, shared or copied.
+// readInstances returns every instance, shared.
 func (c *Collector) readInstances() []v1alpha1.Instance {
-	if s, ok := c.r.(SharedReader); ok {
-		insts, _ := s.SharedInstances("")
-		return insts
-	}
-	insts, _ := c.r.Instances("")
+	insts, _ := c.src.State.SharedInstances("")
 	return insts
 }
 
@@ -52,14 +36,9 @@ type exitCount struct {
 	n           uint64
 }
 
-// readExits appends the exit counts, sorted by app and reason, to out;
-// none when the reader does not count exits.
+// readExits appends the exit counts, sorted by app and reason, to out.
 func (c *Collector) readExits(out []exitCount) []exitCount {
-	er, ok := c.r.(ExitCountsReader)
-	if !ok {
-		return out
-	}
-	er.ExitCounts(func(app, reason string, n uint64) { out = append(out, exitCount{app, reason, n}) })
+	c.src.Exits.ExitCounts(func(app, reason string, n uint64) { out = append(out, exitCount{app, reason, n}) })
 	cmp := func(a, b exitCount) int {
 		if c := strings.Compare(a.app, b.app); c != 0 {
 			return c
@@ -90,7 +69,7 @@ func byAppAndName(a, b *v1alpha1.Instance) int {
 // registry sorts them into (label values compared as strings), label
 // pairs sorted by name.
 func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
-	apps := c.readApps()
+	apps := c.src.State.SharedApps()
 	slices.SortStableFunc(apps, func(a, b *v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
 	insts := c.readInstances()
 	stats := c.probeStats()

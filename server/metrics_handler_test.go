@@ -56,10 +56,10 @@ func loopRegistry() *prometheus.Registry {
 // the registry.
 type bothWays struct{ direct, registered http.Handler }
 
-func newBothWays(r MetricsReader) bothWays {
+func newBothWays(f *metricsFake) bothWays {
 	reg := loopRegistry()
-	reg.MustRegister(NewCollector(r))
-	return bothWays{direct: NewMetricsHandler(loopRegistry(), NewCollector(r)), registered: NewMetricsHandler(reg)}
+	reg.MustRegister(NewCollector(f.sources()))
+	return bothWays{direct: NewMetricsHandler(loopRegistry(), NewCollector(f.sources())), registered: NewMetricsHandler(reg)}
 }
 
 // scrape scrapes both ways, in text and OpenMetrics, fails unless the two
@@ -111,14 +111,12 @@ func unsortedFixture() *metricsFake {
 func TestMetricsHandler_SameAsRegistry(t *testing.T) {
 	tests := []struct {
 		name   string
-		reader func() MetricsReader
+		reader func() *metricsFake
 	}{
-		{"fixture", func() MetricsReader { f := &metricsFake{}; f.set(fixture()); return f }},
-		{"fixture with probe stats", func() MetricsReader { f := &metricsFake{}; f.set(fixture()); return probeFake{f} }},
-		{"unsorted", func() MetricsReader { return probeFake{unsortedFixture()} }},
-		{"shared reader", func() MetricsReader { return sharedFake{probeFake{unsortedFixture()}} }},
-		{"empty", func() MetricsReader { return &metricsFake{} }},
-		{"apps without instances", func() MetricsReader {
+		{"fixture", func() *metricsFake { f := &metricsFake{}; f.set(fixture()); return f }},
+		{"unsorted", unsortedFixture},
+		{"empty", func() *metricsFake { return &metricsFake{} }},
+		{"apps without instances", func() *metricsFake {
 			f := &metricsFake{}
 			f.set([]v1alpha1.App{metricsApp("x", 0, 0, 0, true)}, nil)
 			return f
@@ -131,7 +129,7 @@ func TestMetricsHandler_SameAsRegistry(t *testing.T) {
 			if !strings.Contains(text, "proclet_manifest_errors 2\n") {
 				t.Errorf("the registry's own metrics are missing:\n%s", text)
 			}
-			c := NewCollector(r)
+			c := NewCollector(r.sources())
 			if problems, err := testutil.GatherAndLint(c); err != nil || len(problems) > 0 {
 				t.Errorf("lint: %v %+v", err, problems)
 			}
@@ -140,7 +138,7 @@ func TestMetricsHandler_SameAsRegistry(t *testing.T) {
 }
 
 func TestMetricsHandler_UnsortedFixture(t *testing.T) {
-	text := newBothWays(probeFake{unsortedFixture()}).scrape(t)
+	text := newBothWays(unsortedFixture()).scrape(t)
 	for _, want := range []string{
 		"proclet_app_replicas_desired{app=\"a\"} 0\n",
 		"proclet_instance_up{app=\"web\",replica=\"web-1\",revision=\"r2\"} 1\n" +
@@ -182,7 +180,7 @@ func TestMetricsHandler_NoStaleSeries(t *testing.T) {
 	apps, insts := fixture()
 	f.set(apps, insts)
 	reg := loopRegistry()
-	h := NewMetricsHandler(reg, NewCollector(probeFake{f}))
+	h := NewMetricsHandler(reg, NewCollector(f.sources()))
 	steps := []struct {
 		name         string
 		change       func()
@@ -259,29 +257,6 @@ func TestMergeFamilies(t *testing.T) {
 	}
 }
 
-// sharedFake is a reader whose copying methods fail the scrape: the
-// collector must read it through SharedReader.
-type sharedFake struct{ probeFake }
-
-func (s sharedFake) SharedApps() []*v1alpha1.App {
-	apps := s.metricsFake.Apps()
-	out := make([]*v1alpha1.App, len(apps))
-	for i := range apps {
-		out[i] = &apps[i]
-	}
-	return out
-}
-
-func (s sharedFake) SharedInstances(app string) ([]v1alpha1.Instance, bool) {
-	return s.metricsFake.Instances(app)
-}
-
-func (s sharedFake) Apps() []v1alpha1.App { panic("Apps called on a SharedReader") }
-
-func (s sharedFake) Instances(string) ([]v1alpha1.Instance, bool) {
-	panic("Instances called on a SharedReader")
-}
-
 // TestMetricsHandler_ConcurrentScrapes scrapes from several goroutines
 // while the state changes: each scrape must show one state throughout
 // (every instance's memory is the state's generation), whatever the
@@ -301,7 +276,7 @@ func TestMetricsHandler_ConcurrentScrapes(t *testing.T) {
 		f.set(apps, insts)
 	}
 	state(0)
-	h := NewMetricsHandler(loopRegistry(), NewCollector(probeFake{f}))
+	h := NewMetricsHandler(loopRegistry(), NewCollector(f.sources()))
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
@@ -344,7 +319,7 @@ func TestMetricsHandler_ConcurrentScrapes(t *testing.T) {
 // A scraper that accepts gzip (Prometheus does) gets the same exposition
 // gzipped; one that refuses it (q=0) or does not ask gets it plain.
 func TestMetricsHandler_Gzip(t *testing.T) {
-	h := NewMetricsHandler(loopRegistry(), NewCollector(probeFake{unsortedFixture()}))
+	h := NewMetricsHandler(loopRegistry(), NewCollector(unsortedFixture().sources()))
 	plain := scrape(t, h, "")
 	for _, tt := range []struct {
 		acceptEncoding string
@@ -394,7 +369,7 @@ func TestCollector_DropsItsSlabsWhenNotScraped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &metricsFake{}
 		f.set(fixture())
-		c := NewCollector(f)
+		c := NewCollector(f.sources())
 		h := NewMetricsHandler(loopRegistry(), c)
 		scrape(t, h, "")
 		if c.allocs.spare.Load() == nil {

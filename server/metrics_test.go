@@ -18,13 +18,25 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
-// metricsFake is a MetricsReader over fixed apps and instances.
+// metricsFake is every source of the metrics (MetricsSources) over fixed
+// apps, instances, exit counts and probe stats.
 type metricsFake struct {
 	mu    sync.Mutex
 	apps  []v1alpha1.App
 	insts []v1alpha1.Instance
-	probe []ProbeStats // nil: not a ProbeStatsReader (see probeFake)
+	probe []ProbeStats // nil: no probe ran
 	exits map[[2]string]uint64
+}
+
+// sources are the collector's sources, all of them f.
+func (f *metricsFake) sources() MetricsSources {
+	return MetricsSources{State: f, Exits: f, Probes: f}
+}
+
+func (f *metricsFake) ProbeStats() []ProbeStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.probe)
 }
 
 func (f *metricsFake) ExitCounts(fn func(app, reason string, n uint64)) {
@@ -35,13 +47,19 @@ func (f *metricsFake) ExitCounts(fn func(app, reason string, n uint64)) {
 	}
 }
 
-func (f *metricsFake) Apps() []v1alpha1.App {
+// SharedApps are pointers into the fake's apps, as the reconciler's are
+// into its published views (set replaces them rather than mutating).
+func (f *metricsFake) SharedApps() []*v1alpha1.App {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.apps)
+	out := make([]*v1alpha1.App, len(f.apps))
+	for i := range f.apps {
+		out[i] = &f.apps[i]
+	}
+	return out
 }
 
-func (f *metricsFake) Instances(app string) ([]v1alpha1.Instance, bool) {
+func (f *metricsFake) SharedInstances(app string) ([]v1alpha1.Instance, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []v1alpha1.Instance
@@ -66,10 +84,6 @@ func (f *metricsFake) set(apps []v1alpha1.App, insts []v1alpha1.Instance) {
 		f.exits[[2]string{insts[0].App, "Error"}] = uint64(insts[0].Restarts)
 	}
 }
-
-type probeFake struct{ *metricsFake }
-
-func (p probeFake) ProbeStats() []ProbeStats { return p.probe }
 
 var started = time.Unix(1_700_000_000, 500_000_000)
 
@@ -180,18 +194,18 @@ proclet_probe_results_total{app="db",probe="readiness",result="failure"} 0
 proclet_probe_results_total{app="db",probe="readiness",result="success"} 0
 `
 
-func newMetricsRegistry(t testing.TB, r MetricsReader) *prometheus.Registry {
+func newMetricsRegistry(t testing.TB, f *metricsFake) *prometheus.Registry {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		NewCollector(r))
+		NewCollector(f.sources()))
 	return reg
 }
 
 func TestCollector_Exposition(t *testing.T) {
 	f := &metricsFake{}
 	f.set(fixture())
-	c := NewCollector(f)
+	c := NewCollector(f.sources())
 	if err := testutil.CollectAndCompare(c, strings.NewReader(fixtureWant)); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +241,7 @@ func TestCollector_EveryNameFromTheFirstScrape(t *testing.T) {
 			}
 		}
 	}
-	names := collectorNames(NewCollector(f))
+	names := collectorNames(NewCollector(f.sources()))
 	if len(names) != 13 {
 		t.Fatalf("the collector describes %d metrics, want 13: %v", len(names), names)
 	}
@@ -270,7 +284,7 @@ func TestCollector_CPUNeverGoesBackForTheSameProcess(t *testing.T) {
 	apps, insts := fixture()
 	f.set(apps, insts)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(f))
+	reg.MustRegister(NewCollector(f.sources()))
 	cpu := func() float64 { return seriesValue(t, reg, "proclet_instance_cpu_seconds_total", "web-0") }
 	if v := cpu(); v != 2.5 {
 		t.Fatalf("cpu %v", v)
@@ -331,7 +345,7 @@ func TestCollector_ProbeStats(t *testing.T) {
 	f := &metricsFake{probe: []ProbeStats{{App: "db", Probe: "readiness", Success: 3, Failure: 1, DurationSum: 0.04,
 		Buckets: []uint64{1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4}}}}
 	f.set(fixture())
-	reg := newMetricsRegistry(t, probeFake{f})
+	reg := newMetricsRegistry(t, f)
 	want := `
 # HELP proclet_probe_results_total Probe runs by app, probe (startup, readiness, liveness) and result (success, failure).
 # TYPE proclet_probe_results_total counter

@@ -3,8 +3,11 @@ package server
 import "proclet.dev/proclet/apis/v1alpha1"
 
 // StatusReader is what the server needs from the reconciler. Every method
-// returns copies the caller may keep, and none blocks on I/O.
+// but SharedReader's returns copies the caller may keep, and none blocks
+// on I/O. SharedReader is part of it, not an optional extra found by a
+// type assertion: a reader without it does not compile as a StatusReader.
 type StatusReader interface {
+	SharedReader
 	// Apps returns every app with its status, sorted by name.
 	Apps() []v1alpha1.App
 	// App returns one app; false when there is no such app.

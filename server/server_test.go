@@ -58,6 +58,22 @@ func (f *fakeStatus) Instances(app string) ([]v1alpha1.Instance, bool) {
 	return slices.Clone(insts), ok
 }
 
+// SharedApps are pointers into the fake's apps: shared, as the
+// reconciler's are.
+func (f *fakeStatus) SharedApps() []*v1alpha1.App {
+	out := make([]*v1alpha1.App, len(f.apps))
+	for i := range f.apps {
+		out[i] = &f.apps[i]
+	}
+	return out
+}
+
+// SharedInstances is Instances: its structs are copies, and the maps and
+// slices in them the fake's own, as the reconciler's are.
+func (f *fakeStatus) SharedInstances(app string) ([]v1alpha1.Instance, bool) {
+	return f.Instances(app)
+}
+
 func (f *fakeStatus) Ready() bool { return f.ready }
 
 // Events filters and limits like the reconciler's ring.

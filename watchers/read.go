@@ -255,8 +255,8 @@ func statFile(path string) (fileStat, error) {
 	if !ok || !fi.Mode().IsRegular() {
 		return fileStat{}, ErrNotRegular
 	}
-	return fileStat{dev: uint64(sys.Dev), ino: sys.Ino, size: fi.Size(),
-		mtime: sys.Mtim.Nano(), ctime: sys.Ctim.Nano()}, nil
+	mtime, ctime := statTimes(sys)
+	return fileStat{dev: uint64(sys.Dev), ino: sys.Ino, size: fi.Size(), mtime: mtime, ctime: ctime}, nil
 }
 
 func unreadable(rel string, err error) v1alpha1.ErrorList {

@@ -73,9 +73,8 @@ func TestList_DepthIsBounded(t *testing.T) {
 // was asked to watch.
 type countingWatcher struct {
 	watcher
-	mu    sync.Mutex
-	dirs  map[string]bool
-	added int
+	mu   sync.Mutex
+	dirs map[string]bool
 }
 
 func (c *countingWatcher) Add(path string) error {

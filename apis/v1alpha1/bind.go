@@ -71,31 +71,9 @@ func (b *binder) bind(n *node, t reflect.Type, path string) any {
 		}
 		b.errorf(path, n.line, "want a string, got %s", n.kind)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if n.kind != kindNumber {
-			b.errorf(path, n.line, "want an integer, got %s%s", n.kind, quoted(n))
-			return nil
-		}
-		v, err := strconv.ParseInt(n.str, 10, t.Bits())
-		if err != nil {
-			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-				b.errorf(path, n.line, "%s is out of range", number(n.text))
-			} else {
-				b.errorf(path, n.line, "want an integer, got %s", number(n.text))
-			}
-			return nil
-		}
-		return json.Number(strconv.FormatInt(v, 10))
+		return b.bindInt(n, t, path)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		if n.kind != kindNumber {
-			b.errorf(path, n.line, "want an integer >= 0, got %s%s", n.kind, quoted(n))
-			return nil
-		}
-		v, err := strconv.ParseUint(n.str, 10, t.Bits())
-		if err != nil {
-			b.errorf(path, n.line, "want an integer >= 0 in range, got %s", number(n.text))
-			return nil
-		}
-		return json.Number(strconv.FormatUint(v, 10))
+		return b.bindUint(n, t, path)
 	case reflect.Float32, reflect.Float64:
 		if n.kind != kindNumber {
 			b.errorf(path, n.line, "want a number, got %s%s", n.kind, quoted(n))
@@ -122,6 +100,39 @@ func (b *binder) bind(n *node, t reflect.Type, path string) any {
 		return v
 	}
 	return nil
+}
+
+// bindInt returns n as a JSON integer that fits t (a signed integer
+// type), or nil (wrong, with its error).
+func (b *binder) bindInt(n *node, t reflect.Type, path string) any {
+	if n.kind != kindNumber {
+		b.errorf(path, n.line, "want an integer, got %s%s", n.kind, quoted(n))
+		return nil
+	}
+	v, err := strconv.ParseInt(n.str, 10, t.Bits())
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			b.errorf(path, n.line, "%s is out of range", number(n.text))
+		} else {
+			b.errorf(path, n.line, "want an integer, got %s", number(n.text))
+		}
+		return nil
+	}
+	return json.Number(strconv.FormatInt(v, 10))
+}
+
+// bindUint is bindInt for an unsigned integer type.
+func (b *binder) bindUint(n *node, t reflect.Type, path string) any {
+	if n.kind != kindNumber {
+		b.errorf(path, n.line, "want an integer >= 0, got %s%s", n.kind, quoted(n))
+		return nil
+	}
+	v, err := strconv.ParseUint(n.str, 10, t.Bits())
+	if err != nil {
+		b.errorf(path, n.line, "want an integer >= 0 in range, got %s", number(n.text))
+		return nil
+	}
+	return json.Number(strconv.FormatUint(v, 10))
 }
 
 // quoted shows a wrongly typed string when it is a short token: ` "3"`

@@ -6,23 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
-	"net/url"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"proclet.dev/proclet/internal/boundedfile"
 	"proclet.dev/proclet/reconciler"
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/server"
@@ -31,143 +26,6 @@ import (
 
 // daemonGCPercent is the daemon's GOGC when the environment sets none.
 const daemonGCPercent = 50
-
-// daemonConfig is the daemon's command line.
-type daemonConfig struct {
-	manifests  string
-	stateDir   string
-	listen     string
-	resync     time.Duration
-	logFormat  string
-	logLevel   string
-	onExit     string
-	nodeLabels string
-	stopWait   time.Duration
-	// API security (see server.Options).
-	apiKeyFile    string
-	metricsPublic bool
-	corsOrigin    string
-	allowedHosts  stringList
-	// maxConnections and maxPerClient cap the API's connections (0: the
-	// defaults, see connectionCaps).
-	maxConnections, maxPerClient int
-	// sampleInterval is how often CPU, memory and ports are sampled (0: never).
-	sampleInterval time.Duration
-	// cgroupRoot is a delegated cgroup v2 folder for the instances' cgroups.
-	cgroupRoot string
-	// runDir is the output FIFOs' folder ("": a tmpfs one, else <state-dir>/run).
-	runDir string
-	// debugListen serves net/http/pprof when set (loopback only).
-	debugListen string
-	// logFileMode is the mode of the instances' log files.
-	logFileMode os.FileMode
-}
-
-func parseDaemonFlags(args []string) (daemonConfig, error) {
-	var c daemonConfig
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.StringVar(&c.manifests, "manifests", "./manifests", "the manifests `directory` (may be a symlink, e.g. git-sync's)")
-	fs.StringVar(&c.stateDir, "state-dir", "./.proclet", "`directory` for logs, run files and the lock")
-	fs.StringVar(&c.listen, "listen", "127.0.0.1:9090", "`address` of the REST API")
-	fs.DurationVar(&c.resync, "resync", 30*time.Second, "full rescan of the manifests directory every `interval`, as a safety net")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&c.onExit, "on-exit", "stop", "what a stopping daemon does with the instances: stop or keep")
-	fs.StringVar(&c.nodeLabels, "node-labels", "", "this host's labels `k=v,...`, matched against nodeSelector")
-	fs.DurationVar(&c.stopWait, "shutdown-timeout", 0, "give up waiting for instances to stop after this long (0: the longest grace period plus 10s)")
-	fs.DurationVar(&c.sampleInterval, "sample-interval", runtime.DefaultSampleInterval, "sample the CPU, memory and listening ports of every instance's process tree every `interval` (0: never)")
-	fs.StringVar(&c.cgroupRoot, "cgroup-root", "", "a cgroup v2 `directory` delegated to proclet: each instance gets a cgroup there with its memory and cpu limits (without it, memory limits are polled and cpu limits are not enforced)")
-	fs.StringVar(&c.runDir, "run-dir", "", "`directory` of the instances' output FIFOs (default: a private folder on a tmpfs, /run/proclet/<key>, $XDG_RUNTIME_DIR/proclet/<key> or /dev/shm/proclet-<uid>-<key>, else <state-dir>/run)")
-	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "`file` of API keys, one per line; when given, every endpoint but /healthz and /readyz needs one")
-	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback `address`; off when empty")
-	fs.BoolVar(&c.metricsPublic, "metrics-public", false, "serve /metrics without an API key")
-	fs.StringVar(&c.corsOrigin, "cors-origin", "", "the one `origin` (https://host[:port]) allowed to read the API from a browser")
-	fs.IntVar(&c.maxConnections, "max-connections", 0, "cap on open API connections (0: a quarter of RLIMIT_NOFILE, at most 1024); over it the longest idle one is closed, else the new one gets 503")
-	fs.IntVar(&c.maxPerClient, "max-connections-per-client", 0, "cap on open API connections from one client address (0: 64)")
-	fs.Var(&c.allowedHosts, "allowed-host", "a `name` a request's Host header may give besides localhost and IP addresses (a reverse proxy's); repeatable. On a loopback --listen every other name is refused (DNS rebinding); elsewhere, names are checked only when this is given")
-	logFileMode := fs.String("log-file-mode", "0600", "octal `mode` of the instances' log files, from 0600 to 0666 (e.g. 0640: readable by the group)")
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	m, err := parseLogFileMode(*logFileMode)
-	if err != nil {
-		return c, err
-	}
-	c.logFileMode = m
-	if c.corsOrigin != "" {
-		if u, err := url.Parse(c.corsOrigin); err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			return c, fmt.Errorf("--cors-origin: %q is not an origin like https://host:port", c.corsOrigin)
-		}
-		c.corsOrigin = strings.TrimSuffix(c.corsOrigin, "/")
-	}
-	for _, h := range c.allowedHosts {
-		if h == "" || strings.ContainsAny(h, ":/ ") {
-			return c, fmt.Errorf("--allowed-host: %q is not a host name (no scheme, port or path)", h)
-		}
-	}
-	if c.maxConnections < 0 || c.maxPerClient < 0 {
-		return c, fmt.Errorf("--max-connections %d, --max-connections-per-client %d: must not be negative", c.maxConnections, c.maxPerClient)
-	}
-	if c.maxConnections > 0 && c.maxPerClient > c.maxConnections {
-		return c, fmt.Errorf("--max-connections-per-client %d is above --max-connections %d", c.maxPerClient, c.maxConnections)
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if c.onExit != "stop" && c.onExit != "keep" {
-		return c, fmt.Errorf("--on-exit: %q is neither stop nor keep", c.onExit)
-	}
-	if c.logFormat != "text" && c.logFormat != "json" {
-		return c, fmt.Errorf("--log-format: %q is neither text nor json", c.logFormat)
-	}
-	if c.resync <= 0 {
-		return c, fmt.Errorf("--resync: %s must be positive", c.resync)
-	}
-	if c.debugListen != "" && !isLoopback(c.debugListen) {
-		return c, fmt.Errorf("--debug-listen: %q is not a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT)", c.debugListen)
-	}
-	if c.sampleInterval < 0 {
-		return c, fmt.Errorf("--sample-interval: %s must not be negative", c.sampleInterval)
-	}
-	return c, nil
-}
-
-// parseLogFileMode reads --log-file-mode: octal, the owner's read and
-// write (the daemon reopens and rotates the files), no execute bits.
-func parseLogFileMode(s string) (os.FileMode, error) {
-	n, err := strconv.ParseUint(s, 8, 32)
-	if err != nil || n&0o600 != 0o600 || n&^0o666 != 0 {
-		return 0, fmt.Errorf("--log-file-mode: %q is not an octal mode from 0600 to 0666 with the owner's rw (e.g. 0600, 0640)", s)
-	}
-	return os.FileMode(n), nil
-}
-
-func newLogger(format, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
-	}
-	opts := &slog.HandlerOptions{Level: l}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
-}
-
-func parseLabels(s string) (map[string]string, error) {
-	m := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
-		if kv = strings.TrimSpace(kv); kv == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--node-labels: %q is not k=v", kv)
-		}
-		m[k] = v
-	}
-	return m, nil
-}
 
 // runDaemon is `proclet run`: it wires the watcher, the reconciler, the
 // runtime and the server, runs them until SIGTERM/SIGINT, then stops the
@@ -200,6 +58,9 @@ func runDaemon(args []string) int {
 	return 0
 }
 
+// daemon holds the state dir's lock, wires the components and runs them
+// until SIGTERM or SIGINT or until one fails, then applies the shutdown
+// policy. It returns why the daemon stopped, nil for a signal.
 func daemon(cfg daemonConfig, log *slog.Logger) error {
 	labels, err := parseLabels(cfg.nodeLabels)
 	if err != nil {
@@ -217,54 +78,115 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("manifests dir: %w", err)
 	}
+	runDir, removeRunDir := chooseRunDir(cfg, log)
+	defer removeRunDir()
+	p, err := wire(cfg, log, labels, manifests, runDir)
+	if err != nil {
+		return err
+	}
 
-	// Metrics: one registry, owned here (STYLE.md "Metrics").
-	reg := prometheus.NewRegistry()
-	var rec *reconciler.Reconciler // set before rt.Run starts sampling
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	log.Info("proclet starting", "version", version, "manifests", manifests, "state_dir", cfg.stateDir, "run_dir", runDir,
+		"listen", cfg.listen, "pid", os.Getpid())
+	// The runtime outlives the other components: it does the stopping at
+	// shutdown, after the reconciler can no longer restart anything.
+	rtCtx, rtCancel := context.WithCancel(context.Background())
+	rtDone := make(chan error, 1)
+	go func() { rtDone <- p.rt.Run(rtCtx) }()
+	defer func() { rtCancel(); <-rtDone }()
+	cause := p.run(ctx, cfg, log, hup)
+	shutdownPolicy(cfg.onExit, cfg.stopWait, p.rec, p.rt, log)
+	if errors.Is(cause, context.Canceled) {
+		return nil
+	}
+	return cause
+}
+
+// chooseRunDir is the output FIFOs' folder: --run-dir, else a private
+// folder on a tmpfs, which remove removes once empty (every instance
+// stopped), else "" (<state-dir>/run).
+func chooseRunDir(cfg daemonConfig, log *slog.Logger) (dir string, remove func()) {
+	if cfg.runDir != "" {
+		return cfg.runDir, func() {}
+	}
+	dir, refused := runtime.TmpfsRunDirRefusals(cfg.stateDir)
+	logRunDirRefusals(log, refused, dir, cfg.stateDir)
+	if dir == "" {
+		return "", func() {}
+	}
+	return dir, func() { _ = os.Remove(dir) }
+}
+
+// daemonParts are the daemon's components, wired to one another.
+type daemonParts struct {
+	rt  *runtime.Exec
+	rec *reconciler.Reconciler
+	srv *server.Server
+	dir *watchers.Dir
+}
+
+// wire builds the components: the runtime, which samples usage for the
+// reconciler and counts probe runs for the metrics; the reconciler over
+// the runtime; the server over the reconciler and the one metrics
+// registry, owned here; the watcher feeding the reconciler.
+func wire(cfg daemonConfig, log *slog.Logger, labels map[string]string, manifests, runDir string) (*daemonParts, error) {
+	p := &daemonParts{}
 	sampleEvery := cfg.sampleInterval
 	if sampleEvery == 0 {
 		sampleEvery = -1 // never
 	}
 	probeStats := server.NewProbeRecorder()
-	runDir := cfg.runDir
-	if runDir == "" {
-		var refused []error
-		runDir, refused = runtime.TmpfsRunDirRefusals(cfg.stateDir) // "": <state-dir>/run
-		logRunDirRefusals(log, refused, runDir, cfg.stateDir)
-		if runDir != "" {
-			defer os.Remove(runDir) // once empty: every instance stopped
-		}
-	}
 	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
-		SampleInterval: sampleEvery, OnSample: func() { rec.RefreshUsage() }, OnProbe: probeStats.Record,
+		// p.rec is set before rt.Run starts sampling.
+		SampleInterval: sampleEvery, OnSample: func() { p.rec.RefreshUsage() }, OnProbe: probeStats.Record,
 		CgroupRoot: cfg.cgroupRoot, LogFileMode: cfg.logFileMode})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rec = reconciler.New(reconciler.Options{Runtime: rt, Log: log.With("component", "reconciler"), NodeLabels: labels,
+	p.rt = rt
+	reg := prometheus.NewRegistry()
+	p.rec = reconciler.New(reconciler.Options{Runtime: rt, Log: log.With("component", "reconciler"), NodeLabels: labels,
 		Registerer: reg, StateFile: filepath.Join(cfg.stateDir, "reconciler.json"), Limits: rt.LimitSupport()})
-	var _ server.MetricsReader = rec
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The state's series are built apart from the registry and merged at
 	// scrape time (server.NewMetricsHandler): 10 ms instead of ~50 at 1000.
-	stateMetrics := server.NewCollector(rec).WithProbes(probeStats)
-	var _ server.StatusReader = rec
-	var _ watchers.Sink = rec
+	stateMetrics := server.NewCollector(server.MetricsSources{State: p.rec, Exits: p.rec, Probes: probeStats})
+	if p.srv, err = newServer(cfg, log, p.rec, server.NewMetricsHandler(reg, stateMetrics), reg); err != nil {
+		return nil, err
+	}
+	// Owners: of two files defining one name, the one that held it before
+	// the restart keeps it (no rollout of the adopted instances).
+	p.dir = watchers.New(watchers.Options{Root: manifests, Resync: cfg.resync, Log: log.With("component", "watchers"),
+		Owners: p.rec.Owners()}, p.rec)
+	return p, nil
+}
+
+// newServer builds the API server over status, with the API keys and
+// connection caps of cfg.
+func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, metrics http.Handler,
+	reg prometheus.Registerer) (*server.Server, error) {
 	var apiKeys []string
 	if cfg.apiKeyFile != "" {
+		var err error
 		if apiKeys, err = server.LoadAPIKeys(cfg.apiKeyFile); err != nil {
-			return err
+			return nil, err
 		}
 	} else if !isLoopback(cfg.listen) {
 		log.Warn("the API listens beyond loopback without --api-key-file: anyone who can reach it can read it", "listen", cfg.listen)
 	}
-	maxConns, perClient, err := connectionCaps(cfg, log.With("component", "server"))
+	log = log.With("component", "server")
+	maxConns, perClient, err := connectionCaps(cfg, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	srv := server.New(server.Options{
-		Status:                  rec,
-		Log:                     log.With("component", "server"),
+	return server.New(server.Options{
+		Status:                  status,
+		Log:                     log,
 		Version:                 version,
 		LogPath:                 func(a, i, s string) string { return runtime.LogPath(cfg.stateDir, a, i, s) },
 		APIKeys:                 apiKeys,
@@ -274,25 +196,17 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		MaxConnections:          maxConns,
 		MaxConnectionsPerClient: perClient,
 		Registerer:              reg,
-		Metrics:                 server.NewMetricsHandler(reg, stateMetrics),
-	})
-	// Owners: of two files defining one name, the one that held it before
-	// the restart keeps it (no rollout of the adopted instances).
-	dir := watchers.New(watchers.Options{Root: manifests, Resync: cfg.resync, Log: log.With("component", "watchers"),
-		Owners: rec.Owners()}, rec)
+		Metrics:                 metrics,
+	}), nil
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+// run runs every component but the runtime until ctx ends or one of them
+// fails, which ends the others (oklog/run semantics), and returns why.
+// SIGHUP (hup) rescans the manifests.
+func (p *daemonParts) run(ctx context.Context, cfg daemonConfig, log *slog.Logger, hup <-chan os.Signal) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
-	log.Info("proclet starting", "version", version, "manifests", manifests, "state_dir", cfg.stateDir, "run_dir", runDir,
-		"listen", cfg.listen, "pid", os.Getpid())
 	var wg sync.WaitGroup
-	// A component that fails cancels the others (oklog/run semantics).
 	component := func(name string, run func(context.Context) error) {
 		wg.Go(func() {
 			if err := run(ctx); err != nil && ctx.Err() == nil {
@@ -300,16 +214,10 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 			}
 		})
 	}
-	// The runtime outlives the other components: it does the stopping at
-	// shutdown, after the reconciler can no longer restart anything.
-	rtCtx, rtCancel := context.WithCancel(context.Background())
-	rtDone := make(chan error, 1)
-	go func() { rtDone <- rt.Run(rtCtx) }()
-	defer func() { rtCancel(); <-rtDone }()
-	component("reconciler", rec.Run)
-	component("watcher", dir.Run)
+	component("reconciler", p.rec.Run)
+	component("watcher", p.dir.Run)
 	component("server", func(ctx context.Context) error {
-		return srv.Run(ctx, cfg.listen, func(a net.Addr) { log.Info("serving the API", "addr", a.String()) })
+		return p.srv.Run(ctx, cfg.listen, func(a net.Addr) { log.Info("serving the API", "addr", a.String()) })
 	})
 	if cfg.debugListen != "" {
 		component("debug", func(ctx context.Context) error { return serveDebug(ctx, cfg.debugListen, log) })
@@ -322,7 +230,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 				return
 			case <-hup:
 				log.Info("SIGHUP: rescanning the manifests")
-				dir.Rescan()
+				p.dir.Rescan()
 			}
 		}
 	})
@@ -330,37 +238,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	cause := context.Cause(ctx)
 	log.Info("proclet stopping", "cause", cause.Error(), "on_exit", cfg.onExit)
 	wg.Wait()
-
-	if cfg.onExit == "keep" {
-		rt.Detach()
-		log.Info("leaving the instances running (--on-exit keep)")
-	} else {
-		wait := cfg.stopWait
-		if wait == 0 {
-			wait = shutdownWait(maxGrace(rec))
-		}
-		sctx, scancel := context.WithTimeout(context.Background(), wait)
-		defer scancel()
-		if err := rec.Shutdown(sctx); err != nil {
-			log.Error("instances left running", "err", err)
-		}
-		rt.Detach()
-		log.Info("every instance stopped")
-	}
-	if errors.Is(cause, context.Canceled) {
-		return nil
-	}
 	return cause
-}
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (l *stringList) String() string { return strings.Join(*l, ",") }
-
-func (l *stringList) Set(v string) error {
-	*l = append(*l, strings.TrimSpace(v))
-	return nil
 }
 
 // logRunDirRefusals says why a default run dir was not used, and which
@@ -378,65 +256,4 @@ func logRunDirRefusals(log *slog.Logger, refused []error, chosen, stateDir strin
 		}
 		log.Log(context.Background(), level, "not using a default run dir", "err", err, "using", chosen)
 	}
-}
-
-// isLoopback reports whether a listen address only accepts local clients.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// maxGrace is the longest grace period of the apps, the time a graceful
-// stop of everything may take.
-func maxGrace(rec *reconciler.Reconciler) time.Duration {
-	longest := 30 * time.Second
-	for _, a := range rec.Apps() {
-		longest = max(longest, a.Spec.GracePeriod())
-	}
-	return longest
-}
-
-// shutdownSlack is what a graceful stop of everything gets beyond the
-// longest grace period: the preStop hooks' and the reaping's margin.
-const shutdownSlack = 10 * time.Second
-
-// shutdownWait is the default --shutdown-timeout: grace plus
-// shutdownSlack, saturating rather than wrapping to a negative wait that
-// would leave every instance running.
-func shutdownWait(grace time.Duration) time.Duration {
-	if grace > math.MaxInt64-shutdownSlack {
-		return math.MaxInt64
-	}
-	return max(grace, 0) + shutdownSlack
-}
-
-// lockStateDir takes an exclusive flock on <state-dir>/lock so that a
-// second daemon on the same state dir refuses to start. The kernel drops
-// the lock when the process dies, so a kill -9 never leaves a stale lock.
-func lockStateDir(dir string) (func(), error) {
-	path := filepath.Join(dir, "lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock state dir: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		// Bounded: a lock file linked to /dev/zero must not eat the memory.
-		holder, _ := boundedfile.Read(path, 64)
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another proclet (pid %s) is already running on state dir %s; stop it first or use another --state-dir",
-				strings.TrimSpace(string(holder)), dir)
-		}
-		return nil, fmt.Errorf("lock state dir %s: %w", dir, err)
-	}
-	_ = f.Truncate(0)
-	_, _ = fmt.Fprintf(f, "%d\n", os.Getpid())
-	return func() { f.Close() }, nil
 }

@@ -24,3 +24,34 @@ func TestParseDaemonFlags_LogFileMode(t *testing.T) {
 		}
 	}
 }
+
+// Each value the flags' types let through but the daemon cannot use is
+// refused, with an error naming the flag and the value.
+func TestParseDaemonFlags_RefusesBadValues(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--cors-origin", "dash.example"}, `--cors-origin: "dash.example"`},
+		{[]string{"--cors-origin", "https://dash.example/path"}, `--cors-origin: "https://dash.example/path"`},
+		{[]string{"--allowed-host", "proxy:8080"}, `--allowed-host: "proxy:8080"`},
+		{[]string{"--allowed-host", ""}, `--allowed-host: ""`},
+		{[]string{"--max-connections", "-1"}, "--max-connections -1"},
+		{[]string{"--max-connections", "10", "--max-connections-per-client", "11"}, "--max-connections-per-client 11 is above --max-connections 10"},
+		{[]string{"--on-exit", "pause"}, `--on-exit: "pause"`},
+		{[]string{"--log-format", "xml"}, `--log-format: "xml"`},
+		{[]string{"--resync", "0s"}, "--resync: 0s"},
+		{[]string{"--debug-listen", "0.0.0.0:6060"}, `--debug-listen: "0.0.0.0:6060"`},
+		{[]string{"--sample-interval", "-1s"}, "--sample-interval: -1s"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		if _, err := parseDaemonFlags(tt.args); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: %v, want an error with %q", tt.args, err, tt.want)
+		}
+	}
+	c, err := parseDaemonFlags([]string{"--cors-origin", "https://dash.example/", "--allowed-host", "proxy.internal",
+		"--max-connections", "10", "--max-connections-per-client", "10", "--debug-listen", "localhost:6060"})
+	if err != nil || c.corsOrigin != "https://dash.example" || len(c.allowedHosts) != 1 {
+		t.Fatalf("good values: %+v, %v", c, err)
+	}
+}

@@ -1,6 +1,3 @@
-// Command proclet runs plain OS processes the way Kubernetes runs pods: a
-// directory of manifests is the desired state, and the daemon converges the
-// host to it. See README.md and docs/.
 package main
 
 import (

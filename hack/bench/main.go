@@ -1,29 +1,3 @@
-// Command bench measures proclet side by side with PM2, supervisord, s6
-// and runit, and with the physical floor (a plain fork/exec loop, and the
-// raw inotify latency), on this machine, in one run: the scenarios of
-// issue 6 at N = 10, 100 and 1000 instances of the same workload
-// (bin/workload), one supervisor after the other.
-//
-//	go run ./hack/bench [-quick] [-sizes 10,100,1000] [-peers proclet,pm2,supervisord,s6,runit] [-only output]
-//
-// `make bench` builds and runs it after the Go benchmarks. It installs
-// the peers it lacks (PM2 with npm under the results folder, the others
-// with apt-get), starts each one itself, as root, on its own configuration
-// in a temporary folder, and never uses a system-wide instance.
-//
-// How it observes: every workload writes, first thing, a start stamp file
-// named <instance>.<pid> (--mark-start), read through inotify, and carries
-// a last argument "<run>/<phase>/<app>" by which /proc is scanned for live
-// ones; exits are seen with a pidfd per process. Times are from the
-// harness's clock before it acts to the workload's own stamp. Supervisor
-// CPU is utime+stime from /proc of the supervisor's processes (the
-// workloads left out), RSS their summed VmRSS.
-//
-// It prints one table and writes results.json, results.csv, table.md and
-// converge.png under <out>/<timestamp>/. Every process it starts carries
-// PROCLET_BENCH_RUN in its environment: on the way out (also on SIGINT or
-// SIGTERM, and at the next run after a SIGKILL) it stops what it started,
-// by process group, then kills by PID whatever still carries the mark.
 package main
 
 import (
@@ -250,13 +224,7 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 	}
 
 	if cfg.Only == "output" {
-		defer func() {
-			b.res.Finished = time.Now()
-			b.res.Partial = ctx.Err() != nil
-			if err := b.report(out); err != nil {
-				fmt.Fprintln(os.Stderr, "bench: report:", err)
-			}
-		}()
+		defer b.finish(ctx, out)
 		b.res.How["proclet"] = procletKind.how
 		b.outputCost(ctx)
 		return ctx.Err()
@@ -279,15 +247,25 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 	b.logf("sizes %v, peers %v, %d reps, %d kills, steady %s, crash loop %s; temp %s", cfg.Sizes, cfg.Peers,
 		cfg.Reps, cfg.Kills, cfg.Steady, cfg.Loop, b.tmp)
 
-	defer func() {
-		b.res.Finished = time.Now()
-		b.res.Partial = ctx.Err() != nil
-		if err := b.report(out); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: report:", err)
-		}
-	}()
-
+	defer b.finish(ctx, out)
 	b.floor(ctx)
+	b.measurePeers(ctx, want, out)
+	return ctx.Err()
+}
+
+// finish writes the report into out, partial when ctx ended early.
+func (b *bench) finish(ctx context.Context, out string) {
+	b.res.Finished = time.Now()
+	b.res.Partial = ctx.Err() != nil
+	if err := b.report(out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: report:", err)
+	}
+}
+
+// measurePeers runs the scenarios of every wanted supervisor that is
+// installed, one after the other, at every size.
+func (b *bench) measurePeers(ctx context.Context, want map[string]bool, out string) {
+	cfg := b.cfg
 	for _, k := range allKinds {
 		if !want[k.name] || ctx.Err() != nil {
 			continue
@@ -326,7 +304,6 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 			b.profileProclet(ctx, b.top(), out)
 		}
 	}
-	return ctx.Err()
 }
 
 // floor measures the physical floor at every size, one fork/exec alone,

@@ -174,105 +174,111 @@ func (b *bench) pair(peer string, n int, m1, m2 string) string {
 
 func (b *bench) top() int { return slices.Max(b.cfg.Sizes) }
 
+// tableRow is one figure of the table: its label, and its cell in the
+// column of a peer ("" when the figure is not the peer's).
+type tableRow struct {
+	label string
+	cell  func(peer string) string
+}
+
+// per is a row's cells: the metric at every size.
+func (b *bench) per(metric string, f func(float64) string) func(string) string {
+	return func(p string) string { return b.perSize(p, metric, f) }
+}
+
+// once is a row's cells: the metric measured once (size 0), "" if not.
+func (b *bench) once(metric string, f func(float64) string) func(string) string {
+	return func(p string) string {
+		if c := b.cellOf(p, 0, metric, f); c != "—" {
+			return c
+		}
+		return ""
+	}
+}
+
+// vsFloor is a row's cells: the metric's ratio to the floor measured just
+// before each peer.
+func (b *bench) vsFloor(metric string) func(string) string {
+	return func(p string) string {
+		if p == "floor" {
+			return ""
+		}
+		return b.ratioToFloor(p, metric)
+	}
+}
+
+// procletOnly is cells only proclet's column has.
+func procletOnly(cell func(string) string) func(string) string {
+	return func(p string) string {
+		if p != "proclet" {
+			return ""
+		}
+		return cell(p)
+	}
+}
+
+// floorWriteExec is the floor of a manifest write to the first exec: the
+// inotify latency's quantile q plus one exec.
+func (b *bench) floorWriteExec(q string) string {
+	i, ok1 := b.res.value("floor", 0, "inotify_"+q+"_ms")
+	e, ok2 := b.res.value("floor", 1, "exec_ms")
+	if !ok1 || !ok2 {
+		return "—"
+	}
+	return num(i + e)
+}
+
+// tableRows are the figures of the table, in order.
+func (b *bench) tableRows() []tableRow {
+	top := b.top()
+	return []tableRow{
+		{"cold converge: config → N live (ms)", b.per("converge_ms", num)},
+		{"  ÷ the floor measured just before", b.vsFloor("converge_ms")},
+		{"first instance live (ms)", b.per("first_ms", num)},
+		{"proclet: 1 app × N replicas, converge (ms)", procletOnly(b.per("replicas_converge_ms", num))},
+		{"proclet: N Running per the API (ms)", b.per("api_converge_ms", num)},
+		{"apply a change (add one, edit one): both live (ms)", b.per("change_ms", num)},
+		{"  untouched apps restarted (of N − 1)", b.per("change_untouched", num)},
+		{"kill -9 → new PID, p50 (ms)", b.per("crash_p50_ms", num)},
+		{"kill -9 → new PID, p95 (ms)", b.per("crash_p95_ms", num)},
+		{fmt.Sprintf("crash loop, alone: starts in %s", b.cfg.Loop), b.once("crashloop_starts", num)},
+		{"crash loop: supervisor CPU (% of a core)", b.once("crashloop_cpu_pct", pctNum)},
+		{"output flood, 100-byte lines: reader CPU per MiB (ms)", b.once("output_lines_ms_per_mib", num)},
+		{"  as % of the writer's CPU", b.once("output_lines_pct_of_writer", pctNum)},
+		{"output flood, no newline: reader CPU per MiB (ms)", b.once("output_noline_ms_per_mib", num)},
+		{"  as % of the writer's CPU", b.once("output_noline_pct_of_writer", pctNum)},
+		{"steady: supervisor CPU (% of a core)", b.per("steady_cpu_pct", pctNum)},
+		{"steady: supervisor RSS, summed (MiB)", b.per("steady_rss_mib", num)},
+		{"steady: supervisor PSS, summed (MiB)", b.per("steady_pss_mib", num)},
+		{"steady, readiness probe on each: CPU (%)", b.per("probes_cpu_pct", pctNum)},
+		{"steady, readiness probe on each: RSS (MiB)", b.per("probes_rss_mib", num)},
+		{"stop all (ms)", b.per("stop_ms", num)},
+		{"  ÷ the floor measured just before", b.vsFloor("stop_ms")},
+		{"proclet: 1 app × N replicas, scaled to 0 (ms)", procletOnly(b.per("replicas_stop_ms", num))},
+		{"proclet: daemon SIGTERM → all N gone (ms)", procletOnly(b.per("shutdown_ms", num))},
+		{"manifest write → first exec, idle: p50 / p99 (ms)", func(p string) string {
+			switch p {
+			case "floor":
+				return b.floorWriteExec("p50") + " / " + b.floorWriteExec("p99")
+			case "proclet":
+				return b.pair(p, 0, "write_exec_p50_ms", "write_exec_p99_ms")
+			}
+			return ""
+		}},
+		{fmt.Sprintf("manifest write → first exec beside %d apps: p50 / p99 (ms)", top), procletOnly(func(p string) string {
+			return b.pair(p, top, "write_exec_p50_ms", "write_exec_p99_ms")
+		})},
+		{"GET /api/v1/instances, p50 (ms)", b.per("api_instances_p50_ms", num)},
+		{"GET /metrics, p50 (ms)", b.per("metrics_p50_ms", num)},
+	}
+}
+
 // table renders the run as Markdown: the figures, the targets, and notes.
 func (b *bench) table() string {
 	sizes := make([]string, len(b.cfg.Sizes))
 	for i, n := range b.cfg.Sizes {
 		sizes[i] = strconv.Itoa(n)
 	}
-	top := b.top()
-	type row struct {
-		label string
-		cell  func(peer string) string
-	}
-	per := func(metric string, f func(float64) string) func(string) string {
-		return func(p string) string { return b.perSize(p, metric, f) }
-	}
-	once := func(metric string, f func(float64) string) func(string) string {
-		return func(p string) string {
-			if c := b.cellOf(p, 0, metric, f); c != "—" {
-				return c
-			}
-			return ""
-		}
-	}
-	floorWriteExec := func(q string) string {
-		i, ok1 := b.res.value("floor", 0, "inotify_"+q+"_ms")
-		e, ok2 := b.res.value("floor", 1, "exec_ms")
-		if !ok1 || !ok2 {
-			return "—"
-		}
-		return num(i + e)
-	}
-	rows := []row{
-		{"cold converge: config → N live (ms)", per("converge_ms", num)},
-		{"  ÷ the floor measured just before", func(p string) string {
-			if p == "floor" {
-				return ""
-			}
-			return b.ratioToFloor(p, "converge_ms")
-		}},
-		{"first instance live (ms)", per("first_ms", num)},
-		{"proclet: 1 app × N replicas, converge (ms)", func(p string) string {
-			if p != "proclet" {
-				return ""
-			}
-			return b.perSize(p, "replicas_converge_ms", num)
-		}},
-		{"proclet: N Running per the API (ms)", per("api_converge_ms", num)},
-		{"apply a change (add one, edit one): both live (ms)", per("change_ms", num)},
-		{"  untouched apps restarted (of N − 1)", per("change_untouched", num)},
-		{"kill -9 → new PID, p50 (ms)", per("crash_p50_ms", num)},
-		{"kill -9 → new PID, p95 (ms)", per("crash_p95_ms", num)},
-		{fmt.Sprintf("crash loop, alone: starts in %s", b.cfg.Loop), once("crashloop_starts", num)},
-		{"crash loop: supervisor CPU (% of a core)", once("crashloop_cpu_pct", pctNum)},
-		{"output flood, 100-byte lines: reader CPU per MiB (ms)", once("output_lines_ms_per_mib", num)},
-		{"  as % of the writer's CPU", once("output_lines_pct_of_writer", pctNum)},
-		{"output flood, no newline: reader CPU per MiB (ms)", once("output_noline_ms_per_mib", num)},
-		{"  as % of the writer's CPU", once("output_noline_pct_of_writer", pctNum)},
-		{"steady: supervisor CPU (% of a core)", per("steady_cpu_pct", pctNum)},
-		{"steady: supervisor RSS, summed (MiB)", per("steady_rss_mib", num)},
-		{"steady: supervisor PSS, summed (MiB)", per("steady_pss_mib", num)},
-		{"steady, readiness probe on each: CPU (%)", per("probes_cpu_pct", pctNum)},
-		{"steady, readiness probe on each: RSS (MiB)", per("probes_rss_mib", num)},
-		{"stop all (ms)", per("stop_ms", num)},
-		{"  ÷ the floor measured just before", func(p string) string {
-			if p == "floor" {
-				return ""
-			}
-			return b.ratioToFloor(p, "stop_ms")
-		}},
-		{"proclet: 1 app × N replicas, scaled to 0 (ms)", func(p string) string {
-			if p != "proclet" {
-				return ""
-			}
-			return b.perSize(p, "replicas_stop_ms", num)
-		}},
-		{"proclet: daemon SIGTERM → all N gone (ms)", func(p string) string {
-			if p != "proclet" {
-				return ""
-			}
-			return b.perSize(p, "shutdown_ms", num)
-		}},
-		{"manifest write → first exec, idle: p50 / p99 (ms)", func(p string) string {
-			switch p {
-			case "floor":
-				return floorWriteExec("p50") + " / " + floorWriteExec("p99")
-			case "proclet":
-				return b.pair(p, 0, "write_exec_p50_ms", "write_exec_p99_ms")
-			}
-			return ""
-		}},
-		{fmt.Sprintf("manifest write → first exec beside %d apps: p50 / p99 (ms)", top), func(p string) string {
-			if p != "proclet" {
-				return ""
-			}
-			return b.pair(p, top, "write_exec_p50_ms", "write_exec_p99_ms")
-		}},
-		{"GET /api/v1/instances, p50 (ms)", per("api_instances_p50_ms", num)},
-		{"GET /metrics, p50 (ms)", per("metrics_p50_ms", num)},
-	}
-
 	var sb strings.Builder
 	m := b.res.Machine
 	fmt.Fprintf(&sb, "N = %s. Medians. Machine: %d CPUs (%s), %d MiB, %s, kernel %s, %s; load at start %s.\n\n",
@@ -286,7 +292,7 @@ func (b *bench) table() string {
 		header = append(header, name)
 	}
 	fmt.Fprintf(&sb, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
-	for _, r := range rows {
+	for _, r := range b.tableRows() {
 		cells := []string{r.label}
 		any := false
 		for _, c := range columns {

@@ -10,9 +10,19 @@ import (
 )
 
 // procletExtras are the proclet-only scenarios at size n: one app of n
-// replicas (the natural way to ask proclet for n copies), and the steady
-// state with a readiness probe on every instance.
+// replicas (the natural way to ask proclet for n copies), the daemon's
+// SIGTERM, and the steady state with a readiness probe on every instance.
 func (b *bench) procletExtras(ctx context.Context, n int) {
+	for _, scenario := range []func(context.Context, int){b.procletReplicas, b.procletShutdown, b.procletProbes} {
+		if ctx.Err() != nil {
+			return
+		}
+		scenario(ctx, n)
+	}
+}
+
+// procletReplicas converges one app of n replicas, then scales it to 0.
+func (b *bench) procletReplicas(ctx context.Context, n int) {
 	var conv, stops []float64
 	reps := b.cfg.Reps
 	if n >= 1000 {
@@ -52,10 +62,11 @@ func (b *bench) procletExtras(ctx context.Context, n int) {
 	}
 	b.setMedian("proclet", n, "replicas_converge_ms", conv)
 	b.setMedian("proclet", n, "replicas_stop_ms", stops)
-	if ctx.Err() != nil {
-		return
-	}
+}
 
+// procletShutdown converges n apps, then times the daemon's SIGTERM
+// (--on-exit stop) until every instance is gone.
+func (b *bench) procletShutdown(ctx context.Context, n int) {
 	name := fmt.Sprintf("proclet-shutdown-%d", n)
 	err := b.withPeer(ctx, procletKind, name, func(p peer, ph *phase) error {
 		pp := p.(*procletPeer)
@@ -77,12 +88,13 @@ func (b *bench) procletExtras(ctx context.Context, n int) {
 		b.logf("%s: %v", name, err)
 		b.missAll("proclet", n, short(err), "shutdown_ms")
 	}
-	if ctx.Err() != nil {
-		return
-	}
+}
 
-	name = fmt.Sprintf("proclet-probes-%d", n)
-	err = b.withPeer(ctx, procletKind, name, func(p peer, ph *phase) error {
+// procletProbes measures the steady state of n apps with an httpGet
+// readiness probe on each.
+func (b *bench) procletProbes(ctx context.Context, n int) {
+	name := fmt.Sprintf("proclet-probes-%d", n)
+	err := b.withPeer(ctx, procletKind, name, func(p peer, ph *phase) error {
 		apps := ph.apps(n)
 		for i := range apps {
 			apps[i].extraSpec = fmt.Sprintf("  ports:\n    - name: http\n      port: %d\n"+

@@ -31,4 +31,10 @@
 //	make chaos MINUTES=30 SEED=42
 //
 // docs/chaos.md says more: the marker, the seed, how to read a breach.
+//
+// It owns the invariants and the random schedule of changes and kills
+// (a seed replays a run). It must never touch a process without the run's
+// marker, never kill by name, and never read the daemon's state dir to
+// check an invariant: what it checks is what the API, /proc and the log
+// files show, as a user would see them.
 package main

@@ -29,13 +29,26 @@ func (c *chaos) finish(ctx context.Context) error {
 		return nil
 	}
 	c.logf("chaos over; waiting up to %s for convergence", c.cfg.converge)
+	last, st, err := c.awaitConvergence(ctx)
+	if err != nil {
+		return err
+	}
+	for _, inv := range slices.Sorted(maps.Keys(last)) {
+		c.breach(inv, last[inv]...)
+	}
+	c.printState(st)
+	c.stopGracefully(st)
+	return nil
+}
+
+// awaitConvergence polls the API and /proc until every invariant but the
+// logs' holds or the convergence window ends, and returns the last
+// breaches by invariant and the last state read.
+func (c *chaos) awaitConvergence(ctx context.Context) (last map[string][]string, st apiState, err error) {
 	want := c.fleet.expectations()
 	began := time.Now()
 	deadline := began.Add(c.cfg.converge)
-	var last map[string][]string
-	var st apiState
 	for {
-		var err error
 		st, err = c.api.state(ctx, c.d.base())
 		last = map[string][]string{}
 		if err != nil {
@@ -44,7 +57,7 @@ func (c *chaos) finish(ctx context.Context) error {
 			c.tr.observe(st.instances, time.Now())
 			procs, err := c.fs.scan(c.mark)
 			if err != nil {
-				return err
+				return nil, st, err
 			}
 			last[invApps] = checkApps(want, st)
 			last[invProcesses] = checkProcesses(st, procs)
@@ -67,15 +80,15 @@ func (c *chaos) finish(ctx context.Context) error {
 			break
 		}
 		if !pause(ctx, 500*time.Millisecond) {
-			return ctx.Err()
+			return nil, st, ctx.Err()
 		}
 	}
-	for _, inv := range slices.Sorted(maps.Keys(last)) {
-		c.breach(inv, last[inv]...)
-	}
-	c.printState(st)
+	return last, st, nil
+}
 
-	// A graceful stop must take every instance with it.
+// stopGracefully stops the daemon with SIGTERM, which must take every
+// instance of st with it, kills what is left, then checks the logs.
+func (c *chaos) stopGracefully(st apiState) {
 	stoppedAt := time.Now()
 	if err := c.d.stop(60 * time.Second); err != nil {
 		c.breach(invDaemon, "SIGTERM: "+err.Error())
@@ -96,7 +109,6 @@ func (c *chaos) finish(ctx context.Context) error {
 	}
 	c.checkLogs(st.instances, stoppedAt)
 	c.checkDaemonLog()
-	return nil
 }
 
 // printState shows the end state the checks saw: per app, its replicas,

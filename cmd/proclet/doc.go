@@ -1,0 +1,20 @@
+// Command proclet runs plain OS processes the way Kubernetes runs pods: a
+// directory of manifests is the desired state, and the daemon converges the
+// host to it. See README.md and docs/.
+//
+// This package owns the command line and the wiring, nothing else: the
+// daemon's flags and their checks (daemon_flags.go), the state dir's lock
+// (lock.go), building the runtime, reconciler, server and watcher and
+// running them (daemon.go), the shutdown policy of --on-exit and
+// --shutdown-timeout (shutdown.go), the descriptor budget behind the API's
+// connection caps (fdbudget.go), and the client commands (get, describe,
+// logs, diff) over server/client, plus validate, which decodes files
+// offline.
+//
+// It must never hold supervision logic of its own: what runs, restarts or
+// stops is the reconciler's decision and the runtime's doing; the daemon
+// only starts them, passes each the others it reads (as explicit options:
+// a component that loses a method fails to compile here) and tells them to
+// stop. The client commands must never read the state dir: they ask the
+// API, as any other client would.
+package main
