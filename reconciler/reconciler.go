@@ -2,8 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -53,6 +51,8 @@ type Reconciler struct {
 	events     *ring
 	watchers   broadcaster
 	stateFile  string
+	saver      *saver // writes stateFile (saver.go)
+	enc        stateEncoder
 	metrics    *metrics // nil: none
 	limits     runtime.LimitSupport
 
@@ -67,12 +67,8 @@ type Reconciler struct {
 	sourceErr      string
 	sourceRevision string
 	lastChange     time.Time
-	dirty          bool                // slots changed since the state file was saved
-	saveKick       chan struct{}       // capacity 1: "dirty was set" (markDirtyLocked)
 	dependentsOf   map[string][]string // app -> the desired apps depending on it (indexDependents)
-	saveMu         sync.Mutex
-	saved          map[string]*savedEncoding // each app's part of the file as last encoded (saveMu)
-	replaced       replaced                  // the last snapshot Replace applied (replace.go)
+	replaced       replaced            // the last snapshot Replace applied (replace.go)
 }
 
 // appState is everything the reconciler holds about one app. The desired
@@ -95,7 +91,7 @@ type appState struct {
 func New(opts Options) *Reconciler {
 	r := &Reconciler{
 		rt: opts.Runtime, log: opts.Log, workers: opts.Workers, nodeLabels: opts.NodeLabels, now: opts.Now,
-		q: newQueue(), apps: map[string]*appState{}, fileErrs: map[string]string{}, saveKick: make(chan struct{}, 1),
+		q: newQueue(), apps: map[string]*appState{}, fileErrs: map[string]string{},
 	}
 	r.metrics = newMetrics(opts.Registerer)
 	if r.log == nil {
@@ -113,6 +109,7 @@ func New(opts Options) *Reconciler {
 	}
 	r.events = newRing(size)
 	r.stateFile = opts.StateFile
+	r.saver = newSaver(r.stateFile, saveEvery, r.log, r.encodeState, runtime.WriteFileAtomic)
 	r.limits = opts.Limits
 	r.restore()
 	return r
@@ -144,30 +141,11 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			}
 		})
 	}
-	wg.Go(func() {
-		// At most one write per saveEvery, and none while nothing changes:
-		// an idle daemon has no timer to wake for.
-		t := time.NewTimer(saveEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-r.saveKick:
-			}
-			t.Reset(saveEvery)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			r.save()
-		}
-	})
+	wg.Go(func() { r.saver.run(ctx) })
 	<-ctx.Done()
 	r.q.ShutDown()
 	wg.Wait()
-	r.save()
+	r.saver.save()
 	return nil
 }
 
@@ -272,7 +250,7 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 		st.desired, st.revision, st.fileErr = &desired, rev, errs[sa.Path]
 		if st.path != sa.Path {
 			st.path = sa.Path
-			r.markDirtyLocked()
+			r.saver.markDirty()
 		}
 	}
 	for name, st := range r.apps {
@@ -368,7 +346,7 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 		return
 	}
 	if !reflect.DeepEqual(st.slots, out.slots) || out.forget {
-		r.markDirtyLocked()
+		r.saver.markDirty()
 	}
 	st.slots, st.applied = out.slots, applied
 	prevView, prevInsts := st.view, st.instances
@@ -425,159 +403,4 @@ func (r *Reconciler) nodeMatches(app *v1alpha1.App) bool {
 		}
 	}
 	return true
-}
-
-// execute applies the plan's actions through the runtime and records what
-// happened in out.slots and the events.
-func (r *Reconciler) execute(ctx context.Context, name string, in input, applied *v1alpha1.App, out *output, now time.Time) {
-	for _, n := range out.notes {
-		typ := "Normal"
-		if n.warning {
-			typ = "Warning"
-		}
-		r.record(Event{Time: now, Type: typ, Reason: n.reason, Object: n.object, App: name, Message: n.object + " " + n.message})
-	}
-	for i := 0; i < len(out.actions); i++ {
-		a := out.actions[i]
-		switch a.kind {
-		case actRelease:
-			r.countExit(name, in.observed, a.uid)
-			r.rt.Release(a.uid)
-		case actStop:
-			if err := r.rt.Stop(a.uid, stopSpec(applied, a.reason)); err != nil {
-				r.metrics.executorError()
-				r.log.Debug("stop", "app", name, "uid", a.uid, "err", err)
-				continue
-			}
-			r.record(Event{Time: now, Type: "Normal", Reason: "Stopping", Object: instanceName(name, a.ordinal), App: name,
-				Message: fmt.Sprintf("%s stopping: %s", instanceName(name, a.ordinal), a.message)})
-		case actStart:
-			j := i + 1
-			for j < len(out.actions) && out.actions[j].kind == actStart {
-				j++
-			}
-			r.startAll(ctx, name, in, out.actions[i:j], out, now)
-			i = j - 1
-		}
-	}
-}
-
-// startParallel bounds how many instances of one app start at once. A
-// start is mostly the kernel's fork and exec, which a second core runs
-// beside the first: one app of 1000 replicas started one at a time took
-// 1.6 times as long as 1000 apps (reconciled by Options.Workers at once).
-const startParallel = 4
-
-// startAll starts the instances of a run of consecutive start actions, up
-// to startParallel at once (one by one for an app with ports), then records the outcomes in the actions'
-// order (slots, events, requeue), so the result does not depend on which
-// start finished first.
-func (r *Reconciler) startAll(ctx context.Context, name string, in input, starts []action, out *output, now time.Time) {
-	specs := make([]runtime.StartSpec, len(starts))
-	for k, a := range starts {
-		specs[k] = r.startSpec(name, in, a, out)
-	}
-	results := make([]startResult, len(starts))
-	if len(starts) == 1 || len(in.app.Spec.Ports) > 0 {
-		// One by one where ports are allocated: the lowest free port of
-		// a range goes to the lowest ordinal, as it did.
-		for k := range starts {
-			results[k].state, results[k].err = r.rt.Start(ctx, specs[k])
-		}
-	} else {
-		sem := make(chan struct{}, startParallel)
-		var wg sync.WaitGroup
-		for k := range starts {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				results[k].state, results[k].err = r.rt.Start(ctx, specs[k])
-			})
-		}
-		wg.Wait()
-	}
-	for k, a := range starts {
-		r.started(name, in, a, specs[k], results[k], out, now)
-	}
-}
-
-// startResult is what runtime.Start returned for one start action.
-type startResult struct {
-	state runtime.State
-	err   error
-}
-
-// startSpec is what the runtime needs to start the action's instance; it
-// gives the slot a new uid when it has none.
-func (r *Reconciler) startSpec(name string, in input, a action, out *output) runtime.StartSpec {
-	sl := out.slots[a.ordinal]
-	if sl.UID == "" {
-		sl.UID = newUID()
-		out.slots[a.ordinal] = sl
-	}
-	spec := runtime.StartSpec{UID: sl.UID, App: name, Instance: instanceName(name, a.ordinal), Ordinal: a.ordinal,
-		Revision: in.revision, Spec: &in.app.Spec}
-	r.mu.RLock()
-	if st := r.apps[name]; st != nil && st.desired != nil {
-		spec.Dir = st.desired.Dir
-	}
-	r.mu.RUnlock()
-	return spec
-}
-
-// started records the outcome of one start: the slot, the backoff of a
-// failed start, the event.
-func (r *Reconciler) started(name string, in input, a action, spec runtime.StartSpec, res startResult, out *output, now time.Time) {
-	sl := out.slots[a.ordinal]
-	inst := spec.Instance
-	s, err := res.state, res.err
-	if err != nil {
-		r.metrics.executorError()
-		sl.StartError, sl.StartReason = err.Error(), "StartFailed"
-		if _, ok := errors.AsType[*runtime.PortInUseError](err); ok {
-			sl.StartReason = "PortInUse"
-		}
-		sl.Failures, sl.NextStartAt = backoffFor(&in.app.Spec).failed(sl.Failures, time.Time{}, now)
-		if sl.StartReason == "PortInUse" && sl.NextStartAt.After(now.Add(portRetry)) {
-			// A port is freed by someone else: look again soon, whatever
-			// the crash-loop curve says.
-			sl.NextStartAt = now.Add(portRetry)
-		}
-		out.requeueAt(now, sl.NextStartAt)
-		r.record(Event{Time: now, Type: "Warning", Reason: "FailedStart", Object: inst, App: name,
-			Message: fmt.Sprintf("%s failed to start: %v (retry in %s)", inst, err, sl.NextStartAt.Sub(now).Round(time.Millisecond))})
-	} else {
-		sl.StartError, sl.StartReason, sl.LastStartAt = "", "", s.StartedAt
-		r.record(Event{Time: now, Type: "Normal", Reason: "Started", Object: inst, App: name,
-			Message: fmt.Sprintf("%s started, pid %d, revision %s (%s)", inst, s.PID, in.revision, a.message)})
-	}
-	out.slots[a.ordinal] = sl
-}
-
-// saveEvery is how often a changed state file is written: often enough
-// that a daemon killed right after starting instances still knows them,
-// seldom enough that a cold start of a thousand apps is a few writes.
-const saveEvery = 200 * time.Millisecond
-
-// portRetry bounds the wait before retrying an instance whose fixed port
-// another process holds.
-const portRetry = 5 * time.Second
-
-// stopSpec is how app says to stop its instances (defaults when nil).
-func stopSpec(app *v1alpha1.App, reason string) runtime.StopSpec {
-	if app == nil {
-		return runtime.StopSpecFor(nil, reason)
-	}
-	return runtime.StopSpecFor(&app.Spec, reason)
-}
-
-func instanceName(app string, ordinal int) string { return fmt.Sprintf("%s-%d", app, ordinal) }
-
-// newUID returns a random RFC 4122 version 4 UUID.
-func newUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

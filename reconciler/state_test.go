@@ -98,9 +98,7 @@ func TestReconciler_StateEncodingFollowsChanges(t *testing.T) {
 	r.apps["empty"] = &appState{generation: 1}
 	check := func(step string) {
 		t.Helper()
-		r.saveMu.Lock()
-		defer r.saveMu.Unlock()
-		got, err := r.encodeStateLocked()
+		got, err := r.enc.encode(r.apps, t0)
 		if err != nil {
 			t.Fatal(err)
 		}
