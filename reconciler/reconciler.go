@@ -357,8 +357,12 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 		st.instances = nil
 		r.watchers.publish(changes(prevView, prevInsts, nil, nil))
 	} else {
-		if d := r.deriveStatus(st, in, observed, now); d > 0 && (out.requeue == 0 || d < out.requeue) {
-			out.requeue = d
+		d := deriveStatus(r.statusInputLocked(st, in, observed, now))
+		if d.view != nil {
+			st.view, st.instances, st.progress = d.view, d.instances, d.progress
+		}
+		if d.recheck > 0 && (out.requeue == 0 || d.recheck < out.requeue) {
+			out.requeue = d.recheck
 		}
 		r.watchers.publish(changes(prevView, prevInsts, st.view, st.instances))
 	}
@@ -382,6 +386,18 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 	case out.requeue > 0:
 		r.q.AddAfter(name, out.requeue)
 	}
+}
+
+// statusInputLocked is what deriveStatus needs of st after a pass of in
+// that observed observed. Caller holds r.mu.
+func (r *Reconciler) statusInputLocked(st *appState, in input, observed []runtime.State, now time.Time) statusInput {
+	si := statusInput{desired: st.desired, applied: st.applied, revision: st.revision, generation: st.generation,
+		fileErr: st.fileErr, slots: st.slots, prev: st.view, progress: st.progress, pass: in, observed: observed,
+		synced: r.synced, sourceRevision: r.sourceRevision, nodeMatches: true, limits: r.limits, now: now}
+	if in.app != nil {
+		si.nodeMatches = r.nodeMatches(in.app)
+	}
+	return si
 }
 
 // replicasOf is the replicas to run: 0 when the node selector does not
