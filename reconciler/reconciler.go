@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
-	"slices"
 	"sync"
 	"time"
 
@@ -59,29 +58,27 @@ type Reconciler struct {
 	// mu guards the fields below. Never held across runtime calls.
 	mu             sync.RWMutex
 	apps           map[string]*appState
-	files          []v1alpha1.FileStatus
-	fileErrs       map[string]string // path -> message last reported, to report each once
 	synced         bool
 	pendingInitial map[string]bool // apps of the first snapshot not yet reconciled
 	ready          bool
-	sourceErr      string
-	sourceRevision string
-	lastChange     time.Time
-	dependentsOf   map[string][]string // app -> the desired apps depending on it (indexDependents)
-	replaced       replaced            // the last snapshot Replace applied (replace.go)
+	desired        desiredStore // what the snapshots asked for (desired.go)
 }
 
-// appState is everything the reconciler holds about one app. The desired
-// app is replaced, never mutated.
+// appState is everything the reconciler holds about one app: the
+// desired store's part (what the snapshots asked for, written by Replace),
+// the loop's memory (what it last applied, the slots) and the status
+// store's part (derived by the last pass, for readers).
 type appState struct {
-	desired    *v1alpha1.SourcedApp // nil once removed, until its instances are gone
-	revision   string
-	generation int64
-	fileErr    *v1alpha1.FileError // its file's current problem: ManifestValid=False
-	applied    *v1alpha1.App       // the spec last reconciled (stop settings after removal)
-	slots      map[int]slot
-	path       string // the file the app last came from (saved: Owners)
-	// Derived by the last pass, for readers.
+	desiredApp
+	applied *v1alpha1.App // the spec last reconciled (stop settings after removal)
+	slots   map[int]slot
+	shownApp
+}
+
+// shownApp is the status store's part of an app: derived by the last pass
+// (deriveStatus), for readers. Published views and instance lists are
+// replaced, never mutated (view.go: readers share them).
+type shownApp struct {
 	view      *v1alpha1.App
 	instances []v1alpha1.Instance
 	progress  progress
@@ -91,7 +88,7 @@ type appState struct {
 func New(opts Options) *Reconciler {
 	r := &Reconciler{
 		rt: opts.Runtime, log: opts.Log, workers: opts.Workers, nodeLabels: opts.NodeLabels, now: opts.Now,
-		q: newQueue(), apps: map[string]*appState{}, fileErrs: map[string]string{},
+		q: newQueue(), apps: map[string]*appState{},
 	}
 	r.metrics = newMetrics(opts.Registerer)
 	if r.log == nil {
@@ -166,147 +163,6 @@ func (r *Reconciler) reconcileSafely(ctx context.Context, name string) {
 	panicked = false
 }
 
-// Replace takes a new full snapshot of the desired state (watchers.Sink).
-// A snapshot that is the last one again (replaced.same) changes nothing
-// and costs nothing: that is every resync of an unchanged directory.
-func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
-	r.mu.Lock()
-	if r.replaced.same(snap) && r.synced && r.sourceErr == "" {
-		r.mu.Unlock()
-		return
-	}
-	now := r.now()
-	var enqueue []string
-	var notes []Event
-	errs := map[string]*v1alpha1.FileError{}
-	newFileErrs := map[string]string{}
-	for _, f := range snap.Files {
-		if f.Error != nil {
-			errs[f.Path] = f.Error
-			newFileErrs[f.Path] = f.Error.Error()
-			if r.fileErrs[f.Path] != f.Error.Error() {
-				notes = append(notes, Event{Time: now, Type: "Warning", Reason: f.Error.Reason, Object: f.Path, Message: f.Error.Error()})
-			}
-		}
-	}
-	r.fileErrs = newFileErrs
-	admitted, refused := admit(snap.Apps, func(name string) bool {
-		st := r.apps[name]
-		return st != nil && st.desired != nil
-	})
-	files := slices.Clone(snap.Files)
-	seen := map[string]bool{}
-	for _, rf := range refused {
-		name := rf.app.App.Metadata.Name
-		errs[rf.app.Path] = rf.err
-		for i := range files {
-			if files[i].Path == rf.app.Path && files[i].Error == nil {
-				files[i].Error = rf.err
-			}
-		}
-		if r.fileErrs[rf.app.Path] != rf.err.Error() {
-			notes = append(notes, Event{Time: now, Type: "Warning", Reason: rf.err.Reason, Object: rf.app.Path, App: name, Message: rf.err.Error()})
-			r.fileErrs[rf.app.Path] = rf.err.Error()
-		}
-		if st := r.apps[name]; st != nil && st.desired != nil {
-			seen[name] = true // keeps running its last applied version
-			if !reflect.DeepEqual(st.fileErr, rf.err) {
-				st.fileErr = rf.err
-				enqueue = append(enqueue, name)
-			}
-		}
-	}
-	for i := range admitted {
-		sa := &admitted[i]
-		name := sa.App.Metadata.Name
-		seen[name] = true
-		st := r.apps[name]
-		sa.App.Status = nil
-		if st != nil && st.desired != nil {
-			// Unchanged (the common case): keep what is stored, compared
-			// with the stored generation, without hashing the spec.
-			sa.App.Metadata.Generation = st.generation
-			if reflect.DeepEqual(st.fileErr, errs[sa.Path]) && (sameSourced(st.desired, sa) || reflect.DeepEqual(*st.desired, *sa)) {
-				continue
-			}
-		}
-		var rev string
-		if st != nil && st.desired != nil && reflect.DeepEqual(st.desired.App.Spec, sa.App.Spec) {
-			rev = st.revision // unchanged spec: skip the canonical-JSON hash
-		} else {
-			rev = v1alpha1.Revision(&sa.App.Spec)
-		}
-		if st == nil {
-			st = &appState{}
-			r.apps[name] = st
-		}
-		if st.generation == 0 || st.revision != rev {
-			st.generation++
-		}
-		sa.App.Metadata.Generation = st.generation
-		enqueue = append(enqueue, name)
-		r.lastChange = now
-		desired := *sa // its own copy: admitted is not kept
-		st.desired, st.revision, st.fileErr = &desired, rev, errs[sa.Path]
-		if st.path != sa.Path {
-			st.path = sa.Path
-			r.saver.markDirty()
-		}
-	}
-	for name, st := range r.apps {
-		if !seen[name] && st.desired != nil {
-			st.desired = nil
-			enqueue = append(enqueue, name)
-			r.lastChange = now
-		}
-	}
-	if len(enqueue) > 0 { // desired changed
-		r.indexDependents()
-	}
-	r.files = files
-	r.sourceErr, r.sourceRevision = "", snap.SourceRevision
-	first := !r.synced
-	if first {
-		r.synced = true
-		r.pendingInitial = map[string]bool{}
-		for name := range seen {
-			r.pendingInitial[name] = true
-		}
-		r.ready = len(r.pendingInitial) == 0
-		// Apps remembered from the last daemon, or running (adopted),
-		// that the snapshot no longer has: reconcile them too, so
-		// their instances stop.
-		for name := range r.apps {
-			enqueue = append(enqueue, name)
-		}
-	}
-	r.replaced = replacedOf(snap, !first && len(enqueue) == 0 && len(notes) == 0)
-	r.mu.Unlock()
-	if first {
-		enqueue = append(enqueue, r.rt.Apps()...)
-	}
-	r.recordManifests()
-	for _, e := range notes {
-		r.record(e)
-	}
-	for _, name := range enqueue {
-		r.q.Add(name)
-	}
-}
-
-// Unavailable records that the manifests directory cannot be read. The
-// desired state stays as it was: a sync glitch must not stop every app.
-func (r *Reconciler) Unavailable(err error) {
-	r.mu.Lock()
-	changed := r.sourceErr != err.Error()
-	r.sourceErr = err.Error()
-	r.mu.Unlock()
-	if changed {
-		r.record(Event{Time: r.now(), Type: "Warning", Reason: "SourceUnavailable", Object: "manifests",
-			Message: err.Error() + "; every app keeps running as it was"})
-	}
-}
-
 func (r *Reconciler) record(e Event) {
 	r.events.add(e)
 	level := slog.LevelInfo
@@ -368,7 +224,7 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 	}
 	var wake []string
 	if ready, started := depState(st); ready != prevReady || started != prevStarted {
-		wake = r.dependents(name)
+		wake = r.desired.dependentsOf[name] // never changed once made: read after unlock
 	}
 	if r.pendingInitial[name] {
 		delete(r.pendingInitial, name)
@@ -393,7 +249,7 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 func (r *Reconciler) statusInputLocked(st *appState, in input, observed []runtime.State, now time.Time) statusInput {
 	si := statusInput{desired: st.desired, applied: st.applied, revision: st.revision, generation: st.generation,
 		fileErr: st.fileErr, slots: st.slots, prev: st.view, progress: st.progress, pass: in, observed: observed,
-		synced: r.synced, sourceRevision: r.sourceRevision, nodeMatches: true, limits: r.limits, now: now}
+		synced: r.synced, sourceRevision: r.desired.sourceRevision, nodeMatches: true, limits: r.limits, now: now}
 	if in.app != nil {
 		si.nodeMatches = r.nodeMatches(in.app)
 	}

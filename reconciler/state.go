@@ -90,7 +90,7 @@ func (r *Reconciler) restore() {
 		return
 	}
 	for name, a := range apps {
-		r.apps[name] = &appState{generation: a.Generation, revision: a.Revision, slots: a.Slots, path: a.Path}
+		r.apps[name] = &appState{desiredApp: desiredApp{generation: a.Generation, revision: a.Revision, path: a.Path}, slots: a.Slots}
 	}
 }
 
