@@ -44,7 +44,7 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 		return
 	}
 	now := r.now()
-	c := r.desired.apply(r.apps, snap, now, r.saver.markDirty)
+	c := r.desired.apply(r.apps, snap, now, r.saver)
 	enqueue, notes := c.enqueue, c.notes
 	first := !r.synced
 	if first {
@@ -99,8 +99,8 @@ type snapshotChanges struct {
 // apply makes snap the desired state of apps: admitted apps replace their
 // desired part (a new generation when their spec changed), refused ones
 // keep their last applied version, apps the snapshot no longer has are
-// marked removed. markDirty is called when the state file must change.
-func (d *desiredStore) apply(apps map[string]*appState, snap v1alpha1.Snapshot, now time.Time, markDirty func()) snapshotChanges {
+// marked removed. s is told when the state file must change.
+func (d *desiredStore) apply(apps map[string]*appState, snap v1alpha1.Snapshot, now time.Time, s *saver) snapshotChanges {
 	c := snapshotChanges{seen: map[string]bool{}}
 	errs := d.fileErrors(snap.Files, now, &c)
 	admitted, refused := admit(snap.Apps, func(name string) bool {
@@ -110,7 +110,7 @@ func (d *desiredStore) apply(apps map[string]*appState, snap v1alpha1.Snapshot, 
 	files := slices.Clone(snap.Files)
 	d.refuse(apps, refused, files, errs, now, &c)
 	for i := range admitted {
-		if d.admitted(apps, &admitted[i], errs, now, markDirty) {
+		if d.admitted(apps, &admitted[i], errs, now, s) {
 			c.enqueue = append(c.enqueue, admitted[i].App.Metadata.Name)
 		}
 		c.seen[admitted[i].App.Metadata.Name] = true
@@ -176,7 +176,7 @@ func (d *desiredStore) refuse(apps map[string]*appState, refused []refusal, file
 
 // admitted makes sa (an admitted app of the snapshot, sa its own copy)
 // the desired version of its app, and reports whether that changed it.
-func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedApp, errs map[string]*v1alpha1.FileError, now time.Time, markDirty func()) bool {
+func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedApp, errs map[string]*v1alpha1.FileError, now time.Time, s *saver) bool {
 	name := sa.App.Metadata.Name
 	st := apps[name]
 	sa.App.Status = nil
@@ -207,7 +207,7 @@ func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedA
 	st.desired, st.revision, st.fileErr = &desired, rev, errs[sa.Path]
 	if st.path != sa.Path {
 		st.path = sa.Path
-		markDirty()
+		s.markDirty()
 	}
 	return true
 }

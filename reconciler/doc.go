@@ -3,7 +3,7 @@
 // keyed by app name, and for each app runs one pass at a time: read the
 // desired app and the observed instances, plan (plan.go: a pure function
 // of desired, observed, slots and now), execute the plan's actions through
-// runtime.Interface, then derive the status readers see (derive.go: pure
+// runtime.Interface, then derive the status readers see (deriveStatus: pure
 // too) and publish the changes to watchers.
 //
 // It owns: the desired store (what the last snapshot asked for: specs,
@@ -12,6 +12,18 @@
 // (views and instances, published to readers and watchers), the events
 // ring, the loop metrics and exit counts, and the state file that carries
 // slots and generations across a daemon restart (saver.go).
+//
+// One room per concern: reconciler.go is the loop (Run, the workers, one
+// pass) and wires the rest; desired.go the desired store (Replace,
+// Unavailable); plan.go, rollout.go and backoff.go the pure planner;
+// executor.go the executor (starts, stops, releases); derive.go and
+// status.go the pure status derivation; view.go and watch.go the readers
+// and the watch broadcaster; events.go the events ring; saver.go and
+// state.go the state file; metrics.go and usage.go the loop metrics and
+// the usage refresh. Everything one app holds is an appState: its
+// desiredApp (written by Replace), the loop's slots, and its shownApp
+// (written by the pass). One lock, r.mu, guards them all and is never
+// held across a runtime call.
 //
 // It must never: touch the OS other than through runtime.Interface and its
 // own state file; hold its lock across a runtime call; mutate a view,

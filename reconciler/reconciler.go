@@ -50,9 +50,9 @@ type Reconciler struct {
 	events     *ring
 	watchers   broadcaster
 	stateFile  string
-	saver      *saver // writes stateFile (saver.go)
-	enc        stateEncoder
-	metrics    *metrics // nil: none
+	saver      *saver       // writes stateFile (saver.go)
+	enc        stateEncoder // guarded by the saver's lock (encodeState)
+	metrics    *metrics     // nil: none
 	limits     runtime.LimitSupport
 
 	// mu guards the fields below. Never held across runtime calls.
