@@ -175,13 +175,35 @@ func (r *Reconciler) record(e Event) {
 // reconcile is one pass for one app: read, plan, execute, write status.
 func (r *Reconciler) reconcile(ctx context.Context, name string) {
 	now := r.now()
+	st, in, applied := r.passInput(name)
+	in.observed, in.now = r.rt.Instances(name), now
+	out := plan(in)
+	r.execute(ctx, name, in, applied, &out, now)
+	observed := r.rt.Instances(name)
+	wake := r.storePass(name, st, in, applied, observed, &out, now)
+	for _, d := range wake {
+		r.q.Add(d)
+	}
+	switch {
+	case out.started():
+		// Level-triggered: look again at once, so a rollout takes its next
+		// step as soon as the new instance counts as available.
+		r.q.Add(name)
+	case out.requeue > 0:
+		r.q.AddAfter(name, out.requeue)
+	}
+}
+
+// passInput reads what a pass of app name plans from (all but the
+// observed instances and the time), and the spec its stops follow.
+func (r *Reconciler) passInput(name string) (*appState, input, *v1alpha1.App) {
 	r.mu.RLock()
+	defer r.mu.RUnlock()
 	st := r.apps[name]
-	synced := r.synced
-	var in input
+	in := input{synced: r.synced}
 	var applied *v1alpha1.App
 	if st != nil {
-		in = input{revision: st.revision, slots: maps.Clone(st.slots)}
+		in.revision, in.slots = st.revision, maps.Clone(st.slots)
 		applied = st.applied
 		if st.desired != nil {
 			in.app = &st.desired.App
@@ -190,16 +212,18 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 			in.waiting = r.waitingFor(in.app)
 		}
 	}
-	r.mu.RUnlock()
-	in.observed, in.synced, in.now = r.rt.Instances(name), synced, now
-	out := plan(in)
-	r.execute(ctx, name, in, applied, &out, now)
-	observed := r.rt.Instances(name)
+	return st, in, applied
+}
 
+// storePass keeps what the pass of in did (out: the slots, forgetting a
+// removed app), derives and publishes the app's status, and returns the
+// dependents to wake. out.requeue is shortened to when the status may
+// change with no event.
+func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1alpha1.App, observed []runtime.State, out *output, now time.Time) (wake []string) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if st == nil || r.apps[name] != st {
-		r.mu.Unlock()
-		return
+		return nil
 	}
 	if !reflect.DeepEqual(st.slots, out.slots) || out.forget {
 		r.saver.markDirty()
@@ -222,7 +246,6 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 		}
 		r.watchers.publish(changes(prevView, prevInsts, st.view, st.instances))
 	}
-	var wake []string
 	if ready, started := depState(st); ready != prevReady || started != prevStarted {
 		wake = r.desired.dependentsOf[name] // never changed once made: read after unlock
 	}
@@ -230,18 +253,7 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 		delete(r.pendingInitial, name)
 		r.ready = len(r.pendingInitial) == 0
 	}
-	r.mu.Unlock()
-	for _, d := range wake {
-		r.q.Add(d)
-	}
-	switch {
-	case out.started():
-		// Level-triggered: look again at once, so a rollout takes its next
-		// step as soon as the new instance counts as available.
-		r.q.Add(name)
-	case out.requeue > 0:
-		r.q.AddAfter(name, out.requeue)
-	}
+	return wake
 }
 
 // statusInputLocked is what deriveStatus needs of st after a pass of in
