@@ -40,26 +40,23 @@ func depState(st *appState) (ready, started bool) {
 	return ready, started
 }
 
-// dependents are the apps that depend on name. Caller holds r.mu.
-func (r *Reconciler) dependents(name string) []string { return r.dependentsOf[name] }
-
-// indexDependents rebuilds r.dependentsOf from the desired apps: a
+// indexDependents rebuilds d.dependentsOf from the desired apps: a
 // dependency's readiness wakes its dependents, and searching every app
 // for them at each of a thousand apps' readiness was quadratic. Its
 // slices are never changed afterwards (a caller may read one after
 // releasing r.mu). Caller holds r.mu for writing.
-func (r *Reconciler) indexDependents() {
-	r.dependentsOf = nil
-	for n, st := range r.apps {
+func (d *desiredStore) indexDependents(apps map[string]*appState) {
+	d.dependentsOf = nil
+	for n, st := range apps {
 		if st.desired == nil {
 			continue
 		}
-		for _, d := range st.desired.App.Spec.DependsOn {
-			if r.dependentsOf == nil {
-				r.dependentsOf = map[string][]string{}
+		for _, dep := range st.desired.App.Spec.DependsOn {
+			if d.dependentsOf == nil {
+				d.dependentsOf = map[string][]string{}
 			}
-			if !slices.Contains(r.dependentsOf[d.App], n) {
-				r.dependentsOf[d.App] = append(r.dependentsOf[d.App], n)
+			if !slices.Contains(d.dependentsOf[dep.App], n) {
+				d.dependentsOf[dep.App] = append(d.dependentsOf[dep.App], n)
 			}
 		}
 	}

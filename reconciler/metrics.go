@@ -181,12 +181,12 @@ func (r *Reconciler) recordManifests() {
 	}
 	r.mu.RLock()
 	failing := 0
-	for _, f := range r.files {
+	for _, f := range r.desired.files {
 		if f.Error != nil {
 			failing++
 		}
 	}
-	last := r.lastChange
+	last := r.desired.lastChange
 	apps := make([]string, 0, len(r.apps))
 	for name, st := range r.apps {
 		if st.desired != nil {

@@ -96,3 +96,65 @@ func TestReconciler_FinishedOnFailureAppIsNoRolloutInProgress(t *testing.T) {
 		}
 	})
 }
+
+func TestReconciler_StalledRolloutKeepsTheOldServing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		mk := func(cmd string) *v1alpha1.App {
+			a := withReadiness(named("web", 2, "sleep", cmd))
+			a.Spec.Strategy = v1alpha1.Strategy{Type: v1alpha1.RollingUpdate, RollingUpdate: &v1alpha1.RollingUpdateParams{
+				MaxSurge: ptr(v1alpha1.FromInt(1)), MaxUnavailable: ptr(v1alpha1.FromInt(0))}}
+			a.Spec.ProgressDeadlineSeconds = ptr(int32(30))
+			return a
+		}
+		h.apply(mk("1"))
+		h.setReady("web", true)
+		old := h.rt.Instances("web")
+		h.apply(mk("2")) // the new revision never becomes ready
+		time.Sleep(31 * time.Second)
+		synctest.Wait()
+		app, _ := h.r.App("web")
+		if c := condition(app, v1alpha1.ConditionProgressing); c.Status != v1alpha1.ConditionFalse || c.Reason != "ProgressDeadlineExceeded" {
+			t.Fatalf("Progressing %+v", c)
+		}
+		if c := condition(app, v1alpha1.ConditionAvailable); c.Status != v1alpha1.ConditionTrue {
+			t.Fatalf("Available %+v", c)
+		}
+		for _, s := range old {
+			found := false
+			for _, n := range h.rt.Instances("web") {
+				found = found || (n.UID == s.UID && n.Running() && !n.Stopping)
+			}
+			if !found {
+				t.Errorf("old instance %s stopped by a stalled rollout", s.Instance)
+			}
+		}
+		if app.Status.AvailableReplicas != 2 || app.Status.UpdatedReplicas != 1 {
+			t.Fatalf("status %+v", app.Status)
+		}
+		// The new revision becomes ready after all: the rollout resumes.
+		h.setReady("web", true)
+		h.setReady("web", true)
+		app, _ = h.r.App("web")
+		if app.Status.UpdatedReplicas != 2 || condition(app, v1alpha1.ConditionProgressing).Status != v1alpha1.ConditionTrue {
+			t.Fatalf("after readiness: %+v", app.Status)
+		}
+	})
+}
+
+func TestReconciler_AvailableAfterMinReadySecondsWithoutAnEvent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		a := named("web", 2)
+		a.Spec.MinReadySeconds = 3
+		h.apply(a)
+		if app, _ := h.r.App("web"); app.Status.ReadyReplicas != 2 || app.Status.AvailableReplicas != 0 {
+			t.Fatalf("at once: %+v", app.Status)
+		}
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if app, _ := h.r.App("web"); app.Status.AvailableReplicas != 2 {
+			t.Fatalf("after minReadySeconds: %+v", app.Status)
+		}
+	})
+}

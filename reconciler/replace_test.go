@@ -26,21 +26,21 @@ func TestReplace_SkipsTheSameSnapshotOnlyWhenItChangedNothing(t *testing.T) {
 	r := New(Options{Runtime: runtimetest.New()})
 	snap := replaceSnapshot(named("web", 1), named("db", 1))
 	r.Replace(snap)
-	if r.replaced.same(snap) {
+	if r.desired.replaced.same(snap) {
 		t.Fatalf("the first snapshot (which enqueues every app) counts as a no-op")
 	}
 	r.Replace(snap)
-	if !r.replaced.same(snap) {
+	if !r.desired.replaced.same(snap) {
 		t.Fatalf("the same snapshot again is not recognised")
 	}
 	copied := snap
 	copied.Apps = slices.Clone(snap.Apps)
-	if r.replaced.same(copied) {
+	if r.desired.replaced.same(copied) {
 		t.Fatalf("equal apps in another slice count as the same slices")
 	}
 	moved := snap
 	moved.SourceRevision = "B"
-	if r.replaced.same(moved) {
+	if r.desired.replaced.same(moved) {
 		t.Fatalf("another source revision counts as the same snapshot")
 	}
 
@@ -61,11 +61,11 @@ func TestReplace_SkipsTheSameSnapshotOnlyWhenItChangedNothing(t *testing.T) {
 	if !slices.Equal(cmd, []string{"/bin/true"}) || gen != 2 {
 		t.Fatalf("the change was not applied: command %v, generation %d", cmd, gen)
 	}
-	if r.replaced.same(changed) {
+	if r.desired.replaced.same(changed) {
 		t.Fatalf("a snapshot that changed an app counts as a no-op")
 	}
 	r.Replace(changed)
-	if !r.replaced.same(changed) {
+	if !r.desired.replaced.same(changed) {
 		t.Fatalf("the changed snapshot again is not recognised")
 	}
 }
@@ -93,7 +93,7 @@ func TestReplace_AnEqualSnapshotChangesNothing(t *testing.T) {
 				b.desired, b.revision, b.generation)
 		}
 	}
-	if !r.replaced.noop {
+	if !r.desired.replaced.noop {
 		t.Errorf("an equal snapshot was not a no-op")
 	}
 }

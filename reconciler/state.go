@@ -9,8 +9,12 @@ import (
 	"time"
 
 	"proclet.dev/proclet/internal/boundedfile"
-	"proclet.dev/proclet/runtime"
 )
+
+// saveEvery is how often a changed state file is written: often enough
+// that a daemon killed right after starting instances still knows them,
+// seldom enough that a cold start of a thousand apps is a few writes.
+const saveEvery = 200 * time.Millisecond
 
 // stateVersion is bumped when the file's meaning changes.
 const stateVersion = 1
@@ -86,7 +90,7 @@ func (r *Reconciler) restore() {
 		return
 	}
 	for name, a := range apps {
-		r.apps[name] = &appState{generation: a.Generation, revision: a.Revision, slots: a.Slots, path: a.Path}
+		r.apps[name] = &appState{desiredApp: desiredApp{generation: a.Generation, revision: a.Revision, path: a.Path}, slots: a.Slots}
 	}
 }
 
@@ -103,44 +107,6 @@ func (r *Reconciler) Owners() map[string]string {
 		}
 	}
 	return out
-}
-
-// save writes the state file if anything changed since the last save.
-// Each app's part is encoded again only when it changed (savedEncoding):
-// with a thousand apps, encoding them all at every restart cost ~5 ms.
-func (r *Reconciler) save() {
-	if r.stateFile == "" {
-		return
-	}
-	r.saveMu.Lock()
-	defer r.saveMu.Unlock()
-	r.mu.Lock()
-	if !r.dirty {
-		r.mu.Unlock()
-		return
-	}
-	r.dirty = false // a change from now on is saved next time
-	b, err := r.encodeStateLocked()
-	r.mu.Unlock()
-	if err == nil {
-		err = runtime.WriteFileAtomic(r.stateFile, b)
-	}
-	if err != nil {
-		r.log.Error("save reconciler state", "file", r.stateFile, "err", err)
-		r.mu.Lock()
-		r.markDirtyLocked() // retried saveEvery from now
-		r.mu.Unlock()
-	}
-}
-
-// markDirtyLocked says the state changed: the save loop writes it within
-// saveEvery. Caller holds r.mu for writing.
-func (r *Reconciler) markDirtyLocked() {
-	r.dirty = true
-	select {
-	case r.saveKick <- struct{}{}:
-	default:
-	}
 }
 
 // savedEncoding is an app's part of the state file as last encoded, and
@@ -172,25 +138,40 @@ func (e *savedEncoding) same(a savedApp) bool {
 	return true
 }
 
-// encodeStateLocked is the state file's content, as json.Marshal of a
+// stateEncoder encodes the state file, keeping each app's part as last
+// encoded: with a thousand apps, encoding them all at every save cost
+// ~5 ms. Its calls are one at a time (the saver's lock).
+type stateEncoder struct {
+	saved map[string]*savedEncoding
+}
+
+// encodeState is the state file's content: the reconciler's state, read
+// under r.mu. Called by the saver, one call at a time.
+func (r *Reconciler) encodeState() ([]byte, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.enc.encode(r.apps, r.now())
+}
+
+// encode is the state file's content for apps at now, as json.Marshal of a
 // savedState gives it, reusing the encoding of every app that did not
-// change since the last save. Caller holds r.mu and r.saveMu.
-func (r *Reconciler) encodeStateLocked() ([]byte, error) {
-	names := make([]string, 0, len(r.apps))
-	for name := range r.apps {
+// change since the last call.
+func (e *stateEncoder) encode(apps map[string]*appState, now time.Time) ([]byte, error) {
+	names := make([]string, 0, len(apps))
+	for name := range apps {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	at, err := json.Marshal(r.now())
+	at, err := json.Marshal(now)
 	if err != nil {
 		return nil, err
 	}
 	cache := make(map[string]*savedEncoding, len(names))
 	size := 64
 	for _, name := range names {
-		st := r.apps[name]
+		st := apps[name]
 		cur := savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots, Path: st.path}
-		enc := r.saved[name]
+		enc := e.saved[name]
 		if enc == nil || !enc.same(cur) {
 			key, _ := json.Marshal(name) // a string: no error
 			val, err := json.Marshal(cur)
@@ -206,7 +187,7 @@ func (r *Reconciler) encodeStateLocked() ([]byte, error) {
 		cache[name] = enc
 		size += len(enc.json) + 1
 	}
-	r.saved = cache
+	e.saved = cache
 	b := make([]byte, 0, size)
 	b = fmt.Appendf(b, `{"version":%d,"savedAt":%s,"apps":{`, stateVersion, at)
 	for i, name := range names {

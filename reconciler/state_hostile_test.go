@@ -44,10 +44,8 @@ func TestReconciler_UnreadableStateIsMovedAside(t *testing.T) {
 			if _, err := os.Lstat(stateFile); !errors.Is(err, fs.ErrNotExist) {
 				t.Fatalf("the bad state file was not moved aside: %v", err)
 			}
-			r.mu.Lock()
-			r.markDirtyLocked()
-			r.mu.Unlock()
-			r.save()
+			r.saver.markDirty()
+			r.saver.save()
 			if _, err := loadState(stateFile); err != nil {
 				t.Fatalf("the state file after a save: %v", err)
 			}

@@ -91,16 +91,14 @@ func TestReconciler_StateEncodingFollowsChanges(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	r := New(Options{Runtime: runtimetest.New(), Now: func() time.Time { return t0 }})
 	for i, name := range []string{"web", "db", "a-10", "a-2"} {
-		r.apps[name] = &appState{generation: int64(i + 1), revision: "r" + name, slots: map[int]slot{
+		r.apps[name] = &appState{desiredApp: desiredApp{generation: int64(i + 1), revision: "r" + name}, slots: map[int]slot{
 			0: {UID: name + "-u0", Revision: "r" + name}, 10: {UID: name + "-u10"}, 2: {Restarts: 1},
 		}}
 	}
-	r.apps["empty"] = &appState{generation: 1}
+	r.apps["empty"] = &appState{desiredApp: desiredApp{generation: 1}}
 	check := func(step string) {
 		t.Helper()
-		r.saveMu.Lock()
-		defer r.saveMu.Unlock()
-		got, err := r.encodeStateLocked()
+		got, err := r.enc.encode(r.apps, t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +129,7 @@ func TestReconciler_StateEncodingFollowsChanges(t *testing.T) {
 		{"a slot gone", func() { delete(web.slots, 10) }},
 		{"the generation", func() { web.generation++; web.revision = "r2" }},
 		{"an app gone", func() { delete(r.apps, "db") }},
-		{"an app added", func() { r.apps["new"] = &appState{generation: 1, slots: map[int]slot{0: {}}} }},
+		{"an app added", func() { r.apps["new"] = &appState{desiredApp: desiredApp{generation: 1}, slots: map[int]slot{0: {}}} }},
 	}
 	for _, c := range changes {
 		c.change()

@@ -2,8 +2,6 @@ package reconciler
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -43,132 +41,6 @@ func (p progress) advance(rev string, c rolloutCounts, now time.Time) progress {
 	}
 	p.complete = p.complete || c.complete
 	return p
-}
-
-// deriveStatus recomputes the app's status and instances from desired and
-// observed state. Status is derived, never authoritative. It returns when
-// the status may change with no event (a rollout's progress deadline), or
-// 0. Caller holds r.mu.
-func (r *Reconciler) deriveStatus(st *appState, in input, observed []runtime.State, now time.Time) time.Duration {
-	var view *v1alpha1.App
-	if st.desired != nil {
-		view = st.desired.App.DeepCopy()
-	} else if st.applied != nil {
-		view = st.applied.DeepCopy()
-	} else {
-		return 0
-	}
-	ro := &rollout{in: in}
-	if in.app != nil {
-		ro.minReady = seconds(in.app.Spec.MinReadySeconds)
-	}
-	var minReadyAt time.Duration // when a ready instance becomes available
-	availUpdated := 0            // available instances at the desired revision
-	insts := make([]v1alpha1.Instance, 0, len(observed)+in.replicas)
-	covered := map[int]bool{}
-	s := v1alpha1.AppStatus{Revision: st.revision, ObservedGeneration: st.generation, Conditions: []v1alpha1.Condition{}}
-	if st.desired != nil {
-		s.Source, s.SourceRevision = st.desired.Path, r.sourceRevision
-	}
-	for _, o := range observed {
-		if !o.Running() {
-			continue
-		}
-		inst := v1alpha1.Instance{Name: o.Instance, App: o.App, UID: o.UID, Revision: o.Revision, PID: o.PID,
-			Phase: v1alpha1.PhaseRunning, Ports: map[string]int32{}, Listening: []int32{}}
-		maps.Copy(inst.Ports, o.Ports)
-		inst.CPUSeconds, inst.CPUPercent, inst.MemoryBytes = o.Usage.CPUSeconds, o.Usage.CPUPercent, o.Usage.MemoryBytes
-		if o.Usage.Listening != nil {
-			inst.Listening = slices.Clone(o.Usage.Listening)
-		}
-		started := o.StartedAt
-		inst.StartedAt = &started
-		switch {
-		case o.Stopping:
-			inst.Phase = v1alpha1.PhaseTerminating
-		case !o.Probe.Started:
-			inst.Phase, inst.Reason = v1alpha1.PhaseStarting, "StartupProbePending"
-		}
-		inst.Message = runningMessage(o)
-		if !o.Stopping {
-			s.Replicas++
-			if o.Probe.Ready {
-				inst.Ready = true
-				s.ReadyReplicas++
-			}
-			if o.Revision == st.revision {
-				s.UpdatedReplicas++
-				covered[o.Ordinal] = true
-			}
-			if ro.available(o) {
-				s.AvailableReplicas++
-				if o.Revision == st.revision {
-					availUpdated++
-				}
-			} else if o.Probe.Ready {
-				// Ready, not yet for minReadySeconds: look again then, so
-				// that availableReplicas does not wait for an event.
-				if d := o.Probe.ReadySince.Add(ro.minReady).Sub(now); d > 0 && (minReadyAt == 0 || d < minReadyAt) {
-					minReadyAt = d
-				}
-			}
-		}
-		if sl, ok := st.slots[o.Ordinal]; ok && sl.UID == o.UID {
-			inst.Restarts, inst.LastExit = sl.Restarts, sl.LastExit
-		}
-		insts = append(insts, inst)
-	}
-	for o := range in.replicas {
-		if covered[o] {
-			continue
-		}
-		sl := st.slots[o]
-		if standsFor(liveOnly(observed), o, in.revision, sl) {
-			continue
-		}
-		inst := v1alpha1.Instance{Name: instanceName(view.Metadata.Name, o), App: view.Metadata.Name, UID: sl.UID,
-			Revision: in.revision, Phase: v1alpha1.PhasePending, Reason: "Waiting", Restarts: sl.Restarts,
-			LastExit: sl.LastExit, Ports: map[string]int32{}, Listening: []int32{}}
-		switch {
-		case !r.synced:
-			inst.Reason = "WaitingForManifests"
-		case in.waiting != "" && !(sl.Revision == in.revision && sl.Done):
-			inst.Reason, inst.Message = "WaitingForDependency", in.waiting
-		case sl.Revision == in.revision && sl.StartError != "":
-			inst.Phase, inst.Reason, inst.Message = v1alpha1.PhaseFailed, sl.StartReason, sl.StartError
-			if sl.StartReason == "PortInUse" {
-				inst.Phase = v1alpha1.PhasePending
-			}
-			next := sl.NextStartAt
-			inst.NextStartAt = &next
-		case sl.Revision == in.revision && sl.Done && sl.LastExit != nil && !failedExit(sl.LastExit):
-			inst.Phase, inst.Reason = v1alpha1.PhaseSucceeded, "Completed"
-		case sl.Revision == in.revision && sl.Done && sl.LastExit != nil && killedBySupervisor(sl.LastExit.Reason):
-			inst.Phase, inst.Reason = v1alpha1.PhaseFailed, sl.LastExit.Reason
-		case sl.Revision == in.revision && sl.Done:
-			inst.Phase, inst.Reason = v1alpha1.PhaseFailed, "Error"
-		case sl.Revision == in.revision && sl.NextStartAt.After(now):
-			inst.Reason = "CrashLoopBackOff"
-			next := sl.NextStartAt
-			inst.NextStartAt = &next
-			inst.Message = fmt.Sprintf("back-off restarting failed instance, next start at %s", next.Format(time.RFC3339))
-		}
-		insts = append(insts, inst)
-	}
-	slices.SortStableFunc(insts, func(a, b v1alpha1.Instance) int {
-		if c := ordinalOf(a.Name) - ordinalOf(b.Name); c != 0 {
-			return c
-		}
-		return boolInt(a.Revision == st.revision) - boolInt(b.Revision == st.revision)
-	})
-	var recheck time.Duration
-	s.Conditions, recheck = r.conditions(st, in, s, rolloutCountsOf(st, in, s, availUpdated), now)
-	view.Status = &s
-	st.view, st.instances = view, insts
-	if minReadyAt > 0 && (recheck <= 0 || minReadyAt < recheck) {
-		recheck = minReadyAt
-	}
-	return recheck
 }
 
 // standsFor reports whether a live process of ordinal o (an older revision,
@@ -218,20 +90,19 @@ func boolInt(b bool) int {
 }
 
 // conditions derives Available, Progressing and ManifestValid, keeping each
-// one's lastTransitionTime while its status stays the same.
-func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, rc rolloutCounts, now time.Time) ([]v1alpha1.Condition, time.Duration) {
+// one's lastTransitionTime while its status stays the same; it returns the
+// rollout's progress and when to look again (the progress deadline), or 0.
+func conditions(in statusInput, s v1alpha1.AppStatus, rc rolloutCounts) ([]v1alpha1.Condition, progress, time.Duration) {
 	var recheck time.Duration
-	var prev []v1alpha1.Condition
-	if st.view != nil && st.view.Status != nil {
-		prev = st.view.Status.Conditions
-	}
-	want := int32(in.replicas)
+	prog := in.progress
+	app := in.pass.app
+	want := int32(in.pass.replicas)
 	var conds []v1alpha1.Condition
-	if in.app != nil {
-		_, unavail := rollingBounds(&in.app.Spec, in.replicas)
+	if app != nil {
+		_, unavail := rollingBounds(&app.Spec, in.pass.replicas)
 		minAvail := max(want-int32(unavail), 0)
 		switch {
-		case !r.nodeMatches(in.app):
+		case !in.nodeMatches:
 			conds = append(conds, cond(v1alpha1.ConditionAvailable, v1alpha1.ConditionTrue, "NodeSelectorMismatch",
 				"the node selector does not match this host's labels: no instances run here"))
 		case s.AvailableReplicas >= minAvail:
@@ -241,30 +112,35 @@ func (r *Reconciler) conditions(st *appState, in input, s v1alpha1.AppStatus, rc
 			conds = append(conds, cond(v1alpha1.ConditionAvailable, v1alpha1.ConditionFalse, "MinimumReplicasUnavailable",
 				fmt.Sprintf("%d of %d instances available, %d needed", s.AvailableReplicas, want, minAvail)))
 		}
+		prog = prog.advance(in.revision, rc, in.now)
 		var c v1alpha1.Condition
-		c, recheck = st.progressing(in.app, want, s, rc, now)
+		c, recheck = progressing(app, in.revision, prog, want, s, rc, in.now)
 		conds = append(conds, c)
 	}
-	if st.fileErr != nil {
-		conds = append(conds, cond(v1alpha1.ConditionManifestValid, v1alpha1.ConditionFalse, st.fileErr.Reason,
-			st.fileErr.Error()+"; running the last valid version"))
+	if in.fileErr != nil {
+		conds = append(conds, cond(v1alpha1.ConditionManifestValid, v1alpha1.ConditionFalse, in.fileErr.Reason,
+			in.fileErr.Error()+"; running the last valid version"))
 	} else {
 		conds = append(conds, cond(v1alpha1.ConditionManifestValid, v1alpha1.ConditionTrue, "Applied", ""))
 	}
-	if in.app != nil {
-		if c, ok := limitsCondition(&in.app.Spec, r.limits); ok {
+	if app != nil {
+		if c, ok := limitsCondition(&app.Spec, in.limits); ok {
 			conds = append(conds, c)
 		}
 	}
+	var prev []v1alpha1.Condition
+	if in.prev != nil && in.prev.Status != nil {
+		prev = in.prev.Status.Conditions
+	}
 	for i := range conds {
-		conds[i].LastTransitionTime = now
+		conds[i].LastTransitionTime = in.now
 		for _, p := range prev {
 			if p.Type == conds[i].Type && p.Status == conds[i].Status {
 				conds[i].LastTransitionTime = p.LastTransitionTime
 			}
 		}
 	}
-	return conds, recheck
+	return conds, prog, recheck
 }
 
 func cond(typ string, status v1alpha1.ConditionStatus, reason, message string) v1alpha1.Condition {
@@ -275,21 +151,20 @@ func cond(typ string, status v1alpha1.ConditionStatus, reason, message string) v
 // when no instance of another revision runs and every ordinal is available
 // at the revision or kept down by its restart policy (a finished OnFailure
 // app is complete, not a rollout in progress forever).
-func rolloutCountsOf(st *appState, in input, s v1alpha1.AppStatus, availUpdated int) rolloutCounts {
+func rolloutCountsOf(in statusInput, s v1alpha1.AppStatus, availUpdated int) rolloutCounts {
 	c := rolloutCounts{updated: int(s.UpdatedReplicas), available: availUpdated}
-	for o := range in.replicas {
-		if sl := st.slots[o]; sl.Revision == st.revision && sl.Done {
+	for o := range in.pass.replicas {
+		if sl := in.slots[o]; sl.Revision == in.revision && sl.Done {
 			c.done++
 		}
 	}
-	c.complete = s.Replicas == s.UpdatedReplicas && c.available == c.updated && c.updated+c.done == in.replicas
+	c.complete = s.Replicas == s.UpdatedReplicas && c.available == c.updated && c.updated+c.done == in.pass.replicas
 	return c
 }
 
-// progressing derives the Progressing condition and when to look again
-// (the deadline), advancing st.progress.
-func (st *appState) progressing(app *v1alpha1.App, want int32, s v1alpha1.AppStatus, c rolloutCounts, now time.Time) (v1alpha1.Condition, time.Duration) {
-	st.progress = st.progress.advance(st.revision, c, now)
+// progressing derives the Progressing condition of revision rev, whose
+// rollout got as far as prog, and when to look again (the deadline).
+func progressing(app *v1alpha1.App, rev string, prog progress, want int32, s v1alpha1.AppStatus, c rolloutCounts, now time.Time) (v1alpha1.Condition, time.Duration) {
 	deadline := seconds(v1alpha1.DefaultProgressDeadlineSeconds)
 	if d := app.Spec.ProgressDeadlineSeconds; d != nil {
 		deadline = seconds(*d)
@@ -297,18 +172,18 @@ func (st *appState) progressing(app *v1alpha1.App, want int32, s v1alpha1.AppSta
 	switch {
 	case c.complete && c.done == 0:
 		return cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "NewRevisionAvailable",
-			fmt.Sprintf("revision %s is available on every instance", st.revision)), 0
+			fmt.Sprintf("revision %s is available on every instance", rev)), 0
 	case c.complete:
 		return cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "NewRevisionAvailable",
-			fmt.Sprintf("revision %s is available on %d instances and completed on %d", st.revision, c.available, c.done)), 0
-	case st.progress.complete:
+			fmt.Sprintf("revision %s is available on %d instances and completed on %d", rev, c.available, c.done)), 0
+	case prog.complete:
 		return cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "NewRevisionAvailable",
-			fmt.Sprintf("revision %s completed its rollout; %d of %d instances available now", st.revision, s.AvailableReplicas, want)), 0
-	case now.Sub(st.progress.at) >= deadline:
+			fmt.Sprintf("revision %s completed its rollout; %d of %d instances available now", rev, s.AvailableReplicas, want)), 0
+	case now.Sub(prog.at) >= deadline:
 		return cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionFalse, "ProgressDeadlineExceeded",
-			fmt.Sprintf("revision %s has not progressed for %s", st.revision, deadline)), 0
+			fmt.Sprintf("revision %s has not progressed for %s", rev, deadline)), 0
 	default:
 		return cond(v1alpha1.ConditionProgressing, v1alpha1.ConditionTrue, "RolloutInProgress",
-			fmt.Sprintf("%d of %d instances at revision %s", s.UpdatedReplicas, want, st.revision)), st.progress.at.Add(deadline).Sub(now)
+			fmt.Sprintf("%d of %d instances at revision %s", s.UpdatedReplicas, want, rev)), prog.at.Add(deadline).Sub(now)
 	}
 }

@@ -183,14 +183,14 @@ func (r *Reconciler) Events(app string, limit int) []Event { return r.events.lis
 func (r *Reconciler) Manifests() []v1alpha1.FileStatus {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return slices.Clone(r.files)
+	return slices.Clone(r.desired.files)
 }
 
 // SourceError is why the manifests directory cannot be read now, or "".
 func (r *Reconciler) SourceError() string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.sourceErr
+	return r.desired.sourceErr
 }
 
 // Shutdown stops every instance gracefully, each with its app's stop

@@ -1,0 +1,213 @@
+package reconciler
+
+import (
+	"reflect"
+	"slices"
+	"time"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// desiredApp is the desired store's part of an app: what the snapshots
+// asked for. Only Replace writes it (under r.mu); the desired app is
+// replaced, never mutated, and shares its memory with the watcher's
+// snapshot (see same.go).
+type desiredApp struct {
+	desired    *v1alpha1.SourcedApp // nil once removed, until its instances are gone
+	revision   string
+	generation int64
+	fileErr    *v1alpha1.FileError // its file's current problem: ManifestValid=False
+	path       string              // the file the app last came from (saved: Owners)
+}
+
+// desiredStore is what the snapshots said beyond each app's desired part:
+// the files read and their problems, the source's state, the dependents
+// index, and the last snapshot applied. Guarded by r.mu; written by
+// Replace and Unavailable only.
+type desiredStore struct {
+	files          []v1alpha1.FileStatus
+	fileErrs       map[string]string // path -> message last reported, to report each once
+	sourceErr      string
+	sourceRevision string
+	lastChange     time.Time
+	dependentsOf   map[string][]string // app -> the desired apps depending on it (indexDependents)
+	replaced       replaced            // the last snapshot Replace applied (replace.go)
+}
+
+// Replace takes a new full snapshot of the desired state (watchers.Sink).
+// A snapshot that is the last one again (replaced.same) changes nothing
+// and costs nothing: that is every resync of an unchanged directory.
+func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
+	r.mu.Lock()
+	if r.desired.replaced.same(snap) && r.synced && r.desired.sourceErr == "" {
+		r.mu.Unlock()
+		return
+	}
+	now := r.now()
+	c := r.desired.apply(r.apps, snap, now, r.saver)
+	enqueue, notes := c.enqueue, c.notes
+	first := !r.synced
+	if first {
+		r.synced = true
+		r.pendingInitial = map[string]bool{}
+		for name := range c.seen {
+			r.pendingInitial[name] = true
+		}
+		r.ready = len(r.pendingInitial) == 0
+		// Apps remembered from the last daemon, or running (adopted),
+		// that the snapshot no longer has: reconcile them too, so
+		// their instances stop.
+		for name := range r.apps {
+			enqueue = append(enqueue, name)
+		}
+	}
+	r.desired.replaced = replacedOf(snap, !first && len(enqueue) == 0 && len(notes) == 0)
+	r.mu.Unlock()
+	if first {
+		enqueue = append(enqueue, r.rt.Apps()...)
+	}
+	r.recordManifests()
+	for _, e := range notes {
+		r.record(e)
+	}
+	for _, name := range enqueue {
+		r.q.Add(name)
+	}
+}
+
+// Unavailable records that the manifests directory cannot be read. The
+// desired state stays as it was: a sync glitch must not stop every app.
+func (r *Reconciler) Unavailable(err error) {
+	r.mu.Lock()
+	changed := r.desired.sourceErr != err.Error()
+	r.desired.sourceErr = err.Error()
+	r.mu.Unlock()
+	if changed {
+		r.record(Event{Time: r.now(), Type: "Warning", Reason: "SourceUnavailable", Object: "manifests",
+			Message: err.Error() + "; every app keeps running as it was"})
+	}
+}
+
+// snapshotChanges is what applying a snapshot changed: the apps to
+// reconcile, the events to record, the names the snapshot keeps.
+type snapshotChanges struct {
+	enqueue []string
+	notes   []Event
+	seen    map[string]bool
+}
+
+// apply makes snap the desired state of apps: admitted apps replace their
+// desired part (a new generation when their spec changed), refused ones
+// keep their last applied version, apps the snapshot no longer has are
+// marked removed. s is told when the state file must change.
+func (d *desiredStore) apply(apps map[string]*appState, snap v1alpha1.Snapshot, now time.Time, s *saver) snapshotChanges {
+	c := snapshotChanges{seen: map[string]bool{}}
+	errs := d.fileErrors(snap.Files, now, &c)
+	admitted, refused := admit(snap.Apps, func(name string) bool {
+		st := apps[name]
+		return st != nil && st.desired != nil
+	})
+	files := slices.Clone(snap.Files)
+	d.refuse(apps, refused, files, errs, now, &c)
+	for i := range admitted {
+		if d.admitted(apps, &admitted[i], errs, now, s) {
+			c.enqueue = append(c.enqueue, admitted[i].App.Metadata.Name)
+		}
+		c.seen[admitted[i].App.Metadata.Name] = true
+	}
+	for name, st := range apps {
+		if !c.seen[name] && st.desired != nil {
+			st.desired = nil
+			c.enqueue = append(c.enqueue, name)
+			d.lastChange = now
+		}
+	}
+	if len(c.enqueue) > 0 { // desired changed
+		d.indexDependents(apps)
+	}
+	d.files = files
+	d.sourceErr, d.sourceRevision = "", snap.SourceRevision
+	return c
+}
+
+// fileErrors returns each broken file's error by path, and notes each
+// error not reported before.
+func (d *desiredStore) fileErrors(files []v1alpha1.FileStatus, now time.Time, c *snapshotChanges) map[string]*v1alpha1.FileError {
+	errs := map[string]*v1alpha1.FileError{}
+	reported := map[string]string{}
+	for _, f := range files {
+		if f.Error != nil {
+			errs[f.Path] = f.Error
+			reported[f.Path] = f.Error.Error()
+			if d.fileErrs[f.Path] != f.Error.Error() {
+				c.notes = append(c.notes, Event{Time: now, Type: "Warning", Reason: f.Error.Reason, Object: f.Path, Message: f.Error.Error()})
+			}
+		}
+	}
+	d.fileErrs = reported
+	return errs
+}
+
+// refuse records why each refused app was refused: on its file (files is
+// the snapshot's copy, errs by path) and, once, as an event. A refused app
+// that was running keeps its last applied version.
+func (d *desiredStore) refuse(apps map[string]*appState, refused []refusal, files []v1alpha1.FileStatus, errs map[string]*v1alpha1.FileError, now time.Time, c *snapshotChanges) {
+	for _, rf := range refused {
+		name := rf.app.App.Metadata.Name
+		errs[rf.app.Path] = rf.err
+		for i := range files {
+			if files[i].Path == rf.app.Path && files[i].Error == nil {
+				files[i].Error = rf.err
+			}
+		}
+		if d.fileErrs[rf.app.Path] != rf.err.Error() {
+			c.notes = append(c.notes, Event{Time: now, Type: "Warning", Reason: rf.err.Reason, Object: rf.app.Path, App: name, Message: rf.err.Error()})
+			d.fileErrs[rf.app.Path] = rf.err.Error()
+		}
+		if st := apps[name]; st != nil && st.desired != nil {
+			c.seen[name] = true // keeps running its last applied version
+			if !reflect.DeepEqual(st.fileErr, rf.err) {
+				st.fileErr = rf.err
+				c.enqueue = append(c.enqueue, name)
+			}
+		}
+	}
+}
+
+// admitted makes sa (an admitted app of the snapshot, sa its own copy)
+// the desired version of its app, and reports whether that changed it.
+func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedApp, errs map[string]*v1alpha1.FileError, now time.Time, s *saver) bool {
+	name := sa.App.Metadata.Name
+	st := apps[name]
+	sa.App.Status = nil
+	if st != nil && st.desired != nil {
+		// Unchanged (the common case): keep what is stored, compared
+		// with the stored generation, without hashing the spec.
+		sa.App.Metadata.Generation = st.generation
+		if reflect.DeepEqual(st.fileErr, errs[sa.Path]) && (sameSourced(st.desired, sa) || reflect.DeepEqual(*st.desired, *sa)) {
+			return false
+		}
+	}
+	var rev string
+	if st != nil && st.desired != nil && reflect.DeepEqual(st.desired.App.Spec, sa.App.Spec) {
+		rev = st.revision // unchanged spec: skip the canonical-JSON hash
+	} else {
+		rev = v1alpha1.Revision(&sa.App.Spec)
+	}
+	if st == nil {
+		st = &appState{}
+		apps[name] = st
+	}
+	if st.generation == 0 || st.revision != rev {
+		st.generation++
+	}
+	sa.App.Metadata.Generation = st.generation
+	d.lastChange = now
+	desired := *sa // its own copy: admitted is not kept
+	st.desired, st.revision, st.fileErr = &desired, rev, errs[sa.Path]
+	if st.path != sa.Path {
+		st.path = sa.Path
+		s.markDirty()
+	}
+	return true
+}

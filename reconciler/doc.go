@@ -1,0 +1,34 @@
+// Package reconciler converges the runtime to the desired state: it takes
+// full snapshots of the manifests (watchers.Sink), keeps one work queue
+// keyed by app name, and for each app runs one pass at a time: read the
+// desired app and the observed instances, plan (plan.go: a pure function
+// of desired, observed, slots and now), execute the plan's actions through
+// runtime.Interface, then derive the status readers see (deriveStatus: pure
+// too) and publish the changes to watchers.
+//
+// It owns: the desired store (what the last snapshot asked for: specs,
+// revisions, generations, file errors, owners, the dependents index), the
+// per-ordinal slots (restarts, backoff, last exit), the derived status
+// (views and instances, published to readers and watchers), the events
+// ring, the loop metrics and exit counts, and the state file that carries
+// slots and generations across a daemon restart (saver.go).
+//
+// One room per concern: reconciler.go is the loop (Run, the workers, one
+// pass) and wires the rest; desired.go the desired store (Replace,
+// Unavailable); plan.go, rollout.go and backoff.go the pure planner;
+// executor.go the executor (starts, stops, releases); derive.go and
+// status.go the pure status derivation; view.go and watch.go the readers
+// and the watch broadcaster; events.go the events ring; saver.go and
+// state.go the state file; metrics.go and usage.go the loop metrics and
+// the usage refresh. Everything one app holds is an appState: its
+// desiredApp (written by Replace), the loop's slots, and its shownApp
+// (written by the pass). One lock, r.mu, guards them all and is never
+// held across a runtime call.
+//
+// It must never: touch the OS other than through runtime.Interface and its
+// own state file; hold its lock across a runtime call; mutate a view,
+// instance list or desired app once published (readers share them: they
+// are replaced, never modified); let the plan read a clock, the runtime or
+// anything not in its input; or stop an app's instances because a snapshot
+// could not be read (Unavailable keeps everything running).
+package reconciler
