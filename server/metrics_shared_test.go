@@ -16,7 +16,6 @@ import (
 // instances pointing to the very maps and slices, that it keeps, as the
 // reconciler does: a scrape that writes what it reads shows up in them.
 type keptShared struct {
-	probeFake
 	apps  []*v1alpha1.App
 	insts []v1alpha1.Instance
 }
@@ -27,12 +26,6 @@ func (s keptShared) SharedInstances(string) ([]v1alpha1.Instance, bool) {
 	return slices.Clone(s.insts), true
 }
 
-func (s keptShared) Apps() []v1alpha1.App { panic("Apps called on a SharedReader") }
-
-func (s keptShared) Instances(string) ([]v1alpha1.Instance, bool) {
-	panic("Instances called on a SharedReader")
-}
-
 // /metrics reads the reconciler's shared views: it must never write them.
 func TestMetricsHandler_NeverWritesTheSharedViews(t *testing.T) {
 	web, db := metricsApp("web", 2, 1, 2, true), metricsApp("db", 1, 1, 1, false)
@@ -41,7 +34,7 @@ func TestMetricsHandler_NeverWritesTheSharedViews(t *testing.T) {
 		runningInstance("db", 0, 102, 3, 3<<20)}
 	insts[1].LastExit, insts[1].Restarts = exit, 3
 	insts[0].Listening = []int32{8080}
-	r := keptShared{probeFake: probeFake{&metricsFake{}}, apps: []*v1alpha1.App{&db, &web}, insts: insts}
+	r := keptShared{apps: []*v1alpha1.App{&db, &web}, insts: insts}
 	encode := func() []byte {
 		b, err := json.Marshal([]any{r.apps, r.insts})
 		if err != nil {
@@ -50,7 +43,7 @@ func TestMetricsHandler_NeverWritesTheSharedViews(t *testing.T) {
 		return b
 	}
 	before := encode()
-	h := NewMetricsHandler(loopRegistry(), NewCollector(r))
+	h := NewMetricsHandler(loopRegistry(), NewCollector(MetricsSources{State: r, Exits: &metricsFake{}, Probes: &metricsFake{}}))
 	for i := range 3 { // the collector recycles its slabs from one scrape to the next
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
