@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"proclet.dev/proclet/internal/atomicfile"
 	"proclet.dev/proclet/internal/boundedfile"
-	"proclet.dev/proclet/runtime"
 )
 
 // stateVersion is bumped when the file's meaning changes.
@@ -123,7 +123,7 @@ func (r *Reconciler) save() {
 	b, err := r.encodeStateLocked()
 	r.mu.Unlock()
 	if err == nil {
-		err = runtime.WriteFileAtomic(r.stateFile, b)
+		err = atomicfile.Write(r.stateFile, b)
 	}
 	if err != nil {
 		r.log.Error("save reconciler state", "file", r.stateFile, "err", err)

@@ -24,7 +24,7 @@ import (
 
 	"proclet.dev/proclet/internal/boundedfile"
 	"proclet.dev/proclet/reconciler"
-	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/exec"
 	"proclet.dev/proclet/server"
 	"proclet.dev/proclet/watchers"
 )
@@ -75,7 +75,7 @@ func parseDaemonFlags(args []string) (daemonConfig, error) {
 	fs.StringVar(&c.onExit, "on-exit", "stop", "what a stopping daemon does with the instances: stop or keep")
 	fs.StringVar(&c.nodeLabels, "node-labels", "", "this host's labels `k=v,...`, matched against nodeSelector")
 	fs.DurationVar(&c.stopWait, "shutdown-timeout", 0, "give up waiting for instances to stop after this long (0: the longest grace period plus 10s)")
-	fs.DurationVar(&c.sampleInterval, "sample-interval", runtime.DefaultSampleInterval, "sample the CPU, memory and listening ports of every instance's process tree every `interval` (0: never)")
+	fs.DurationVar(&c.sampleInterval, "sample-interval", exec.DefaultSampleInterval, "sample the CPU, memory and listening ports of every instance's process tree every `interval` (0: never)")
 	fs.StringVar(&c.cgroupRoot, "cgroup-root", "", "a cgroup v2 `directory` delegated to proclet: each instance gets a cgroup there with its memory and cpu limits (without it, memory limits are polled and cpu limits are not enforced)")
 	fs.StringVar(&c.runDir, "run-dir", "", "`directory` of the instances' output FIFOs (default: a private folder on a tmpfs, /run/proclet/<key>, $XDG_RUNTIME_DIR/proclet/<key> or /dev/shm/proclet-<uid>-<key>, else <state-dir>/run)")
 	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "`file` of API keys, one per line; when given, every endpoint but /healthz and /readyz needs one")
@@ -229,13 +229,13 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	runDir := cfg.runDir
 	if runDir == "" {
 		var refused []error
-		runDir, refused = runtime.TmpfsRunDirRefusals(cfg.stateDir) // "": <state-dir>/run
+		runDir, refused = exec.TmpfsRunDirRefusals(cfg.stateDir) // "": <state-dir>/run
 		logRunDirRefusals(log, refused, runDir, cfg.stateDir)
 		if runDir != "" {
 			defer os.Remove(runDir) // once empty: every instance stopped
 		}
 	}
-	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
+	rt, err := exec.New(exec.Options{StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
 		SampleInterval: sampleEvery, OnSample: func() { rec.RefreshUsage() }, OnProbe: probeStats.Record,
 		CgroupRoot: cfg.cgroupRoot, LogFileMode: cfg.logFileMode})
 	if err != nil {
@@ -266,7 +266,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		Status:                  rec,
 		Log:                     log.With("component", "server"),
 		Version:                 version,
-		LogPath:                 func(a, i, s string) string { return runtime.LogPath(cfg.stateDir, a, i, s) },
+		LogPath:                 func(a, i, s string) string { return exec.LogPath(cfg.stateDir, a, i, s) },
 		APIKeys:                 apiKeys,
 		MetricsPublic:           cfg.metricsPublic,
 		CORSOrigin:              cfg.corsOrigin,
@@ -373,7 +373,7 @@ func logRunDirRefusals(log *slog.Logger, refused []error, chosen, stateDir strin
 	}
 	for _, err := range refused {
 		level := slog.LevelWarn
-		if errors.Is(err, runtime.ErrNotTmpfs) {
+		if errors.Is(err, exec.ErrNotTmpfs) {
 			level = slog.LevelDebug
 		}
 		log.Log(context.Background(), level, "not using a default run dir", "err", err, "using", chosen)
