@@ -24,8 +24,11 @@ package exec
 // (os.FindProcess: a pidfd in the daemon's table) before anything uses it.
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,7 +47,8 @@ const forkThreads = 4
 type forker struct {
 	once sync.Once
 	reqs chan func()
-	ok   bool // the threads are up: unshare worked
+	ok   bool         // the threads are up: unshare worked
+	keep map[int]bool // the Go runtime's poller fds (goPollerFDs), set before the threads start
 }
 
 var smallTable forker
@@ -75,12 +79,15 @@ func (f *forker) stop() {
 }
 
 func (f *forker) start() {
-	// The runtime's netpoll fds must be in the tables the threads copy:
-	// make sure they exist (a pipe is registered with the poller).
-	if r, w, err := os.Pipe(); err == nil {
-		r.Close()
-		w.Close()
+	// The fds the threads keep are the Go runtime's poller: found, not
+	// guessed (goPollerFDs). Without them no thread is used: a thread
+	// that closed the poller's eventfd would crash the process on the
+	// next netpollBreak.
+	keep, err := goPollerFDs()
+	if err != nil {
+		return
 	}
+	f.keep = keep
 	f.reqs = make(chan func())
 	ready := make(chan error, forkThreads)
 	for range forkThreads {
@@ -118,7 +125,7 @@ func (f *forker) thread(ready chan<- error, locked chan<- struct{}) {
 		ready <- err
 		return
 	}
-	closeCopies()
+	closeCopies(f.keep)
 	ready <- nil
 	for fn := range f.reqs {
 		fn()
@@ -128,32 +135,99 @@ func (f *forker) thread(ready chan<- error, locked chan<- struct{}) {
 // closeCopies closes the fds of the calling thread's (unshared) table a
 // copy of which would change what the daemon sees: pipes, FIFOs, sockets
 // (a copy of a pipe's write end and its reader never sees EOF; of a
-// listener, and its port stays bound), devices, pidfds. It keeps regular
-// files (the daemon never waits on one's close; go test's log is one, and
-// os.StartProcess writes to it) and the Go runtime's epoll fd and eventfd,
-// which the runtime may use from any thread (netpollBreak throws if its
-// write fails). Closing the copies drops references only: the daemon's
-// own table is untouched. The threads start with the Runtime, before it
-// opens instance log files (which a copy would keep on disk after a
-// rotation deletes them).
+// listener, and its port stays bound), devices, pidfds, other epoll sets.
+// It keeps regular files (the daemon never waits on one's close; go
+// test's log is one, and os.StartProcess writes to it) and keep: the Go
+// runtime's epoll fd and eventfd, which the runtime may use from any
+// thread (netpollBreak throws if its write fails). Closing the copies
+// drops references only: the daemon's own table is untouched. The threads
+// start with the Runtime, before it opens instance log files (which a
+// copy would keep on disk after a rotation deletes them).
 //
 // Only raw system calls here: os.Open would tell the testing package's
 // log, and the point is to know which fds this table holds.
-func closeCopies() {
-	link := make([]byte, 256)
+func closeCopies(keep map[int]bool) {
 	for _, fd := range threadFDs() {
 		var st unix.Stat_t
-		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+		if keep[fd] || unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
 			continue
-		}
-		if n, err := unix.Readlink("/proc/thread-self/fd/"+strconv.Itoa(fd), link); err == nil {
-			target := string(link[:n])
-			if strings.HasPrefix(target, "anon_inode:[eventpoll]") || strings.HasPrefix(target, "anon_inode:[eventfd]") {
-				continue
-			}
 		}
 		unix.Close(fd)
 	}
+}
+
+// goPollerFDs finds the fds of the Go runtime's network poller: the epoll
+// set in which a pipe that os.Pipe just registered is listed
+// (/proc/self/fdinfo/<fd> has a "tfd: <fd>" line per registered fd), and
+// the eventfds listed in that same set (netpollBreak's). It identifies
+// them by what they hold, not by their names, so another epoll set or
+// eventfd of the daemon (the output poller's) is never taken for the
+// runtime's. An error: no such set was found (no /proc, a runtime that
+// polls otherwise), and the forker must not run.
+func goPollerFDs() (map[int]bool, error) {
+	r, w, err := os.Pipe() // registered with the poller: the one fd we know it holds
+	if err != nil {
+		return nil, fmt.Errorf("find the Go runtime's poller: %w", err)
+	}
+	defer r.Close()
+	defer w.Close()
+	probe := -1
+	if rc, err := r.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { probe = int(fd) })
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil, fmt.Errorf("find the Go runtime's poller: %w", err)
+	}
+	for _, e := range fds {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fdKind(fd) != "anon_inode:[eventpoll]" {
+			continue
+		}
+		tfds := epollTargets(fd)
+		if !slices.Contains(tfds, probe) {
+			continue
+		}
+		keep := map[int]bool{fd: true}
+		for _, t := range tfds {
+			if fdKind(t) == "anon_inode:[eventfd]" {
+				keep[t] = true
+			}
+		}
+		return keep, nil
+	}
+	return nil, errors.New("find the Go runtime's poller: no epoll set lists a pipe it registered")
+}
+
+// fdKind is what /proc/self/fd/<fd> points at ("" when unreadable).
+func fdKind(fd int) string {
+	target, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil {
+		return ""
+	}
+	return target
+}
+
+// epollTargets lists the fds registered in the epoll set epfd, from its
+// fdinfo ("tfd:        5 events:       19 data: ...").
+func epollTargets(epfd int) []int {
+	data, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(epfd))
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for line := range strings.Lines(string(data)) {
+		rest, ok := strings.CutPrefix(line, "tfd:")
+		if !ok {
+			continue
+		}
+		if f := strings.Fields(rest); len(f) > 0 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // threadFDs lists the fds above 2 of the calling thread's table, with raw
