@@ -261,7 +261,7 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 		exit:       w,
 		done:       make(chan struct{}),
 		startTicks: a.ticks,
-		cgroup:     e.cgroups.reopen(s), // nil without a cgroup root
+		cgroup:     e.cgroups.Reopen(s), // nil without a cgroup root
 		adopted:    &adoption{unwatch: unwatch, resume: a.probe},
 		state: runtime.State{
 			UID: s.UID, App: s.App, Instance: s.Instance, Ordinal: s.Ordinal,
@@ -452,7 +452,7 @@ func (e *Runtime) addExited(s runtime.StartSpec, pid int, startedAt time.Time, p
 	for _, stream := range streams {
 		os.Remove(fifoPath(e.runDir, s.UID, stream))
 	}
-	if cg := e.cgroups.reopen(s); cg.exited() { // reads memory.events, removes the cgroup
+	if cg := e.cgroups.Reopen(s); cg.Exited() { // reads memory.events, removes the cgroup
 		exit.Reason = runtime.ReasonOOMKilled
 	}
 	probe.Ready = false
@@ -560,13 +560,13 @@ func (e *Runtime) waitAdopted(h *handle) {
 	// reserved while the group has members, and could name another group
 	// only if the pid space had wrapped around since the exit.
 	unix.Kill(-h.pid, unix.SIGKILL)
-	h.cgroup.kill() // what left the group too
+	h.cgroup.Kill() // what left the group too
 	e.drain(h, log())
 	for _, stream := range streams {
 		os.Remove(fifoPath(e.runDir, h.spec.UID, stream))
 	}
 	exit := v1alpha1.ExitStatus{Code: unknownExitCode, Reason: ExitReasonUnknown, At: at}
-	if h.cgroup.exited() { // removes the cgroup
+	if h.cgroup.Exited() { // removes the cgroup
 		exit.Reason = runtime.ReasonOOMKilled
 	}
 	e.mu.Lock()

@@ -18,6 +18,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/cgroup"
 )
 
 // fakeCgroupRoot makes a plain folder that stands for a delegated cgroup
@@ -339,10 +340,7 @@ func TestCgroup_RealCloneIntoCgroup(t *testing.T) {
 			t.Errorf("pid %d is in %q, want 0::%s", pid, data, rel)
 		}
 	}
-	h.e.cgroups.mu.Lock()
-	fellBack := h.e.cgroups.cloneWarned
-	h.e.cgroups.mu.Unlock()
-	if fellBack {
+	if h.e.cgroups.CloneFailed() {
 		t.Errorf("CLONE_INTO_CGROUP failed: the instance was moved into its cgroup after its start")
 	}
 	procs := readTrim(t, filepath.Join(mount, rel, "cgroup.procs"))
@@ -368,38 +366,38 @@ func TestCgroup_ReopenForAdoption(t *testing.T) {
 	t.Parallel()
 	root, parent := fakeCgroupRoot(t, "memory cpu")
 	log := slog.New(slog.DiscardHandler)
-	first, err := newCgroupManager(root, true, log)
+	first, err := cgroup.NewManager(root, true, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := withLimits(runtime.StartSpec{UID: "feedface-0000", App: "web", Instance: "web-0", Spec: &v1alpha1.AppSpec{}}, "64Mi", "")
-	cg, err := first.create(s)
+	cg, err := first.Create(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cg.release() // the first daemon goes away (Detach)
+	cg.Release() // the first daemon goes away (Detach)
 
-	next, err := newCgroupManager(root, true, log)
+	next, err := cgroup.NewManager(root, true, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := next.reopen(runtime.StartSpec{UID: "0ther000", App: "web", Instance: "web-0"}); got != nil {
-		t.Errorf("reopened a cgroup for another uid: %s", got.path)
+	if got := next.Reopen(runtime.StartSpec{UID: "0ther000", App: "web", Instance: "web-0"}); got != nil {
+		t.Errorf("reopened a cgroup for another uid: %s", got.Path())
 	}
-	again := next.reopen(s)
-	if again == nil || !again.memoryMax || again.path != filepath.Join(root, "web", "web-0-feedface") {
+	again := next.Reopen(s)
+	if again == nil || !again.MemoryMax || again.Path() != filepath.Join(root, "web", "web-0-feedface") {
 		t.Fatalf("reopen = %+v, want the cgroup with its memory.max", again)
 	}
-	if err := os.WriteFile(filepath.Join(again.path, "memory.events"), []byte("oom_kill 1\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(again.Path(), "memory.events"), []byte("oom_kill 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if !again.exited() {
+	if !again.Exited() {
 		t.Errorf("an OOM kill counted in the cgroup was not reported")
 	}
 	if got := tree(t, parent); len(got) != 3 {
 		t.Errorf("after the exit: %q, want the root's two files only", got)
 	}
-	if (*cgroupManager)(nil).reopen(s) != nil {
+	if (*cgroup.Manager)(nil).Reopen(s) != nil {
 		t.Errorf("reopen without a cgroup root")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+	"proclet.dev/proclet/runtime/cgroup"
 )
 
 // startInCgroup starts cmd inside cg (nil: plainly) and returns the
@@ -16,7 +17,7 @@ import (
 // right after through cgroup.procs: what it forked before the move stays
 // outside. A process that cannot be put in its cgroup is killed and the
 // start fails, since its limits would not hold.
-func (e *Runtime) startInCgroup(cmd *exec.Cmd, cg *instanceCgroup) (*exec.Cmd, error) {
+func (e *Runtime) startInCgroup(cmd *exec.Cmd, cg *cgroup.Cgroup) (*exec.Cmd, error) {
 	if cg == nil {
 		return cmd, cmd.Start()
 	}
@@ -24,7 +25,7 @@ func (e *Runtime) startInCgroup(cmd *exec.Cmd, cg *instanceCgroup) (*exec.Cmd, e
 	if cmd.SysProcAttr != nil {
 		attr = *cmd.SysProcAttr
 	}
-	attr.UseCgroupFD, attr.CgroupFD = true, cg.fd()
+	attr.UseCgroupFD, attr.CgroupFD = true, cg.FD()
 	into := &exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir,
 		Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr, ExtraFiles: cmd.ExtraFiles, SysProcAttr: &attr}
 	cloneErr := into.Start()
@@ -34,20 +35,16 @@ func (e *Runtime) startInCgroup(cmd *exec.Cmd, cg *instanceCgroup) (*exec.Cmd, e
 	if err := cmd.Start(); err != nil {
 		return cmd, err
 	}
-	cg.m.mu.Lock()
-	warn := !cg.m.cloneWarned && !cg.m.fake
-	cg.m.cloneWarned = true
-	cg.m.mu.Unlock()
-	if warn {
+	if e.cgroups.NoteCloneFailed() {
 		e.log.Warn("cannot start instances inside their cgroup (CLONE_INTO_CGROUP); moving them in right after the start instead, so what they fork at once escapes the cgroup",
 			"err", cloneErr)
 	}
 	pid := cmd.Process.Pid
-	if err := cg.addProc(pid); err != nil {
+	if err := cg.AddProc(pid); err != nil {
 		unix.Kill(-pid, unix.SIGKILL)
 		unix.Kill(pid, unix.SIGKILL)
 		cmd.Wait()
-		return cmd, fmt.Errorf("cgroup %s: %w", cg.path, err)
+		return cmd, fmt.Errorf("cgroup %s: %w", cg.Path(), err)
 	}
 	return cmd, nil
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/cgroup"
 )
 
 // Options configure an Runtime.
@@ -73,7 +74,7 @@ type Runtime struct {
 
 	store *instanceStore // instances.json, for adoption by the next daemon
 
-	cgroups *cgroupManager // nil without Options.CgroupRoot
+	cgroups *cgroup.Manager // nil without Options.CgroupRoot
 
 	sampleInterval time.Duration // <= 0: no sampling
 	onSample       func()
@@ -139,9 +140,9 @@ func New(opts Options) (*Runtime, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	var cgroups *cgroupManager
+	var cgroups *cgroup.Manager
 	if opts.CgroupRoot != "" {
-		if cgroups, err = newCgroupManager(opts.CgroupRoot, opts.fakeCgroupFS, log); err != nil {
+		if cgroups, err = cgroup.NewManager(opts.CgroupRoot, opts.fakeCgroupFS, log); err != nil {
 			return nil, fmt.Errorf("new exec runtime: %w", err)
 		}
 	}
@@ -185,7 +186,7 @@ type handle struct {
 	exit   *pidWaiter          // the waiter's; Detach cancels it
 	output [2]*reader          // stdout, stderr
 	done   chan struct{}       // closed when the main process has exited
-	cgroup *instanceCgroup     // its own cgroup; nil without a cgroup root
+	cgroup *cgroup.Cgroup      // its own cgroup; nil without a cgroup root
 	// startTicks is the process's start time (/proc/<pid>/stat): with pid,
 	// its identity for the next daemon.
 	startTicks uint64
@@ -346,7 +347,7 @@ func (e *Runtime) signal(h *handle, sig syscall.Signal) bool {
 	}
 	sent := unix.Kill(-h.pid, sig) == nil
 	e.mu.Unlock()
-	h.cgroup.signal(sig) // what left the group, if it has a cgroup (TRAPS 28)
+	h.cgroup.Signal(sig) // what left the group, if it has a cgroup (TRAPS 28)
 	return sent
 }
 

@@ -9,9 +9,9 @@ import "proclet.dev/proclet/runtime"
 func (e *Runtime) LimitSupport() runtime.LimitSupport {
 	ls := runtime.LimitSupport{Sampling: e.sampleInterval > 0}
 	if e.cgroups != nil {
-		ls.CgroupRoot = e.cgroups.root
-		ls.Memory, ls.CPU = e.cgroups.memory, e.cgroups.cpu
-		ls.Problem = e.cgroups.problem
+		ls.CgroupRoot = e.cgroups.Root
+		ls.Memory, ls.CPU = e.cgroups.Memory, e.cgroups.CPU
+		ls.Problem = e.cgroups.Problem
 	}
 	return ls
 }
@@ -32,7 +32,7 @@ func overMemoryLimit(prev int, limit int64, u runtime.Usage) int {
 // tree-summed RSS counts shared pages once per process and could restart
 // an instance the cgroup holds under its limit). Caller holds e.mu.
 func (h *handle) sampledLimitLocked() int64 {
-	if h.cgroup != nil && h.cgroup.memoryMax {
+	if h.cgroup != nil && h.cgroup.MemoryMax {
 		return 0
 	}
 	return runtime.MemoryLimit(h.spec.Spec)

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/cgroup"
 )
 
 // launch is a start resolved against the host: everything exec needs.
@@ -277,7 +278,7 @@ func (e *Runtime) withOpenFiles(l *launch, n int64) error {
 // startProcess starts cmd with out's child ends as its stdout and stderr:
 // on a forker thread (forker_linux.go) unless it goes into a cgroup (the
 // cgroup's fd is in the daemon's table) or there are no forker threads.
-func (e *Runtime) startProcess(cmd *exec.Cmd, out *fifos, cg *instanceCgroup) (*exec.Cmd, error) {
+func (e *Runtime) startProcess(cmd *exec.Cmd, out *fifos, cg *cgroup.Cgroup) (*exec.Cmd, error) {
 	start := func() (*exec.Cmd, error) {
 		if err := out.openChildEnds(); err != nil {
 			return cmd, err
@@ -319,7 +320,7 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	cg, err := e.cgroups.create(s) // nil without a cgroup root
+	cg, err := e.cgroups.Create(s) // nil without a cgroup root
 	if err != nil {
 		out.cleanup()
 		return nil, err
@@ -343,7 +344,7 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 	if err != nil {
 		out.closeReadEnds()
 		out.remove()
-		cg.remove()
+		cg.Remove()
 		return nil, fmt.Errorf("exec %s: %w", shownArg(l.name), osErr(err))
 	}
 	pid := cmd.Process.Pid
@@ -353,7 +354,7 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 		cmd.Wait()
 		out.closeReadEnds()
 		out.remove()
-		cg.exited()
+		cg.Exited()
 		return nil, err
 	}
 	w.p = e.outputs // the loop starts the waiter goroutine at the exit (startWaiter)

@@ -98,19 +98,19 @@ func (e *Runtime) wait(h *handle) {
 			log().Error("cannot wait for the instance any more; it is no longer observed")
 		}
 		h.cmd.Process.Release()
-		h.cgroup.release() // it keeps running in it
+		h.cgroup.Release() // it keeps running in it
 		return
 	}
 	at := time.Now()
 	e.markGone(h)
 	unix.Kill(-h.pid, unix.SIGKILL)
-	h.cgroup.kill() // what left the group too
+	h.cgroup.Kill() // what left the group too
 	if err := h.cmd.Wait(); err != nil && !isExitError(err) {
 		log().Error("reaping instance", "err", err)
 	}
 	exit := exitStatus(h.cmd.ProcessState, at)
 	e.drain(h, log())
-	if h.cgroup.exited() { // removes the cgroup
+	if h.cgroup.Exited() { // removes the cgroup
 		exit.Reason = runtime.ReasonOOMKilled
 	}
 	for _, r := range h.output {
