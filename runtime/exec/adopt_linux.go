@@ -22,6 +22,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/procfs"
 )
 
 const (
@@ -74,7 +75,7 @@ func (e *Runtime) adopt() {
 			append([]any{"err", err}, moveAside(e.store.path)...)...)
 	}
 	marked := e.scanMarked()
-	boot, err := bootTime()
+	boot, err := procfs.BootTime()
 	if err != nil {
 		e.log.Warn("cannot read the boot time; start times of instances found by their marker are the adoption time", "err", err)
 	}
@@ -148,11 +149,11 @@ func (e *Runtime) adopt() {
 // is r's when r is a record of the same uid at the same revision; else it
 // is unknown (nil): no probes (Started and Ready), stopped with defaults.
 func (e *Runtime) adoptMarked(c markedProc, r *instanceRecord, ports map[string]map[string]int32, boot, now time.Time) bool {
-	uid, _ := envValue(c.env, envUID)
-	app, _ := envValue(c.env, "PROCLET_APP")
-	inst, _ := envValue(c.env, "PROCLET_INSTANCE")
-	rev, _ := envValue(c.env, envRevision)
-	idx, _ := envValue(c.env, "PROCLET_INDEX")
+	uid, _ := procfs.EnvValue(c.env, envUID)
+	app, _ := procfs.EnvValue(c.env, "PROCLET_APP")
+	inst, _ := procfs.EnvValue(c.env, "PROCLET_INSTANCE")
+	rev, _ := procfs.EnvValue(c.env, envRevision)
+	idx, _ := procfs.EnvValue(c.env, "PROCLET_INDEX")
 	ord, err := strconv.Atoi(idx)
 	log := e.log.With("app", app, "instance", inst, "pid", c.pid, "uid", uid)
 	if err != nil || !fileNameSafe(app) || !fileNameSafe(inst) {
@@ -170,7 +171,7 @@ func (e *Runtime) adoptMarked(c markedProc, r *instanceRecord, ports map[string]
 	}
 	startedAt := now
 	if !boot.IsZero() {
-		startedAt = ticksTime(boot, c.ticks)
+		startedAt = procfs.TicksTime(boot, c.ticks)
 	}
 	if err := e.adoptProcess(adoptee{spec: s, pid: c.pid, ticks: c.ticks, startedAt: startedAt, env: c.env}); err != nil {
 		log.Debug("not adopted", "err", err)
@@ -243,7 +244,7 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 	}
 	// The watcher holds the process now: if it is still the one, the
 	// watcher watches the instance and nothing else.
-	if !sameProcess(a.pid, a.ticks) {
+	if !procfs.SameProcess(a.pid, a.ticks) {
 		if unwatch != nil {
 			unwatch()
 		}
@@ -355,7 +356,7 @@ func (e *Runtime) pollExit(pid int, ticks uint64) (*pidWaiter, func(), error) {
 		defer wr.Close()
 		t := time.NewTicker(adoptPollInterval)
 		defer t.Stop()
-		for sameProcess(pid, ticks) {
+		for procfs.SameProcess(pid, ticks) {
 			select {
 			case <-stop:
 				return
@@ -518,7 +519,7 @@ func (h *handle) signallable(detached bool) bool {
 	if detached || waiterFired(h.exit) {
 		return false
 	}
-	return sameProcess(h.pid, h.startTicks)
+	return procfs.SameProcess(h.pid, h.startTicks)
 }
 
 // waiterFired polls w without blocking.

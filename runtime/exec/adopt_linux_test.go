@@ -22,6 +22,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/procfs"
 )
 
 // logRecorder is a slog handler that keeps the messages of Error records.
@@ -54,8 +55,8 @@ func killMarked(uid string, except int) {
 		if st, ok := readProcStat(pid); !ok || st.pgid == except {
 			continue
 		}
-		if env, err := readEnviron(pid); err == nil {
-			if v, _ := envValue(env, envUID); v == uid {
+		if env, err := procfs.ReadEnviron(pid); err == nil {
+			if v, _ := procfs.EnvValue(env, envUID); v == uid {
 				unix.Kill(pid, unix.SIGKILL)
 			}
 		}
@@ -261,7 +262,7 @@ func TestAdopt_StateFile(t *testing.T) {
 		return len(recs) == 1 && recs[0].Probe.Ready
 	})
 	r := recs[0]
-	if r.UID != s.UID || r.PID != st.PID || r.StartTicks != startTicksOf(st.PID) || !r.StartedAt.Equal(st.StartedAt) ||
+	if r.UID != s.UID || r.PID != st.PID || r.StartTicks != procfs.StartTicks(st.PID) || !r.StartedAt.Equal(st.StartedAt) ||
 		r.Spec == nil || r.Ports["http"] != st.Ports["http"] || r.Revision != "rev1" {
 		t.Fatalf("record %+v does not match the instance %+v", r, st)
 	}
@@ -281,7 +282,7 @@ func TestAdopt_StateFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.mu.Lock()
-	a.pids = append(a.pids, startedPID{st2.PID, startTicksOf(st2.PID)})
+	a.pids = append(a.pids, startedPID{st2.PID, procfs.StartTicks(st2.PID)})
 	a.mu.Unlock()
 	if st2.Ports["http"] == st.Ports["http"] {
 		t.Fatalf("a new instance got the adopted instance's port %d", st2.Ports["http"])
@@ -308,7 +309,7 @@ func TestAdopt_RecycledPID(t *testing.T) {
 	}
 	t.Cleanup(func() { unix.Kill(-sleep.Process.Pid, unix.SIGKILL); sleep.Wait() })
 	pid := sleep.Process.Pid
-	ticks := startTicksOf(pid)
+	ticks := procfs.StartTicks(pid)
 	if ticks == 0 {
 		t.Fatal("no start time for sleep")
 	}
@@ -468,7 +469,7 @@ func TestAdopt_PollFallback(t *testing.T) {
 		return c
 	}
 	c := start()
-	w, unwatch, err := e.pollExit(c.Process.Pid, startTicksOf(c.Process.Pid))
+	w, unwatch, err := e.pollExit(c.Process.Pid, procfs.StartTicks(c.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +484,7 @@ func TestAdopt_PollFallback(t *testing.T) {
 	w.Close()
 
 	c2 := start()
-	w2, unwatch2, err := e.pollExit(c2.Process.Pid, startTicksOf(c2.Process.Pid))
+	w2, unwatch2, err := e.pollExit(c2.Process.Pid, procfs.StartTicks(c2.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/runtime/cgroup"
+	"proclet.dev/proclet/runtime/procfs"
 )
 
 // fakeCgroupRoot makes a plain folder that stands for a delegated cgroup
@@ -226,7 +227,7 @@ func TestCgroup_NeverOutsideTheRoot(t *testing.T) {
 	s := withLimits(h.spec(workload), "64Mi", "")
 	if st, err := h.e.Start(t.Context(), s); err == nil {
 		h.mu.Lock()
-		h.pids = append(h.pids, startedPID{st.PID, startTicksOf(st.PID)})
+		h.pids = append(h.pids, startedPID{st.PID, procfs.StartTicks(st.PID)})
 		h.mu.Unlock()
 		t.Fatalf("start through a linked app folder succeeded")
 	} else if !strings.Contains(err.Error(), "cgroup") {

@@ -34,6 +34,7 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"proclet.dev/proclet/runtime/procfs"
 )
 
 // forkThreads is how many forker threads there are: as many starts as
@@ -239,7 +240,7 @@ func threadFDs() []int {
 	}
 	defer unix.Close(dir)
 	var fds []int
-	readDirents(dir, make([]byte, 8192), func(name []byte, _ uint64, _ int64) bool {
+	procfs.ReadDirents(dir, make([]byte, 8192), func(name []byte, _ uint64, _ int64) bool {
 		if fd, err := strconv.Atoi(string(name[:len(name)-1])); err == nil && fd > 2 && fd != dir { // name ends in NUL
 			fds = append(fds, fd)
 		}

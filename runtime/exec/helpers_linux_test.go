@@ -21,6 +21,8 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/internal/testutil"
+	"proclet.dev/proclet/runtime/procfs"
 )
 
 // workload is the test workload program (hack/workload), built once.
@@ -123,7 +125,7 @@ type startedPID struct {
 // leader's PID may already lead another test's instance.
 func killGroups(pids []startedPID) {
 	for _, p := range pids {
-		if id, err := readProcIdent(p.pid); err == nil && id.start == p.ticks {
+		if id, err := procfs.ReadIdent(p.pid); err == nil && id.Start == p.ticks {
 			unix.Kill(-p.pid, unix.SIGKILL)
 		}
 	}
@@ -137,7 +139,7 @@ func (h *harness) start(s runtime.StartSpec) runtime.State {
 		h.t.Fatalf("start: %v", err)
 	}
 	h.mu.Lock()
-	h.pids = append(h.pids, startedPID{st.PID, startTicksOf(st.PID)})
+	h.pids = append(h.pids, startedPID{st.PID, procfs.StartTicks(st.PID)})
 	h.mu.Unlock()
 	return st
 }
@@ -193,19 +195,7 @@ func (h *harness) waitLog(s runtime.StartSpec, stream, want string, within time.
 // passed, then fails the test naming what.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		select {
-		case <-tick.C:
-		case <-t.Context().Done():
-			t.Fatalf("test ended waiting for %s", what)
-		}
-	}
+	testutil.WaitFor(t, within, what, cond)
 }
 
 // procStat is what the tests need of /proc/<pid>/stat.

@@ -16,6 +16,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/procfs"
 )
 
 // readRotated returns the log files of path, oldest first (.log.N ... .log.1,
@@ -184,7 +185,7 @@ func TestExec_OutputOfAChildOutlivingTheLeaderIsNotWaitedForever(t *testing.T) {
 	escaped := childPIDs(log)
 	h.mu.Lock()
 	for _, pid := range escaped { // its own group: clean it up by pid
-		h.pids = append(h.pids, startedPID{pid, startTicksOf(pid)})
+		h.pids = append(h.pids, startedPID{pid, procfs.StartTicks(pid)})
 	}
 	h.mu.Unlock()
 	got := h.waitExit(s.UID, 5*time.Second)

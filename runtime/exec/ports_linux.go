@@ -47,7 +47,7 @@ func (m *portManager) assign(s runtime.StartSpec) (map[string]int32, error) {
 		}
 		m.alloc.hold(s.UID, key, s.Ports)
 	case s.Spec != nil && len(s.Spec.Ports) > 0:
-		host, err := hostListeners(m.procNet)
+		host, err := HostListeners(m.procNet)
 		if err != nil {
 			m.log.Warn("cannot check the host for ports in use; allocating without it", "err", err)
 		}

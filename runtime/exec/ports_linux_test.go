@@ -19,13 +19,14 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/procfs"
 )
 
 // quietRange returns the first port of n consecutive ports, at or above
 // from, that nothing on the host listens on.
 func quietRange(t *testing.T, from, n int32) int32 {
 	t.Helper()
-	host, err := hostListeners("/proc/net")
+	host, err := HostListeners("/proc/net")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestStartStickyAcrossDaemonRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pids = append(pids, startedPID{st.PID, startTicksOf(st.PID)})
+		pids = append(pids, startedPID{st.PID, procfs.StartTicks(st.PID)})
 		if st.Ports["http"] != want[o] {
 			t.Errorf("web-%d after a daemon restart = %d, want %d", o, st.Ports["http"], want[o])
 		}
@@ -313,7 +314,7 @@ func TestHostListeners(t *testing.T) {
 			}
 		}
 	}
-	if _, err := hostListeners("/nonexistent"); err != nil {
+	if _, err := HostListeners("/nonexistent"); err != nil {
 		t.Errorf("hostListeners needs /proc although sock_diag works: %v", err)
 	}
 }
@@ -344,7 +345,7 @@ func BenchmarkAssign500(b *testing.B) {
 	for b.Loop() {
 		a := newPortAllocator()
 		for o := range 500 {
-			host, err := hostListeners("/proc/net")
+			host, err := HostListeners("/proc/net")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"proclet.dev/proclet/runtime/procfs"
 )
 
 // An instance runs in a session of its own (setsid), which it leads, and
@@ -16,19 +17,19 @@ import (
 func TestStart_OwnSession(t *testing.T) {
 	h := newHarness(t)
 	st := h.startReady(h.spec(workload))
-	id, err := readProcIdent(st.PID)
+	id, err := procfs.ReadIdent(st.PID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	self, err := readProcIdent(os.Getpid())
+	self, err := procfs.ReadIdent(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.session != st.PID || id.pgrp != st.PID {
-		t.Fatalf("instance %d: session %d, group %d; want both %d", st.PID, id.session, id.pgrp, st.PID)
+	if id.Session != st.PID || id.Pgrp != st.PID {
+		t.Fatalf("instance %d: session %d, group %d; want both %d", st.PID, id.Session, id.Pgrp, st.PID)
 	}
-	if id.session == self.session {
-		t.Fatalf("instance %d shares the daemon's session %d", st.PID, self.session)
+	if id.Session == self.Session {
+		t.Fatalf("instance %d shares the daemon's session %d", st.PID, self.Session)
 	}
 }
 
@@ -47,11 +48,11 @@ func TestAdopt_ByMarkerWithoutOwnSession(t *testing.T) {
 	pid := cmd.Process.Pid
 	t.Cleanup(func() { unix.Kill(-pid, unix.SIGKILL); cmd.Wait() })
 	waitFor(t, 5*time.Second, "the process's marker readable", func() bool {
-		env, err := readEnviron(pid)
-		v, _ := envValue(env, envUID)
+		env, err := procfs.ReadEnviron(pid)
+		v, _ := procfs.EnvValue(env, envUID)
 		return err == nil && v == "uid-old"
 	})
-	if id, err := readProcIdent(pid); err != nil || id.session == pid || id.pgrp != pid {
+	if id, err := procfs.ReadIdent(pid); err != nil || id.Session == pid || id.Pgrp != pid {
 		t.Fatalf("not an old-style instance: %+v %v", id, err)
 	}
 	b := h.reopen(nil)

@@ -19,6 +19,7 @@ import (
 
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/runtime/cgroup"
+	"proclet.dev/proclet/runtime/procfs"
 )
 
 // launch is a start resolved against the host: everything exec needs.
@@ -81,7 +82,7 @@ func (e *Runtime) start(ctx context.Context, s runtime.StartSpec) (runtime.State
 		return runtime.State{}, err
 	}
 	e.startProbes(h)
-	h.startTicks = startTicksOf(h.pid) // its identity for the next daemon (adopt_linux.go)
+	h.startTicks = procfs.StartTicks(h.pid) // its identity for the next daemon (adopt_linux.go)
 	e.mu.Lock()
 	e.addHandleLocked(h)
 	st := h.stateLocked()

@@ -1,4 +1,4 @@
-package exec
+package procfs
 
 // The system calls of the sampler's pass, on byte paths. A pass makes
 // three of them per process of the host; x/sys/unix would copy each Go
@@ -50,7 +50,7 @@ func readlinkat(dirfd int, path, buf []byte) (int, error) {
 // open as fd ("." and ".." included), reading with getdents into buf from
 // the directory's offset, until fn returns false. name is valid only
 // during the call.
-func readDirents(fd int, buf []byte, fn func(name []byte, ino uint64, off int64) bool) error {
+func ReadDirents(fd int, buf []byte, fn func(name []byte, ino uint64, off int64) bool) error {
 	// struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type
 	// u8, d_name (NUL-terminated, padded to reclen).
 	const nameOff = 19

@@ -1,4 +1,4 @@
-package exec
+package procfs
 
 // The ports half of a sampling pass: the host's listening sockets, and
 // which of them an instance's processes hold.
@@ -24,17 +24,17 @@ const youngPasses = 1
 // which walks every connection, TIME_WAIT included (milliseconds on a busy
 // host: it was a quarter of the daemon's idle CPU). fn may see sockets of
 // a failed sock_diag dump before those of the fallback.
-func hostSockets(diagBuf []byte, procNet string, fn listenFunc) error {
-	if diagListenSockets(diagBuf, fn) == nil {
+func hostSockets(diagBuf []byte, procNet string, fn ListenFunc) error {
+	if DiagListenSockets(diagBuf, fn) == nil {
 		return nil
 	}
-	return procListenSockets(procNet, fn)
+	return ProcListenSockets(procNet, fn)
 }
 
 // readListening reads the host's listening sockets into s.listen, and
 // bumps s.gainGen when there is one that was not there at the last pass.
 // Sockets that cannot be read are taken as none.
-func (s *sampler) readListening() {
+func (s *Sampler) readListening() {
 	clear(s.next)
 	if err := s.sockets(func(port int32, inode uint64) {
 		if inode != 0 {
@@ -64,7 +64,7 @@ func (s *sampler) readListening() {
 // calls), or its processes changed less than youngPasses ago (a server
 // starting up may not use a whole tick). A socket that went away needs no
 // scan: the ports are those of the inodes found, still listening.
-func (s *sampler) listeningFor(dirfd int, a *instanceAccount, tree []procSample, full bool) []int32 {
+func (s *Sampler) listeningFor(dirfd int, a *instanceAccount, tree []procSample, full bool) []int32 {
 	sum := treeSum(tree)
 	if !a.scanned || a.treeSum != sum {
 		a.changedAt = s.passes
@@ -97,7 +97,7 @@ func treeSum(tree []procSample) uint64 {
 // scanSockets appends to inodes those of the host's listening sockets
 // (s.listen) that the tree's processes hold, through their open file
 // descriptors (root is open as dirfd).
-func (s *sampler) scanSockets(dirfd int, tree []procSample, inodes []uint64) []uint64 {
+func (s *Sampler) scanSockets(dirfd int, tree []procSample, inodes []uint64) []uint64 {
 	if len(s.listen) == 0 {
 		return inodes
 	}
@@ -107,7 +107,7 @@ func (s *sampler) scanSockets(dirfd int, tree []procSample, inodes []uint64) []u
 		if err != nil {
 			continue
 		}
-		readDirents(fdDir, s.dirents, func(name []byte, _ uint64, _ int64) bool {
+		ReadDirents(fdDir, s.dirents, func(name []byte, _ uint64, _ int64) bool {
 			if name[0] == '.' {
 				return true
 			}

@@ -1,4 +1,4 @@
-package exec
+package procfs
 
 // The process half of a sampling pass: listing the host's processes,
 // reading the stat of those that matter, and grouping them into the
@@ -33,7 +33,7 @@ const keepOutside = 3
 // readTrees lists the host's processes (root open as dirfd), reads those
 // that matter (all of them on a full pass), and returns the targets' trees
 // by target pid.
-func (s *sampler) readTrees(dirfd int, targets []sampleTarget, full bool) (map[int][]procSample, error) {
+func (s *Sampler) readTrees(dirfd int, targets []Target, full bool) (map[int][]procSample, error) {
 	if _, err := s.readProcs(dirfd, full); err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (s *sampler) readTrees(dirfd int, targets []sampleTarget, full bool) (map[i
 
 // parseInto parses a stat read for pid; on a parse error (or a stat of
 // another pid) it keeps prev and reports it stale.
-func (s *sampler) parseInto(prev procSample, b []byte, pid int) (procSample, bool) {
+func (s *Sampler) parseInto(prev procSample, b []byte, pid int) (procSample, bool) {
 	p, err := parseStat(b)
 	if err != nil || p.pid != pid {
 		return prev, false
@@ -84,7 +84,7 @@ func (s *sampler) parseInto(prev procSample, b []byte, pid int) (procSample, boo
 }
 
 // refresh reads procs[i] again, not from the cache.
-func (s *sampler) refresh(dirfd, i int) {
+func (s *Sampler) refresh(dirfd, i int) {
 	e, pid := s.entries[i], s.procs[i].pid
 	s.path = appendStatPath(s.path[:0], pid)
 	b, err := s.readFileAt(dirfd, s.path)
@@ -99,7 +99,7 @@ func (s *sampler) refresh(dirfd, i int) {
 }
 
 // release closes e's stat if it is held.
-func (s *sampler) release(e *procEntry) {
+func (s *Sampler) release(e *procEntry) {
 	if e.fd >= 0 {
 		unix.Close(e.fd)
 		e.fd = -1
@@ -123,7 +123,7 @@ func appendStatPath(b []byte, pid int) []byte {
 
 // pread reads the stat open as fd from its start into s.buf: a seq_file
 // read at offset 0 generates the content anew.
-func (s *sampler) pread(fd int) ([]byte, error) {
+func (s *Sampler) pread(fd int) ([]byte, error) {
 	for {
 		n, err := unix.Pread(fd, s.buf, 0)
 		if err == unix.EINTR {
@@ -143,7 +143,7 @@ func (s *sampler) pread(fd int) ([]byte, error) {
 // into s.buf without allocating. A procfs file (seq_file) is generated
 // whole by the first read when it fits the buffer: a short read is the
 // whole file, and only a full buffer is read again, larger, to EOF.
-func (s *sampler) readFileAt(dirfd int, path []byte) ([]byte, error) {
+func (s *Sampler) readFileAt(dirfd int, path []byte) ([]byte, error) {
 	fd, err := openat(dirfd, path, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -169,7 +169,7 @@ func (s *sampler) readFileAt(dirfd int, path []byte) ([]byte, error) {
 // own sets s.owners: for each of s.procs, the pid of the target whose
 // tree it is in (by process group, else by its parent chain), 0 for none.
 // Its maps are the sampler's, cleared and reused from pass to pass.
-func (s *sampler) own(targets []sampleTarget) {
+func (s *Sampler) own(targets []Target) {
 	if s.leader == nil {
 		s.leader, s.byPID, s.owner = map[int]bool{}, map[int]int{}, map[int]int{}
 	}
@@ -178,7 +178,7 @@ func (s *sampler) own(targets []sampleTarget) {
 	clear(byPID)
 	clear(owner)
 	for _, t := range targets {
-		leader[t.pid] = true
+		leader[t.PID] = true
 	}
 	procs := s.procs
 	for i, p := range procs {
@@ -208,7 +208,7 @@ func (s *sampler) own(targets []sampleTarget) {
 // group returns the trees of s.procs by target pid, from s.owners. The
 // map and the trees are the sampler's, valid until the next pass: the
 // trees are windows on one array, in the order of the listing.
-func (s *sampler) group(targets []sampleTarget) map[int][]procSample {
+func (s *Sampler) group(targets []Target) map[int][]procSample {
 	if s.trees == nil {
 		s.trees = make(map[int][]procSample, len(targets))
 	}

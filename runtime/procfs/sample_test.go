@@ -1,4 +1,4 @@
-package exec
+package procfs
 
 import (
 	"os"
@@ -192,11 +192,11 @@ func TestSamplerPass_Fixture(t *testing.T) {
 		200: {"socket:[5003]"},
 		300: {"socket:[5001]"},
 	}, fixtureTCP)
-	s := newSampler(root)
-	t.Cleanup(s.close)
+	s := NewSampler(root)
+	t.Cleanup(s.Close)
 	s.pageSize = 4096
-	targets := []sampleTarget{{uid: "a", pid: 100}, {uid: "b", pid: 200}, {uid: "gone", pid: 400}}
-	got, err := s.pass(fixtureNow, targets)
+	targets := []Target{{UID: "a", PID: 100}, {UID: "b", PID: 200}, {UID: "gone", PID: 400}}
+	got, err := s.Pass(fixtureNow, targets)
 	if err != nil {
 		t.Fatal(err)
 	}

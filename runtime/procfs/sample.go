@@ -1,4 +1,4 @@
-package exec
+package procfs
 
 // This file holds the pure half of the sampler: parsing what /proc says and
 // accounting CPU time across passes. The I/O half is sample_linux.go.
@@ -15,7 +15,7 @@ import (
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat. The
 // kernel fixes it at 100 for user space on every architecture Go supports
 // on Linux, whatever CONFIG_HZ is (sysconf(_SC_CLK_TCK) returns the same).
-const clockTicks = 100
+const ClockTicks = 100
 
 // procSample is what one pass needs of /proc/<pid>/stat.
 type procSample struct {

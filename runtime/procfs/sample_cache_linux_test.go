@@ -1,4 +1,4 @@
-package exec
+package procfs
 
 import (
 	"net"
@@ -26,9 +26,9 @@ func removeProc(t *testing.T, root string, pid int) {
 	}
 }
 
-func fixturePass(t *testing.T, s *sampler, targets ...sampleTarget) map[string]runtime.Usage {
+func fixturePass(t *testing.T, s *Sampler, targets ...Target) map[string]runtime.Usage {
 	t.Helper()
-	u, err := s.pass(fixtureNow, targets)
+	u, err := s.Pass(fixtureNow, targets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,10 +49,10 @@ func TestSampler_ReadsWhatMattersOnly(t *testing.T) {
 		{pid: 300, ppid: 1, pgrp: 300, start: 6, self: 1, rssPages: 30},  // unrelated
 	}
 	writeFixture(t, root, procs, nil, fixtureTCP)
-	s := newSampler(root)
-	t.Cleanup(s.close)
+	s := NewSampler(root)
+	t.Cleanup(s.Close)
 	s.pageSize = 1
-	a, b := sampleTarget{uid: "a", pid: 100}, sampleTarget{uid: "b", pid: 200}
+	a, b := Target{UID: "a", PID: 100}, Target{UID: "b", PID: 200}
 
 	if u := fixturePass(t, s, a); u["a"].MemoryBytes != 15 || s.held != 2 {
 		t.Fatalf("pass 1: a %+v, %d stats held, want 15 bytes and 2", u["a"], s.held)
@@ -80,7 +80,7 @@ func TestSampler_ReadsWhatMattersOnly(t *testing.T) {
 	if u := fixturePass(t, s, a, b); u["a"].MemoryBytes != 310 || s.held != 3 {
 		t.Fatalf("pass 4: a %+v, %d held, want 310 bytes and 3 (100, 300, 200)", u["a"], s.held)
 	}
-	s.close()
+	s.Close()
 	if s.held != 0 || len(s.known) != 0 {
 		t.Fatalf("close left %d held, %d known", s.held, len(s.known))
 	}
@@ -101,10 +101,10 @@ func TestSampler_ListsOnlyAfterAFork(t *testing.T) {
 		}
 	}
 	loadavg("500")
-	s := newSampler(root)
-	t.Cleanup(s.close)
+	s := NewSampler(root)
+	t.Cleanup(s.Close)
 	s.pageSize = 1
-	a := sampleTarget{uid: "a", pid: 100}
+	a := Target{UID: "a", PID: 100}
 	fixturePass(t, s, a)
 	// A child appears, but no pid was allocated (as /proc/loadavg tells
 	// it): not listed, not seen.
@@ -151,9 +151,9 @@ func TestSampler_ListeningScans(t *testing.T) {
 	a := procSample{pid: 100, ppid: 1, pgrp: 100, start: 3, self: 10, rssPages: 1}
 	b := procSample{pid: 200, ppid: 1, pgrp: 200, start: 4, self: 10, rssPages: 1}
 	writeFixture(t, root, []procSample{a, b}, nil, header+row5002)
-	s := newSampler(root)
-	t.Cleanup(s.close)
-	ta, tb := sampleTarget{uid: "a", pid: 100}, sampleTarget{uid: "b", pid: 200}
+	s := NewSampler(root)
+	t.Cleanup(s.Close)
+	ta, tb := Target{UID: "a", PID: 100}, Target{UID: "b", PID: 200}
 	fixturePass(t, s, ta, tb) // the first pass is a full one: no sockets
 	// Young trees are scanned on any gain: let them age.
 	for range youngPasses {
@@ -194,7 +194,7 @@ func TestSampler_ListeningScans(t *testing.T) {
 	// it is scanned on the gain.
 	c := procSample{pid: 300, ppid: 1, pgrp: 300, start: 5, self: 1, rssPages: 1}
 	writeStat(t, root, c)
-	tc := sampleTarget{uid: "c", pid: 300}
+	tc := Target{UID: "c", PID: 300}
 	fixturePass(t, s, ta, tb, tc)
 	if err := os.Symlink("socket:[5003]", filepath.Join(root, "300", "fd", "3")); err != nil {
 		t.Fatal(err)
@@ -230,10 +230,10 @@ func TestHostSockets_InodesMatchProcNet(t *testing.T) {
 	}
 	defer c.Close()
 	connected := inodeOf(t, c.(*net.TCPConn))
-	for name, read := range map[string]func(listenFunc) error{
-		"sock_diag": func(fn listenFunc) error { return diagListenSockets(nil, fn) },
-		"proc":      func(fn listenFunc) error { return procListenSockets("/proc/net", fn) },
-		"host":      func(fn listenFunc) error { return hostSockets(nil, "/proc/net", fn) },
+	for name, read := range map[string]func(ListenFunc) error{
+		"sock_diag": func(fn ListenFunc) error { return DiagListenSockets(nil, fn) },
+		"proc":      func(fn ListenFunc) error { return ProcListenSockets("/proc/net", fn) },
+		"host":      func(fn ListenFunc) error { return hostSockets(nil, "/proc/net", fn) },
 	} {
 		got := map[uint64]int32{}
 		if err := read(func(port int32, inode uint64) { got[inode] = port }); err != nil {
@@ -272,7 +272,7 @@ func TestSampler_ReadsLargeFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "big"), []byte(want), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := newSampler(root)
+	s := NewSampler(root)
 	dirfd, err := syscall.Open(root, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +310,7 @@ func TestParseDecimal(t *testing.T) {
 	}
 }
 
-// parseListenSockets gives the inode of each LISTEN row, 0 for a row cut
+// ParseListenSockets gives the inode of each LISTEN row, 0 for a row cut
 // before it.
 func TestParseListenSockets_Inodes(t *testing.T) {
 	const tcp = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -319,7 +319,7 @@ func TestParseListenSockets_Inodes(t *testing.T) {
    2: 00000000:0016 00000000:0000 0A 00000000:00000000
 `
 	got := map[int32]uint64{}
-	parseListenSockets([]byte(tcp), func(port int32, inode uint64) { got[port] = inode })
+	ParseListenSockets([]byte(tcp), func(port int32, inode uint64) { got[port] = inode })
 	if len(got) != 2 || got[0x1F90] != 1001 || got[22] != 0 {
 		t.Fatalf("got %v, want 8080 -> 1001 and 22 -> 0", got)
 	}
@@ -328,8 +328,8 @@ func TestParseListenSockets_Inodes(t *testing.T) {
 // On the real /proc, a pass after the first lists only the pids allocated
 // since (procfs seeks by pid), and finds a process started meanwhile.
 func TestSampler_ListsNewPidsOnly(t *testing.T) {
-	s := newHostSampler()
-	t.Cleanup(s.close)
+	s := NewHostSampler()
+	t.Cleanup(s.Close)
 	fixturePass(t, s)
 	if s.tgidOffset <= 0 || s.listed != 1 {
 		t.Fatalf("after the first pass: tgidOffset %d, %d listings; want the offset learned and 1", s.tgidOffset, s.listed)
@@ -340,7 +340,7 @@ func TestSampler_ListsNewPidsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
-	u := fixturePass(t, s, sampleTarget{uid: "sleep", pid: cmd.Process.Pid})
+	u := fixturePass(t, s, Target{UID: "sleep", PID: cmd.Process.Pid})
 	if _, ok := u["sleep"]; !ok || s.listed != 1 {
 		t.Fatalf("a process started since the last pass: sampled %v after %d full listings, want true and 1", ok, s.listed)
 	}

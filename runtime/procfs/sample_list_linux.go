@@ -1,4 +1,4 @@
-package exec
+package procfs
 
 // Listing the host's processes for a sampling pass: all of them, only
 // those new since the last listing, or none (the sampler's doc comment
@@ -28,7 +28,7 @@ import (
 // created, and nothing is listed. A process that exited is found gone by
 // its read; one outside every tree is forgotten keepOutside passes after
 // it was listed.
-func (s *sampler) readProcs(dirfd int, full bool) ([]procSample, error) {
+func (s *Sampler) readProcs(dirfd int, full bool) ([]procSample, error) {
 	s.procs, s.entries = s.procs[:0], s.entries[:0]
 	lastPID, known := s.lastPID(dirfd)
 	var err error
@@ -78,7 +78,7 @@ var errNoPidSeek = errors.New("the directory does not seek by pid")
 // listAll lists every entry of root, reads each process (afresh if
 // fresh), forgets those no longer listed, and learns how procfs turns a
 // pid into a directory offset (tgidOffset).
-func (s *sampler) listAll(dirfd int, fresh bool) error {
+func (s *Sampler) listAll(dirfd int, fresh bool) error {
 	if _, err := unix.Seek(dirfd, 0, io.SeekStart); err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (s *sampler) listAll(dirfd int, fresh bool) error {
 	s.pids = s.pids[:0]
 	var offset, prevOff int64
 	prevPID, consistent := 0, true
-	err := readDirents(dirfd, s.dirents, func(name []byte, ino uint64, off int64) bool {
+	err := ReadDirents(dirfd, s.dirents, func(name []byte, ino uint64, off int64) bool {
 		pid := pidOf(name)
 		if pid == 0 {
 			prevPID = 0
@@ -129,12 +129,12 @@ func (s *sampler) listAll(dirfd int, fresh bool) error {
 // listing that does not start at from is errNoPidSeek. It reads small
 // batches: procfs generates an entry for every live pid it goes past, and
 // after pids wrapped, the range's end may be followed by thousands.
-func (s *sampler) listRange(dirfd int, from, to uint64) error {
+func (s *Sampler) listRange(dirfd int, from, to uint64) error {
 	if _, err := unix.Seek(dirfd, int64(from)+s.tgidOffset, io.SeekStart); err != nil {
 		return fmt.Errorf("%w: %w", errNoPidSeek, err)
 	}
 	bad := false
-	err := readDirents(dirfd, s.dirents[:rangeBatch], func(name []byte, ino uint64, _ int64) bool {
+	err := ReadDirents(dirfd, s.dirents[:rangeBatch], func(name []byte, ino uint64, _ int64) bool {
 		pid := pidOf(name)
 		switch {
 		case pid == 0:
@@ -177,7 +177,7 @@ func pidOf(name []byte) int {
 // entry returns the sampler's entry for pid, listed with inode ino: a new
 // one for a new process, or for a pid now used by another process (its
 // /proc entry has another inode).
-func (s *sampler) entry(pid int, ino uint64) *procEntry {
+func (s *Sampler) entry(pid int, ino uint64) *procEntry {
 	e := s.known[pid]
 	if e != nil && e.ino != ino {
 		s.release(e)
@@ -193,7 +193,7 @@ func (s *sampler) entry(pid int, ino uint64) *procEntry {
 // readEntry reads (or takes from the cache, unless fresh) the stat of
 // process pid into e, and appends it to s.procs and s.entries; a process
 // found gone is forgotten instead.
-func (s *sampler) readEntry(dirfd, pid int, e *procEntry, fresh bool) {
+func (s *Sampler) readEntry(dirfd, pid int, e *procEntry, fresh bool) {
 	e.fresh, e.read = false, s.passes
 	switch {
 	case e.fd >= 0:
@@ -224,7 +224,7 @@ func (s *sampler) readEntry(dirfd, pid int, e *procEntry, fresh bool) {
 
 // lastPID reads the last pid the kernel allocated, the fifth field of
 // root/loadavg ("0.62 0.17 0.10 2/1606 9449"). Any fork or clone moves it.
-func (s *sampler) lastPID(dirfd int) (uint64, bool) {
+func (s *Sampler) lastPID(dirfd int) (uint64, bool) {
 	b, err := s.readFileAt(dirfd, []byte("loadavg\x00"))
 	if err != nil {
 		return 0, false
