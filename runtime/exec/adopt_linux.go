@@ -79,7 +79,7 @@ func (e *Runtime) adopt() {
 	if err != nil {
 		e.log.Warn("cannot read the boot time; start times of instances found by their marker are the adoption time", "err", err)
 	}
-	ports := e.previousPorts()
+	ports := e.ports.Previous()
 	now := time.Now()
 	adopted, lost := 0, 0
 	seen := map[string]bool{}
@@ -136,7 +136,7 @@ func (e *Runtime) adopt() {
 		e.log.Error("instances state missing; found running instances by their environment marker", "file", e.store.path, "found", adopted)
 	}
 	e.removeStrayFIFOs()
-	e.ports.save()
+	e.ports.Save()
 	e.writeInstances()
 	if adopted+lost > 0 {
 		e.log.Info("adoption done", "adopted", adopted, "lost", lost)
@@ -217,22 +217,6 @@ func envPorts(env []string, spec *v1alpha1.AppSpec) map[string]int32 {
 	return out
 }
 
-// previousPorts returns the live table of ports.json, by uid: the ports
-// each instance held when the last daemon wrote it.
-func (e *Runtime) previousPorts() map[string]map[string]int32 {
-	f, err := e.ports.store.load()
-	if err != nil {
-		return nil // newPortManager logged it
-	}
-	out := make(map[string]map[string]int32, len(f.Live))
-	for _, l := range f.Live {
-		if l.UID != "" && len(l.Ports) > 0 {
-			out[l.UID] = maps.Clone(l.Ports)
-		}
-	}
-	return out
-}
-
 // adoptProcess makes a handle of a running process: an exit watcher (a
 // pidfd, or /proc polling), its ports held, readers on its output FIFOs
 // appending to its logs, its probes resumed. It fails (keeping nothing)
@@ -281,7 +265,7 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 		}
 	}
 	if len(s.Ports) > 0 {
-		e.ports.alloc.hold(s.UID, portKey{App: s.App, Ordinal: s.Ordinal}, s.Ports)
+		e.ports.Hold(s.UID, s.App, s.Ordinal, s.Ports)
 	}
 	if s.Spec != nil {
 		e.startProbes(h) // from a.probe: see resumeProbes

@@ -16,6 +16,7 @@ import (
 
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/runtime/cgroup"
+	"proclet.dev/proclet/runtime/ports"
 )
 
 // Options configure an Runtime.
@@ -70,7 +71,7 @@ type Runtime struct {
 	env      []string
 	euid     int // os.Geteuid(); a field so tests can pretend not to be root
 
-	ports *portManager // the instances' ports; see "Ports" in doc.go
+	ports *ports.Manager // the instances' ports; see "Ports" in doc.go
 
 	store *instanceStore // instances.json, for adoption by the next daemon
 
@@ -153,7 +154,7 @@ func New(opts Options) (*Runtime, error) {
 		log:      log,
 		env:      env,
 		euid:     os.Geteuid(),
-		ports:    newPortManager(stateDir, log),
+		ports:    ports.NewManager(stateDir, log),
 
 		sampleInterval: sampleInterval(opts.SampleInterval),
 		onSample:       opts.OnSample,
@@ -327,7 +328,7 @@ func (e *Runtime) Release(uid string) {
 	}
 	e.mu.Unlock()
 	if released {
-		e.ports.release(uid) // frees its ports, writes ports.json
+		e.ports.Release(uid) // frees its ports, writes ports.json
 		e.store.markDirty()
 	}
 }

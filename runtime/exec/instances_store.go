@@ -363,3 +363,14 @@ func (e *Runtime) flushLoop(ctx context.Context) {
 		}
 	}
 }
+
+// moveAside moves an unreadable state file aside (boundedfile.MoveAside),
+// so that a good one is written in its place, and returns log attributes
+// saying where it went, or why it could not be moved.
+func moveAside(path string) []any {
+	aside, err := boundedfile.MoveAside(path, time.Now())
+	if err != nil {
+		return []any{"move_err", err}
+	}
+	return []any{"moved_to", aside}
+}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,8 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/internal/testutil"
+	"proclet.dev/proclet/runtime/ports"
 	"proclet.dev/proclet/runtime/procfs"
 )
 
@@ -26,13 +27,13 @@ import (
 // from, that nothing on the host listens on.
 func quietRange(t *testing.T, from, n int32) int32 {
 	t.Helper()
-	host, err := HostListeners("/proc/net")
+	host, err := ports.HostListeners("/proc/net")
 	if err != nil {
 		t.Fatal(err)
 	}
 	run := int32(0)
 	for p := from; p < 65535; p++ {
-		if host.has(p) {
+		if host.Has(p) {
 			run = 0
 			continue
 		}
@@ -62,21 +63,11 @@ func (h *harness) kill(uid string) {
 	h.e.Release(uid)
 }
 
-func listenPort(t *testing.T, network, addr string) (int32, bool) {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		return 0, false
-	}
-	t.Cleanup(func() { ln.Close() })
-	return int32(ln.Addr().(*net.TCPAddr).Port), true
-}
-
 func TestStartSkipsForeignListener(t *testing.T) {
 	h := newHarness(t)
 	for _, l := range []struct{ network, addr string }{{"tcp4", "127.0.0.1:0"}, {"tcp6", "[::1]:0"}} {
 		t.Run(l.network, func(t *testing.T) {
-			p, ok := listenPort(t, l.network, l.addr)
+			p, ok := testutil.ListenPort(t, l.network, l.addr)
 			if !ok {
 				t.Skipf("cannot listen on %s", l.addr)
 			}
@@ -95,7 +86,7 @@ func TestStartSkipsForeignListener(t *testing.T) {
 
 func TestStartFixedPortInUse(t *testing.T) {
 	h := newHarness(t)
-	p, _ := listenPort(t, "tcp4", "127.0.0.1:0")
+	p, _ := testutil.ListenPort(t, "tcp4", "127.0.0.1:0")
 	_, err := h.e.Start(t.Context(), h.sleeper("u0", "web", 0, fixedPort("http", p)))
 	var pe *runtime.PortInUseError
 	if !errors.As(err, &pe) || pe.Port != p || pe.Name != "http" {
@@ -107,7 +98,7 @@ func TestStartFixedPortInUse(t *testing.T) {
 	if got := h.e.Instances("web"); len(got) != 0 {
 		t.Errorf("a handle was kept: %+v", got)
 	}
-	if n := len(h.e.ports.alloc.live); n != 0 {
+	if n := h.e.ports.Held(); n != 0 {
 		t.Errorf("%d allocations kept", n)
 	}
 }
@@ -120,15 +111,11 @@ func TestStartFailureReleasesPorts(t *testing.T) {
 	if _, err := h.e.Start(t.Context(), s); err == nil {
 		t.Fatal("started a missing binary")
 	}
-	h.e.ports.alloc.mu.Lock()
-	n := len(h.e.ports.alloc.live)
-	h.e.ports.alloc.mu.Unlock()
-	if n != 0 {
+	if n := h.e.ports.Held(); n != 0 {
 		t.Errorf("a failed start holds ports: %d", n)
 	}
-	f, err := h.e.ports.store.load()
-	if err != nil || len(f.Live) != 0 {
-		t.Errorf("ports.json after a failed start: %+v, %v", f, err)
+	if live := h.e.ports.Previous(); len(live) != 0 {
+		t.Errorf("ports.json after a failed start: %+v", live)
 	}
 }
 
@@ -194,7 +181,7 @@ func TestStartStickyAcrossDaemonRestart(t *testing.T) {
 	if err := h.e.StopAll(sctx, "Shutdown"); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(h.state, portsFileName))
+	data, err := os.ReadFile(filepath.Join(h.state, ports.FileName))
 	if err != nil || !bytes.Contains(data, []byte(`"old-2"`)) {
 		t.Fatalf("ports.json: %v\n%s", err, data)
 	}
@@ -227,7 +214,7 @@ func TestStartStickyAcrossDaemonRestart(t *testing.T) {
 
 func TestNewExecCorruptPortsFile(t *testing.T) {
 	state := t.TempDir()
-	path := filepath.Join(state, portsFileName)
+	path := filepath.Join(state, ports.FileName)
 	os.WriteFile(path, []byte(`{"sticky": [`), 0o600)
 	var logs bytes.Buffer
 	e, err := New(Options{StateDir: state, Log: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -237,12 +224,12 @@ func TestNewExecCorruptPortsFile(t *testing.T) {
 	if !strings.Contains(logs.String(), "port allocations unreadable") {
 		t.Errorf("corrupt ports.json not logged: %q", logs.String())
 	}
-	got, err := e.ports.assign(runtime.StartSpec{UID: "u0", App: "web", Ordinal: 0,
+	got, err := e.ports.Assign(runtime.StartSpec{UID: "u0", App: "web", Ordinal: 0,
 		Spec: &v1alpha1.AppSpec{Ports: []v1alpha1.PortSpec{rangePort("http", "1-65535")}}})
 	if err != nil || got["http"] == 0 {
 		t.Fatalf("assign after a corrupt file: %v, %v", got, err)
 	}
-	var f portsFile
+	var f ports.File
 	data, _ := os.ReadFile(path)
 	if err := json.Unmarshal(data, &f); err != nil || len(f.Live) != 1 {
 		t.Errorf("ports.json not rewritten: %v\n%s", err, data)
@@ -278,105 +265,7 @@ func TestStartExplicitPortsKept(t *testing.T) {
 	}
 }
 
-func TestHostListeners(t *testing.T) {
-	var want []int32
-	for _, l := range []struct{ network, addr string }{
-		{"tcp4", "127.0.0.1:0"}, {"tcp4", "0.0.0.0:0"}, {"tcp6", "[::1]:0"}, {"tcp", "[::]:0"},
-	} {
-		if p, ok := listenPort(t, l.network, l.addr); ok {
-			want = append(want, p)
-		}
-	}
-	// A connected socket (not listening) on a port of its own.
-	if len(want) > 0 {
-		c, err := net.Dial("tcp4", fmt.Sprintf("127.0.0.1:%d", want[0]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		local := int32(c.LocalAddr().(*net.TCPAddr).Port)
-		for name, read := range map[string]func(*portSet) error{
-			"sock_diag": diagListeners,
-			"proc":      func(s *portSet) error { return procListeners("/proc/net", s) },
-		} {
-			set := new(portSet)
-			if err := read(set); err != nil {
-				t.Errorf("%s: %v", name, err)
-				continue
-			}
-			for _, p := range want {
-				if !set.has(p) {
-					t.Errorf("%s: listener on %d missing", name, p)
-				}
-			}
-			if set.has(local) {
-				t.Errorf("%s: the connected port %d counts as listening", name, local)
-			}
-		}
-	}
-	if _, err := HostListeners("/nonexistent"); err != nil {
-		t.Errorf("hostListeners needs /proc although sock_diag works: %v", err)
-	}
-}
-
-// BenchmarkHostListeners compares the two ways to read the host's
-// listeners.
-func BenchmarkHostListeners(b *testing.B) {
-	b.Run("sock_diag", func(b *testing.B) {
-		for b.Loop() {
-			if err := diagListeners(new(portSet)); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("proc", func(b *testing.B) {
-		for b.Loop() {
-			if err := procListeners("/proc/net", new(portSet)); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
-
-// BenchmarkAssign500 fills a 500-port range, one Start's worth of work per
-// instance: the host's listeners read from /proc, then the allocation.
-func BenchmarkAssign500(b *testing.B) {
-	http := []v1alpha1.PortSpec{rangePort("http", "20000-20499")}
-	for b.Loop() {
-		a := newPortAllocator()
-		for o := range 500 {
-			host, err := HostListeners("/proc/net")
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := a.assign(fmt.Sprintf("u%d", o), portKey{"web", o}, http, host); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*500), "ns/assign")
-}
-
-func TestParseListeners(t *testing.T) {
-	const tcp = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1001 1 0000000000000000 100 0 0 10 0
-   1: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1002 1 0000000000000000 100 0 0 10 0
-   2: 0100007F:1F91 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 1003 1 0000000000000000 20 4 30 10 -1
-   3: garbage
-`
-	const tcp6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000000000000000000001000000:FFFF 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2001 1 0000000000000000 100 0 0 10 0
-   1: 00000000000000000000000000000000:1f92 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2002 1 0000000000000000 100 0 0 10 0`
-	set := new(portSet)
-	parseListeners([]byte(tcp), set)
-	parseListeners([]byte(tcp6), set)
-	var got []int32
-	for p := int32(0); p < 65536; p++ {
-		if set.has(p) {
-			got = append(got, p)
-		}
-	}
-	if fmt.Sprint(got) != "[22 8080 8082 65535]" {
-		t.Errorf("listeners = %v, want [22 8080 8082 65535] (8081 is an established connection)", got)
-	}
+func rangePort(name, r string) v1alpha1.PortSpec { return v1alpha1.PortSpec{Name: name, Range: r} }
+func fixedPort(name string, p int32) v1alpha1.PortSpec {
+	return v1alpha1.PortSpec{Name: name, Port: p}
 }

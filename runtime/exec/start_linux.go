@@ -66,19 +66,19 @@ func (e *Runtime) start(ctx context.Context, s runtime.StartSpec) (runtime.State
 	e.mu.Unlock()
 	defer e.starts.Done()
 
-	ports, err := e.ports.assign(s)
+	ports, err := e.ports.Assign(s)
 	if err != nil {
 		return runtime.State{}, err
 	}
 	s.Ports = ports
 	l, err := e.prepare(s)
 	if err != nil {
-		e.ports.release(s.UID)
+		e.ports.Release(s.UID)
 		return runtime.State{}, err
 	}
 	h, err := e.spawn(s, l)
 	if err != nil {
-		e.ports.release(s.UID)
+		e.ports.Release(s.UID)
 		return runtime.State{}, err
 	}
 	e.startProbes(h)

@@ -16,6 +16,7 @@ import (
 	"proclet.dev/proclet/internal/hostile"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/ports"
 )
 
 // syncBuffer is a bytes.Buffer for a slog handler written from many
@@ -49,7 +50,7 @@ func TestAdopt_UnreadableStateFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}})
-	for _, file := range []string{instancesFileName, portsFileName} {
+	for _, file := range []string{instancesFileName, ports.FileName} {
 		for _, c := range cases {
 			t.Run(file+"/"+c.Name, func(t *testing.T) {
 				a := newHarness(t)

@@ -1,4 +1,4 @@
-package exec
+package ports
 
 import (
 	"encoding/json"
@@ -16,19 +16,19 @@ import (
 )
 
 // portsFileName is the allocations' file in the state dir.
-const portsFileName = "ports.json"
+const FileName = "ports.json"
 
 // portsFile is the JSON of ports.json.
-type portsFile struct {
+type File struct {
 	Version int `json:"version"`
 	// Sticky: the ports each ordinal had last.
-	Sticky []portsEntry `json:"sticky"`
+	Sticky []Entry `json:"sticky"`
 	// Live: the ports each running or stopping instance holds, by uid.
-	Live []portsEntry `json:"live"`
+	Live []Entry `json:"live"`
 }
 
 // portsEntry is one row of portsFile.
-type portsEntry struct {
+type Entry struct {
 	UID     string           `json:"uid,omitempty"`
 	App     string           `json:"app"`
 	Ordinal int              `json:"ordinal"`
@@ -36,18 +36,18 @@ type portsEntry struct {
 }
 
 // snapshot returns the allocator's tables, sorted, and their version.
-func (a *portAllocator) snapshot() (portsFile, uint64) {
+func (a *portAllocator) snapshot() (File, uint64) {
 	a.mu.Lock()
-	f := portsFile{Version: 1, Sticky: []portsEntry{}, Live: []portsEntry{}}
+	f := File{Version: 1, Sticky: []Entry{}, Live: []Entry{}}
 	for k, ports := range a.sticky {
-		f.Sticky = append(f.Sticky, portsEntry{App: k.App, Ordinal: k.Ordinal, Ports: maps.Clone(ports)})
+		f.Sticky = append(f.Sticky, Entry{App: k.App, Ordinal: k.Ordinal, Ports: maps.Clone(ports)})
 	}
 	for uid, al := range a.live {
-		f.Live = append(f.Live, portsEntry{UID: uid, App: al.key.App, Ordinal: al.key.Ordinal, Ports: maps.Clone(al.ports)})
+		f.Live = append(f.Live, Entry{UID: uid, App: al.key.App, Ordinal: al.key.Ordinal, Ports: maps.Clone(al.ports)})
 	}
 	v := a.version
 	a.mu.Unlock()
-	byKey := func(x, y portsEntry) int {
+	byKey := func(x, y Entry) int {
 		if c := strings.Compare(x.App, y.App); c != 0 {
 			return c
 		}
@@ -62,10 +62,10 @@ func (a *portAllocator) snapshot() (portsFile, uint64) {
 }
 
 // restore loads what a previous daemon wrote. Its live instances are not
-// held here (no handle of this Runtime runs them; any still listening is
+// held here (no instance of this runtime runs them; any still listening is
 // skipped by the host check): their ports only seed the sticky table of
 // an ordinal that has none.
-func (a *portAllocator) restore(f portsFile) {
+func (a *portAllocator) restore(f File) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, e := range f.Sticky {
@@ -97,17 +97,17 @@ const maxPortsFile = 16 << 20
 
 // load reads the file; a missing file is an empty one. One that is not a
 // regular file, is over maxPortsFile or does not decode is an error.
-func (s *portStore) load() (portsFile, error) {
+func (s *portStore) load() (File, error) {
 	data, err := boundedfile.Read(s.path, maxPortsFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return portsFile{}, nil
+		return File{}, nil
 	}
 	if err != nil {
-		return portsFile{}, fmt.Errorf("port allocations: %w", err)
+		return File{}, fmt.Errorf("port allocations: %w", err)
 	}
-	var f portsFile
+	var f File
 	if err := json.Unmarshal(data, &f); err != nil {
-		return portsFile{}, fmt.Errorf("port allocations %s are corrupt: %w", s.path, err)
+		return File{}, fmt.Errorf("port allocations %s are corrupt: %w", s.path, err)
 	}
 	return f, nil
 }

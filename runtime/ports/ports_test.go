@@ -1,4 +1,4 @@
-package exec
+package ports
 
 import (
 	"encoding/json"
@@ -18,8 +18,8 @@ func fixedPort(name string, p int32) v1alpha1.PortSpec {
 	return v1alpha1.PortSpec{Name: name, Port: p}
 }
 
-func hostSet(ports ...int32) *portSet {
-	s := new(portSet)
+func hostSet(ports ...int32) *Set {
+	s := new(Set)
 	for _, p := range ports {
 		s.add(p)
 	}
@@ -27,7 +27,7 @@ func hostSet(ports ...int32) *portSet {
 }
 
 // mustAssign assigns and returns the one port named name.
-func mustAssign(t *testing.T, a *portAllocator, uid, app string, ordinal int, host *portSet, specs ...v1alpha1.PortSpec) map[string]int32 {
+func mustAssign(t *testing.T, a *portAllocator, uid, app string, ordinal int, host *Set, specs ...v1alpha1.PortSpec) map[string]int32 {
 	t.Helper()
 	got, err := a.assign(uid, portKey{app, ordinal}, specs, host)
 	if err != nil {
@@ -228,7 +228,7 @@ func TestHoldAndRelease(t *testing.T) {
 
 func TestPortStoreRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	st := &portStore{path: filepath.Join(dir, portsFileName)}
+	st := &portStore{path: filepath.Join(dir, FileName)}
 	a := newPortAllocator()
 	http := rangePort("http", "8000-8009")
 	mustAssign(t, a, "u0", "web", 0, hostSet(), http)
@@ -242,7 +242,7 @@ func TestPortStoreRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f portsFile
+	var f File
 	if err := json.Unmarshal(data, &f); err != nil {
 		t.Fatalf("%v\n%s", err, data)
 	}
@@ -274,7 +274,7 @@ func TestPortStoreRoundTrip(t *testing.T) {
 }
 
 func TestPortStoreCoalesces(t *testing.T) {
-	st := &portStore{path: filepath.Join(t.TempDir(), portsFileName)}
+	st := &portStore{path: filepath.Join(t.TempDir(), FileName)}
 	a := newPortAllocator()
 	mustAssign(t, a, "u0", "web", 0, hostSet(), rangePort("http", "8000-8009"))
 	if err := st.save(a); err != nil {
@@ -291,7 +291,7 @@ func TestPortStoreCoalesces(t *testing.T) {
 
 func TestPortStoreLoad(t *testing.T) {
 	dir := t.TempDir()
-	st := &portStore{path: filepath.Join(dir, portsFileName)}
+	st := &portStore{path: filepath.Join(dir, FileName)}
 	if f, err := st.load(); err != nil || len(f.Sticky)+len(f.Live) != 0 {
 		t.Errorf("missing file: %+v, %v", f, err)
 	}

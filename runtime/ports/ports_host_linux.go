@@ -1,4 +1,4 @@
-package exec
+package ports
 
 import "proclet.dev/proclet/runtime/procfs"
 
@@ -9,8 +9,8 @@ import "proclet.dev/proclet/runtime/procfs"
 // unavailable it reads procNet ("/proc/net") tcp and tcp6, which is
 // correct but walks the whole established hash, empty buckets included:
 // milliseconds per read on a host with a large table.
-func HostListeners(procNet string) (*portSet, error) {
-	set := new(portSet)
+func HostListeners(procNet string) (*Set, error) {
+	set := new(Set)
 	if diagListeners(set) == nil {
 		return set, nil
 	}
@@ -19,18 +19,18 @@ func HostListeners(procNet string) (*portSet, error) {
 
 // diagListeners adds the ports of every TCP LISTEN socket, IPv4 and IPv6,
 // to set, over sock_diag.
-func diagListeners(set *portSet) error {
+func diagListeners(set *Set) error {
 	return procfs.DiagListenSockets(nil, func(port int32, _ uint64) { set.add(port) })
 }
 
 // procListeners adds the LISTEN ports of procNet/tcp and tcp6 to set. A
 // missing tcp6 (IPv6 disabled) is no error.
-func procListeners(procNet string, set *portSet) error {
+func procListeners(procNet string, set *Set) error {
 	return procfs.ProcListenSockets(procNet, func(port int32, _ uint64) { set.add(port) })
 }
 
 // parseListeners adds the local port of every LISTEN row of a
 // /proc/net/tcp{,6} table to set.
-func parseListeners(data []byte, set *portSet) {
+func parseListeners(data []byte, set *Set) {
 	procfs.ParseListenSockets(data, func(port int32, _ uint64) { set.add(port) })
 }

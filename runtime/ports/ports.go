@@ -1,4 +1,4 @@
-package exec
+package ports
 
 import (
 	"fmt"
@@ -11,15 +11,15 @@ import (
 )
 
 // portSet is a set of TCP ports, one bit each (8 KiB).
-type portSet [65536 / 64]uint64
+type Set [65536 / 64]uint64
 
-func (s *portSet) add(p int32) {
+func (s *Set) add(p int32) {
 	if p >= 0 && p < 65536 {
 		s[p/64] |= 1 << (p % 64)
 	}
 }
 
-func (s *portSet) has(p int32) bool {
+func (s *Set) Has(p int32) bool {
 	return p >= 0 && p < 65536 && s[p/64]&(1<<(p%64)) != 0
 }
 
@@ -62,10 +62,10 @@ func newPortAllocator() *portAllocator {
 // holds it or the host listens on it. A range gives, in this order: the
 // ordinal's sticky port, the lowest free port nobody's sticky port, the
 // lowest free port. Both failures are *PortInUseError and record nothing.
-func (a *portAllocator) assign(uid string, key portKey, specs []v1alpha1.PortSpec, host *portSet) (map[string]int32, error) {
+func (a *portAllocator) assign(uid string, key portKey, specs []v1alpha1.PortSpec, host *Set) (map[string]int32, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var held, reserved, taken portSet
+	var held, reserved, taken Set
 	for u, al := range a.live {
 		if u != uid {
 			for _, p := range al.ports {
@@ -80,7 +80,7 @@ func (a *portAllocator) assign(uid string, key portKey, specs []v1alpha1.PortSpe
 			}
 		}
 	}
-	free := func(p int32) bool { return !held.has(p) && !host.has(p) && !taken.has(p) }
+	free := func(p int32) bool { return !held.Has(p) && !host.Has(p) && !taken.Has(p) }
 	mine := a.sticky[key]
 	out := make(map[string]int32, len(specs))
 	for _, ps := range specs {
@@ -113,7 +113,7 @@ func (a *portAllocator) assign(uid string, key portKey, specs []v1alpha1.PortSpe
 
 // pickPort returns the sticky port when it is in [lo, hi] and free, else
 // the lowest free port not reserved, else the lowest free port, else 0.
-func pickPort(lo, hi, sticky int32, free func(int32) bool, reserved *portSet) int32 {
+func pickPort(lo, hi, sticky int32, free func(int32) bool, reserved *Set) int32 {
 	if sticky >= lo && sticky <= hi && free(sticky) {
 		return sticky
 	}
@@ -122,7 +122,7 @@ func pickPort(lo, hi, sticky int32, free func(int32) bool, reserved *portSet) in
 		if !free(p) {
 			continue
 		}
-		if !reserved.has(p) {
+		if !reserved.Has(p) {
 			return p
 		}
 		if fallback == 0 {
@@ -134,7 +134,7 @@ func pickPort(lo, hi, sticky int32, free func(int32) bool, reserved *portSet) in
 
 // checkFixedLocked refuses a fixed port that another live instance holds
 // or that something on the host listens on.
-func (a *portAllocator) checkFixedLocked(uid string, ps v1alpha1.PortSpec, host *portSet) error {
+func (a *portAllocator) checkFixedLocked(uid string, ps v1alpha1.PortSpec, host *Set) error {
 	for u, al := range a.live {
 		for _, p := range al.ports {
 			if u != uid && p == ps.Port {
@@ -143,14 +143,14 @@ func (a *portAllocator) checkFixedLocked(uid string, ps v1alpha1.PortSpec, host 
 			}
 		}
 	}
-	if host.has(ps.Port) {
+	if host.Has(ps.Port) {
 		return &runtime.PortInUseError{Port: ps.Port, Name: ps.Name,
 			Message: fmt.Sprintf("port %d (%s) is in use by another process", ps.Port, ps.Name)}
 	}
 	return nil
 }
 
-// hold records ports as held by uid without checking them: the caller
+// Hold records ports as held by uid without checking them: the caller
 // chose them.
 func (a *portAllocator) hold(uid string, key portKey, ports map[string]int32) {
 	a.mu.Lock()
@@ -171,7 +171,7 @@ func (a *portAllocator) holdLocked(uid string, key portKey, ports map[string]int
 	a.version++
 }
 
-// release frees the ports of uid. When another live instance of the same
+// Release frees the ports of uid. When another live instance of the same
 // ordinal remains (a rollout's replacement), its ports become the
 // ordinal's sticky ports. It reports whether uid held anything.
 func (a *portAllocator) release(uid string) bool {
