@@ -22,6 +22,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/probe"
 	"proclet.dev/proclet/runtime/procfs"
 )
 
@@ -289,7 +290,7 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 // readiness probe fails failureThreshold times, and an instance whose
 // liveness or startup probe had failed is probed no more (the reconciler
 // restarts it). startProbes calls it before the worker runs.
-func (h *handle) resumeProbes(w *probeWorker) {
+func (h *handle) resumeProbes(w *probe.Worker) {
 	if h.adopted == nil || h.adopted.resume == nil {
 		return
 	}
@@ -297,13 +298,13 @@ func (h *handle) resumeProbes(w *probeWorker) {
 	h.state.Probe = p
 	switch {
 	case p.Failed != "":
-		w.startup, w.readiness, w.liveness = nil, nil, nil
+		w.Startup, w.Readiness, w.Liveness = nil, nil, nil
 		return
 	case p.Started:
-		w.startup = nil
+		w.Startup = nil
 	}
-	if w.readiness != nil && p.Ready {
-		w.readiness.counter.outcome = outcomeSuccess
+	if w.Readiness != nil && p.Ready {
+		w.Readiness.AssumeSuccess()
 	}
 }
 

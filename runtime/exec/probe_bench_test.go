@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime/probe"
 )
 
 // The cost of one probe run. The *Process benchmarks probe a server in
@@ -29,25 +30,25 @@ import (
 func BenchmarkHTTPProbe(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
 	defer srv.Close()
-	p := newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/healthz"}, srv.Listener.Addr().(*net.TCPAddr).Port)
+	p := probe.NewHTTP(&v1alpha1.HTTPGetAction{Path: "/healthz"}, srv.Listener.Addr().(*net.TCPAddr).Port)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if res := p.probe(ctx); !res.ok {
-			b.Fatal(res.msg)
+		if res := p.Probe(ctx); !res.OK {
+			b.Fatal(res.Msg)
 		}
 	}
 }
 
 func BenchmarkHTTPProbeProcess(b *testing.B) {
 	port := startWorkloadServer(b)
-	p := newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/healthz"}, port)
+	p := probe.NewHTTP(&v1alpha1.HTTPGetAction{Path: "/healthz"}, port)
 	benchProbeCPU(b, p)
 }
 
 func BenchmarkTCPProbeProcess(b *testing.B) {
 	port := startWorkloadServer(b)
-	benchProbeCPU(b, newTCPProbe(&v1alpha1.TCPSocketAction{}, port))
+	benchProbeCPU(b, probe.NewTCP(&v1alpha1.TCPSocketAction{}, port))
 }
 
 func BenchmarkTCPProbe(b *testing.B) {
@@ -65,12 +66,12 @@ func BenchmarkTCPProbe(b *testing.B) {
 			c.Close()
 		}
 	}()
-	p := newTCPProbe(&v1alpha1.TCPSocketAction{}, ln.Addr().(*net.TCPAddr).Port)
+	p := probe.NewTCP(&v1alpha1.TCPSocketAction{}, ln.Addr().(*net.TCPAddr).Port)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if res := p.probe(ctx); !res.ok {
-			b.Fatal(res.msg)
+		if res := p.Probe(ctx); !res.OK {
+			b.Fatal(res.Msg)
 		}
 	}
 }
@@ -87,12 +88,12 @@ func BenchmarkExecProbe(b *testing.B) {
 // reports this process's CPU per run: back to back ("loop"), one every
 // 2 ms ("paced": each from idle), and ten at once every 20 ms ("tick10":
 // as the loops of ten instances woken by the same probeTick).
-func benchProbeCPU(b *testing.B, p probeRunner) {
+func benchProbeCPU(b *testing.B, p probe.Runner) {
 	run := func(b *testing.B) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if res := p.probe(ctx); !res.ok {
-			b.Error(res.msg)
+		if res := p.Probe(ctx); !res.OK {
+			b.Error(res.Msg)
 		}
 	}
 	for _, mode := range []struct {
@@ -173,5 +174,5 @@ func startWorkloadServer(b *testing.B) int {
 // BenchmarkNoopProbe is the pacing alone: what "paced" costs without a
 // probe (a wake from idle every 2 ms), to subtract from the others.
 func BenchmarkNoopProbe(b *testing.B) {
-	benchProbeCPU(b, probeFunc(func(context.Context) probeResult { return probeResult{ok: true} }))
+	benchProbeCPU(b, probe.Func(func(context.Context) probe.Result { return probe.Result{OK: true} }))
 }

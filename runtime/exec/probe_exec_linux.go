@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+	"proclet.dev/proclet/runtime/probe"
 )
 
 const (
@@ -51,18 +52,18 @@ func newExecProbe(path string, command []string, env *envList, envTotal int, dir
 	return &execProbe{argv: argv, env: env, dir: dir, cred: cred}, nil
 }
 
-func (p *execProbe) probe(ctx context.Context) probeResult {
+func (p *execProbe) Probe(ctx context.Context) probe.Result {
 	if len(p.argv) == 0 {
-		return probeResult{msg: "empty command"}
+		return probe.Result{Msg: "empty command"}
 	}
 	// Resolved at every run: a later deploy of the binary is picked up.
 	path, err := resolveExecutable(p.argv[0], p.dir, p.env)
 	if err != nil {
-		return probeResult{msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), err)}
+		return probe.Result{Msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), err)}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return probeResult{msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), err)}
+		return probe.Result{Msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), err)}
 	}
 	defer r.Close()
 	cmd := &exec.Cmd{
@@ -78,7 +79,7 @@ func (p *execProbe) probe(ctx context.Context) probeResult {
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
-		return probeResult{msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), osErr(err))}
+		return probe.Result{Msg: fmt.Sprintf("exec %s: %v", shownArg(p.argv[0]), osErr(err))}
 	}
 	pid := cmd.Process.Pid
 	out := make(chan []byte, 1)
@@ -109,16 +110,16 @@ func (p *execProbe) probe(ctx context.Context) probeResult {
 	t.Stop()
 
 	if perr != nil {
-		return probeResult{msg: perr.Error()}
+		return probe.Result{Msg: perr.Error()}
 	}
 	if !exited {
 		if d, ok := ctx.Deadline(); ok && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return probeResult{msg: fmt.Sprintf("command timed out after %v", d.Sub(begin).Round(10*time.Millisecond))}
+			return probe.Result{Msg: fmt.Sprintf("command timed out after %v", d.Sub(begin).Round(10*time.Millisecond))}
 		}
-		return probeResult{msg: "command cancelled"}
+		return probe.Result{Msg: "command cancelled"}
 	}
 	if werr == nil {
-		return probeResult{ok: true}
+		return probe.Result{OK: true}
 	}
 	msg := werr.Error()
 	var ee *exec.ExitError
@@ -132,7 +133,7 @@ func (p *execProbe) probe(ctx context.Context) probeResult {
 	if s := quoteOutput(output); s != "" {
 		msg += ": " + s
 	}
-	return probeResult{msg: msg}
+	return probe.Result{Msg: msg}
 }
 
 // readAtMost reads r until EOF or an error and returns its first limit

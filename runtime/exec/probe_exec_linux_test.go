@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"proclet.dev/proclet/runtime/probe"
 )
 
 // newTestExecProbe is an exec probe of command with env and a working dir
@@ -44,20 +47,20 @@ func readPID(t *testing.T, path string) int {
 // Commands are $(VAR)-expanded as in Kubernetes: the shell's $$ is written $$$$.
 func TestExecProbe_ExitCodeAndOutput(t *testing.T) {
 	p, _ := newTestExecProbe(t, nil, "true")
-	if res, _ := runProbe(p, 5*time.Second); !res.ok {
+	if res, _ := runProbe(p, 5*time.Second); !res.OK {
 		t.Errorf("true: %+v", res)
 	}
 	p, _ = newTestExecProbe(t, nil, "sh", "-c", "echo not; echo healthy >&2; exit 3")
 	res, _ := runProbe(p, 5*time.Second)
-	if res.ok || res.msg != "exit code 3: not healthy" {
+	if res.OK || res.Msg != "exit code 3: not healthy" {
 		t.Errorf("exit 3: %+v, want the code and the output", res)
 	}
 	p, _ = newTestExecProbe(t, nil, "sh", "-c", "kill -TERM $$$$")
-	if res, _ := runProbe(p, 5*time.Second); res.ok || res.msg != "killed by SIGTERM" {
+	if res, _ := runProbe(p, 5*time.Second); res.OK || res.Msg != "killed by SIGTERM" {
 		t.Errorf("killed: %+v", res)
 	}
 	p, _ = newTestExecProbe(t, nil, "no-such-probe-binary")
-	if res, _ := runProbe(p, 5*time.Second); res.ok || !strings.Contains(res.msg, "exec no-such-probe-binary: executable file not found") {
+	if res, _ := runProbe(p, 5*time.Second); res.OK || !strings.Contains(res.Msg, "exec no-such-probe-binary: executable file not found") {
 		t.Errorf("missing binary: %+v", res)
 	}
 }
@@ -66,8 +69,8 @@ func TestExecProbe_LongOutputIsCutNotBlocking(t *testing.T) {
 	// 1 MiB of output: more than the pipe holds and than is read.
 	p, _ := newTestExecProbe(t, nil, "sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' x; exit 1")
 	res, took := runProbe(p, 5*time.Second)
-	if res.ok || !strings.HasPrefix(res.msg, "exit code 1: xxx") || len(res.msg) > probeMessageLimit+32 || took > 3*time.Second {
-		t.Errorf("result %.60q (%d bytes) after %v", res.msg, len(res.msg), took)
+	if res.OK || !strings.HasPrefix(res.Msg, "exit code 1: xxx") || len(res.Msg) > probeMessageLimit+32 || took > 3*time.Second {
+		t.Errorf("result %.60q (%d bytes) after %v", res.Msg, len(res.Msg), took)
 	}
 }
 
@@ -76,7 +79,7 @@ func TestExecProbe_EnvironmentDirAndExpansion(t *testing.T) {
 	// $PROBE_WANT by the shell.
 	p, _ := newTestExecProbe(t, []string{"PROBE_WANT=yes"},
 		"sh", "-c", `test "$PROBE_WANT" = yes && test "$(pwd)" = "$DIR" && test "$1" = "$DIR" && test "$2" = yes`, "sh", "$(DIR)", "$(PROBE_WANT)")
-	if res, _ := runProbe(p, 5*time.Second); !res.ok {
+	if res, _ := runProbe(p, 5*time.Second); !res.OK {
 		t.Errorf("probe in the instance's env and dir: %+v (argv %q)", res, p.argv)
 	}
 }
@@ -85,7 +88,7 @@ func TestExecProbe_TimeoutKillsTheGroup(t *testing.T) {
 	p, dir := newTestExecProbe(t, nil, "sh", "-c", `echo $$$$ > "$DIR/pid"; exec sleep 100`)
 	res, took := runProbe(p, time.Second)
 	pid := readPID(t, filepath.Join(dir, "pid"))
-	if res.ok || res.msg != "command timed out after 1s" {
+	if res.OK || res.Msg != "command timed out after 1s" {
 		t.Errorf("result %+v, want a timeout", res)
 	}
 	if took < time.Second || took > 3*time.Second {
@@ -102,7 +105,7 @@ func TestExecProbe_GrandchildHoldingStdout(t *testing.T) {
 		p, dir := newTestExecProbe(t, nil, "sh", "-c", `echo $$$$ > "$DIR/sh"; sleep 100 & echo $! > "$DIR/sleep"; wait`)
 		res, took := runProbe(p, time.Second)
 		sh, sleep := readPID(t, filepath.Join(dir, "sh")), readPID(t, filepath.Join(dir, "sleep"))
-		if res.ok || !strings.Contains(res.msg, "timed out") {
+		if res.OK || !strings.Contains(res.Msg, "timed out") {
 			t.Errorf("result %+v, want a timeout failure", res)
 		}
 		if took > 3*time.Second {
@@ -117,7 +120,7 @@ func TestExecProbe_GrandchildHoldingStdout(t *testing.T) {
 		p, dir := newTestExecProbe(t, nil, "sh", "-c", `sleep 100 & echo $! > "$DIR/sleep"; echo done`)
 		res, took := runProbe(p, 5*time.Second)
 		sleep := readPID(t, filepath.Join(dir, "sleep"))
-		if !res.ok || took > 2*time.Second {
+		if !res.OK || took > 2*time.Second {
 			t.Errorf("result %+v after %v, want a success at once", res, took)
 		}
 		waitFor(t, 5*time.Second, "the leftover sleep to die", func() bool { return !alive(sleep) })
@@ -126,8 +129,17 @@ func TestExecProbe_GrandchildHoldingStdout(t *testing.T) {
 		p, dir := newTestExecProbe(t, nil, "sh", "-c", `setsid sh -c 'echo $$$$ > "$DIR/escaped"; exec sleep 100' & sleep 0.2; exit 0`)
 		res, took := runProbe(p, 5*time.Second)
 		readPID(t, filepath.Join(dir, "escaped")) // killed at cleanup
-		if !res.ok || took > 2*time.Second {
+		if !res.OK || took > 2*time.Second {
 			t.Errorf("result %+v after %v, want a success without waiting for the escaped holder of stdout", res, took)
 		}
 	})
+}
+
+// runProbe runs r once with timeout, as a probe worker does.
+func runProbe(r probe.Runner, timeout time.Duration) (probe.Result, time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	begin := time.Now()
+	res := r.Probe(ctx)
+	return res, time.Since(begin)
 }

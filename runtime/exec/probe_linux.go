@@ -6,6 +6,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/probe"
 )
 
 // startProbes sets h's initial ProbeStatus and, when its spec has probes,
@@ -22,13 +23,13 @@ func (e *Runtime) startProbes(h *handle) {
 	// instance.
 	ctx, cancel := context.WithCancel(context.Background())
 	h.probeStop = cancel
-	w := &probeWorker{
-		app:      h.spec.App,
-		instance: h.spec.Instance,
-		started:  h.state.StartedAt,
-		onProbe:  e.onProbe,
-		log:      e.log.With("app", h.spec.App),
-		update: func(notify bool, change func(*runtime.ProbeStatus)) {
+	w := &probe.Worker{
+		App:      h.spec.App,
+		Instance: h.spec.Instance,
+		Started:  h.state.StartedAt,
+		OnProbe:  e.onProbe,
+		Log:      e.log.With("app", h.spec.App),
+		Update: func(notify bool, change func(*runtime.ProbeStatus)) {
 			e.mu.Lock()
 			if ctx.Err() != nil { // stopped under e.mu: nothing changes after
 				e.mu.Unlock()
@@ -45,20 +46,20 @@ func (e *Runtime) startProbes(h *handle) {
 		},
 	}
 	if p := spec.StartupProbe; p != nil {
-		w.startup = newProbeLoop(startupProbe, p, e.probeRunner(h, startupProbe, p))
+		w.Startup = probe.NewLoop(probe.Startup, p, e.probeRunner(h, probe.Startup, p))
 	}
 	if p := spec.ReadinessProbe; p != nil {
-		w.readiness = newProbeLoop(readinessProbe, p, e.probeRunner(h, readinessProbe, p))
+		w.Readiness = probe.NewLoop(probe.Readiness, p, e.probeRunner(h, probe.Readiness, p))
 	}
 	if p := spec.LivenessProbe; p != nil {
-		w.liveness = newProbeLoop(livenessProbe, p, e.probeRunner(h, livenessProbe, p))
+		w.Liveness = probe.NewLoop(probe.Liveness, p, e.probeRunner(h, probe.Liveness, p))
 	}
 	// Adopted: go on from the recorded status (adopt_linux.go).
 	h.resumeProbes(w)
 	e.wg.Add(1) // within Start: StopAll and Detach wait for e.starts first
 	go func() {
 		defer e.wg.Done()
-		w.run(ctx)
+		w.Run(ctx)
 	}()
 }
 
@@ -71,27 +72,27 @@ func (h *handle) stopProbes() {
 }
 
 // probeRunner builds the runner of p against the instance of h.
-func (e *Runtime) probeRunner(h *handle, kind probeKind, p *v1alpha1.Probe) probeRunner {
+func (e *Runtime) probeRunner(h *handle, kind probe.Kind, p *v1alpha1.Probe) probe.Runner {
 	switch {
 	case p.HTTPGet != nil:
-		port, err := probePort(p.HTTPGet.Port, h.spec)
+		port, err := probe.Port(p.HTTPGet.Port, h.spec)
 		if err != nil {
-			return failingProbe(err.Error())
+			return probe.Failing(err.Error())
 		}
-		return newHTTPProbe(p.HTTPGet, port)
+		return probe.NewHTTP(p.HTTPGet, port)
 	case p.TCPSocket != nil:
-		port, err := probePort(p.TCPSocket.Port, h.spec)
+		port, err := probe.Port(p.TCPSocket.Port, h.spec)
 		if err != nil {
-			return failingProbe(err.Error())
+			return probe.Failing(err.Error())
 		}
-		return newTCPProbe(p.TCPSocket, port)
+		return probe.NewTCP(p.TCPSocket, port)
 	case p.Exec != nil && len(p.Exec.Command) > 0:
 		path := "spec." + kind.String() + "Probe.exec.command"
 		ep, err := newExecProbe(path, p.Exec.Command, h.env, specEnvBytes(h.env, h.spec.Spec), h.dir, h.cred)
 		if err != nil {
-			return failingProbe(err.Error())
+			return probe.Failing(err.Error())
 		}
 		return ep
 	}
-	return failingProbe("the probe has no handler")
+	return probe.Failing("the probe has no handler")
 }

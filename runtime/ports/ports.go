@@ -10,7 +10,7 @@ import (
 	"proclet.dev/proclet/runtime"
 )
 
-// portSet is a set of TCP ports, one bit each (8 KiB).
+// Set is a set of TCP ports, one bit each (8 KiB).
 type Set [65536 / 64]uint64
 
 func (s *Set) add(p int32) {

@@ -15,10 +15,10 @@ import (
 	"proclet.dev/proclet/internal/boundedfile"
 )
 
-// portsFileName is the allocations' file in the state dir.
+// FileName is the allocations' file in the state dir.
 const FileName = "ports.json"
 
-// portsFile is the JSON of ports.json.
+// File is the JSON of ports.json.
 type File struct {
 	Version int `json:"version"`
 	// Sticky: the ports each ordinal had last.
@@ -27,7 +27,7 @@ type File struct {
 	Live []Entry `json:"live"`
 }
 
-// portsEntry is one row of portsFile.
+// Entry is one row of File.
 type Entry struct {
 	UID     string           `json:"uid,omitempty"`
 	App     string           `json:"app"`

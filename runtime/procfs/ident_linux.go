@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// procIdent is what /proc/<pid>/stat says of a process's identity.
+// Ident is what /proc/<pid>/stat says of a process's identity.
 type Ident struct {
 	Pgrp, Session int
 	Start         uint64 // starttime, clock ticks since boot
@@ -50,7 +50,7 @@ func parseProcIdent(b []byte) (Ident, error) {
 	return Ident{Pgrp: pgrp, Session: session, Start: start, Zombie: f[0] == "Z" || f[0] == "X"}, nil
 }
 
-// startTicksOf returns pid's start time in clock ticks, 0 when it cannot
+// StartTicks returns pid's start time in clock ticks, 0 when it cannot
 // be read (a 0 never matches a live process: adoption then falls back to
 // the marker).
 func StartTicks(pid int) uint64 {
@@ -61,14 +61,14 @@ func StartTicks(pid int) uint64 {
 	return id.Start
 }
 
-// sameProcess reports whether pid is still the live process that started
+// SameProcess reports whether pid is still the live process that started
 // at ticks.
 func SameProcess(pid int, ticks uint64) bool {
 	id, err := ReadIdent(pid)
 	return err == nil && !id.Zombie && ticks != 0 && id.Start == ticks
 }
 
-// readEnviron returns the environment pid was exec'd with.
+// ReadEnviron returns the environment pid was exec'd with.
 func ReadEnviron(pid int) ([]string, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 	if err != nil {
@@ -77,7 +77,7 @@ func ReadEnviron(pid int) ([]string, error) {
 	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), nil
 }
 
-// envValue returns the value of name in env (the last one wins, as getenv
+// EnvValue returns the value of name in env (the last one wins, as getenv
 // finds the first but a duplicate is ours at the end).
 func EnvValue(env []string, name string) (string, bool) {
 	v, found := "", false
@@ -89,7 +89,7 @@ func EnvValue(env []string, name string) (string, bool) {
 	return v, found
 }
 
-// bootTime is when the host booted, the origin of the start times in
+// BootTime is when the host booted, the origin of the start times in
 // ticks: now less /proc/uptime, to 10 ms (btime of /proc/stat is whole
 // seconds). Both count from the same clock (CLOCK_BOOTTIME).
 func BootTime() (time.Time, error) {
@@ -109,7 +109,7 @@ func BootTime() (time.Time, error) {
 	return now.Add(-time.Duration(up * float64(time.Second))), nil
 }
 
-// ticksTime turns a start time in ticks into a wall clock time (to about
+// TicksTime turns a start time in ticks into a wall clock time (to about
 // 20 ms).
 func TicksTime(boot time.Time, ticks uint64) time.Time {
 	return boot.Add(time.Duration(ticks) * (time.Second / ClockTicks))

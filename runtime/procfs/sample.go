@@ -12,7 +12,7 @@ import (
 	"slices"
 )
 
-// clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat. The
+// ClockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat. The
 // kernel fixes it at 100 for user space on every architecture Go supports
 // on Linux, whatever CONFIG_HZ is (sysconf(_SC_CLK_TCK) returns the same).
 const ClockTicks = 100

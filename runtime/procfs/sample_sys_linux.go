@@ -45,7 +45,7 @@ func readlinkat(dirfd int, path, buf []byte) (int, error) {
 	return int(n), nil
 }
 
-// readDirents calls fn with the name, NUL-terminated, the inode number and
+// ReadDirents calls fn with the name, NUL-terminated, the inode number and
 // the offset of the next entry (d_off) of every entry of the directory
 // open as fd ("." and ".." included), reading with getdents into buf from
 // the directory's offset, until fn returns false. name is valid only

@@ -10,7 +10,7 @@ import (
 	"proclet.dev/proclet/runtime"
 )
 
-// sampleTarget is one instance to sample: its main process leads its
+// Target is one instance to sample: its main process leads its
 // process group.
 type Target struct {
 	UID       string
@@ -18,7 +18,7 @@ type Target struct {
 	StartedAt time.Time
 }
 
-// sampler measures the process trees of instances in one batched pass
+// Sampler measures the process trees of instances in one batched pass
 // over /proc. Only the goroutine that runs the passes touches it; close
 // releases what it holds open.
 //
@@ -134,7 +134,7 @@ type instanceAccount struct {
 	changedAt int    // the pass (sampler.passes) that saw the set change
 }
 
-// newSampler returns a sampler of the /proc tree at root whose listening
+// NewSampler returns a sampler of the /proc tree at root whose listening
 // sockets are read from root/net/tcp{,6}: for fixture trees.
 func NewSampler(root string) *Sampler {
 	s := &Sampler{root: root, pageSize: int64(os.Getpagesize()), acct: map[acctKey]*instanceAccount{},
@@ -145,7 +145,7 @@ func NewSampler(root string) *Sampler {
 	return s
 }
 
-// newHostSampler returns the daemon's sampler: /proc, and the listening
+// NewHostSampler returns the daemon's sampler: /proc, and the listening
 // sockets from sock_diag, or /proc/net/tcp{,6} where sock_diag fails.
 func NewHostSampler() *Sampler {
 	s := NewSampler("/proc")
@@ -166,7 +166,7 @@ func maxHeldFDs() int {
 	return int(min(l.Cur/4, 16384))
 }
 
-// close releases the descriptors the sampler holds; a pass after it
+// Close releases the descriptors the sampler holds; a pass after it
 // starts over with a full listing.
 func (s *Sampler) Close() {
 	for pid, e := range s.known {
@@ -176,7 +176,7 @@ func (s *Sampler) Close() {
 	s.pids, s.listed, s.lastPIDSeen = nil, 0, 0
 }
 
-// pass samples every target at once and returns their usage by uid. A
+// Pass samples every target at once and returns their usage by uid. A
 // target whose process is gone is left out. The accounting of targets not
 // passed any more is dropped.
 func (s *Sampler) Pass(now time.Time, targets []Target) (map[string]runtime.Usage, error) {

@@ -1,4 +1,4 @@
-package exec
+package probe
 
 import (
 	"context"
@@ -63,13 +63,13 @@ func (r *probeRecorder) snapshot() (runtime.ProbeStatus, []runtime.ProbeStatus) 
 // records when it ran.
 type script struct {
 	t0     time.Time
-	result func(since time.Duration) probeResult
+	result func(since time.Duration) Result
 
 	mu    sync.Mutex
 	calls []time.Duration // since t0
 }
 
-func (s *script) probe(context.Context) probeResult {
+func (s *script) Probe(context.Context) Result {
 	since := time.Since(s.t0)
 	s.mu.Lock()
 	s.calls = append(s.calls, since)
@@ -84,22 +84,22 @@ func (s *script) ran() []time.Duration {
 }
 
 // okFrom succeeds from d on and fails before with msg.
-func okFrom(d time.Duration, msg string) func(time.Duration) probeResult {
-	return func(since time.Duration) probeResult {
+func okFrom(d time.Duration, msg string) func(time.Duration) Result {
+	return func(since time.Duration) Result {
 		if since >= d {
-			return probeResult{ok: true}
+			return Result{OK: true}
 		}
-		return probeResult{msg: msg}
+		return Result{Msg: msg}
 	}
 }
 
 // failFrom fails with msg from d on and succeeds before.
-func failFrom(d time.Duration, msg string) func(time.Duration) probeResult {
-	return func(since time.Duration) probeResult {
+func failFrom(d time.Duration, msg string) func(time.Duration) Result {
+	return func(since time.Duration) Result {
 		if since >= d {
-			return probeResult{msg: msg}
+			return Result{Msg: msg}
 		}
-		return probeResult{ok: true}
+		return Result{OK: true}
 	}
 }
 
@@ -107,7 +107,7 @@ func failFrom(d time.Duration, msg string) func(time.Duration) probeResult {
 type probeTest struct {
 	t      *testing.T
 	t0     time.Time
-	w      *probeWorker
+	w      *Worker
 	rec    *probeRecorder
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -115,28 +115,28 @@ type probeTest struct {
 
 // newProbeTest builds a worker for spec with runners (by kind) and an
 // initial status as Runtime would set it.
-func newProbeTest(t *testing.T, spec *v1alpha1.AppSpec, runners map[probeKind]probeRunner) *probeTest {
+func newProbeTest(t *testing.T, spec *v1alpha1.AppSpec, runners map[Kind]Runner) *probeTest {
 	ctx, cancel := context.WithCancel(t.Context())
 	t0 := time.Now()
 	rec := &probeRecorder{ctx: ctx, status: runtime.InitialProbeStatus(spec, t0)}
-	w := &probeWorker{
-		app: "web", instance: "web-0", started: t0,
-		onProbe: rec.onProbe,
-		update:  rec.update,
-		log:     slog.New(slog.DiscardHandler),
+	w := &Worker{
+		App: "web", Instance: "web-0", Started: t0,
+		OnProbe: rec.onProbe,
+		Update:  rec.update,
+		Log:     slog.New(slog.DiscardHandler),
 	}
-	for kind, p := range map[probeKind]*v1alpha1.Probe{startupProbe: spec.StartupProbe, readinessProbe: spec.ReadinessProbe, livenessProbe: spec.LivenessProbe} {
+	for kind, p := range map[Kind]*v1alpha1.Probe{Startup: spec.StartupProbe, Readiness: spec.ReadinessProbe, Liveness: spec.LivenessProbe} {
 		if p == nil {
 			continue
 		}
-		l := newProbeLoop(kind, p, runners[kind])
+		l := NewLoop(kind, p, runners[kind])
 		switch kind {
-		case startupProbe:
-			w.startup = l
-		case readinessProbe:
-			w.readiness = l
-		case livenessProbe:
-			w.liveness = l
+		case Startup:
+			w.Startup = l
+		case Readiness:
+			w.Readiness = l
+		case Liveness:
+			w.Liveness = l
 		}
 	}
 	return &probeTest{t: t, t0: t0, w: w, rec: rec, cancel: cancel, done: make(chan struct{})}
@@ -145,7 +145,7 @@ func newProbeTest(t *testing.T, spec *v1alpha1.AppSpec, runners map[probeKind]pr
 func (pt *probeTest) start() {
 	go func() {
 		defer close(pt.done)
-		pt.w.run(pt.rec.ctx)
+		pt.w.Run(pt.rec.ctx)
 	}()
 	pt.t.Cleanup(func() { pt.cancel(); <-pt.done })
 }
@@ -176,7 +176,7 @@ func TestProbeWorker_ReadinessReadyWithOneEvent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		spec := &v1alpha1.AppSpec{ReadinessProbe: probeSpec(1, 0)}
 		r := &script{t0: time.Now(), result: okFrom(3*time.Second, "HTTP 503")}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: r})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Readiness: r})
 		if st := pt.rec.status; !st.Started || st.Ready {
 			t.Fatalf("initial status %+v, want started and not ready", st)
 		}
@@ -205,7 +205,7 @@ func TestProbeWorker_NoProbeBeforeInitialDelay(t *testing.T) {
 		// fail at once with failureThreshold 1).
 		spec := &v1alpha1.AppSpec{LivenessProbe: &v1alpha1.Probe{PeriodSeconds: 2, InitialDelaySeconds: 3, FailureThreshold: 1}}
 		r := &script{t0: time.Now(), result: okFrom(3*time.Second, "HTTP 500")}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{livenessProbe: r})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Liveness: r})
 		pt.start()
 		time.Sleep(2999 * time.Millisecond)
 		if got := r.ran(); len(got) != 0 {
@@ -225,8 +225,8 @@ func TestProbeWorker_InitialDelayCountsFromProcessStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		spec := &v1alpha1.AppSpec{ReadinessProbe: probeSpec(1, 5)}
 		r := &script{t0: time.Now(), result: okFrom(0, "")}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: r})
-		pt.w.started = pt.t0.Add(-4 * time.Second) // the process started 4 s ago
+		pt := newProbeTest(t, spec, map[Kind]Runner{Readiness: r})
+		pt.w.Started = pt.t0.Add(-4 * time.Second) // the process started 4 s ago
 		pt.start()
 		time.Sleep(2500 * time.Millisecond)
 		if got, want := r.ran(), secs(1, 2); !slices.Equal(got, want) {
@@ -247,7 +247,7 @@ func TestProbeWorker_RunsOnTheTicks(t *testing.T) {
 		for _, at := range []time.Duration{0, 10 * time.Millisecond, 99 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond} {
 			time.Sleep(at - time.Since(base)) // the instance starts at base+at
 			r := &script{t0: base, result: okFrom(0, "")}
-			newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: r}).start()
+			newProbeTest(t, spec, map[Kind]Runner{Readiness: r}).start()
 			scripts = append(scripts, r)
 		}
 		time.Sleep(2500*time.Millisecond - time.Since(base))
@@ -282,14 +282,14 @@ func TestProbeWorker_OverrunFollowedOnTheNextTick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		spec := &v1alpha1.AppSpec{ReadinessProbe: &v1alpha1.Probe{PeriodSeconds: 1, TimeoutSeconds: 5}}
 		first := true
-		slow := &script{t0: time.Now(), result: func(time.Duration) probeResult {
+		slow := &script{t0: time.Now(), result: func(time.Duration) Result {
 			if first {
 				first = false
 				time.Sleep(1250 * time.Millisecond)
 			}
-			return probeResult{ok: true}
+			return Result{OK: true}
 		}}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: slow})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Readiness: slow})
 		pt.start()
 		time.Sleep(3500 * time.Millisecond)
 		if got, want := slow.ran(), secs(0, 1.3, 2.3, 3.3); !slices.Equal(got, want) {
@@ -301,11 +301,11 @@ func TestProbeWorker_OverrunFollowedOnTheNextTick(t *testing.T) {
 func TestProbeWorker_PeriodFromScheduleNotFromEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		spec := &v1alpha1.AppSpec{ReadinessProbe: probeSpec(1, 0)}
-		slow := &script{t0: time.Now(), result: func(time.Duration) probeResult {
+		slow := &script{t0: time.Now(), result: func(time.Duration) Result {
 			time.Sleep(400 * time.Millisecond)
-			return probeResult{ok: true}
+			return Result{OK: true}
 		}}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: slow})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Readiness: slow})
 		pt.start()
 		time.Sleep(3500 * time.Millisecond)
 		if got, want := slow.ran(), secs(0, 1, 2, 3); !slices.Equal(got, want) {
@@ -325,7 +325,7 @@ func TestProbeWorker_StartupGatesTheOthers(t *testing.T) {
 		startup := &script{t0: t0, result: okFrom(5*time.Second, "connection refused")}
 		ready := &script{t0: t0, result: okFrom(0, "")}
 		live := &script{t0: t0, result: okFrom(0, "")}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{startupProbe: startup, readinessProbe: ready, livenessProbe: live})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Startup: startup, Readiness: ready, Liveness: live})
 		if st := pt.rec.status; st.Started || st.Ready {
 			t.Fatalf("initial status %+v, want neither started nor ready", st)
 		}
@@ -361,7 +361,7 @@ func TestProbeWorker_StartupWithoutReadinessMakesReady(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		spec := &v1alpha1.AppSpec{StartupProbe: probeSpec(1, 0)}
 		r := &script{t0: time.Now(), result: okFrom(2*time.Second, "refused")}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{startupProbe: r})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Startup: r})
 		pt.start()
 		time.Sleep(5 * time.Second)
 		st, events := pt.rec.snapshot()
@@ -379,7 +379,7 @@ func TestProbeWorker_StartupFailureStopsProbing(t *testing.T) {
 		spec := &v1alpha1.AppSpec{StartupProbe: &v1alpha1.Probe{PeriodSeconds: 1, FailureThreshold: 4}, ReadinessProbe: probeSpec(1, 0)}
 		startup := &script{t0: time.Now(), result: okFrom(time.Hour, "connection refused")}
 		ready := &script{t0: time.Now(), result: okFrom(0, "")}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{startupProbe: startup, readinessProbe: ready})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Startup: startup, Readiness: ready})
 		pt.start()
 		time.Sleep(time.Minute)
 		st, events := pt.rec.snapshot()
@@ -405,7 +405,7 @@ func TestProbeWorker_LivenessFailureStopsAllProbing(t *testing.T) {
 		t0 := time.Now()
 		ready := &script{t0: t0, result: okFrom(0, "")}
 		live := &script{t0: t0, result: failFrom(10*time.Second, "HTTP 500")}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: ready, livenessProbe: live})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Readiness: ready, Liveness: live})
 		pt.start()
 		time.Sleep(12*time.Second + time.Millisecond)
 		st, events := pt.rec.snapshot()
@@ -434,13 +434,13 @@ func TestProbeWorker_ReadinessFailureNeverFails(t *testing.T) {
 		// TRAPS 23: ready, 3 failures (not ready, not Failed), then back
 		// after successThreshold successes.
 		spec := &v1alpha1.AppSpec{ReadinessProbe: &v1alpha1.Probe{PeriodSeconds: 1, SuccessThreshold: 2}}
-		r := &script{t0: time.Now(), result: func(since time.Duration) probeResult {
+		r := &script{t0: time.Now(), result: func(since time.Duration) Result {
 			if since >= 5*time.Second && since < 10*time.Second {
-				return probeResult{msg: "HTTP 503"}
+				return Result{Msg: "HTTP 503"}
 			}
-			return probeResult{ok: true}
+			return Result{OK: true}
 		}}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: r})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Readiness: r})
 		pt.start()
 		time.Sleep(20 * time.Second)
 		_, events := pt.rec.snapshot()
@@ -476,13 +476,13 @@ func TestProbeWorker_FlappingReadinessNeverReady(t *testing.T) {
 		spec := &v1alpha1.AppSpec{ReadinessProbe: &v1alpha1.Probe{PeriodSeconds: 1, SuccessThreshold: 2}}
 		n := 0
 		var mu sync.Mutex
-		flap := probeFunc(func(context.Context) probeResult {
+		flap := Func(func(context.Context) Result {
 			mu.Lock()
 			defer mu.Unlock()
 			n++
-			return probeResult{ok: n%2 == 1, msg: "HTTP 503"}
+			return Result{OK: n%2 == 1, Msg: "HTTP 503"}
 		})
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: flap})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Readiness: flap})
 		pt.start()
 		time.Sleep(100 * time.Second)
 		st, events := pt.rec.snapshot()
@@ -500,11 +500,11 @@ func TestProbeWorker_FlappingReadinessNeverReady(t *testing.T) {
 func TestProbeWorker_TimeoutIsAFailureAndReported(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		spec := &v1alpha1.AppSpec{LivenessProbe: &v1alpha1.Probe{PeriodSeconds: 10, TimeoutSeconds: 2, FailureThreshold: 2}}
-		hang := probeFunc(func(ctx context.Context) probeResult {
+		hang := Func(func(ctx context.Context) Result {
 			<-ctx.Done()
-			return probeResult{msg: ctx.Err().Error()}
+			return Result{Msg: ctx.Err().Error()}
 		})
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{livenessProbe: hang})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Liveness: hang})
 		pt.start()
 		time.Sleep(11 * time.Second)
 		if st, _ := pt.rec.snapshot(); st.Failed != "" || st.Message != "liveness probe: context deadline exceeded" {
@@ -530,12 +530,12 @@ func TestProbeWorker_StopDiscardsTheRunningProbe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		spec := &v1alpha1.AppSpec{LivenessProbe: &v1alpha1.Probe{PeriodSeconds: 1, TimeoutSeconds: 5, FailureThreshold: 1}}
 		started := make(chan struct{}, 1)
-		hang := probeFunc(func(ctx context.Context) probeResult {
+		hang := Func(func(ctx context.Context) Result {
 			started <- struct{}{}
 			<-ctx.Done()
-			return probeResult{msg: "cancelled"}
+			return Result{Msg: "cancelled"}
 		})
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{livenessProbe: hang})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Liveness: hang})
 		pt.start()
 		<-started
 		time.Sleep(500 * time.Millisecond)
@@ -553,10 +553,10 @@ func TestProbeWorker_StopDiscardsTheRunningProbe(t *testing.T) {
 func TestProbeWorker_SuccessWarningIsNotAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		spec := &v1alpha1.AppSpec{ReadinessProbe: probeSpec(1, 0)}
-		warn := probeFunc(func(context.Context) probeResult {
-			return probeResult{ok: true, msg: "HTTP 302: redirect to another host not followed"}
+		warn := Func(func(context.Context) Result {
+			return Result{OK: true, Msg: "HTTP 302: redirect to another host not followed"}
 		})
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: warn})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Readiness: warn})
 		pt.start()
 		time.Sleep(3 * time.Second)
 		if st, _ := pt.rec.snapshot(); !st.Ready || st.Message != "" {
@@ -603,7 +603,7 @@ func TestProbePort(t *testing.T) {
 		{v1alpha1.FromString("nope"), 0, true},
 		{v1alpha1.FromInt(0), 0, true},
 	} {
-		got, err := probePort(tt.port, s)
+		got, err := Port(tt.port, s)
 		if got != tt.want || (err != nil) != tt.err {
 			t.Errorf("probePort(%v) = %d, %v; want %d, error %v", tt.port, got, err, tt.want, tt.err)
 		}

@@ -1,4 +1,4 @@
-package exec
+package probe
 
 import (
 	"testing"
@@ -17,7 +17,7 @@ func TestProbeWorker_MessageClearedWhenReady(t *testing.T) {
 		p.SuccessThreshold = 3
 		spec := &v1alpha1.AppSpec{ReadinessProbe: p}
 		r := &script{t0: time.Now(), result: okFrom(3*time.Second, "HTTP 503")}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{readinessProbe: r})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Readiness: r})
 		pt.start()
 		time.Sleep(4*time.Second + time.Millisecond) // two successes of three
 		if st, _ := pt.rec.snapshot(); st.Ready || st.Message != "readiness probe: HTTP 503" {
@@ -37,13 +37,13 @@ func TestProbeWorker_LivenessBlipCleared(t *testing.T) {
 		p := probeSpec(1, 0)
 		p.FailureThreshold = 3
 		spec := &v1alpha1.AppSpec{LivenessProbe: p}
-		r := &script{t0: time.Now(), result: func(since time.Duration) probeResult {
+		r := &script{t0: time.Now(), result: func(since time.Duration) Result {
 			if since >= 2*time.Second && since < 3*time.Second {
-				return probeResult{msg: "connection refused"}
+				return Result{Msg: "connection refused"}
 			}
-			return probeResult{ok: true}
+			return Result{OK: true}
 		}}
-		pt := newProbeTest(t, spec, map[probeKind]probeRunner{livenessProbe: r})
+		pt := newProbeTest(t, spec, map[Kind]Runner{Liveness: r})
 		pt.start()
 		time.Sleep(2*time.Second + time.Millisecond)
 		synctest.Wait()

@@ -1,4 +1,4 @@
-package exec
+package probe
 
 import (
 	"context"
@@ -17,12 +17,12 @@ func TestTCPProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	p := newTCPProbe(&v1alpha1.TCPSocketAction{}, port)
-	if res, _ := runProbe(p, 2*time.Second); !res.ok {
-		t.Errorf("open port: %s", res.msg)
+	p := NewTCP(&v1alpha1.TCPSocketAction{}, port)
+	if res, _ := runProbe(p, 2*time.Second); !res.OK {
+		t.Errorf("open port: %s", res.Msg)
 	}
 	ln.Close()
-	if res, _ := runProbe(p, 2*time.Second); res.ok || !strings.Contains(res.msg, "connection refused") {
+	if res, _ := runProbe(p, 2*time.Second); res.OK || !strings.Contains(res.Msg, "connection refused") {
 		t.Errorf("closed port: %+v, want connection refused", res)
 	}
 }
@@ -54,13 +54,13 @@ func TestTCPProbe_Timeout(t *testing.T) {
 		}
 		fill = append(fill, c)
 	}
-	p := newTCPProbe(&v1alpha1.TCPSocketAction{Host: "127.0.0.1"}, ln.Addr().(*net.TCPAddr).Port)
+	p := NewTCP(&v1alpha1.TCPSocketAction{Host: "127.0.0.1"}, ln.Addr().(*net.TCPAddr).Port)
 	res, took := runProbe(p, 300*time.Millisecond)
-	if res.ok {
+	if res.OK {
 		t.Skip("the kernel accepted the connection despite a full queue")
 	}
 	if took < 300*time.Millisecond || took > 2*time.Second {
-		t.Errorf("failed after %v (%s), want the timeout (300ms)", took, res.msg)
+		t.Errorf("failed after %v (%s), want the timeout (300ms)", took, res.Msg)
 	}
 }
 

@@ -1,4 +1,4 @@
-package exec
+package probe
 
 import (
 	"context"
@@ -16,67 +16,67 @@ import (
 // host: the instance runs on this host.
 const probeHost = "127.0.0.1"
 
-// probeKind is one of an instance's three probes.
-type probeKind uint8
+// Kind is one of an instance's three probes.
+type Kind uint8
 
 const (
-	startupProbe probeKind = iota
-	readinessProbe
-	livenessProbe
+	Startup Kind = iota
+	Readiness
+	Liveness
 )
 
-// String is the kind's name as Options.OnProbe receives it.
-func (k probeKind) String() string {
+// String is the kind's name as exec.Options.OnProbe receives it.
+func (k Kind) String() string {
 	switch k {
-	case startupProbe:
+	case Startup:
 		return "startup"
-	case readinessProbe:
+	case Readiness:
 		return "readiness"
 	}
 	return "liveness"
 }
 
-// probeResult is the result of one probe run.
-type probeResult struct {
-	ok bool
-	// msg says why a probe failed ("HTTP 503"); on a success it is a
+// Result is the result of one probe run.
+type Result struct {
+	OK bool
+	// Msg says why a probe failed ("HTTP 503"); on a success it is a
 	// warning ("redirect to another host not followed") or empty.
-	msg string
+	Msg string
 }
 
-// probeRunner runs one probe of one instance, once. It returns when ctx is
+// Runner runs one probe of one instance, once. It returns when ctx is
 // done at the latest (the probe's timeout, or the end of probing), and then
 // with a failure. Runners are per kind: HTTP, TCP, exec.
-type probeRunner interface {
-	probe(ctx context.Context) probeResult
+type Runner interface {
+	Probe(ctx context.Context) Result
 }
 
-// probeFunc is a func as a probeRunner.
-type probeFunc func(ctx context.Context) probeResult
+// Func is a func as a probeRunner.
+type Func func(ctx context.Context) Result
 
-func (f probeFunc) probe(ctx context.Context) probeResult { return f(ctx) }
+func (f Func) Probe(ctx context.Context) Result { return f(ctx) }
 
-// failingProbe fails every run with msg: a probe that cannot be built (a
+// Failing fails every run with msg: a probe that cannot be built (a
 // port name the instance does not have) fails rather than vanishes.
-func failingProbe(msg string) probeRunner {
-	return probeFunc(func(context.Context) probeResult { return probeResult{msg: msg} })
+func Failing(msg string) Runner {
+	return Func(func(context.Context) Result { return Result{Msg: msg} })
 }
 
-// probeLoop is one probe of a worker: its timing, thresholds and runner.
+// Loop is one probe of a worker: its timing, thresholds and runner.
 // Only its loop goroutine touches it.
-type probeLoop struct {
-	kind                          probeKind
+type Loop struct {
+	kind                          Kind
 	initialDelay, period, timeout time.Duration
 	counter                       probeCounter
-	runner                        probeRunner
+	runner                        Runner
 
 	lastMsg, lastWarn string // the last failure and warning seen, to update and log on change only
 }
 
-// newProbeLoop applies the Kubernetes defaults to whatever p leaves zero
+// NewLoop applies the Kubernetes defaults to whatever p leaves zero
 // (the spec is normally defaulted already). A liveness or startup probe's
 // success threshold is always 1, as Kubernetes requires.
-func newProbeLoop(kind probeKind, p *v1alpha1.Probe, r probeRunner) *probeLoop {
+func NewLoop(kind Kind, p *v1alpha1.Probe, r Runner) *Loop {
 	or := func(v, def int32) int32 {
 		if v <= 0 {
 			return def
@@ -86,12 +86,12 @@ func newProbeLoop(kind probeKind, p *v1alpha1.Probe, r probeRunner) *probeLoop {
 	success := or(p.SuccessThreshold, v1alpha1.DefaultProbeSuccessThreshold)
 	initial := outcomeFailure // readiness: not ready until it succeeds
 	switch kind {
-	case startupProbe:
+	case Startup:
 		success, initial = 1, outcomeUnknown
-	case livenessProbe:
+	case Liveness:
 		success, initial = 1, outcomeSuccess
 	}
-	return &probeLoop{
+	return &Loop{
 		kind:         kind,
 		initialDelay: time.Duration(max(p.InitialDelaySeconds, 0)) * time.Second,
 		period:       time.Duration(or(p.PeriodSeconds, v1alpha1.DefaultProbePeriodSeconds)) * time.Second,
@@ -126,35 +126,35 @@ func onTick(t time.Time) time.Time {
 	return t.Add(probeTick - r)
 }
 
-// probeWorker runs the probes of one instance: the startup probe first,
+// Worker runs the probes of one instance: the startup probe first,
 // then readiness and liveness, each on its own period in a goroutine of its
 // own. It never restarts anything: a liveness or startup failure is
 // recorded (ProbeStatus.Failed) and ends all probing of the instance.
-type probeWorker struct {
-	app, instance string
-	started       time.Time // the process start: initial delays count from it
+type Worker struct {
+	App, Instance string
+	Started       time.Time // the process start: initial delays count from it
 
-	startup, readiness, liveness *probeLoop // nil: no such probe
+	Startup, Readiness, Liveness *Loop // nil: no such probe
 
-	// onProbe, when set, is called after every probe run (Options.OnProbe).
-	onProbe func(app, probe string, ok bool, d time.Duration)
-	// update applies change to the instance's ProbeStatus under its
+	// OnProbe, when set, is called after every probe run (exec.Options.OnProbe).
+	OnProbe func(app, probe string, ok bool, d time.Duration)
+	// Update applies change to the instance's ProbeStatus under its
 	// owner's lock and, if notify, sends one Event. It does nothing once
 	// probing was stopped, so nothing is changed after a Stop.
-	update func(notify bool, change func(*runtime.ProbeStatus))
-	log    *slog.Logger
+	Update func(notify bool, change func(*runtime.ProbeStatus))
+	Log    *slog.Logger
 }
 
-// run probes until a liveness or startup probe fails or ctx is done, and
+// Run probes until a liveness or startup probe fails or ctx is done, and
 // returns after every goroutine it started has ended.
-func (w *probeWorker) run(ctx context.Context) {
+func (w *Worker) Run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if w.startup != nil && !w.loop(ctx, w.startup) {
+	if w.Startup != nil && !w.loop(ctx, w.Startup) {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, l := range []*probeLoop{w.readiness, w.liveness} {
+	for _, l := range []*Loop{w.Readiness, w.Liveness} {
 		if l != nil {
 			wg.Go(func() {
 				if !w.loop(ctx, l) {
@@ -172,15 +172,15 @@ func (w *probeWorker) run(ctx context.Context) {
 // at once, when that is past: a startup probe passed late, an adopted
 // instance); then one run every period. Each run happens on the first
 // probeTick at or after it is due.
-func (w *probeWorker) loop(ctx context.Context, l *probeLoop) bool {
-	next := w.started.Add(l.initialDelay)
+func (w *Worker) loop(ctx context.Context, l *Loop) bool {
+	next := w.Started.Add(l.initialDelay)
 	if now := time.Now(); next.Before(now) {
 		next = now
 	}
 	next = onTick(next)
 	t := time.NewTimer(time.Until(next))
 	defer t.Stop()
-	log := w.log.With("instance", w.instance, "probe", l.kind.String())
+	log := w.Log.With("instance", w.Instance, "probe", l.kind.String())
 	for {
 		select {
 		case <-ctx.Done():
@@ -204,38 +204,38 @@ func (w *probeWorker) loop(ctx context.Context, l *probeLoop) bool {
 
 // step runs l once with its timeout and applies the thresholds. It reports
 // whether l is over, and if so whether it ended well (startup passed).
-func (w *probeWorker) step(ctx context.Context, l *probeLoop, log *slog.Logger) (over, ok bool) {
+func (w *Worker) step(ctx context.Context, l *Loop, log *slog.Logger) (over, ok bool) {
 	pctx, cancel := context.WithTimeout(ctx, l.timeout)
 	begin := time.Now()
-	res := l.runner.probe(pctx)
+	res := l.runner.Probe(pctx)
 	d := time.Since(begin)
 	cancel()
 	if ctx.Err() != nil {
 		return true, false // stopped while probing: the result means nothing
 	}
-	if w.onProbe != nil {
-		w.onProbe(w.app, l.kind.String(), res.ok, d)
+	if w.OnProbe != nil {
+		w.OnProbe(w.App, l.kind.String(), res.OK, d)
 	}
 	msg := ""
-	if !res.ok {
-		msg = l.kind.String() + " probe: " + res.msg
-		log.Debug("probe failed", "message", res.msg)
-	} else if res.msg != "" && res.msg != l.lastWarn {
-		log.Warn("probe succeeded with a warning", "message", res.msg)
+	if !res.OK {
+		msg = l.kind.String() + " probe: " + res.Msg
+		log.Debug("probe failed", "message", res.Msg)
+	} else if res.Msg != "" && res.Msg != l.lastWarn {
+		log.Warn("probe succeeded with a warning", "message", res.Msg)
 	}
-	if res.ok {
-		l.lastWarn = res.msg
+	if res.OK {
+		l.lastWarn = res.Msg
 	}
 
 	now := time.Now()
-	tr := l.counter.observe(res.ok)
+	tr := l.counter.observe(res.OK)
 	// Once the outcome is success (not before: a readiness probe short
 	// of its successThreshold is still why the instance is not ready).
-	clearMsg := l.recovered(res.ok && l.counter.outcome == outcomeSuccess)
+	clearMsg := l.recovered(res.OK && l.counter.outcome == outcomeSuccess)
 	switch {
-	case tr == toSuccess && l.kind == startupProbe:
-		noReadiness := w.readiness == nil
-		w.update(true, func(p *runtime.ProbeStatus) {
+	case tr == toSuccess && l.kind == Startup:
+		noReadiness := w.Readiness == nil
+		w.Update(true, func(p *runtime.ProbeStatus) {
 			p.Started = true
 			if noReadiness {
 				p.Ready, p.ReadySince = true, now
@@ -246,8 +246,8 @@ func (w *probeWorker) step(ctx context.Context, l *probeLoop, log *slog.Logger) 
 		})
 		log.Debug("started")
 		return true, true
-	case tr == toSuccess && l.kind == readinessProbe:
-		w.update(true, func(p *runtime.ProbeStatus) {
+	case tr == toSuccess && l.kind == Readiness:
+		w.Update(true, func(p *runtime.ProbeStatus) {
 			if p.Failed == "" { // a liveness failure in between wins
 				p.Ready, p.ReadySince = true, now
 			}
@@ -256,26 +256,26 @@ func (w *probeWorker) step(ctx context.Context, l *probeLoop, log *slog.Logger) 
 			}
 		})
 		log.Debug("ready")
-	case tr == toFailure && l.kind == readinessProbe:
+	case tr == toFailure && l.kind == Readiness:
 		l.lastMsg = msg
-		w.update(true, func(p *runtime.ProbeStatus) { p.Ready, p.Message = false, msg })
-		log.Info("not ready", "message", res.msg)
+		w.Update(true, func(p *runtime.ProbeStatus) { p.Ready, p.Message = false, msg })
+		log.Info("not ready", "message", res.Msg)
 	case tr == toFailure: // liveness or startup: the instance must be restarted
 		reason := runtime.ReasonLivenessProbeFailed
-		if l.kind == startupProbe {
+		if l.kind == Startup {
 			reason = runtime.ReasonStartupProbeFailed
 		}
-		w.update(true, func(p *runtime.ProbeStatus) { p.Failed, p.Message, p.Ready = reason, msg, false })
-		log.Warn("probe failed; probing stops until the instance is replaced", "reason", reason, "message", res.msg,
+		w.Update(true, func(p *runtime.ProbeStatus) { p.Failed, p.Message, p.Ready = reason, msg, false })
+		log.Warn("probe failed; probing stops until the instance is replaced", "reason", reason, "message", res.Msg,
 			"failures", l.counter.failureThreshold)
 		return true, false
-	case !res.ok && msg != l.lastMsg:
+	case !res.OK && msg != l.lastMsg:
 		// Below the threshold: the message is news for people, not an
 		// event for the reconciler.
 		l.lastMsg = msg
-		w.update(false, func(p *runtime.ProbeStatus) { p.Message = msg })
+		w.Update(false, func(p *runtime.ProbeStatus) { p.Message = msg })
 	case clearMsg != nil: // a success after failures short of the threshold
-		w.update(false, clearMsg)
+		w.Update(false, clearMsg)
 	}
 	return false, false
 }
@@ -285,7 +285,7 @@ func (w *probeWorker) step(ctx context.Context, l *probeLoop, log *slog.Logger) 
 // a container's last probe failure from its Ready condition once the probe
 // passes), unless another loop's message replaced it or the instance
 // failed (a liveness or startup failure ends it; its message stays).
-func (l *probeLoop) recovered(ok bool) func(*runtime.ProbeStatus) {
+func (l *Loop) recovered(ok bool) func(*runtime.ProbeStatus) {
 	if !ok || l.lastMsg == "" {
 		return nil
 	}
@@ -298,10 +298,10 @@ func (l *probeLoop) recovered(ok bool) func(*runtime.ProbeStatus) {
 	}
 }
 
-// probePort resolves a probe's port against the instance: a number as is,
+// Port resolves a probe's port against the instance: a number as is,
 // a name through the ports the instance was started with, or a fixed port
 // of the spec.
-func probePort(port v1alpha1.IntOrString, s runtime.StartSpec) (int, error) {
+func Port(port v1alpha1.IntOrString, s runtime.StartSpec) (int, error) {
 	if !port.IsString {
 		if port.IntVal < 1 || port.IntVal > 65535 {
 			return 0, fmt.Errorf("port %d is not a port", port.IntVal)
@@ -320,3 +320,8 @@ func probePort(port v1alpha1.IntOrString, s runtime.StartSpec) (int, error) {
 	}
 	return 0, fmt.Errorf("port %q is not a port of the instance", port.StrVal)
 }
+
+// AssumeSuccess makes l start from success instead of its kind's initial
+// outcome: an adopted instance that was ready stays ready until its
+// readiness probe fails failureThreshold times.
+func (l *Loop) AssumeSuccess() { l.counter.outcome = outcomeSuccess }

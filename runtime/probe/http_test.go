@@ -1,4 +1,4 @@
-package exec
+package probe
 
 import (
 	"context"
@@ -30,11 +30,11 @@ func serverPort(t *testing.T, s *httptest.Server) int {
 	return p
 }
 
-func runProbe(r probeRunner, timeout time.Duration) (probeResult, time.Duration) {
+func runProbe(r Runner, timeout time.Duration) (Result, time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	begin := time.Now()
-	res := r.probe(ctx)
+	res := r.Probe(ctx)
 	return res, time.Since(begin)
 }
 
@@ -87,9 +87,9 @@ func TestHTTPProbe_Semantics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			p := newHTTPProbe(&v1alpha1.HTTPGetAction{Path: tt.path, Scheme: "HTTP"}, port)
+			p := NewHTTP(&v1alpha1.HTTPGetAction{Path: tt.path, Scheme: "HTTP"}, port)
 			res, _ := runProbe(p, 5*time.Second)
-			if res.ok != tt.ok || (tt.msg == "" && res.msg != "") || !strings.Contains(res.msg, tt.msg) {
+			if res.OK != tt.ok || (tt.msg == "" && res.Msg != "") || !strings.Contains(res.Msg, tt.msg) {
 				t.Errorf("result %+v, want ok=%v with message %q", res, tt.ok, tt.msg)
 			}
 			if tt.alsoHit != "" {
@@ -119,9 +119,9 @@ func TestHTTPProbe_ReadsAtMostTheLimit(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	p := newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/"}, serverPort(t, srv))
+	p := NewHTTP(&v1alpha1.HTTPGetAction{Path: "/"}, serverPort(t, srv))
 	res, took := runProbe(p, 5*time.Second)
-	if !res.ok || took > 2*time.Second {
+	if !res.OK || took > 2*time.Second {
 		t.Errorf("result %+v after %v, want a success at once", res, took)
 	}
 }
@@ -138,12 +138,12 @@ func TestHTTPProbe_HeadersHostAndNoKeepAlive(t *testing.T) {
 		got <- seen{r.Header.Clone(), r.Host, r.Close, r.RemoteAddr}
 	}))
 	defer srv.Close()
-	p := newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/healthz?verbose=1", HTTPHeaders: []v1alpha1.HTTPHeader{
+	p := NewHTTP(&v1alpha1.HTTPGetAction{Path: "/healthz?verbose=1", HTTPHeaders: []v1alpha1.HTTPHeader{
 		{Name: "X-Probe", Value: "a"}, {Name: "X-Probe", Value: "b"}, {Name: "Host", Value: "web.example"}, {Name: "User-Agent", Value: "mine"},
 	}}, serverPort(t, srv))
 	for range 2 {
-		if res, _ := runProbe(p, 5*time.Second); !res.ok {
-			t.Fatalf("probe failed: %s", res.msg)
+		if res, _ := runProbe(p, 5*time.Second); !res.OK {
+			t.Fatalf("probe failed: %s", res.Msg)
 		}
 	}
 	a, b := <-got, <-got
@@ -164,9 +164,9 @@ func TestHTTPProbe_HeadersHostAndNoKeepAlive(t *testing.T) {
 func TestHTTPProbe_HTTPSSkipsVerification(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
-	p := newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/", Scheme: "HTTPS"}, serverPort(t, srv))
-	if res, _ := runProbe(p, 5*time.Second); !res.ok {
-		t.Errorf("HTTPS probe of a self-signed server failed: %s", res.msg)
+	p := NewHTTP(&v1alpha1.HTTPGetAction{Path: "/", Scheme: "HTTPS"}, serverPort(t, srv))
+	if res, _ := runProbe(p, 5*time.Second); !res.OK {
+		t.Errorf("HTTPS probe of a self-signed server failed: %s", res.Msg)
 	}
 }
 
@@ -197,9 +197,9 @@ func TestHTTPProbe_TimesOutOnAServerThatNeverAnswers(t *testing.T) {
 		}
 		mu.Unlock()
 	}()
-	p := newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/"}, ln.Addr().(*net.TCPAddr).Port)
+	p := NewHTTP(&v1alpha1.HTTPGetAction{Path: "/"}, ln.Addr().(*net.TCPAddr).Port)
 	res, took := runProbe(p, 300*time.Millisecond)
-	if res.ok || !strings.Contains(res.msg, "context deadline exceeded") {
+	if res.OK || !strings.Contains(res.Msg, "context deadline exceeded") {
 		t.Errorf("result %+v, want a timeout failure", res)
 	}
 	if took < 300*time.Millisecond || took > 2*time.Second {
@@ -214,8 +214,8 @@ func TestHTTPProbe_ConnectionRefused(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	res, _ := runProbe(newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/"}, port), 2*time.Second)
-	if res.ok || !strings.Contains(res.msg, "connection refused") {
+	res, _ := runProbe(NewHTTP(&v1alpha1.HTTPGetAction{Path: "/"}, port), 2*time.Second)
+	if res.OK || !strings.Contains(res.Msg, "connection refused") {
 		t.Errorf("result %+v, want connection refused", res)
 	}
 }
@@ -225,8 +225,8 @@ func TestHTTPProbe_IgnoresProxyEnvironment(t *testing.T) {
 	t.Setenv("http_proxy", "http://127.0.0.1:1")
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
-	if res, _ := runProbe(newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/"}, serverPort(t, srv)), 2*time.Second); !res.ok {
-		t.Errorf("probe went through the proxy: %s", res.msg)
+	if res, _ := runProbe(NewHTTP(&v1alpha1.HTTPGetAction{Path: "/"}, serverPort(t, srv)), 2*time.Second); !res.OK {
+		t.Errorf("probe went through the proxy: %s", res.Msg)
 	}
 }
 
@@ -309,8 +309,8 @@ func TestHTTPProbe_Responses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			port := rawServer(t, answer(tt.response))
-			res, _ := runProbe(newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/healthz"}, port), 5*time.Second)
-			if res.ok != tt.ok || (tt.msg == "" && res.msg != "") || !strings.Contains(res.msg, tt.msg) {
+			res, _ := runProbe(NewHTTP(&v1alpha1.HTTPGetAction{Path: "/healthz"}, port), 5*time.Second)
+			if res.OK != tt.ok || (tt.msg == "" && res.Msg != "") || !strings.Contains(res.Msg, tt.msg) {
 				t.Errorf("result %+v, want ok=%v with message %q", res, tt.ok, tt.msg)
 			}
 		})
@@ -325,11 +325,11 @@ func TestHTTPProbe_Request(t *testing.T) {
 		heads <- head
 		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
 	})
-	res, _ := runProbe(newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/a b/c?x=1&y=2", HTTPHeaders: []v1alpha1.HTTPHeader{
+	res, _ := runProbe(NewHTTP(&v1alpha1.HTTPGetAction{Path: "/a b/c?x=1&y=2", HTTPHeaders: []v1alpha1.HTTPHeader{
 		{Name: "x-lower", Value: "v"}, {Name: "Connection", Value: "keep-alive"}, {Name: "Content-Length", Value: "5"},
 	}}, port), 5*time.Second)
-	if !res.ok {
-		t.Fatalf("probe failed: %s", res.msg)
+	if !res.OK {
+		t.Fatalf("probe failed: %s", res.Msg)
 	}
 	want := "GET /a%20b/c?x=1&y=2 HTTP/1.1\r\nHost: 127.0.0.1:" + strconv.Itoa(port) + "\r\n" +
 		"User-Agent: proclet-probe\r\nAccept: */*\r\nX-Lower: v\r\nConnection: close\r\n\r\n"
@@ -349,8 +349,8 @@ func TestHTTPProbe_InvalidHeaders(t *testing.T) {
 		{Name: "", Value: "v"},
 		{Name: "Host", Value: "a\nb"},
 	} {
-		res, _ := runProbe(newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/", HTTPHeaders: []v1alpha1.HTTPHeader{h}}, port), 2*time.Second)
-		if res.ok || !strings.Contains(res.msg, "invalid") {
+		res, _ := runProbe(NewHTTP(&v1alpha1.HTTPGetAction{Path: "/", HTTPHeaders: []v1alpha1.HTTPHeader{h}}, port), 2*time.Second)
+		if res.OK || !strings.Contains(res.Msg, "invalid") {
 			t.Errorf("header %q: %q: result %+v, want an invalid header failure", h.Name, h.Value, res)
 		}
 	}
@@ -368,9 +368,9 @@ func TestHTTPProbe_StalledResponseTimesOut(t *testing.T) {
 			c.Write([]byte(partial))
 			<-release
 		})
-		res, took := runProbe(newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/"}, port), 300*time.Millisecond)
+		res, took := runProbe(NewHTTP(&v1alpha1.HTTPGetAction{Path: "/"}, port), 300*time.Millisecond)
 		close(release)
-		if res.ok || !strings.Contains(res.msg, "context deadline exceeded") {
+		if res.OK || !strings.Contains(res.Msg, "context deadline exceeded") {
 			t.Errorf("after %q: result %+v, want a timeout failure", partial, res)
 		}
 		if took < 300*time.Millisecond || took > 2*time.Second {
@@ -391,13 +391,13 @@ func TestHTTPProbe_CancelEndsTheRun(t *testing.T) {
 	defer close(release)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	done := make(chan probeResult, 1)
-	go func() { done <- newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/"}, port).probe(ctx) }()
+	done := make(chan Result, 1)
+	go func() { done <- NewHTTP(&v1alpha1.HTTPGetAction{Path: "/"}, port).Probe(ctx) }()
 	<-accepted
 	cancel()
 	select {
 	case res := <-done:
-		if res.ok || !strings.Contains(res.msg, "context canceled") {
+		if res.OK || !strings.Contains(res.Msg, "context canceled") {
 			t.Errorf("result %+v, want a cancelled failure", res)
 		}
 	case <-time.After(5 * time.Second):
@@ -432,8 +432,8 @@ func TestHTTPProbe_RedirectDetails(t *testing.T) {
 	}))
 	defer srv.Close()
 	port := serverPort(t, srv)
-	p := newHTTPProbe(&v1alpha1.HTTPGetAction{Path: "/start", HTTPHeaders: []v1alpha1.HTTPHeader{{Name: "Host", Value: "web.example"}}}, port)
-	if res, _ := runProbe(p, 5*time.Second); !res.ok || res.msg != "" {
+	p := NewHTTP(&v1alpha1.HTTPGetAction{Path: "/start", HTTPHeaders: []v1alpha1.HTTPHeader{{Name: "Host", Value: "web.example"}}}, port)
+	if res, _ := runProbe(p, 5*time.Second); !res.OK || res.Msg != "" {
 		t.Fatalf("result %+v, want a success", res)
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)

@@ -1,4 +1,4 @@
-package exec
+package probe
 
 import (
 	"context"
@@ -15,7 +15,7 @@ type tcpProbe struct {
 	dialer net.Dialer
 }
 
-func newTCPProbe(a *v1alpha1.TCPSocketAction, port int) *tcpProbe {
+func NewTCP(a *v1alpha1.TCPSocketAction, port int) *tcpProbe {
 	host := a.Host
 	if host == "" {
 		host = probeHost
@@ -25,11 +25,11 @@ func newTCPProbe(a *v1alpha1.TCPSocketAction, port int) *tcpProbe {
 	return &tcpProbe{addr: net.JoinHostPort(host, strconv.Itoa(port)), dialer: net.Dialer{KeepAlive: -1}}
 }
 
-func (p *tcpProbe) probe(ctx context.Context) probeResult {
+func (p *tcpProbe) Probe(ctx context.Context) Result {
 	c, err := p.dialer.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
-		return probeResult{msg: err.Error()}
+		return Result{Msg: err.Error()}
 	}
 	c.Close()
-	return probeResult{ok: true}
+	return Result{OK: true}
 }

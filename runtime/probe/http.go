@@ -1,4 +1,4 @@
-package exec
+package probe
 
 import (
 	"context"
@@ -55,7 +55,7 @@ type httpProbe struct {
 	tls    *tls.Config // for https, without a ServerName (set per request)
 }
 
-func newHTTPProbe(a *v1alpha1.HTTPGetAction, port int) *httpProbe {
+func NewHTTP(a *v1alpha1.HTTPGetAction, port int) *httpProbe {
 	host := a.Host
 	if host == "" {
 		host = probeHost
@@ -155,30 +155,30 @@ func (p *httpProbe) request(u *url.URL, host, referer string) []byte {
 	return append(b, "\r\n"...)
 }
 
-func (p *httpProbe) probe(ctx context.Context) probeResult {
+func (p *httpProbe) Probe(ctx context.Context) Result {
 	if p.invalid != "" {
-		return probeResult{msg: p.invalid}
+		return Result{Msg: p.invalid}
 	}
 	u, host, req := p.url, p.requestHost(p.url), p.req
 	for n := 1; ; n++ {
 		res, err := p.get(ctx, u, req)
 		if err != nil {
-			return probeResult{msg: fmt.Sprintf("Get %q: %v", u.Redacted(), err)}
+			return Result{Msg: fmt.Sprintf("Get %q: %v", u.Redacted(), err)}
 		}
 		if !followsRedirect(res.code) || res.location == "" {
 			return res.result()
 		}
 		next, err := u.Parse(res.location)
 		if err != nil {
-			return probeResult{msg: fmt.Sprintf("Get %q: failed to parse Location header %q: %v", u.Redacted(), res.location, err)}
+			return Result{Msg: fmt.Sprintf("Get %q: failed to parse Location header %q: %v", u.Redacted(), res.location, err)}
 		}
 		if next.Hostname() != p.url.Hostname() {
 			// The kubelet's rule: another host is not followed, and a
 			// redirect is a success.
-			return probeResult{ok: true, msg: fmt.Sprintf("HTTP %d: redirect to another host not followed: %s", res.code, res.location)}
+			return Result{OK: true, Msg: fmt.Sprintf("HTTP %d: redirect to another host not followed: %s", res.code, res.location)}
 		}
 		if n >= probeMaxRequests {
-			return probeResult{msg: fmt.Sprintf("Get %q: stopped after %d redirects", u.Redacted(), probeMaxRequests)}
+			return Result{Msg: fmt.Sprintf("Get %q: stopped after %d redirects", u.Redacted(), probeMaxRequests)}
 		}
 		// As net/http: a custom Host header survives a relative redirect
 		// only; a Referer names the last URL unless https -> http.
@@ -206,16 +206,16 @@ func followsRedirect(code int) bool {
 }
 
 // result is the probe result of the response that ended a run.
-func (r httpResponse) result() probeResult {
+func (r httpResponse) result() Result {
 	switch code := r.code; {
 	case r.bodyErr != nil:
-		return probeResult{msg: fmt.Sprintf("HTTP %d, reading the body: %v", code, r.bodyErr)}
+		return Result{Msg: fmt.Sprintf("HTTP %d, reading the body: %v", code, r.bodyErr)}
 	case code < 200 || code >= 400:
-		return probeResult{msg: "HTTP " + strconv.Itoa(code)}
+		return Result{Msg: "HTTP " + strconv.Itoa(code)}
 	case code >= 300 && r.location != "":
-		return probeResult{ok: true, msg: fmt.Sprintf("HTTP %d: redirect to another host not followed: %s", code, r.location)}
+		return Result{OK: true, Msg: fmt.Sprintf("HTTP %d: redirect to another host not followed: %s", code, r.location)}
 	}
-	return probeResult{ok: true}
+	return Result{OK: true}
 }
 
 // validHeaderName: name is an HTTP token (RFC 7230).
