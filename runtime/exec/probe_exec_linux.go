@@ -52,6 +52,9 @@ func newExecProbe(path string, command []string, env *envList, envTotal int, dir
 	return &execProbe{argv: argv, env: env, dir: dir, cred: cred}, nil
 }
 
+// Probe runs the command once, in its own process group, which is killed
+// when the command exits or ctx is done; the result quotes the start of
+// its output.
 func (p *execProbe) Probe(ctx context.Context) probe.Result {
 	if len(p.argv) == 0 {
 		return probe.Result{Msg: "empty command"}
@@ -121,6 +124,12 @@ func (p *execProbe) Probe(ctx context.Context) probe.Result {
 	if werr == nil {
 		return probe.Result{OK: true}
 	}
+	return probe.Result{Msg: exitMessage(werr, output)}
+}
+
+// exitMessage says how a probe command that ran to its end failed (its
+// exit code, or the signal that killed it), with its output quoted.
+func exitMessage(werr error, output []byte) string {
 	msg := werr.Error()
 	var ee *exec.ExitError
 	if errors.As(werr, &ee) {
@@ -133,7 +142,7 @@ func (p *execProbe) Probe(ctx context.Context) probe.Result {
 	if s := quoteOutput(output); s != "" {
 		msg += ": " + s
 	}
-	return probe.Result{Msg: msg}
+	return msg
 }
 
 // readAtMost reads r until EOF or an error and returns its first limit
