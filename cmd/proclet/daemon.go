@@ -25,6 +25,7 @@ import (
 	"proclet.dev/proclet/internal/boundedfile"
 	"proclet.dev/proclet/reconciler"
 	"proclet.dev/proclet/runtime/exec"
+	"proclet.dev/proclet/runtime/logfile"
 	"proclet.dev/proclet/server"
 	"proclet.dev/proclet/watchers"
 )
@@ -266,7 +267,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 		Status:                  rec,
 		Log:                     log.With("component", "server"),
 		Version:                 version,
-		LogPath:                 func(a, i, s string) string { return exec.LogPath(cfg.stateDir, a, i, s) },
+		LogPath:                 func(a, i, s string) string { return logfile.Path(cfg.stateDir, a, i, s) },
 		APIKeys:                 apiKeys,
 		MetricsPublic:           cfg.metricsPublic,
 		CORSOrigin:              cfg.corsOrigin,

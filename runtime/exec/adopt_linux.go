@@ -16,6 +16,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/logfile"
 	"proclet.dev/proclet/runtime/probe"
 	"proclet.dev/proclet/runtime/procfs"
 )
@@ -248,13 +249,13 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 			Revision: s.Revision, PID: a.pid, StartedAt: a.startedAt, Ports: maps.Clone(s.Ports),
 		},
 	}
-	maxSize, maxFiles := logLimits(s.Spec)
+	maxSize, maxFiles := logfile.Limits(s.Spec)
 	for i, stream := range streams {
 		f, path := e.openAdoptedOutput(a.pid, s.UID, i, stream)
 		h.output[i] = &reader{
 			f:    f,
 			fifo: path,
-			out:  e.acquireLog(LogPath(e.stateDir, s.App, s.Instance, stream), maxSize, maxFiles),
+			out:  e.acquireLog(logfile.Path(e.stateDir, s.App, s.Instance, stream), maxSize, maxFiles),
 			done: make(chan struct{}),
 			p:    e.outputs,
 		}

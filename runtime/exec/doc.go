@@ -173,9 +173,9 @@
 // size (spec.logs.maxSize): .log becomes .log.1, .1 becomes .2 and so on,
 // keeping maxFiles rotated files. Rotation happens only at a line boundary;
 // a line begun in a file is finished there. A line longer than a piece
-// (64 KiB, or maxSize when smaller) is cut: the piece ends with lineCutMark
+// (64 KiB, or maxSize when smaller) is cut: the piece ends with CutMark
 // and a newline, and the line goes on on the next line of the log
-// (logfile_cut.go). A cut is a line boundary, so output without newlines is
+// (cut.go). A cut is a line boundary, so output without newlines is
 // rotated like any other, and a file holds at most maxSize plus a piece.
 // A write error (a full disk) is logged once and the output is dropped
 // while it lasts (State.LogError says why): the reader keeps draining, so

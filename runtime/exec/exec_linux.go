@@ -16,6 +16,7 @@ import (
 
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/runtime/cgroup"
+	"proclet.dev/proclet/runtime/logfile"
 	"proclet.dev/proclet/runtime/ports"
 )
 
@@ -97,7 +98,7 @@ type Runtime struct {
 	mu       sync.Mutex
 	handles  map[string]*handle            // by uid
 	byApp    map[string]map[string]*handle // the same handles, by app and uid: Instances(app) at 1000 apps
-	logs     map[string]*logFile           // open log files by path, with their refs
+	logs     map[string]*sharedLog         // open log files by path, with their refs
 	outputs  *outputPoller                 // reads the output FIFOs (output_poll_linux.go)
 	pending  []runtime.Event               // exits not yet delivered by Run
 	queued   map[string]bool               // uids in pending, to coalesce
@@ -126,9 +127,9 @@ func New(opts Options) (*Runtime, error) {
 	}
 	logFileMode := opts.LogFileMode
 	if logFileMode == 0 {
-		logFileMode = DefaultLogFileMode
+		logFileMode = logfile.DefaultMode
 	}
-	for d, mode := range map[string]os.FileMode{runDir: 0o755, filepath.Join(stateDir, "logs"): dirMode(logFileMode)} {
+	for d, mode := range map[string]os.FileMode{runDir: 0o755, filepath.Join(stateDir, "logs"): logfile.DirMode(logFileMode)} {
 		if err := os.MkdirAll(d, mode); err != nil {
 			return nil, fmt.Errorf("new exec runtime: %w", err)
 		}
@@ -166,7 +167,7 @@ func New(opts Options) (*Runtime, error) {
 		detachCh: make(chan struct{}),
 		handles:  make(map[string]*handle),
 		byApp:    make(map[string]map[string]*handle),
-		logs:     make(map[string]*logFile),
+		logs:     make(map[string]*sharedLog),
 		queued:   make(map[string]bool),
 		store:    newInstanceStore(stateDir),
 	}
@@ -358,31 +359,40 @@ func (e *Runtime) isDetached() bool {
 	return e.detached
 }
 
+// sharedLog is a log file with the handles using it: an instance
+// restarted while its predecessor still drains shares its file, so that
+// rotation happens in one place.
+type sharedLog struct {
+	file *logfile.File
+	refs int // guarded by Runtime.mu
+}
+
 // acquireLog returns the shared writer of path, creating it on first use.
-func (e *Runtime) acquireLog(path string, maxSize int64, maxFiles int) *logFile {
+func (e *Runtime) acquireLog(path string, maxSize int64, maxFiles int) *logfile.File {
 	e.mu.Lock()
 	l, ok := e.logs[path]
 	if !ok {
-		l = newLogFile(path, maxSize, maxFiles, e.log)
-		l.mode = e.logFileMode
+		l = &sharedLog{file: logfile.NewFile(path, maxSize, maxFiles, e.log)}
+		l.file.SetMode(e.logFileMode)
 		e.logs[path] = l
 	}
 	l.refs++
 	e.mu.Unlock()
-	l.setLimits(maxSize, maxFiles) // the newest start's policy wins
-	return l
+	l.file.SetLimits(maxSize, maxFiles) // the newest start's policy wins
+	return l.file
 }
 
 // releaseLog drops a reference and closes the file after the last one.
-func (e *Runtime) releaseLog(l *logFile) {
+func (e *Runtime) releaseLog(f *logfile.File) {
 	e.mu.Lock()
+	l := e.logs[f.Name()]
 	l.refs--
 	last := l.refs == 0
 	if last {
-		delete(e.logs, l.path)
+		delete(e.logs, f.Name())
 	}
 	e.mu.Unlock()
 	if last {
-		l.Close()
+		f.Close()
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/runtime/internal/testutil"
+	"proclet.dev/proclet/runtime/logfile"
 	"proclet.dev/proclet/runtime/procfs"
 )
 
@@ -177,7 +178,7 @@ func (h *harness) waitExit(uid string, within time.Duration) runtime.State {
 }
 
 func (h *harness) logPath(s runtime.StartSpec, stream string) string {
-	return LogPath(h.state, s.App, s.Instance, stream)
+	return logfile.Path(h.state, s.App, s.Instance, stream)
 }
 
 // waitLog polls until the stream's current log file contains want.

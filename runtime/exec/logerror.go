@@ -6,8 +6,8 @@ func (h *handle) logError() string {
 		if r == nil || r.out == nil {
 			continue
 		}
-		if msg := r.out.failure.Load(); msg != nil {
-			return *msg
+		if msg := r.out.Failure(); msg != "" {
+			return msg
 		}
 	}
 	return ""

@@ -15,6 +15,8 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/internal/testutil"
+	"proclet.dev/proclet/runtime/logfile"
 )
 
 // A workload writing about 100 MB/s of numbered 512-byte lines: every line
@@ -44,7 +46,7 @@ func TestLogs_FastWriterLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitExit(s.UID, 5*time.Second)
-	names, contents := readRotated(t, h.logPath(s, "stdout"))
+	names, contents := testutil.ReadRotated(t, h.logPath(s, "stdout"))
 	if len(names) < 15 {
 		t.Errorf("%d files, want about 18 (150 MB rotated at 8 MiB)", len(names))
 	}
@@ -82,7 +84,7 @@ func TestLogs_FastWriterKeepsMaxFiles(t *testing.T) {
 			t.Fatal("timed out waiting for the last line")
 		}
 	}
-	names, contents := readRotated(t, path)
+	names, contents := testutil.ReadRotated(t, path)
 	base := filepath.Base(path)
 	if want := []string{base + ".3", base + ".2", base + ".1", base}; fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("files = %v, want %v", names, want)
@@ -180,7 +182,7 @@ func TestLogFile_ManyLinesPerWrite(t *testing.T) {
 		input = append(input, '\n')
 	}
 	path := filepath.Join(t.TempDir(), "x.log")
-	l := newLogFile(path, maxSize, 200, slog.New(slog.DiscardHandler))
+	l := logfile.NewFile(path, maxSize, 200, slog.New(slog.DiscardHandler))
 	// Writes as the reader makes them: reads of any size, each written up
 	// to its last newline (lines are shorter than its buffer here).
 	for p, i := input, 0; len(p) > 0; i++ {
@@ -194,7 +196,7 @@ func TestLogFile_ManyLinesPerWrite(t *testing.T) {
 		p = p[n:]
 	}
 	l.Close()
-	names, contents := readRotated(t, path)
+	names, contents := testutil.ReadRotated(t, path)
 	if len(names) < 100 {
 		t.Fatalf("%d files, want over a hundred", len(names))
 	}
@@ -203,11 +205,11 @@ func TestLogFile_ManyLinesPerWrite(t *testing.T) {
 			t.Errorf("%s does not end at a line boundary", names[i])
 		}
 		// A line begun below maxSize stays, up to a piece (maxSize here).
-		if limit := 2*maxSize + len(lineCutMark); len(c) > limit {
+		if limit := 2*maxSize + len(logfile.CutMark); len(c) > limit {
 			t.Errorf("%s holds %d bytes, above maxSize and a piece (%d)", names[i], len(c), limit)
 		}
 		for _, line := range bytes.SplitAfter(c, []byte("\n")) {
-			if len(line) > maxSize+len(lineCutMark) {
+			if len(line) > maxSize+len(logfile.CutMark) {
 				t.Errorf("%s holds a line of %d bytes, longer than a piece (%d) and the mark", names[i], len(line), maxSize)
 			}
 		}
@@ -249,4 +251,10 @@ func BenchmarkLogPath(b *testing.B) {
 		tick.Stop()
 		e.Release(s.UID)
 	}
+}
+
+// joinCut undoes the cuts of a log's text: each piece of a cut line is
+// joined with the next line.
+func joinCut(b []byte) []byte {
+	return bytes.ReplaceAll(b, []byte(logfile.CutMark), nil)
 }

@@ -10,13 +10,15 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/internal/testutil"
+	"proclet.dev/proclet/runtime/logfile"
 )
 
 // An instance writing 50 MiB without a single newline, as fast as it can,
 // with maxSize 1Mi and maxFiles 2: its log files are rotated all the same
 // and never hold more than (maxFiles + 1) × (maxSize + a piece and its
 // mark) together, checked all along while it writes. What they keep is the
-// output's tail, cut into pieces of maxLinePieceCap bytes.
+// output's tail, cut into pieces of MaxLinePieceCap bytes.
 //
 // Not parallel: 50 MiB at full speed would slow the parallel tests that
 // time the log path (TestLogs_FastWriterLosesNothing).
@@ -27,12 +29,12 @@ func TestLogs_EndlessLineStaysBounded(t *testing.T) {
 	s.Spec.Logs = v1alpha1.LogSpec{MaxSize: "1Mi", MaxFiles: &maxFiles}
 	h.start(s)
 	path := h.logPath(s, "stdout")
-	const perFile = 1<<20 + maxLinePieceCap + int64(len(lineCutMark))
+	const perFile = 1<<20 + logfile.MaxLinePieceCap + int64(len(logfile.CutMark))
 	bound := int64(maxFiles+1) * perFile
 	deadline := time.Now().Add(2 * time.Minute)
 	checks := 0
 	for {
-		if n := logSetSize(t, path); n > bound {
+		if n := testutil.LogSetSize(t, path); n > bound {
 			t.Fatalf("the log files hold %d bytes while it writes, above %d", n, bound)
 		}
 		checks++
@@ -48,7 +50,7 @@ func TestLogs_EndlessLineStaysBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitExit(s.UID, 10*time.Second)
-	names, contents := readRotated(t, path)
+	names, contents := testutil.ReadRotated(t, path)
 	t.Logf("%d checks while writing; files %v", checks, names)
 	if len(names) != int(maxFiles)+1 {
 		t.Errorf("files %v, want %d", names, maxFiles+1)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"proclet.dev/proclet/runtime/logfile"
 )
 
 // streams are the output streams of an instance, in fd order.
@@ -20,7 +21,7 @@ const (
 	// readBufSize bounds a reader's memory and what one read (one round of
 	// the splice path) takes: 64 KiB rounds cost a quarter of the syscalls
 	// per MiB that 16 KiB ones did. A longer line is written to the log in
-	// pieces, and cut at maxLinePieceCap (logfile_cut.go).
+	// pieces, and cut at MaxLinePieceCap (cut.go).
 	readBufSize = 64 << 10
 	// pipeSize is what the FIFO buffer is enlarged to (F_SETPIPE_SZ): the
 	// output an instance can write while no daemon reads before it blocks.
@@ -173,7 +174,7 @@ func (o *fifos) cleanup() {
 type reader struct {
 	f    *os.File // the FIFO's read end; the reader goroutine closes it
 	fifo string
-	out  *logFile
+	out  *logfile.File
 	done chan struct{} // closed when the reader ended
 	p    *outputPoller // nil for a reader that never reads (a lost instance's)
 	poll pollState     // guarded by p.mu

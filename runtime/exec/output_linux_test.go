@@ -16,30 +16,9 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/internal/testutil"
 	"proclet.dev/proclet/runtime/procfs"
 )
-
-// readRotated returns the log files of path, oldest first (.log.N ... .log.1,
-// .log), and their contents.
-func readRotated(t *testing.T, path string) (names []string, contents [][]byte) {
-	t.Helper()
-	for i := 1000; i >= 0; i-- {
-		p := path
-		if i > 0 {
-			p = path + "." + strconv.Itoa(i)
-		}
-		data, err := os.ReadFile(p)
-		if isNotExist(err) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, filepath.Base(p))
-		contents = append(contents, data)
-	}
-	return names, contents
-}
 
 // checkSequence checks that data holds the lines "<prefix> <n>[ pad]" for
 // n = first..last, each exactly once and in order.
@@ -72,7 +51,7 @@ func TestExec_RotationKeepsEveryLineOnce(t *testing.T) {
 	}
 	h.waitExit(s.UID, 5*time.Second)
 
-	names, contents := readRotated(t, h.logPath(s, "stdout"))
+	names, contents := testutil.ReadRotated(t, h.logPath(s, "stdout"))
 	if len(names) < 20 || len(names) > int(maxFiles)+1 {
 		t.Errorf("%d files (%v), want about 31 and at most %d", len(names), names, maxFiles+1)
 	}
@@ -98,7 +77,7 @@ func TestExec_RotationDeletesTheOldest(t *testing.T) {
 	h.waitLog(s, "stderr", fmt.Sprintf("%s stderr %d ", s.Instance, lines), 20*time.Second)
 
 	path := h.logPath(s, "stderr")
-	names, contents := readRotated(t, path)
+	names, contents := testutil.ReadRotated(t, path)
 	base := filepath.Base(path)
 	if want := []string{base + ".2", base + ".1", base}; fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("files = %v, want %v", names, want)

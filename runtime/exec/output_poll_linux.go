@@ -351,7 +351,7 @@ func (p *outputPoller) turn(r *reader) (moved int, eof bool, err error) {
 		buf := readBufs.Get().(*[readBufSize]byte)
 		err = readFull(p.scratch[0], buf[:n])
 		if err == nil {
-			r.out.writeFrom(src, buf[:n])
+			r.out.WriteFrom(src, buf[:n])
 			moved += int(n)
 		}
 		readBufs.Put(buf)

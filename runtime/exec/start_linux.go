@@ -19,6 +19,7 @@ import (
 
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/runtime/cgroup"
+	"proclet.dev/proclet/runtime/logfile"
 	"proclet.dev/proclet/runtime/procfs"
 )
 
@@ -359,7 +360,7 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 		return nil, err
 	}
 	w.p = e.outputs // the loop starts the waiter goroutine at the exit (startWaiter)
-	maxSize, maxFiles := logLimits(s.Spec)
+	maxSize, maxFiles := logfile.Limits(s.Spec)
 	h := &handle{
 		spec:   s,
 		pid:    pid,
@@ -379,7 +380,7 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 		h.output[i] = &reader{
 			f:    out.read[i],
 			fifo: out.paths[i],
-			out:  e.acquireLog(LogPath(e.stateDir, s.App, s.Instance, stream), maxSize, maxFiles),
+			out:  e.acquireLog(logfile.Path(e.stateDir, s.App, s.Instance, stream), maxSize, maxFiles),
 			done: make(chan struct{}),
 			p:    e.outputs,
 		}

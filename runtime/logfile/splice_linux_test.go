@@ -1,4 +1,4 @@
-package exec
+package logfile
 
 import (
 	"errors"
@@ -37,11 +37,11 @@ func pipeEmpty(t *testing.T, fd int) {
 // bytes out of the pipe into the log, rotating between lines as Write does.
 func TestLogFile_WriteFromMovesExactly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "web-0.stdout.log")
-	l := newLogFile(path, 10, 3, slog.New(slog.DiscardHandler))
+	l := NewFile(path, 10, 3, slog.New(slog.DiscardHandler))
 	defer l.Close()
 	data := "aaaa\nbbbb\n0123456789\ncc\ndd"
 	fd := pipeWith(t, data+"NEXT")
-	l.writeFrom(fd, []byte(data))
+	l.WriteFrom(fd, []byte(data))
 	var rest [8]byte
 	if n, _ := unix.Read(fd, rest[:]); string(rest[:n]) != "NEXT" {
 		t.Fatalf("left in the pipe %q, want NEXT", rest[:n])
@@ -65,17 +65,17 @@ func TestLogFile_WriteFromMovesExactly(t *testing.T) {
 func TestLogFile_WriteFromErrorDrains(t *testing.T) {
 	var errs atomic.Int64
 	log := slog.New(countingHandler{Handler: slog.DiscardHandler, errors: &errs})
-	l := newLogFile("/dev/full", 1<<20, 1, log) // every write fails with ENOSPC
+	l := NewFile("/dev/full", 1<<20, 1, log) // every write fails with ENOSPC
 	defer l.Close()
 	for range 10 {
 		fd := pipeWith(t, "line\nline\n")
-		l.writeFrom(fd, []byte("line\nline\n"))
+		l.WriteFrom(fd, []byte("line\nline\n"))
 		pipeEmpty(t, fd)
 	}
 	if got := errs.Load(); got != 1 {
 		t.Errorf("%d errors logged, want 1", got)
 	}
-	if l.failure.Load() == nil {
+	if l.Failure() == "" {
 		t.Error("the failure is not reported")
 	}
 }

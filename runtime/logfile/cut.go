@@ -1,4 +1,4 @@
-package exec
+package logfile
 
 // This file decides where a log file's writes are split: between lines for
 // a rotation, and inside a line that grew too long. An instance that
@@ -12,20 +12,20 @@ import (
 )
 
 const (
-	// maxLinePieceCap caps the length of a line in a log file; a line is
+	// MaxLinePieceCap caps the length of a line in a log file; a line is
 	// also never longer than maxSize (see piece).
-	maxLinePieceCap = 64 << 10
-	// lineCutMark ends a piece of a line that was cut: the line goes on,
+	MaxLinePieceCap = 64 << 10
+	// CutMark ends a piece of a line that was cut: the line goes on,
 	// after the newline, on the next line of the log (which may be the
 	// first line of the next file). Readers join a line ending with it
 	// with the next one, without the mark and the newline.
-	lineCutMark = " [proclet: line cut, continued on the next line]\n"
+	CutMark = " [proclet: line cut, continued on the next line]\n"
 )
 
 // piece is the longest a line may be in the file, its newline left out:
-// maxLinePieceCap, or maxSize when smaller.
-func (l *logFile) piece() int {
-	return int(max(min(l.maxSize, maxLinePieceCap), 1))
+// MaxLinePieceCap, or maxSize when smaller.
+func (l *File) piece() int {
+	return int(max(min(l.maxSize, MaxLinePieceCap), 1))
 }
 
 // segmentLocked says how much of p to write next (n), whether to rotate
@@ -35,7 +35,7 @@ func (l *logFile) piece() int {
 // file has begun first, which stays in this file; else the first piece,
 // after a rotation when it does not fit; then more lines while they fit;
 // then the start of a line that p ends with, if it fits.
-func (l *logFile) segmentLocked(p []byte) (n int, cut, rotate bool) {
+func (l *File) segmentLocked(p []byte) (n int, cut, rotate bool) {
 	piece := l.piece()
 	room := l.maxSize - l.size
 	if l.lineLen > 0 {

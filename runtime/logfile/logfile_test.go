@@ -1,4 +1,4 @@
-package exec
+package logfile
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 func TestLogFile_RotatesOnlyAtLineBoundaries(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "web-0.stdout.log")
-	l := newLogFile(path, 10, 3, slog.New(slog.DiscardHandler))
+	l := NewFile(path, 10, 3, slog.New(slog.DiscardHandler))
 	defer l.Close()
 	l.Write([]byte("aaaa\n"))   // 5
 	l.Write([]byte("bbbb\n"))   // 10: fits exactly
@@ -45,7 +45,7 @@ func TestLogFile_KeepsMaxFilesAndAppends(t *testing.T) {
 	if err := os.WriteFile(path+".7", []byte("stale\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l := newLogFile(path, 8, 2, slog.New(slog.DiscardHandler))
+	l := NewFile(path, 8, 2, slog.New(slog.DiscardHandler))
 	defer l.Close()
 	l.Write([]byte("new\n")) // appended to the existing file: 8 bytes
 	for _, line := range []string{"1111111\n", "2222222\n", "3333333\n"} {
@@ -90,7 +90,7 @@ func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func TestLogFile_WriteErrorLoggedOnceAndDropped(t *testing.T) {
 	var errs atomic.Int64
 	log := slog.New(countingHandler{Handler: slog.DiscardHandler, errors: &errs})
-	l := newLogFile("/dev/full", 1<<20, 1, log) // every write fails with ENOSPC
+	l := NewFile("/dev/full", 1<<20, 1, log) // every write fails with ENOSPC
 	defer l.Close()
 	for range 100 {
 		l.Write([]byte("line\n"))
@@ -117,7 +117,7 @@ func TestLogLimits(t *testing.T) {
 		{"garbage", &v1alpha1.AppSpec{Logs: v1alpha1.LogSpec{MaxSize: "lots"}}, 10 << 20, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			size, files := logLimits(tc.spec)
+			size, files := Limits(tc.spec)
 			if size != tc.wantSize || files != tc.wantFiles {
 				t.Errorf("logLimits = %d, %d; want %d, %d", size, files, tc.wantSize, tc.wantFiles)
 			}

@@ -1,4 +1,4 @@
-package exec
+package logfile
 
 import (
 	"bytes"
@@ -18,29 +18,28 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
-// LogPath is where an instance's stream ("stdout" or "stderr") is written:
+// Path is where an instance's stream ("stdout" or "stderr") is written:
 // <stateDir>/logs/<app>/<instance>.<stream>.log. Rotated files add .1, .2 ...
 // (.1 is the newest).
-func LogPath(stateDir, app, instance, stream string) string {
+func Path(stateDir, app, instance, stream string) string {
 	return filepath.Join(stateDir, "logs", app, instance+"."+stream+".log")
 }
 
-// logFile appends lines to one log file and rotates it by size. It is
+// File appends lines to one log file and rotates it by size. It is
 // shared by every handle that writes the same path (an instance restarted
 // while its predecessor still drains), so rotation happens in one place.
 //
 // Invariants: a rotation only happens at a line boundary; a line is at
 // most maxLinePiece(maxSize) bytes in a file: a longer one is cut into
-// pieces, each but the last ending with lineCutMark (logfile_cut.go), and
+// pieces, each but the last ending with CutMark (cut.go), and
 // a cut is a line boundary too. So whatever the output looks like, a file
 // holds at most maxSize plus one piece, and every file is rotated. A write
 // error is logged once (until a write succeeds again) and the data is
 // dropped: the reader must keep draining so the instance never blocks on a
 // full disk.
-type logFile struct {
+type File struct {
 	path string
 	log  *slog.Logger
-	refs int // handles using it; guarded by Runtime.mu
 
 	// mu guards the fields below and serialises writes and rotation; it is
 	// held across file I/O on purpose: it is this file's own write lock.
@@ -59,17 +58,46 @@ type logFile struct {
 	failure atomic.Pointer[string]
 }
 
-// DefaultLogFileMode is the mode of the log files unless
-// Options.LogFileMode says otherwise: the owner's only, as the state
+// DefaultMode is the mode of the log files unless
+// exec.Options.LogFileMode says otherwise: the owner's only, as the state
 // files are, since output holds what instances print (tokens, addresses).
-const DefaultLogFileMode os.FileMode = 0o600
+const DefaultMode os.FileMode = 0o600
 
-func newLogFile(path string, maxSize int64, maxFiles int, log *slog.Logger) *logFile {
-	return &logFile{path: path, maxSize: maxSize, maxFiles: maxFiles, log: log, mode: DefaultLogFileMode, fd: -1}
+// NewFile returns the writer of path, rotated at maxSize into at most
+// maxFiles files; nothing is opened before the first write. Callers share
+// one File per path (runtime/exec counts the handles using it).
+func NewFile(path string, maxSize int64, maxFiles int, log *slog.Logger) *File {
+	return &File{path: path, maxSize: maxSize, maxFiles: maxFiles, log: log, mode: DefaultMode, fd: -1}
 }
 
-// setLimits changes the rotation policy for the next writes.
-func (l *logFile) setLimits(maxSize int64, maxFiles int) {
+// Name is the file's path.
+func (l *File) Name() string { return l.path }
+
+// SetMode sets the mode of the files opened from now on (whatever the
+// umask); DefaultLogFileMode until then.
+func (l *File) SetMode(m os.FileMode) {
+	l.mu.Lock()
+	l.mode = m
+	l.mu.Unlock()
+}
+
+// Failure is the error of the failing writes, "" while writes succeed.
+// It does not wait for a write in progress.
+func (l *File) Failure() string {
+	if msg := l.failure.Load(); msg != nil {
+		return *msg
+	}
+	return ""
+}
+
+// Settle waits for a write in progress to end.
+func (l *File) Settle() {
+	l.mu.Lock()
+	defer l.mu.Unlock() // nothing to do under it: taking it is the wait
+}
+
+// SetLimits changes the rotation policy for the next writes.
+func (l *File) SetLimits(maxSize int64, maxFiles int) {
 	l.mu.Lock()
 	l.maxSize, l.maxFiles = maxSize, maxFiles
 	l.mu.Unlock()
@@ -78,7 +106,7 @@ func (l *logFile) setLimits(maxSize int64, maxFiles int) {
 // Write appends p: whole lines, or a piece of one, or lines and then a
 // piece. The file is rotated between lines, before a line that would push
 // it past maxSize; a line is cut at maxLinePiece.
-func (l *logFile) Write(p []byte) {
+func (l *File) Write(p []byte) {
 	if len(p) == 0 {
 		return
 	}
@@ -91,7 +119,7 @@ func (l *logFile) Write(p []byte) {
 // noteLocked records the outcome of a write: the first failure is logged
 // and shown (LogError) and the output dropped while writes fail; the first
 // success after that says so.
-func (l *logFile) noteLocked(err error) {
+func (l *File) noteLocked(err error) {
 	if err != nil {
 		if !l.failing {
 			l.log.Error("writing instance output; dropping it until writes succeed", "file", l.path, "err", err)
@@ -110,7 +138,7 @@ func (l *logFile) noteLocked(err error) {
 
 // EndLine terminates a line left unfinished (the stream ended without a
 // final newline), so the next writer starts on a fresh line.
-func (l *logFile) EndLine() {
+func (l *File) EndLine() {
 	l.mu.Lock()
 	mid := l.lineLen > 0
 	l.mu.Unlock()
@@ -124,7 +152,7 @@ func (l *logFile) EndLine() {
 // rotating before a segment and marking a cut after one as it says. On an
 // error it returns how many bytes of p were not offered to put: put itself
 // deals with the rest of its own segment.
-func (l *logFile) emitLocked(p []byte, put func(seg []byte) (int, error)) (rest int, err error) {
+func (l *File) emitLocked(p []byte, put func(seg []byte) (int, error)) (rest int, err error) {
 	l.resyncLocked()
 	for len(p) > 0 {
 		if l.f == nil { // first, so that size and lineLen are the file's
@@ -146,8 +174,8 @@ func (l *logFile) emitLocked(p []byte, put func(seg []byte) (int, error)) (rest 
 			}
 		}
 		if cut {
-			w, err := l.f.WriteAt([]byte(lineCutMark), l.size)
-			l.advanceLocked([]byte(lineCutMark)[:w])
+			w, err := l.f.WriteAt([]byte(CutMark), l.size)
+			l.advanceLocked([]byte(CutMark)[:w])
 			if err != nil {
 				return len(p) - n, l.failLocked(err)
 			}
@@ -161,7 +189,7 @@ func (l *logFile) emitLocked(p []byte, put func(seg []byte) (int, error)) (rest 
 // lseek): the daemon writes at explicit offsets, and a file truncated
 // behind its back (logrotate's copytruncate, "> file") must be written
 // from its new end, not after a hole, as O_APPEND would.
-func (l *logFile) resyncLocked() {
+func (l *File) resyncLocked() {
 	if l.f == nil {
 		return
 	}
@@ -176,7 +204,7 @@ func (l *logFile) resyncLocked() {
 }
 
 // advanceLocked accounts for seg, just written at the end of the file.
-func (l *logFile) advanceLocked(seg []byte) {
+func (l *File) advanceLocked(seg []byte) {
 	l.size += int64(len(seg))
 	if i := bytes.LastIndexByte(seg, '\n'); i >= 0 {
 		l.lineLen = int64(len(seg) - i - 1)
@@ -187,7 +215,7 @@ func (l *logFile) advanceLocked(seg []byte) {
 
 // failLocked closes the file after a failed write, so the next write
 // starts afresh (its size and line may be wrong now), and says what failed.
-func (l *logFile) failLocked(err error) error {
+func (l *File) failLocked(err error) error {
 	if l.f != nil {
 		l.f.Close()
 		l.f, l.fd = nil, -1
@@ -200,8 +228,8 @@ func (l *logFile) failLocked(err error) error {
 // does not end with a newline (a daemon killed mid-line, or a line
 // unfinished when an instance restarted), so that the line is neither
 // rotated apart nor let grow past maxLinePiece.
-func (l *logFile) openLocked() error {
-	if err := os.MkdirAll(filepath.Dir(l.path), dirMode(l.mode)); err != nil {
+func (l *File) openLocked() error {
+	if err := os.MkdirAll(filepath.Dir(l.path), DirMode(l.mode)); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE, l.mode)
@@ -221,15 +249,15 @@ func (l *logFile) openLocked() error {
 	return nil
 }
 
-// dirMode is the mode of a log folder for files of mode m: searchable by
+// DirMode is the mode of a log folder for files of mode m: searchable by
 // whoever may read them.
-func dirMode(m os.FileMode) os.FileMode {
+func DirMode(m os.FileMode) os.FileMode {
 	return m | (m&0o444)>>2
 }
 
 // rotateLocked renames .log to .log.1 after shifting .log.N to .log.N+1,
 // deletes what falls beyond maxFiles and opens a new, empty .log.
-func (l *logFile) rotateLocked() error {
+func (l *File) rotateLocked() error {
 	if l.f != nil {
 		l.f.Close()
 		l.f, l.fd = nil, -1
@@ -253,11 +281,11 @@ func (l *logFile) rotateLocked() error {
 	return l.openLocked()
 }
 
-func (l *logFile) rotated(i int) string { return l.path + "." + strconv.Itoa(i) }
+func (l *File) rotated(i int) string { return l.path + "." + strconv.Itoa(i) }
 
 // removeBeyond deletes rotated files numbered above keep (left over when
 // maxFiles was lowered).
-func (l *logFile) removeBeyond(keep int) {
+func (l *File) removeBeyond(keep int) {
 	matches, _ := filepath.Glob(l.path + ".*")
 	for _, m := range matches {
 		n, err := strconv.Atoi(strings.TrimPrefix(m, l.path+"."))
@@ -268,7 +296,7 @@ func (l *logFile) removeBeyond(keep int) {
 }
 
 // Close closes the file; a later Write reopens it.
-func (l *logFile) Close() {
+func (l *File) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f != nil {
@@ -277,9 +305,9 @@ func (l *logFile) Close() {
 	}
 }
 
-// logLimits reads the rotation policy of spec, falling back to the apis
+// Limits reads the rotation policy of spec, falling back to the apis
 // defaults for unset or unusable values.
-func logLimits(spec *v1alpha1.AppSpec) (maxSize int64, maxFiles int) {
+func Limits(spec *v1alpha1.AppSpec) (maxSize int64, maxFiles int) {
 	maxSize, _ = v1alpha1.DefaultLogMaxSize.Value()
 	maxFiles = v1alpha1.DefaultLogMaxFiles
 	if spec == nil {

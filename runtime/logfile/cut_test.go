@@ -1,4 +1,4 @@
-package exec
+package logfile
 
 import (
 	"bytes"
@@ -9,33 +9,24 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"proclet.dev/proclet/runtime/internal/testutil"
 )
 
 // joinCut undoes the cuts of a log's text: each piece of a cut line is
 // joined with the next line.
 func joinCut(b []byte) []byte {
-	return bytes.ReplaceAll(b, []byte(lineCutMark), nil)
-}
-
-// logSetSize is the total size of path and its rotated files.
-func logSetSize(t *testing.T, path string) int64 {
-	t.Helper()
-	_, contents := readRotated(t, path)
-	var n int64
-	for _, c := range contents {
-		n += int64(len(c))
-	}
-	return n
+	return bytes.ReplaceAll(b, []byte(CutMark), nil)
 }
 
 func TestLogFile_CutsALineLongerThanAPiece(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "web-0.stdout.log")
-	l := newLogFile(path, 10, 3, slog.New(slog.DiscardHandler)) // a piece is maxSize: 10
+	l := NewFile(path, 10, 3, slog.New(slog.DiscardHandler)) // a piece is maxSize: 10
 	defer l.Close()
 	l.Write([]byte("0123456789ABCDEFGHIJ")) // cut after 10; the rest begins the next line, in the next file
 	l.Write([]byte("\nok\n"))               // ends that line; the next rotates, as any would
 	for name, want := range map[string]string{
-		path + ".2": "0123456789" + lineCutMark,
+		path + ".2": "0123456789" + CutMark,
 		path + ".1": "ABCDEFGHIJ\n",
 		path:        "ok\n",
 	} {
@@ -69,7 +60,7 @@ func TestLogFile_OneHugeLineStaysBounded(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.log")
-			l := newLogFile(path, maxSize, maxFiles, slog.New(slog.DiscardHandler))
+			l := NewFile(path, maxSize, maxFiles, slog.New(slog.DiscardHandler))
 			defer l.Close()
 			var pipe [2]int
 			if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
@@ -77,34 +68,34 @@ func TestLogFile_OneHugeLineStaysBounded(t *testing.T) {
 			}
 			defer unix.Close(pipe[0])
 			defer unix.Close(pipe[1])
-			bound := int64(maxFiles+1) * (maxSize + maxLinePieceCap + int64(len(lineCutMark)))
+			bound := int64(maxFiles+1) * (maxSize + MaxLinePieceCap + int64(len(CutMark)))
 			for p, i := input, 0; len(p) > 0; i++ {
 				chunk := p[:min(len(p), 1+(i*7919)%(32<<10))]
 				if spliced {
 					if n, err := unix.Write(pipe[1], chunk); err != nil || n != len(chunk) {
 						t.Fatalf("pipe write %d: %v", n, err)
 					}
-					l.writeFrom(pipe[0], chunk)
+					l.WriteFrom(pipe[0], chunk)
 				} else {
 					l.Write(chunk)
 				}
 				p = p[len(chunk):]
 				if i%16 == 0 {
-					if n := logSetSize(t, path); n > bound {
+					if n := testutil.LogSetSize(t, path); n > bound {
 						t.Fatalf("after %d bytes the files hold %d, above %d", total-len(p), n, bound)
 					}
 				}
 			}
-			names, contents := readRotated(t, path)
+			names, contents := testutil.ReadRotated(t, path)
 			if len(names) != maxFiles+1 {
 				t.Errorf("files %v, want %d", names, maxFiles+1)
 			}
 			for i, c := range contents {
-				if len(c) > maxSize+maxLinePieceCap+len(lineCutMark) {
+				if len(c) > maxSize+MaxLinePieceCap+len(CutMark) {
 					t.Errorf("%s holds %d bytes", names[i], len(c))
 				}
 				for _, line := range bytes.SplitAfter(c, []byte("\n")) {
-					if len(line) > maxLinePieceCap+len(lineCutMark) {
+					if len(line) > MaxLinePieceCap+len(CutMark) {
 						t.Errorf("%s holds a line of %d bytes", names[i], len(line))
 					}
 				}
@@ -124,7 +115,7 @@ func TestLogFile_ContinuesTheLineAFileEndsWith(t *testing.T) {
 	if err := os.WriteFile(path, []byte("abc\ndef"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l := newLogFile(path, 8, 2, slog.New(slog.DiscardHandler))
+	l := NewFile(path, 8, 2, slog.New(slog.DiscardHandler))
 	l.Write([]byte("ghi\n")) // the file is past maxSize, but mid-line
 	l.Write([]byte("jk\n"))  // rotates
 	l.Close()
@@ -141,7 +132,7 @@ func TestLogFile_ContinuesTheLineAFileEndsWith(t *testing.T) {
 func TestLogFile_Mode(t *testing.T) {
 	old := syscall.Umask(0o002) // would leave 0664
 	defer syscall.Umask(old)
-	for _, mode := range []os.FileMode{DefaultLogFileMode, 0o640} {
+	for _, mode := range []os.FileMode{DefaultMode, 0o640} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "app", "x.log")
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -150,7 +141,7 @@ func TestLogFile_Mode(t *testing.T) {
 		if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		l := newLogFile(path, 1024, 2, slog.New(slog.DiscardHandler))
+		l := NewFile(path, 1024, 2, slog.New(slog.DiscardHandler))
 		l.mode = mode
 		l.Write([]byte("new\n"))
 		l.Write(bytes.Repeat([]byte("line\n"), 300)) // rotates
@@ -165,12 +156,12 @@ func TestLogFile_Mode(t *testing.T) {
 			}
 		}
 		fresh := filepath.Join(dir, "new", "y.log")
-		l = newLogFile(fresh, 1024, 2, slog.New(slog.DiscardHandler))
+		l = NewFile(fresh, 1024, 2, slog.New(slog.DiscardHandler))
 		l.mode = mode
 		l.Write([]byte("x\n"))
 		l.Close()
-		if st, err := os.Stat(filepath.Dir(fresh)); err != nil || st.Mode().Perm() != dirMode(mode)&^0o002 {
-			t.Errorf("a new log folder is %v (%v), want %v", st.Mode().Perm(), err, dirMode(mode))
+		if st, err := os.Stat(filepath.Dir(fresh)); err != nil || st.Mode().Perm() != DirMode(mode)&^0o002 {
+			t.Errorf("a new log folder is %v (%v), want %v", st.Mode().Perm(), err, DirMode(mode))
 		}
 	}
 }
@@ -179,7 +170,7 @@ func TestLogFile_Mode(t *testing.T) {
 // written from its new end, as O_APPEND would, not after a hole.
 func TestLogFile_TruncatedBehindItsBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.log")
-	l := newLogFile(path, 1<<20, 2, slog.New(slog.DiscardHandler))
+	l := NewFile(path, 1<<20, 2, slog.New(slog.DiscardHandler))
 	defer l.Close()
 	l.Write([]byte("before\n"))
 	if err := os.Truncate(path, 0); err != nil {
@@ -187,7 +178,7 @@ func TestLogFile_TruncatedBehindItsBack(t *testing.T) {
 	}
 	l.Write([]byte("after\n"))
 	fd := pipeWith(t, "spliced\n")
-	l.writeFrom(fd, []byte("spliced\n"))
+	l.WriteFrom(fd, []byte("spliced\n"))
 	if got, _ := os.ReadFile(path); string(got) != "after\nspliced\n" {
 		t.Errorf("x.log = %q, want %q", got, "after\nspliced\n")
 	}
