@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"proclet.dev/proclet/internal/atomicfile"
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/runtime/cgroup"
 	"proclet.dev/proclet/runtime/logfile"
@@ -171,6 +172,7 @@ func New(opts Options) (*Runtime, error) {
 		queued:   make(map[string]bool),
 		store:    newInstanceStore(stateDir),
 	}
+	e.store.saver = atomicfile.NewSaver(flushEvery, e.writeInstances)
 	e.outputs = newOutputPoller(e)
 	e.adopt() // before anything can start: nothing runs twice (adopt_linux.go)
 	return e, nil
@@ -221,7 +223,7 @@ func (e *Runtime) Run(ctx context.Context) error {
 		defer sampling.Wait()
 	}
 	var flushing sync.WaitGroup // writes instances.json (instances_store.go)
-	flushing.Go(func() { e.flushLoop(ctx) })
+	flushing.Go(func() { e.store.saver.Run(ctx) })
 	defer flushing.Wait()
 	for {
 		e.mu.Lock()

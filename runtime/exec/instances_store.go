@@ -7,7 +7,6 @@ package exec
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -103,9 +101,8 @@ func (r *instanceRecord) startSpec() runtime.StartSpec {
 // at most every flushEvery; Detach and StopAll write at once.
 type instanceStore struct {
 	path  string
-	limit int64 // maxInstancesFile: the most a daemon reads back
-	dirty atomic.Bool
-	kick  chan struct{} // capacity 1: "dirty was set"
+	limit int64             // maxInstancesFile: the most a daemon reads back
+	saver *atomicfile.Saver // the dirty flag and Run's flush loop; set by New
 
 	// mu serialises writes (held across one snapshot and its write, so
 	// an older snapshot never overwrites a newer one) and guards last.
@@ -121,17 +118,11 @@ type instanceStore struct {
 }
 
 func newInstanceStore(stateDir string) *instanceStore {
-	return &instanceStore{path: filepath.Join(stateDir, instancesFileName), limit: maxInstancesFile, kick: make(chan struct{}, 1)}
+	return &instanceStore{path: filepath.Join(stateDir, instancesFileName), limit: maxInstancesFile}
 }
 
 // markDirty says the handles changed. It never blocks.
-func (s *instanceStore) markDirty() {
-	s.dirty.Store(true)
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
+func (s *instanceStore) markDirty() { s.saver.MarkDirty() }
 
 // load reads the file. A missing file is fs.ErrNotExist (wrapped); a file
 // that is not a regular file, is over maxInstancesFile, does not decode,
@@ -284,7 +275,7 @@ func (e *Runtime) writeInstances() {
 	s := e.store
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.dirty.Store(false)
+	s.saver.Clean()
 	e.mu.Lock()
 	// The records share only what never changes after a start: the spec
 	// (read only) and the ports map (State.Ports is never written).
@@ -313,7 +304,7 @@ func (e *Runtime) writeInstances() {
 	})
 	if err != nil {
 		e.log.Error("saving the instances state; a daemon restarted now finds the instances by their environment", "file", s.path, "err", err)
-		s.dirty.Store(true) // retried at the next change or flush
+		s.saver.MarkDirty() // retried at the next flush
 		return
 	}
 	s.last, s.written = sum, true
@@ -339,29 +330,6 @@ func (s *instanceStore) sum(write func(io.Writer) error) uint64 {
 	s.hash.Reset()
 	write(&s.hash) // a maphash.Hash never fails a write
 	return s.hash.Sum64()
-}
-
-// flushLoop writes the file whenever it is dirty, at most every flushEvery,
-// until ctx is done. Run owns it.
-func (e *Runtime) flushLoop(ctx context.Context) {
-	t := time.NewTimer(flushEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-e.store.kick:
-		}
-		if e.store.dirty.Load() {
-			e.writeInstances()
-		}
-		t.Reset(flushEvery)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // moveAside moves an unreadable state file aside (boundedfile.MoveAside),
