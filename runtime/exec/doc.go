@@ -175,7 +175,7 @@
 // a line begun in a file is finished there. A line longer than a piece
 // (64 KiB, or maxSize when smaller) is cut: the piece ends with CutMark
 // and a newline, and the line goes on on the next line of the log
-// (cut.go). A cut is a line boundary, so output without newlines is
+// (runtime/logfile). A cut is a line boundary, so output without newlines is
 // rotated like any other, and a file holds at most maxSize plus a piece.
 // A write error (a full disk) is logged once and the output is dropped
 // while it lasts (State.LogError says why): the reader keeps draining, so
@@ -278,7 +278,7 @@
 // # Sampling
 //
 // Run samples every live instance once per Options.SampleInterval, in
-// one pass over /proc that holds no lock during its reads (sample_linux.go),
+// one pass over /proc that holds no lock during its reads (runtime/procfs),
 // into State.Usage: the CPU time (a counter that never goes down, counting
 // reaped children through cutime), RSS and listening TCP ports of the
 // instance's process tree (its process group, plus descendants that left
@@ -305,7 +305,7 @@
 // Usage.OverMemoryLimit, the consecutive samples with the tree's RSS above
 // the limit; the runtime only counts, and the reconciler decides to stop
 // the instance (MemoryLimitExceeded). With Options.CgroupRoot, a cgroup
-// v2 folder delegated to the daemon (cgroup_linux.go), each instance gets
+// v2 folder delegated to the daemon (runtime/cgroup), each instance gets
 // <root>/<app>/<instance>-<uid8>, made relative to its parent's descriptor
 // without following links (never anything outside the root), with
 // memory.max (the kernel enforces it: the sampler then does not count) and

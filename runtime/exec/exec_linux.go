@@ -50,7 +50,7 @@ type Options struct {
 	OnProbe func(app, probe string, ok bool, d time.Duration)
 	// CgroupRoot is a cgroup v2 folder delegated to the daemon: each
 	// instance gets a cgroup under it with its memory and cpu limits
-	// (cgroup_linux.go). "": none; memory limits are then polled.
+	// (runtime/cgroup). "": none; memory limits are then polled.
 	CgroupRoot string
 	// LogFileMode is the mode of the instances' log files and of the
 	// folders made for them (plus x where r is set); 0 is

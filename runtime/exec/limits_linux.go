@@ -1,7 +1,7 @@
 package exec
 
 // This file holds the memory limit by polling, counted at each sampling
-// pass, and what the runtime enforces. The cgroup side is cgroup_linux.go.
+// pass, and what the runtime enforces. The cgroup side is runtime/cgroup.
 
 import "proclet.dev/proclet/runtime"
 

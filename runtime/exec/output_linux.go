@@ -21,7 +21,7 @@ const (
 	// readBufSize bounds a reader's memory and what one read (one round of
 	// the splice path) takes: 64 KiB rounds cost a quarter of the syscalls
 	// per MiB that 16 KiB ones did. A longer line is written to the log in
-	// pieces, and cut at MaxLinePieceCap (cut.go).
+	// pieces, and cut at MaxLinePieceCap (runtime/logfile).
 	readBufSize = 64 << 10
 	// pipeSize is what the FIFO buffer is enlarged to (F_SETPIPE_SZ): the
 	// output an instance can write while no daemon reads before it blocks.

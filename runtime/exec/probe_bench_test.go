@@ -25,7 +25,7 @@ import (
 // "loop" back to back (BenchmarkNoopProbe is the pacing alone). The
 // in-process benchmarks (HTTPProbe, TCPProbe) count client and server
 // together. One probe run alone is not the whole cost in the daemon:
-// runs on the same probeTick share the wake (probe.go).
+// runs on the same probeTick share the wake (runtime/probe).
 
 func BenchmarkHTTPProbe(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))

@@ -32,7 +32,7 @@ const (
 // a redirect to another host is not followed and counts as a success,
 // with a warning.
 //
-// It speaks HTTP/1.1 itself (probe_httpmin.go) rather than through
+// It speaks HTTP/1.1 itself (httpmin.go) rather than through
 // net/http's Client: one dial, one write, the response read in the
 // caller's goroutine, one close — no Transport, no connection goroutines;
 // about half the CPU and a sixth of the allocated bytes of a run through

@@ -1,7 +1,7 @@
 package procfs
 
 // This file holds the pure half of the sampler: parsing what /proc says and
-// accounting CPU time across passes. The I/O half is sample_linux.go.
+// accounting CPU time across passes. The I/O half is sampler_linux.go.
 
 import (
 	"bytes"
