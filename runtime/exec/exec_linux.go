@@ -21,7 +21,7 @@ import (
 	"proclet.dev/proclet/runtime/ports"
 )
 
-// Options configure an Runtime.
+// Options configure a Runtime.
 type Options struct {
 	// StateDir holds the logs (<StateDir>/logs/<app>/<instance>.<stream>.log)
 	// and the run files, the output FIFOs (<RunDir>/<uid>.<stream>).

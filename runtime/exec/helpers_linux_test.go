@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// harness is an Runtime under test with Run going, that kills every process
+// harness is a Runtime under test with Run going, that kills every process
 // it started by process group when the test ends.
 type harness struct {
 	t        *testing.T

@@ -1,3 +1,5 @@
+//go:build linux
+
 package exec
 
 // This file holds <state-dir>/instances.json: every handle of the Runtime,

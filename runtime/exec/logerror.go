@@ -1,3 +1,5 @@
+//go:build linux
+
 package exec
 
 // logError is the error of h's failing log files, "" while they write.

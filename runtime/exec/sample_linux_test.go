@@ -18,7 +18,7 @@ import (
 	"proclet.dev/proclet/runtime/procfs"
 )
 
-// newSamplingExec is an Runtime sampling every interval, with Run going;
+// newSamplingExec is a Runtime sampling every interval, with Run going;
 // Cleanup kills every instance's group and stops Run.
 func newSamplingExec(t *testing.T, interval time.Duration, onSample func()) *Runtime {
 	t.Helper()

@@ -85,7 +85,7 @@ func TestAdopt_UnreadableStateFiles(t *testing.T) {
 	}
 }
 
-// newLoggedExec is an Runtime on state logging as text to logs, with Run
+// newLoggedExec is a Runtime on state logging as text to logs, with Run
 // going; nil (and the test failed) when New did not return within
 // 20 s. It stops every instance it holds when the test ends.
 func newLoggedExec(t *testing.T, state string, logs *syncBuffer) *Runtime {
