@@ -15,31 +15,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"proclet.dev/proclet/apis/v1alpha1"
-
 	"proclet.dev/proclet/runtime"
-	"proclet.dev/proclet/runtime/cgroup"
+	"proclet.dev/proclet/runtime/internal/testutil"
 	"proclet.dev/proclet/runtime/procfs"
 )
-
-// fakeCgroupRoot makes a plain folder that stands for a delegated cgroup
-// v2 subtree: cgroup.controllers lists controllers, every other file is
-// created by the runtime's writes. It is made inside a parent folder of its
-// own, returned too, so a test can check nothing appears beside it.
-func fakeCgroupRoot(t *testing.T, controllers string) (root, parent string) {
-	t.Helper()
-	parent = t.TempDir()
-	root = filepath.Join(parent, "cgroup")
-	if err := os.Mkdir(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string]string{"cgroup.controllers": controllers + "\n", "cgroup.subtree_control": ""} {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root, parent
-}
 
 // newHarnessWith is newHarness with options of the test's.
 func newHarnessWith(t *testing.T, opts Options) *harness {
@@ -81,33 +60,13 @@ func readTrim(t *testing.T, path string) string {
 	return strings.TrimSpace(string(data))
 }
 
-// tree lists every path under dir, relative, sorted.
-func tree(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
-		if err == nil && p != dir {
-			rel, _ := filepath.Rel(dir, p)
-			out = append(out, rel)
-		}
-		return nil
-	})
-	slices.Sort(out)
-	return out
-}
-
-func withLimits(s runtime.StartSpec, memory, cpu string) runtime.StartSpec {
-	s.Spec.Resources.Limits = v1alpha1.ResourceLimits{Memory: v1alpha1.Quantity(memory), CPU: v1alpha1.Quantity(cpu)}
-	return s
-}
-
 // The whole life of an instance's cgroup on a fake cgroupfs: the limits
 // written, the pid moved in (CLONE_INTO_CGROUP fails on a plain folder, so
 // the fallback), OOMKilled read from memory.events, the cgroup removed
 // after the exit, nothing created outside the root.
 func TestCgroup_FakeFSLifecycle(t *testing.T) {
 	t.Parallel()
-	root, parent := fakeCgroupRoot(t, "cpuset cpu io memory pids")
+	root, parent := testutil.FakeCgroupRoot(t, "cpuset cpu io memory pids")
 	h := newHarnessWith(t, Options{CgroupRoot: root, fakeCgroupFS: true})
 	if ls := h.e.LimitSupport(); !ls.Memory || !ls.CPU || ls.CgroupRoot != root || ls.Problem != "" {
 		t.Fatalf("LimitSupport = %+v, want memory and cpu under %s", ls, root)
@@ -116,7 +75,7 @@ func TestCgroup_FakeFSLifecycle(t *testing.T) {
 		t.Errorf("root cgroup.subtree_control = %q, want +memory +cpu", got)
 	}
 
-	s := withLimits(h.spec(workload), "64Mi", "500m")
+	s := testutil.WithLimits(h.spec(workload), "64Mi", "500m")
 	s.UID = "0123456789abcdef"
 	st := h.startReady(s)
 	leaf := filepath.Join(root, "web", s.Instance+"-01234567")
@@ -141,7 +100,7 @@ func TestCgroup_FakeFSLifecycle(t *testing.T) {
 	if x.Reason != runtime.ReasonOOMKilled || x.Signal != "SIGKILL" || x.Code != 137 {
 		t.Errorf("exit = %+v, want OOMKilled by SIGKILL (137)", x)
 	}
-	if got := tree(t, parent); !slices.Equal(got, []string{"cgroup", "cgroup/cgroup.controllers", "cgroup/cgroup.subtree_control"}) {
+	if got := testutil.Tree(t, parent); !slices.Equal(got, []string{"cgroup", "cgroup/cgroup.controllers", "cgroup/cgroup.subtree_control"}) {
 		t.Errorf("after the exit, %s holds %q: want the instance's cgroup and its app folder gone, nothing outside the root", parent, got)
 	}
 }
@@ -150,7 +109,7 @@ func TestCgroup_FakeFSLifecycle(t *testing.T) {
 // a restart under the same uid gets its cgroup again.
 func TestCgroup_FakeFSNoLimitsAndRestart(t *testing.T) {
 	t.Parallel()
-	root, _ := fakeCgroupRoot(t, "memory cpu")
+	root, _ := testutil.FakeCgroupRoot(t, "memory cpu")
 	h := newHarnessWith(t, Options{CgroupRoot: root, fakeCgroupFS: true})
 	s := h.spec(workload, "--exit-after", "0")
 	leaf := filepath.Join(root, "web", s.Instance+"-"+s.UID)
@@ -183,7 +142,7 @@ func TestCgroup_FakeFSNoLimitsAndRestart(t *testing.T) {
 // the kernel would list it.
 func TestCgroup_StopReachesEscapees(t *testing.T) {
 	t.Parallel()
-	root, _ := fakeCgroupRoot(t, "memory cpu")
+	root, _ := testutil.FakeCgroupRoot(t, "memory cpu")
 	h := newHarnessWith(t, Options{CgroupRoot: root, fakeCgroupFS: true})
 	s := h.spec(workload, "--setsid-child")
 	st := h.startReady(s)
@@ -215,7 +174,7 @@ func TestCgroup_StopReachesEscapees(t *testing.T) {
 // is written where it points.
 func TestCgroup_NeverOutsideTheRoot(t *testing.T) {
 	t.Parallel()
-	root, parent := fakeCgroupRoot(t, "memory cpu")
+	root, parent := testutil.FakeCgroupRoot(t, "memory cpu")
 	outside := filepath.Join(parent, "outside")
 	if err := os.Mkdir(outside, 0o755); err != nil {
 		t.Fatal(err)
@@ -224,7 +183,7 @@ func TestCgroup_NeverOutsideTheRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarnessWith(t, Options{CgroupRoot: root, fakeCgroupFS: true})
-	s := withLimits(h.spec(workload), "64Mi", "")
+	s := testutil.WithLimits(h.spec(workload), "64Mi", "")
 	if st, err := h.e.Start(t.Context(), s); err == nil {
 		h.mu.Lock()
 		h.pids = append(h.pids, startedPID{st.PID, procfs.StartTicks(st.PID)})
@@ -233,7 +192,7 @@ func TestCgroup_NeverOutsideTheRoot(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "cgroup") {
 		t.Errorf("error = %v, want a cgroup error", err)
 	}
-	if got := tree(t, outside); len(got) != 0 {
+	if got := testutil.Tree(t, outside); len(got) != 0 {
 		t.Errorf("written outside the root: %q", got)
 	}
 	if len(h.e.Instances("web")) != 0 {
@@ -255,13 +214,13 @@ func TestCgroup_RootChecks(t *testing.T) {
 
 	// No cpu controller delegated: memory works, cpu is reported missing
 	// and never written (TRAPS 37).
-	root, _ := fakeCgroupRoot(t, "memory pids")
+	root, _ := testutil.FakeCgroupRoot(t, "memory pids")
 	h := newHarnessWith(t, Options{CgroupRoot: root, fakeCgroupFS: true})
 	ls := h.e.LimitSupport()
 	if !ls.Memory || ls.CPU || !strings.Contains(ls.Problem, "no cpu controller") {
 		t.Errorf("LimitSupport = %+v, want memory, no cpu, and why", ls)
 	}
-	s := withLimits(h.spec(workload), "32Mi", "250m")
+	s := testutil.WithLimits(h.spec(workload), "32Mi", "250m")
 	h.startReady(s)
 	leaf := filepath.Join(root, "web", s.Instance+"-"+s.UID)
 	if _, err := os.Stat(filepath.Join(leaf, "cpu.max")); !isNotExist(err) {
@@ -358,47 +317,5 @@ func TestCgroup_RealCloneIntoCgroup(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "web")); !isNotExist(err) {
 		t.Errorf("app cgroup after its last instance: %v, want removed", err)
-	}
-}
-
-// A new daemon finds the cgroup an earlier one made (adoption): limits
-// known, OOM kills counted from the cgroup's creation, removed on exit.
-func TestCgroup_ReopenForAdoption(t *testing.T) {
-	t.Parallel()
-	root, parent := fakeCgroupRoot(t, "memory cpu")
-	log := slog.New(slog.DiscardHandler)
-	first, err := cgroup.NewManager(root, true, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := withLimits(runtime.StartSpec{UID: "feedface-0000", App: "web", Instance: "web-0", Spec: &v1alpha1.AppSpec{}}, "64Mi", "")
-	cg, err := first.Create(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cg.Release() // the first daemon goes away (Detach)
-
-	next, err := cgroup.NewManager(root, true, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := next.Reopen(runtime.StartSpec{UID: "0ther000", App: "web", Instance: "web-0"}); got != nil {
-		t.Errorf("reopened a cgroup for another uid: %s", got.Path())
-	}
-	again := next.Reopen(s)
-	if again == nil || !again.MemoryMax || again.Path() != filepath.Join(root, "web", "web-0-feedface") {
-		t.Fatalf("reopen = %+v, want the cgroup with its memory.max", again)
-	}
-	if err := os.WriteFile(filepath.Join(again.Path(), "memory.events"), []byte("oom_kill 1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if !again.Exited() {
-		t.Errorf("an OOM kill counted in the cgroup was not reported")
-	}
-	if got := tree(t, parent); len(got) != 3 {
-		t.Errorf("after the exit: %q, want the root's two files only", got)
-	}
-	if (*cgroup.Manager)(nil).Reopen(s) != nil {
-		t.Errorf("reopen without a cgroup root")
 	}
 }

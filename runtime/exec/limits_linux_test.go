@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/internal/testutil"
 )
 
 // The memory limit is polled on the RSS of the whole process tree: here
@@ -13,8 +14,8 @@ import (
 func TestMemoryLimit_TreeRSSPolled(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, Options{SampleInterval: 20 * time.Millisecond})
-	over := withLimits(h.spec("/bin/sh", "-c", workload+" --alloc 96Mi & wait"), "48Mi", "")
-	under := withLimits(h.spec("/bin/sh", "-c", workload+" --alloc 96Mi & wait"), "1Gi", "")
+	over := testutil.WithLimits(h.spec("/bin/sh", "-c", workload+" --alloc 96Mi & wait"), "48Mi", "")
+	under := testutil.WithLimits(h.spec("/bin/sh", "-c", workload+" --alloc 96Mi & wait"), "1Gi", "")
 	h.start(over)
 	h.start(under)
 	var o, u runtime.State
@@ -39,9 +40,9 @@ func TestMemoryLimit_TreeRSSPolled(t *testing.T) {
 // process and could restart an instance the cgroup keeps under its limit).
 func TestMemoryLimit_NotPolledUnderMemoryMax(t *testing.T) {
 	t.Parallel()
-	root, _ := fakeCgroupRoot(t, "memory")
+	root, _ := testutil.FakeCgroupRoot(t, "memory")
 	h := newHarnessWith(t, Options{SampleInterval: 20 * time.Millisecond, CgroupRoot: root, fakeCgroupFS: true})
-	s := withLimits(h.spec(workload, "--alloc", "96Mi"), "48Mi", "")
+	s := testutil.WithLimits(h.spec(workload, "--alloc", "96Mi"), "48Mi", "")
 	h.start(s)
 	var st runtime.State
 	waitFor(t, 10*time.Second, "the tree sampled at 96Mi", func() bool {
