@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/internal/atomicfile"
 	"proclet.dev/proclet/runtime"
 )
 
@@ -106,7 +107,7 @@ func New(opts Options) *Reconciler {
 	}
 	r.events = newRing(size)
 	r.stateFile = opts.StateFile
-	r.saver = newSaver(r.stateFile, saveEvery, r.log, r.encodeState, runtime.WriteFileAtomic)
+	r.saver = newSaver(r.stateFile, saveEvery, r.log, r.encodeState, atomicfile.Write)
 	r.limits = opts.Limits
 	r.restore()
 	return r

@@ -1,8 +1,7 @@
 package runtime
 
-// This file holds resources.limits as the runtime sees them: what it can
-// enforce (LimitSupport) and the memory limit by polling, counted at each
-// sampling pass. The cgroup side is cgroup_linux.go.
+// This file holds resources.limits as the runtime sees them: what an
+// implementation can enforce (LimitSupport) and the limits' values.
 
 import "proclet.dev/proclet/apis/v1alpha1"
 
@@ -30,17 +29,6 @@ type LimitSupport struct {
 	Problem string
 }
 
-// LimitSupport reports what e enforces. It does not change after NewExec.
-func (e *Exec) LimitSupport() LimitSupport {
-	ls := LimitSupport{Sampling: e.sampleInterval > 0}
-	if e.cgroups != nil {
-		ls.CgroupRoot = e.cgroups.root
-		ls.Memory, ls.CPU = e.cgroups.memory, e.cgroups.cpu
-		ls.Problem = e.cgroups.problem
-	}
-	return ls
-}
-
 // MemoryLimit is spec's resources.limits.memory in bytes, 0 when unset
 // (or unusable: validation rejects such a value before it gets here).
 func MemoryLimit(spec *v1alpha1.AppSpec) int64 {
@@ -64,26 +52,4 @@ func CPULimitMillis(spec *v1alpha1.AppSpec) int64 {
 		return 0
 	}
 	return n
-}
-
-// overMemoryLimit is the count of consecutive samples above the memory
-// limit after this one: prev+1 when u is above limit, else 0; always 0
-// without a limit. The runtime only counts: the reconciler decides when
-// the count is enough to restart the instance, so that one spike does not.
-func overMemoryLimit(prev int, limit int64, u Usage) int {
-	if limit <= 0 || u.MemoryBytes <= uint64(limit) {
-		return 0
-	}
-	return prev + 1
-}
-
-// sampledLimitLocked is the memory limit the sampler polls for h: none
-// when h's cgroup has memory.max, which the kernel enforces itself (a
-// tree-summed RSS counts shared pages once per process and could restart
-// an instance the cgroup holds under its limit). Caller holds e.mu.
-func (h *handle) sampledLimitLocked() int64 {
-	if h.cgroup != nil && h.cgroup.memoryMax {
-		return 0
-	}
-	return MemoryLimit(h.spec.Spec)
 }

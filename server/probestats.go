@@ -8,7 +8,7 @@ import (
 )
 
 // ProbeRecorder counts probe runs per app and probe for the metrics. The
-// runtime calls Record after each run (runtime.ExecOptions.OnProbe); the
+// runtime calls Record after each run (exec.Options.OnProbe); the
 // collector reads ProbeStats at scrape time. Apps that are gone are not
 // exported (the collector only looks up the apps that exist).
 type ProbeRecorder struct {

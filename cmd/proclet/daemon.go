@@ -19,7 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"proclet.dev/proclet/reconciler"
-	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/exec"
+	"proclet.dev/proclet/runtime/logfile"
 	"proclet.dev/proclet/server"
 	"proclet.dev/proclet/watchers"
 )
@@ -114,7 +115,7 @@ func chooseRunDir(cfg daemonConfig, log *slog.Logger) (dir string, remove func()
 	if cfg.runDir != "" {
 		return cfg.runDir, func() {}
 	}
-	dir, refused := runtime.TmpfsRunDirRefusals(cfg.stateDir)
+	dir, refused := exec.TmpfsRunDirRefusals(cfg.stateDir)
 	logRunDirRefusals(log, refused, dir, cfg.stateDir)
 	if dir == "" {
 		return "", func() {}
@@ -124,7 +125,7 @@ func chooseRunDir(cfg daemonConfig, log *slog.Logger) (dir string, remove func()
 
 // daemonParts are the daemon's components, wired to one another.
 type daemonParts struct {
-	rt  *runtime.Exec
+	rt  *exec.Runtime
 	rec *reconciler.Reconciler
 	srv *server.Server
 	dir *watchers.Dir
@@ -141,7 +142,7 @@ func wire(cfg daemonConfig, log *slog.Logger, labels map[string]string, manifest
 		sampleEvery = -1 // never
 	}
 	probeStats := server.NewProbeRecorder()
-	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
+	rt, err := exec.New(exec.Options{StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
 		// p.rec is set before rt.Run starts sampling.
 		SampleInterval: sampleEvery, OnSample: func() { p.rec.RefreshUsage() }, OnProbe: probeStats.Record,
 		CgroupRoot: cfg.cgroupRoot, LogFileMode: cfg.logFileMode})
@@ -188,7 +189,7 @@ func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, m
 		Status:                  status,
 		Log:                     log,
 		Version:                 version,
-		LogPath:                 func(a, i, s string) string { return runtime.LogPath(cfg.stateDir, a, i, s) },
+		LogPath:                 func(a, i, s string) string { return logfile.Path(cfg.stateDir, a, i, s) },
 		APIKeys:                 apiKeys,
 		MetricsPublic:           cfg.metricsPublic,
 		CORSOrigin:              cfg.corsOrigin,
@@ -251,7 +252,7 @@ func logRunDirRefusals(log *slog.Logger, refused []error, chosen, stateDir strin
 	}
 	for _, err := range refused {
 		level := slog.LevelWarn
-		if errors.Is(err, runtime.ErrNotTmpfs) {
+		if errors.Is(err, exec.ErrNotTmpfs) {
 			level = slog.LevelDebug
 		}
 		log.Log(context.Background(), level, "not using a default run dir", "err", err, "using", chosen)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/exec"
 )
 
 // daemonConfig is the daemon's command line.
@@ -77,7 +77,7 @@ func defineDaemonFlags(fs *flag.FlagSet, c *daemonConfig) *string {
 	fs.StringVar(&c.onExit, "on-exit", "stop", "what a stopping daemon does with the instances: stop or keep")
 	fs.StringVar(&c.nodeLabels, "node-labels", "", "this host's labels `k=v,...`, matched against nodeSelector")
 	fs.DurationVar(&c.stopWait, "shutdown-timeout", 0, "give up waiting for instances to stop after this long (0: the longest grace period plus 10s)")
-	fs.DurationVar(&c.sampleInterval, "sample-interval", runtime.DefaultSampleInterval, "sample the CPU, memory and listening ports of every instance's process tree every `interval` (0: never)")
+	fs.DurationVar(&c.sampleInterval, "sample-interval", exec.DefaultSampleInterval, "sample the CPU, memory and listening ports of every instance's process tree every `interval` (0: never)")
 	fs.StringVar(&c.cgroupRoot, "cgroup-root", "", "a cgroup v2 `directory` delegated to proclet: each instance gets a cgroup there with its memory and cpu limits (without it, memory limits are polled and cpu limits are not enforced)")
 	fs.StringVar(&c.runDir, "run-dir", "", "`directory` of the instances' output FIFOs (default: a private folder on a tmpfs, /run/proclet/<key>, $XDG_RUNTIME_DIR/proclet/<key> or /dev/shm/proclet-<uid>-<key>, else <state-dir>/run)")
 	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "`file` of API keys, one per line; when given, every endpoint but /healthz and /readyz needs one")

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"proclet.dev/proclet/runtime"
+	rtexec "proclet.dev/proclet/runtime/exec"
 )
 
 // procletPeer is the daemon under test, on a folder of manifests: all
@@ -124,7 +124,7 @@ func (p *procletPeer) close() {
 		p.daemon.stop(30 * time.Second)
 	}
 	// The daemon's output FIFOs are on a tmpfs by default, outside p.ph.dir.
-	if run := runtime.TmpfsRunDir(filepath.Join(p.ph.dir, "state")); run != "" {
+	if run := rtexec.TmpfsRunDir(filepath.Join(p.ph.dir, "state")); run != "" {
 		os.RemoveAll(run)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/exec"
 )
 
 // config is the command line.
@@ -131,7 +131,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	if code == 0 && !cfg.keep {
-		if run := runtime.TmpfsRunDir(c.stateDir); run != "" { // the daemon's FIFOs, by default on a tmpfs
+		if run := exec.TmpfsRunDir(c.stateDir); run != "" { // the daemon's FIFOs, by default on a tmpfs
 			os.RemoveAll(run)
 		}
 		os.RemoveAll(dir)

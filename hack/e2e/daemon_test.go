@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
-	"proclet.dev/proclet/runtime"
+	rtexec "proclet.dev/proclet/runtime/exec"
 )
 
 var bins struct {
@@ -266,9 +266,9 @@ spec:
 }
 
 // removeRunDir removes the tmpfs folder of the output FIFOs a daemon on
-// state used by default (runtime.TmpfsRunDir), if any.
+// state used by default (rtexec.TmpfsRunDir), if any.
 func removeRunDir(state string) {
-	if dir := runtime.TmpfsRunDir(state); dir != "" {
+	if dir := rtexec.TmpfsRunDir(state); dir != "" {
 		os.RemoveAll(dir)
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/internal/hostile"
-	"proclet.dev/proclet/runtime"
+	rtexec "proclet.dev/proclet/runtime/exec"
 )
 
 // TestHostileStateFiles: each state file (instances.json, ports.json,
@@ -99,7 +99,7 @@ spec:
 func TestRefusedRunDirIsWarned(t *testing.T) {
 	skipShort(t)
 	state := t.TempDir()
-	bad := runtime.TmpfsRunDir(state)
+	bad := rtexec.TmpfsRunDir(state)
 	if bad == "" {
 		t.Skip("no tmpfs run dir here")
 	}

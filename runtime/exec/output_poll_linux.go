@@ -1,0 +1,426 @@
+package exec
+
+// This file holds the one goroutine that moves every instance's output
+// into its log, and that starts an instance's waiter goroutine only once
+// the instance has exited (startWaiter). A goroutine per stream (two per instance) would sit idle
+// nearly all the time and still cost its stack and a scratch pipe: at a
+// thousand instances that was 2000 goroutines, 4000 file descriptors and
+// (with their buffers) most of the daemon's memory. Instead one epoll set
+// holds every output FIFO; its loop runs the rounds of the splice path
+// (output_splice_linux.go: tee to peek, splice to move, exactly once)
+// for whichever FIFO has output, through one scratch pipe and a buffer
+// taken only for the round.
+//
+// A reader whose file cannot be spliced (not a FIFO, or no tee(2)) keeps a
+// goroutine of its own (Runtime.read). One slow log write holds back the
+// other instances' output for its duration; the instances never block on
+// it (their FIFOs hold 1-4 MiB) and all logs share the disk anyway.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// roundsPerWake bounds what one FIFO gets in a turn (rounds of at most
+// readBufSize), so a flood from one instance does not starve the others:
+// epoll is level-triggered, the rest is read on the next turn.
+const roundsPerWake = 2
+
+// outputCoalesce is how long the loop lets output gather before it waits
+// again, when it is woken often for little: a writer making small writes
+// (a line each) woke it, and cost it a tee, a read and a splice, for every
+// write. It sleeps that long after a wake that moved less than a round
+// and came less than that long after it began to wait. Quiet instances
+// never meet it; a busy one has its output in the log at most that much
+// later.
+const outputCoalesce = time.Millisecond
+
+// outputPoller is the Runtime's reader of the output FIFOs. Its fds exist
+// while it has readers: the loop closes them when the last one ends.
+type outputPoller struct {
+	e *Runtime
+
+	mu      sync.Mutex
+	epfd    int    // -1 while there is no loop
+	wake    int    // eventfd: a cancel wakes the loop
+	scratch [2]int // the tee rounds' pipe: only the loop (and add's empty tee) use it
+	readers map[int32]*reader
+	exits   map[int32]*pidWaiter // waiters whose goroutine starts on the exit
+	cancels []*reader            // cancelled, for the loop to end
+}
+
+func newOutputPoller(e *Runtime) *outputPoller {
+	return &outputPoller{e: e, epfd: -1, wake: -1, scratch: [2]int{-1, -1}, readers: map[int32]*reader{},
+		exits: map[int32]*pidWaiter{}}
+}
+
+// Fields of pidWaiter used by the poller, guarded by outputPoller.mu.
+type exitWatch struct {
+	run       func() // the waiter goroutine's body, started on the exit or Cancel
+	fd        int32  // its fd in the epoll set while watched
+	watched   bool
+	cancelled bool
+}
+
+// startWaiter runs w's waiter goroutine (run, which calls w.Wait) once the
+// process has exited or w is cancelled: until then the instance costs no
+// goroutine, only its fd in the loop's epoll set. Without the loop, the
+// goroutine starts now and blocks in Wait as before. w.p must have been
+// set to e.outputs before w was published (so a Cancel can find it); the
+// caller did e.wg.Add(1) for run.
+func (e *Runtime) startWaiter(w *pidWaiter, run func()) {
+	if !e.outputs.watchExit(w, run) {
+		go run()
+	}
+}
+
+func (p *outputPoller) watchExit(w *pidWaiter, run func()) bool {
+	_, fd, ok := rawFD(w.f)
+	if !ok {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w.p != p || w.watch.cancelled { // Cancel came first: Wait returns false at once
+		return false
+	}
+	start := p.epfd < 0
+	if start {
+		if err := p.openLocked(); err != nil {
+			return false
+		}
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		if start {
+			p.closeLocked()
+		}
+		return false
+	}
+	w.watch = exitWatch{run: run, fd: int32(fd), watched: true}
+	p.exits[int32(fd)] = w
+	if start {
+		p.e.wg.Add(1)
+		go p.loop(p.epfd, p.wake)
+	}
+	return true
+}
+
+// fireLocked takes w out of the epoll set and starts its goroutine.
+func (p *outputPoller) fireLocked(w *pidWaiter) {
+	if !w.watch.watched {
+		return
+	}
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(w.watch.fd), nil)
+	delete(p.exits, w.watch.fd)
+	w.watch.watched = false
+	go w.watch.run()
+}
+
+// cancelWaiter makes w's Wait return false (its deadline is already set)
+// and, if its goroutine waits for the exit in the loop, starts it now.
+func (p *outputPoller) cancelWaiter(w *pidWaiter) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w.watch.cancelled = true
+	if w.watch.watched {
+		p.fireLocked(w)
+		p.notifyLocked() // the loop may have nothing left to wait for
+	}
+}
+
+// Fields of reader used by the poller, guarded by outputPoller.mu.
+type pollState struct {
+	polled    bool  // the loop reads it
+	cancelled bool  // cancel was called
+	ended     bool  // finished: done is closed
+	src       int32 // the FIFO's fd while polled
+}
+
+// startReader starts reading r's stream: in the loop when its file can be
+// spliced, else on a goroutine of its own. The caller did e.wg.Add(1) for
+// it; whoever ends it calls e.wg.Done.
+func (e *Runtime) startReader(r *reader) {
+	if !e.outputs.add(r) {
+		go e.read(r)
+	}
+}
+
+// add puts r in the loop, starting the loop if needed. It reports false,
+// having changed nothing, when r's file cannot be spliced or the loop's
+// fds cannot be made.
+func (p *outputPoller) add(r *reader) bool {
+	_, src, ok := fifoFD(r.f)
+	if !ok {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	start := p.epfd < 0
+	if start {
+		if err := p.openLocked(); err != nil {
+			p.e.log.Warn("output reader loop unavailable; reading each stream on a goroutine of its own", "err", err)
+			return false
+		}
+	}
+	// An empty tee tells whether the kernel splices this FIFO (EAGAIN:
+	// nothing there yet, but it does); EINVAL means no splicing here.
+	if _, err := unix.Tee(src, p.scratch[1], 0, unix.SPLICE_F_NONBLOCK); errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		if start {
+			p.closeLocked()
+		}
+		return false
+	}
+	r.poll.polled = true
+	if r.poll.cancelled { // cancelled before it started: it ends at once
+		p.cancels = append(p.cancels, r)
+	} else {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(src)}
+		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, src, &ev); err != nil {
+			r.poll.polled = false
+			if start {
+				p.closeLocked()
+			}
+			return false
+		}
+		r.poll.src = int32(src)
+		p.readers[int32(src)] = r
+	}
+	if start {
+		p.e.wg.Add(1) // the caller's Add(1) for r keeps the count above 0
+		go p.loop(p.epfd, p.wake)
+	}
+	if len(p.cancels) > 0 {
+		p.notifyLocked()
+	}
+	return true
+}
+
+// openLocked makes the epoll set, the eventfd and the scratch pipe.
+func (p *outputPoller) openLocked() error {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("epoll_create1: %w", err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return fmt.Errorf("eventfd: %w", err)
+	}
+	var scratch [2]int
+	if err := unix.Pipe2(scratch[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return fmt.Errorf("pipe2: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		unix.Close(scratch[0])
+		unix.Close(scratch[1])
+		return fmt.Errorf("epoll_ctl: %w", err)
+	}
+	p.epfd, p.wake, p.scratch = epfd, wake, scratch
+	return nil
+}
+
+func (p *outputPoller) closeLocked() {
+	for _, fd := range []int{p.epfd, p.wake, p.scratch[0], p.scratch[1]} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	p.epfd, p.wake, p.scratch = -1, -1, [2]int{-1, -1}
+}
+
+func (p *outputPoller) notifyLocked() {
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	unix.Write(p.wake, one[:]) // EAGAIN: a wake is pending anyway
+}
+
+// cancel makes r stop at once, keeping what it has read. Safe to call at
+// any time, from any goroutine.
+func (p *outputPoller) cancel(r *reader) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r.poll.ended || r.poll.cancelled {
+		return
+	}
+	r.poll.cancelled = true
+	if r.poll.polled {
+		p.cancels = append(p.cancels, r)
+		p.notifyLocked()
+		return
+	}
+	// Not started yet, or on a goroutine of its own: the deadline makes
+	// that goroutine's read return (and stays for one not yet started).
+	r.f.SetReadDeadline(time.Unix(1, 0))
+}
+
+// loop waits for output on every polled FIFO and moves it into the logs,
+// until no reader is left; then it closes the poller's fds (a new reader
+// starts a new loop).
+func (p *outputPoller) loop(epfd, wake int) {
+	defer p.e.wg.Done()
+	events := make([]unix.EpollEvent, 64)
+	var buf [8]byte
+	var last struct { // the last wake
+		waited time.Duration // how long epoll_wait blocked for it
+		moved  int           // bytes it moved
+	}
+	for {
+		p.mu.Lock()
+		cancels := p.cancels
+		p.cancels = nil
+		p.mu.Unlock()
+		for _, r := range cancels {
+			p.end(r, nil, true)
+		}
+		p.mu.Lock()
+		if len(p.readers) == 0 && len(p.exits) == 0 && len(p.cancels) == 0 {
+			p.closeLocked()
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		if last.moved > 0 && last.moved < readBufSize && last.waited < outputCoalesce {
+			time.Sleep(outputCoalesce) // a little output, soon after the last: let more gather
+		}
+		waitFrom := time.Now()
+		n, err := unix.EpollWait(epfd, events, -1)
+		last.waited, last.moved = time.Since(waitFrom), 0
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			p.failAll(fmt.Errorf("epoll_wait: %w", err))
+			continue
+		}
+		for _, ev := range events[:n] {
+			if int(ev.Fd) == wake {
+				unix.Read(wake, buf[:])
+				continue
+			}
+			p.mu.Lock()
+			if w := p.exits[ev.Fd]; w != nil {
+				p.fireLocked(w) // the process exited (or its polling pipe closed)
+				p.mu.Unlock()
+				continue
+			}
+			r := p.readers[ev.Fd]
+			if r != nil && r.poll.cancelled {
+				r = nil // ended at the top of the next turn
+			}
+			p.mu.Unlock()
+			if r == nil {
+				continue
+			}
+			moved, eof, err := p.turn(r)
+			last.moved += moved
+			if eof || err != nil {
+				p.end(r, err, false)
+			}
+		}
+	}
+}
+
+// turn moves what r's FIFO holds into its log, at most roundsPerWake
+// rounds, and says how many bytes. It reports EOF (no writer left and
+// nothing more to read) or an error, either of which ends the reader.
+func (p *outputPoller) turn(r *reader) (moved int, eof bool, err error) {
+	src := int(r.poll.src)
+	for range roundsPerWake {
+		n, err := unix.Tee(src, p.scratch[1], readBufSize, unix.SPLICE_F_NONBLOCK)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			return moved, false, nil
+		case err != nil:
+			return moved, false, fmt.Errorf("tee: %w", err)
+		case n == 0:
+			return moved, true, nil
+		}
+		buf := readBufs.Get().(*[readBufSize]byte)
+		err = readFull(p.scratch[0], buf[:n])
+		if err == nil {
+			r.out.WriteFrom(src, buf[:n])
+			moved += int(n)
+		}
+		readBufs.Put(buf)
+		if err != nil {
+			p.resetScratch()
+			return moved, false, err
+		}
+	}
+	return moved, false, nil
+}
+
+// resetScratch replaces the scratch pipe after a failed round, which may
+// have left bytes in it that would be taken for the next round's.
+func (p *outputPoller) resetScratch() {
+	var fresh [2]int
+	if err := unix.Pipe2(fresh[:], unix.O_CLOEXEC); err != nil {
+		return // keep the old one: better than none
+	}
+	p.mu.Lock()
+	unix.Close(p.scratch[0])
+	unix.Close(p.scratch[1])
+	p.scratch = fresh
+	p.mu.Unlock()
+}
+
+// end finishes r as Runtime.read does: the line cut short is ended (but not on
+// a cancel by Detach: the next daemon continues it), the FIFO closed, the
+// log released, done closed.
+func (p *outputPoller) end(r *reader, err error, cancelled bool) {
+	p.mu.Lock()
+	if r.poll.ended {
+		p.mu.Unlock()
+		return
+	}
+	if r.poll.src >= 0 && p.readers[r.poll.src] == r {
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(r.poll.src), nil)
+		delete(p.readers, r.poll.src)
+	}
+	r.poll.ended = true
+	p.mu.Unlock()
+	if err != nil {
+		p.e.log.Error("reading instance output", "file", r.fifo, "err", err)
+	}
+	if !cancelled || !p.e.isDetached() {
+		r.out.EndLine()
+	}
+	r.f.Close()
+	p.e.releaseLog(r.out)
+	close(r.done)
+	p.e.wg.Done()
+}
+
+// failAll ends every reader and releases every held-back waiter after the
+// epoll set failed, which should not happen; the instances keep running
+// and keep their FIFOs.
+func (p *outputPoller) failAll(err error) {
+	p.mu.Lock()
+	var all []*reader
+	for _, r := range p.readers {
+		all = append(all, r)
+	}
+	// The waiters held back wait on their own from now on (Wait blocks in
+	// Go's poller), so that the loop has nothing left and ends instead of
+	// retrying a failing epoll_wait.
+	for _, w := range p.exits {
+		p.fireLocked(w)
+	}
+	p.mu.Unlock()
+	for _, r := range all {
+		p.end(r, err, false)
+	}
+}

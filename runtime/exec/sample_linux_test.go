@@ -1,0 +1,156 @@
+package exec
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+
+	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/procfs"
+)
+
+// newSamplingExec is a Runtime sampling every interval, with Run going;
+// Cleanup kills every instance's group and stops Run.
+func newSamplingExec(t *testing.T, interval time.Duration, onSample func()) *Runtime {
+	t.Helper()
+	e, err := New(Options{StateDir: t.TempDir(), Log: slog.New(slog.DiscardHandler),
+		Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin"}, SampleInterval: interval, OnSample: onSample})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		e.mu.Lock()
+		for _, h := range e.handles {
+			unix.Kill(-h.pid, unix.SIGKILL)
+		}
+		e.mu.Unlock()
+		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer scancel()
+		if err := e.StopAll(sctx, "TestCleanup"); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+		cancel()
+		<-done
+	})
+	return e
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestSample_ProcessTree runs a workload with children, grandchildren, a
+// child that left the group (setsid) and an HTTP port, and checks the
+// usage the Runtime writes into State: the whole tree's RSS, the port, a
+// counter that never goes down, and no Event for a sample.
+func TestSample_ProcessTree(t *testing.T) {
+	var samples atomic.Int64
+	e := newSamplingExec(t, 20*time.Millisecond, func() { samples.Add(1) })
+	port := freePort(t)
+	spec := runtime.StartSpec{UID: "uid-tree", App: "web", Instance: "web-0", Revision: "r1", Dir: t.TempDir(),
+		Spec: &v1alpha1.AppSpec{Command: []string{workload, "--port", strconv.Itoa(port), "--children", "2",
+			"--grandchildren", "--setsid-child", "--alloc", "48Mi"}}}
+	st, err := e.Start(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The setsid child leads a group of its own that killing the
+	// instance's group misses: kill it first (cleanups run last in, first
+	// out, so the instance still runs and is still its parent).
+	t.Cleanup(func() {
+		for _, pid := range processes(func(p procStat) bool { return p.ppid == st.PID && p.pgid != st.PID }) {
+			unix.Kill(-pid, unix.SIGKILL)
+		}
+	})
+	var u runtime.Usage
+	waitFor(t, 10*time.Second, "the port and 48 MiB in the sample", func() bool {
+		u = e.Instances("web")[0].Usage
+		return slices.Contains(u.Listening, int32(port)) && u.MemoryBytes >= 48<<20
+	})
+
+	if all := e.AllInstances(); len(all) != 1 || all[0].UID != "uid-tree" || all[0].Usage.MemoryBytes == 0 {
+		t.Fatalf("AllInstances: %+v", all)
+	}
+
+	// Every process the workload forked is in the tree, also the one that
+	// left the group.
+	// Each child forks its grandchild on its own time, after the port
+	// and the memory above may show: poll.
+	var tree []int
+	escaped := false
+	waitFor(t, 10*time.Second, "the workload's six processes", func() bool {
+		tree, escaped = nil, false
+		for _, pid := range processes(func(p procStat) bool { return p.pgid == st.PID }) {
+			tree = append(tree, pid)
+		}
+		for _, pid := range processes(func(p procStat) bool { return p.ppid == st.PID && p.pgid != st.PID }) {
+			tree, escaped = append(tree, pid), true
+		}
+		return escaped && len(tree) >= 6
+	})
+	s := procfs.NewSampler("/proc")
+	dirfd, err := unix.Open("/proc", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dirfd)
+	t.Cleanup(s.Close)
+	got, err := s.Tree(st.PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range tree {
+		if !slices.Contains(got, pid) {
+			t.Errorf("pid %d of the instance is not in the sampled tree %v", pid, got)
+		}
+	}
+
+	// The counter never goes down, the sample time moves, and sampling
+	// sent no event.
+	prev := u
+	for range 5 {
+		n := samples.Load()
+		waitFor(t, 5*time.Second, "another sample", func() bool { return samples.Load() > n+1 })
+		cur := e.Instances("web")[0].Usage
+		if cur.CPUSeconds < prev.CPUSeconds || !cur.SampledAt.After(prev.SampledAt) || cur.CPUPercent < 0 {
+			t.Fatalf("usage went back: %+v then %+v", prev, cur)
+		}
+		prev = cur
+	}
+	select {
+	case ev := <-e.Events():
+		t.Fatalf("sampling sent an event: %+v", ev)
+	default:
+	}
+}
+
+// TestSample_Disabled checks that a negative interval samples nothing.
+func TestSample_Disabled(t *testing.T) {
+	var samples atomic.Int64
+	e := newSamplingExec(t, -1, func() { samples.Add(1) })
+	if _, err := e.Start(t.Context(), runtime.StartSpec{UID: "u", App: "web", Instance: "web-0", Dir: t.TempDir(),
+		Spec: &v1alpha1.AppSpec{Command: []string{workload}}}); err != nil {
+		t.Fatal(err)
+	}
+	if u := e.Instances("web")[0].Usage; !u.SampledAt.IsZero() || samples.Load() != 0 {
+		t.Fatalf("sampled with sampling off: %+v", u)
+	}
+}

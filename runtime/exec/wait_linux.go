@@ -1,0 +1,196 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+
+	"proclet.dev/proclet/runtime"
+)
+
+// drainTimeout bounds how long the waiter waits, after the instance's group
+// is gone, for its output to reach EOF. Only a process that left the group
+// (setsid) and kept the output open makes it expire.
+const drainTimeout = 2 * time.Second
+
+// pidWaiter waits for a child's exit through a pidfd without reaping it,
+// so its pid (and process group id) stay reserved until cmd.Wait. Unlike a
+// blocking wait(2), the wait can be cancelled (Detach) or bounded by a
+// deadline (preStop), through Go's poller.
+type pidWaiter struct {
+	f *os.File
+	p *outputPoller // set when watched by the loop (startWaiter)
+	// watch is guarded by p.mu.
+	watch exitWatch
+}
+
+func newPidWaiter(pid int) (*pidWaiter, error) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	return &pidWaiter{f: os.NewFile(uintptr(fd), "pidfd")}, nil
+}
+
+// Wait blocks until the process exits (true), or the deadline passes or
+// Cancel is called (false).
+func (w *pidWaiter) Wait() bool {
+	rc, err := w.f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	exited := false
+	err = rc.Read(func(fd uintptr) bool {
+		exited = pidfdReadable(int(fd))
+		return exited
+	})
+	return exited && err == nil
+}
+
+// pidfdReadable reports whether the pidfd signals an exit.
+func pidfdReadable(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(pfd, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return err == nil && n > 0
+	}
+}
+
+// SetDeadline bounds Wait; the zero time removes the bound.
+func (w *pidWaiter) SetDeadline(t time.Time) { w.f.SetReadDeadline(t) }
+
+// Cancel makes Wait return false now, and starts the waiter goroutine if
+// the loop holds it back until the exit.
+func (w *pidWaiter) Cancel() {
+	w.f.SetReadDeadline(time.Unix(1, 0))
+	if w.p != nil {
+		w.p.cancelWaiter(w)
+	}
+}
+
+// Close releases the pidfd.
+func (w *pidWaiter) Close() { w.f.Close() }
+
+// wait is the one waiter of h's process: the only goroutine that reaps it.
+// On exit it kills what is left of the group (the leader, a zombie until
+// reaped, keeps the group id from being reused), kills a running preStop
+// hook, reaps, waits for the output to drain, records the exit and queues
+// an event. On Detach it leaves the process running and unreaped.
+func (e *Runtime) wait(h *handle) {
+	defer e.wg.Done()
+	defer h.exit.Close()
+	// The logger is made when needed: built up front, it would sit in
+	// every idle waiter's frame (a thousand handler clones).
+	log := func() *slog.Logger { return e.log.With("app", h.spec.App, "instance", h.spec.Instance, "pid", h.pid) }
+	if !h.exit.Wait() {
+		if !e.isDetached() {
+			log().Error("cannot wait for the instance any more; it is no longer observed")
+		}
+		h.cmd.Process.Release()
+		h.cgroup.Release() // it keeps running in it
+		return
+	}
+	at := time.Now()
+	e.markGone(h)
+	unix.Kill(-h.pid, unix.SIGKILL)
+	h.cgroup.Kill() // what left the group too
+	if err := h.cmd.Wait(); err != nil && !isExitError(err) {
+		log().Error("reaping instance", "err", err)
+	}
+	exit := exitStatus(h.cmd.ProcessState, at)
+	e.drain(h, log())
+	if h.cgroup.Exited() { // removes the cgroup
+		exit.Reason = runtime.ReasonOOMKilled
+	}
+	for _, r := range h.output {
+		os.Remove(r.fifo)
+	}
+
+	e.mu.Lock()
+	if h.stopReason != "" {
+		exit.Reason = h.stopReason
+	}
+	h.state.Exit = &exit
+	h.state.Stopping = false
+	h.finished = true
+	e.notifyLocked(h.spec.App, h.spec.UID)
+	e.mu.Unlock()
+	e.kickRun()
+	e.log.Debug("exited", "app", h.spec.App, "instance", h.spec.Instance, "pid", h.pid, "exit_code", exit.Code, "signal", exit.Signal, "reason", exit.Reason)
+}
+
+func isExitError(err error) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee)
+}
+
+// drain waits for both output readers to reach EOF, at most drainTimeout,
+// then cancels them.
+func (e *Runtime) drain(h *handle, log *slog.Logger) {
+	t := time.NewTimer(drainTimeout)
+	defer t.Stop()
+	for _, r := range h.output {
+		select {
+		case <-r.done:
+			continue
+		case <-t.C:
+		}
+		log.Warn("instance exited but its output is still held open, by a process outside its group; no longer reading it")
+		for _, r := range h.output {
+			r.cancel()
+		}
+		for _, r := range h.output {
+			<-r.done
+		}
+		return
+	}
+}
+
+// exitStatus reads how the process ended. A signal death is reported as
+// code 128+signal, as shells and Kubernetes do, with the signal's name.
+func exitStatus(ps *os.ProcessState, at time.Time) v1alpha1.ExitStatus {
+	x := v1alpha1.ExitStatus{At: at, Reason: "Error"}
+	if ps == nil {
+		x.Code, x.Reason = -1, "Unknown"
+		return x
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	switch {
+	case ok && ws.Signaled():
+		x.Code = 128 + int(ws.Signal())
+		x.Signal = unix.SignalName(ws.Signal())
+	default:
+		x.Code = ps.ExitCode()
+		if x.Code == 0 {
+			x.Reason = "Completed"
+		}
+	}
+	return x
+}
+
+// markGone records that h's process has exited: probing stops, it is no
+// longer ready, and whoever waits on h.done (a stop, a preStop hook) is
+// released. The waiter calls it once.
+func (e *Runtime) markGone(h *handle) {
+	e.mu.Lock()
+	h.reaped = true
+	h.stopProbes()
+	h.state.Probe.Ready = false // an exited instance serves nothing
+	hook := h.hook
+	e.mu.Unlock()
+	close(h.done)
+	if hook != nil {
+		hook.Cancel()
+	}
+}

@@ -1,0 +1,323 @@
+package logfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// Path is where an instance's stream ("stdout" or "stderr") is written:
+// <stateDir>/logs/<app>/<instance>.<stream>.log. Rotated files add .1, .2 ...
+// (.1 is the newest).
+func Path(stateDir, app, instance, stream string) string {
+	return filepath.Join(stateDir, "logs", app, instance+"."+stream+".log")
+}
+
+// File appends lines to one log file and rotates it by size. It is
+// shared by every handle that writes the same path (an instance restarted
+// while its predecessor still drains), so rotation happens in one place.
+//
+// Invariants: a rotation only happens at a line boundary; a line is at
+// most maxLinePiece(maxSize) bytes in a file: a longer one is cut into
+// pieces, each but the last ending with CutMark (cut.go), and
+// a cut is a line boundary too. So whatever the output looks like, a file
+// holds at most maxSize plus one piece, and every file is rotated. A write
+// error is logged once (until a write succeeds again) and the data is
+// dropped: the reader must keep draining so the instance never blocks on a
+// full disk.
+type File struct {
+	path string
+	log  *slog.Logger
+
+	// mu guards the fields below and serialises writes and rotation; it is
+	// held across file I/O on purpose: it is this file's own write lock.
+	mu       sync.Mutex
+	maxSize  int64
+	maxFiles int
+	mode     os.FileMode // of the files, whatever the umask
+	f        *os.File    // opened without O_APPEND: written at size (pwrite, splice with an offset)
+	fd       int         // f's fd while f is open
+	size     int64       // the file's size, where the next byte goes
+	lineLen  int64       // bytes of the current line in the file: 0 at a line start
+	failing  bool        // an error was logged and no write succeeded since
+
+	// failure is the error while failing, nil otherwise: read without mu
+	// (State.LogError), since mu is held across slow writes.
+	failure atomic.Pointer[string]
+}
+
+// DefaultMode is the mode of the log files unless
+// exec.Options.LogFileMode says otherwise: the owner's only, as the state
+// files are, since output holds what instances print (tokens, addresses).
+const DefaultMode os.FileMode = 0o600
+
+// NewFile returns the writer of path, rotated at maxSize into at most
+// maxFiles files; nothing is opened before the first write. Callers share
+// one File per path (runtime/exec counts the handles using it).
+func NewFile(path string, maxSize int64, maxFiles int, log *slog.Logger) *File {
+	return &File{path: path, maxSize: maxSize, maxFiles: maxFiles, log: log, mode: DefaultMode, fd: -1}
+}
+
+// Name is the file's path.
+func (l *File) Name() string { return l.path }
+
+// SetMode sets the mode of the files opened from now on (whatever the
+// umask); DefaultLogFileMode until then.
+func (l *File) SetMode(m os.FileMode) {
+	l.mu.Lock()
+	l.mode = m
+	l.mu.Unlock()
+}
+
+// Failure is the error of the failing writes, "" while writes succeed.
+// It does not wait for a write in progress.
+func (l *File) Failure() string {
+	if msg := l.failure.Load(); msg != nil {
+		return *msg
+	}
+	return ""
+}
+
+// Settle waits for a write in progress to end.
+func (l *File) Settle() {
+	l.mu.Lock()
+	defer l.mu.Unlock() // nothing to do under it: taking it is the wait
+}
+
+// SetLimits changes the rotation policy for the next writes.
+func (l *File) SetLimits(maxSize int64, maxFiles int) {
+	l.mu.Lock()
+	l.maxSize, l.maxFiles = maxSize, maxFiles
+	l.mu.Unlock()
+}
+
+// Write appends p: whole lines, or a piece of one, or lines and then a
+// piece. The file is rotated between lines, before a line that would push
+// it past maxSize; a line is cut at maxLinePiece.
+func (l *File) Write(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, err := l.emitLocked(p, func(seg []byte) (int, error) { return l.f.WriteAt(seg, l.size) })
+	l.noteLocked(err)
+}
+
+// noteLocked records the outcome of a write: the first failure is logged
+// and shown (LogError) and the output dropped while writes fail; the first
+// success after that says so.
+func (l *File) noteLocked(err error) {
+	if err != nil {
+		if !l.failing {
+			l.log.Error("writing instance output; dropping it until writes succeed", "file", l.path, "err", err)
+			msg := err.Error()
+			l.failure.Store(&msg)
+		}
+		l.failing = true
+		return
+	}
+	if l.failing {
+		l.log.Info("writing instance output again", "file", l.path)
+		l.failure.Store(nil)
+	}
+	l.failing = false
+}
+
+// EndLine terminates a line left unfinished (the stream ended without a
+// final newline), so the next writer starts on a fresh line.
+func (l *File) EndLine() {
+	l.mu.Lock()
+	mid := l.lineLen > 0
+	l.mu.Unlock()
+	if mid {
+		l.Write([]byte{'\n'})
+	}
+}
+
+// emitLocked writes p segment by segment (segmentLocked), each with put
+// (a write of the copy, or a splice of the same bytes from a FIFO),
+// rotating before a segment and marking a cut after one as it says. On an
+// error it returns how many bytes of p were not offered to put: put itself
+// deals with the rest of its own segment.
+func (l *File) emitLocked(p []byte, put func(seg []byte) (int, error)) (rest int, err error) {
+	l.resyncLocked()
+	for len(p) > 0 {
+		if l.f == nil { // first, so that size and lineLen are the file's
+			if err := l.openLocked(); err != nil {
+				return len(p), err
+			}
+		}
+		n, cut, rotate := l.segmentLocked(p)
+		if rotate {
+			if err := l.rotateLocked(); err != nil {
+				return len(p), err
+			}
+		}
+		if n > 0 {
+			w, err := put(p[:n])
+			l.advanceLocked(p[:w])
+			if err != nil {
+				return len(p) - n, l.failLocked(err)
+			}
+		}
+		if cut {
+			w, err := l.f.WriteAt([]byte(CutMark), l.size)
+			l.advanceLocked([]byte(CutMark)[:w])
+			if err != nil {
+				return len(p) - n, l.failLocked(err)
+			}
+		}
+		p = p[n:]
+	}
+	return 0, nil
+}
+
+// resyncLocked takes the file's end for its size again, once a round (an
+// lseek): the daemon writes at explicit offsets, and a file truncated
+// behind its back (logrotate's copytruncate, "> file") must be written
+// from its new end, not after a hole, as O_APPEND would.
+func (l *File) resyncLocked() {
+	if l.f == nil {
+		return
+	}
+	end, err := unix.Seek(l.fd, 0, io.SeekEnd)
+	if err != nil || end == l.size {
+		return
+	}
+	l.size = end
+	if end == 0 {
+		l.lineLen = 0
+	}
+}
+
+// advanceLocked accounts for seg, just written at the end of the file.
+func (l *File) advanceLocked(seg []byte) {
+	l.size += int64(len(seg))
+	if i := bytes.LastIndexByte(seg, '\n'); i >= 0 {
+		l.lineLen = int64(len(seg) - i - 1)
+	} else {
+		l.lineLen += int64(len(seg))
+	}
+}
+
+// failLocked closes the file after a failed write, so the next write
+// starts afresh (its size and line may be wrong now), and says what failed.
+func (l *File) failLocked(err error) error {
+	if l.f != nil {
+		l.f.Close()
+		l.f, l.fd = nil, -1
+	}
+	return fmt.Errorf("write %s: %w", l.path, err)
+}
+
+// openLocked opens (or creates) the file with the log mode, and learns
+// where it ends: its size, and how long its last line is when the file
+// does not end with a newline (a daemon killed mid-line, or a line
+// unfinished when an instance restarted), so that the line is neither
+// rotated apart nor let grow past maxLinePiece.
+func (l *File) openLocked() error {
+	if err := os.MkdirAll(filepath.Dir(l.path), DirMode(l.mode)); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE, l.mode)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err == nil && st.Mode().Perm() != l.mode {
+		err = f.Chmod(l.mode) // the umask's, or an older daemon's 0644
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	l.f, l.fd, l.size = f, int(f.Fd()), st.Size()
+	l.lineLen = lastLineLen(l.path, l.size, l.piece())
+	return nil
+}
+
+// DirMode is the mode of a log folder for files of mode m: searchable by
+// whoever may read them.
+func DirMode(m os.FileMode) os.FileMode {
+	return m | (m&0o444)>>2
+}
+
+// rotateLocked renames .log to .log.1 after shifting .log.N to .log.N+1,
+// deletes what falls beyond maxFiles and opens a new, empty .log.
+func (l *File) rotateLocked() error {
+	if l.f != nil {
+		l.f.Close()
+		l.f, l.fd = nil, -1
+	}
+	if l.maxFiles <= 0 {
+		if err := os.Remove(l.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("rotate %s: %w", l.path, err)
+		}
+	} else {
+		for i := l.maxFiles - 1; i >= 1; i-- {
+			err := os.Rename(l.rotated(i), l.rotated(i+1))
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("rotate %s: %w", l.path, err)
+			}
+		}
+		if err := os.Rename(l.path, l.rotated(1)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("rotate %s: %w", l.path, err)
+		}
+	}
+	l.removeBeyond(l.maxFiles)
+	return l.openLocked()
+}
+
+func (l *File) rotated(i int) string { return l.path + "." + strconv.Itoa(i) }
+
+// removeBeyond deletes rotated files numbered above keep (left over when
+// maxFiles was lowered).
+func (l *File) removeBeyond(keep int) {
+	matches, _ := filepath.Glob(l.path + ".*")
+	for _, m := range matches {
+		n, err := strconv.Atoi(strings.TrimPrefix(m, l.path+"."))
+		if err == nil && n > keep {
+			os.Remove(m)
+		}
+	}
+}
+
+// Close closes the file; a later Write reopens it.
+func (l *File) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		l.f.Close()
+		l.f, l.fd = nil, -1
+	}
+}
+
+// Limits reads the rotation policy of spec, falling back to the apis
+// defaults for unset or unusable values.
+func Limits(spec *v1alpha1.AppSpec) (maxSize int64, maxFiles int) {
+	maxSize, _ = v1alpha1.DefaultLogMaxSize.Value()
+	maxFiles = v1alpha1.DefaultLogMaxFiles
+	if spec == nil {
+		return maxSize, maxFiles
+	}
+	if n, err := spec.Logs.MaxSize.Value(); err == nil && n > 0 {
+		maxSize = n
+	}
+	if spec.Logs.MaxFiles != nil && *spec.Logs.MaxFiles >= 0 {
+		maxFiles = int(*spec.Logs.MaxFiles)
+	}
+	return maxSize, maxFiles
+}

@@ -1,0 +1,11 @@
+// Package probe runs an instance's startup, readiness and liveness probes:
+// the Worker with its schedule (on shared 100 ms ticks), the kubelet's
+// thresholds (counter.go), and the httpGet and tcpSocket runners; an exec
+// runner, which starts a process in the instance's environment, is
+// runtime/exec's, behind the same Runner interface.
+//
+// It reports through Worker.Update only: it must never restart, stop or
+// signal anything (a liveness failure is recorded as ProbeStatus.Failed;
+// the reconciler decides), never hold its owner's lock across a probe run,
+// and never import runtime/exec.
+package probe
