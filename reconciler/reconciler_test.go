@@ -127,7 +127,7 @@ func TestReconciler_CrashLoopBacksOff(t *testing.T) {
 		if inst.Phase != v1alpha1.PhasePending || inst.Reason != "CrashLoopBackOff" || inst.NextStartAt == nil {
 			t.Fatalf("after the second crash: %+v, want Pending/CrashLoopBackOff with nextStartAt", inst)
 		}
-		if got, want := inst.NextStartAt.Sub(time.Now()), time.Second; got != want {
+		if got, want := time.Until(*inst.NextStartAt), time.Second; got != want {
 			t.Fatalf("next start in %v, want %v", got, want)
 		}
 		if inst.Restarts != 1 || inst.LastExit == nil || inst.LastExit.Code != 1 {

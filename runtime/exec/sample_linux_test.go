@@ -97,10 +97,7 @@ func TestSample_ProcessTree(t *testing.T) {
 	var tree []int
 	escaped := false
 	waitFor(t, 10*time.Second, "the workload's six processes", func() bool {
-		tree, escaped = nil, false
-		for _, pid := range processes(func(p procStat) bool { return p.pgid == st.PID }) {
-			tree = append(tree, pid)
-		}
+		tree, escaped = processes(func(p procStat) bool { return p.pgid == st.PID }), false
 		for _, pid := range processes(func(p procStat) bool { return p.ppid == st.PID && p.pgid != st.PID }) {
 			tree, escaped = append(tree, pid), true
 		}
