@@ -165,7 +165,14 @@ type usageRuntime struct {
 }
 
 func (u *usageRuntime) Instances(app string) []runtime.State {
-	out := u.Fake.Instances(app)
+	return u.withUsage(u.Fake.Instances(app))
+}
+
+func (u *usageRuntime) AllInstances() []runtime.State {
+	return u.withUsage(u.Fake.AllInstances())
+}
+
+func (u *usageRuntime) withUsage(out []runtime.State) []runtime.State {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for i := range out {

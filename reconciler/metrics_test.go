@@ -32,7 +32,17 @@ func (s *sampledRT) Instances(app string) []runtime.State {
 	if s.panics.Load() {
 		panic("instances exploded")
 	}
-	out := s.Fake.Instances(app)
+	return s.withUsage(s.Fake.Instances(app))
+}
+
+func (s *sampledRT) AllInstances() []runtime.State {
+	if s.panics.Load() {
+		panic("instances exploded")
+	}
+	return s.withUsage(s.Fake.AllInstances())
+}
+
+func (s *sampledRT) withUsage(out []runtime.State) []runtime.State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range out {
@@ -247,7 +257,6 @@ func BenchmarkRefreshUsage1000(b *testing.B) {
 	deadline := time.Now().Add(30 * time.Second)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	var all []runtime.State
 	for {
 		insts, _ := r.Instances("")
 		running := 0
@@ -265,27 +274,7 @@ func BenchmarkRefreshUsage1000(b *testing.B) {
 		}
 		<-tick.C
 	}
-	for _, a := range snap.Apps {
-		all = append(all, rt.Instances(a.App.Metadata.Name)...)
+	for b.Loop() {
+		r.RefreshUsage()
 	}
-	b.Run("per-app", func(b *testing.B) {
-		for b.Loop() {
-			r.RefreshUsage()
-		}
-	})
-	b.Run("bulk", func(b *testing.B) {
-		bulk := New(Options{Runtime: bulkRT{rt, all}})
-		bulk.Replace(snap)
-		for b.Loop() {
-			bulk.RefreshUsage()
-		}
-	})
 }
-
-// bulkRT offers AllInstances, as runtime.Exec does.
-type bulkRT struct {
-	*sampledRT
-	all []runtime.State
-}
-
-func (b bulkRT) AllInstances() []runtime.State { return b.all }

@@ -34,7 +34,7 @@ type Options struct {
 	// restart (restart counts, backoff, generations); "" keeps nothing.
 	StateFile string
 	// Limits is what the runtime enforces of resources.limits, for the
-	// ResourceLimits condition (runtime.Exec.LimitSupport).
+	// ResourceLimits condition (exec.Runtime.LimitSupport).
 	Limits runtime.LimitSupport
 }
 

@@ -11,24 +11,11 @@ import (
 // instance (CPU, memory, listening ports) into the instances the reconciler
 // shows, without a reconcile pass: no plan, no status derivation, no watch
 // event (usage changes at every sample, for every instance). main wires it
-// as runtime.ExecOptions.OnSample, so readers see usage at most one sampling
+// as exec.Options.OnSample, so readers see usage at most one sampling
 // interval old instead of as old as the app's last reconcile.
 func (r *Reconciler) RefreshUsage() {
 	// Runtime calls are made without r.mu.
-	var states []runtime.State
-	if bulk, ok := r.rt.(allInstances); ok {
-		states = bulk.AllInstances()
-	} else {
-		r.mu.RLock()
-		names := make([]string, 0, len(r.apps))
-		for name := range r.apps {
-			names = append(names, name)
-		}
-		r.mu.RUnlock()
-		for _, name := range names {
-			states = append(states, r.rt.Instances(name)...)
-		}
-	}
+	states := r.rt.AllInstances()
 	for _, app := range appsOverMemoryLimit(states) {
 		r.q.Add(app) // the pass that restarts it
 	}
@@ -48,12 +35,6 @@ func (r *Reconciler) RefreshUsage() {
 			st.instances = withUsage(st.instances, byUID)
 		}
 	}
-}
-
-// allInstances is what a runtime may offer beyond runtime.Interface: the
-// state of every instance in one call (runtime.Exec has it).
-type allInstances interface {
-	AllInstances() []runtime.State
 }
 
 // usageChanged reports whether withUsage would change any of insts: an

@@ -29,6 +29,10 @@ type Interface interface {
 	// the runtime holds a handle for: running, stopping, or exited and not
 	// yet released. Sorted by ordinal, then start time.
 	Instances(app string) []State
+	// AllInstances returns the observed state of every instance of every
+	// app, in one call: what Instances returns for each app, together
+	// (the reconciler refreshes every instance's usage from it).
+	AllInstances() []State
 	// Apps returns the names of the apps the runtime holds a handle for,
 	// sorted: after a daemon restart, the apps of adopted instances.
 	Apps() []string

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -216,11 +217,24 @@ func (f *Fake) ExitInstance(instance string, code int) string {
 
 // Instances implements runtime.Interface.
 func (f *Fake) Instances(app string) []runtime.State {
+	return f.instances(func(a string) bool { return a == app })
+}
+
+// AllInstances implements runtime.Interface.
+func (f *Fake) AllInstances() []runtime.State {
+	out := f.instances(func(string) bool { return true })
+	slices.SortStableFunc(out, func(a, b runtime.State) int { return strings.Compare(a.App, b.App) })
+	return out
+}
+
+// instances are copies of the processes of the apps keep accepts, sorted
+// by ordinal, then start time.
+func (f *Fake) instances(keep func(app string) bool) []runtime.State {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []runtime.State
 	for _, p := range f.procs {
-		if p.App == app {
+		if keep(p.App) {
 			s := *p
 			if p.Exit != nil {
 				e := *p.Exit
