@@ -54,3 +54,26 @@ func parseEquivalents(path string, r io.Reader) (equivalents, error) {
 	}
 	return eq, nil
 }
+
+// readSurvivors reads the survivors an earlier run printed ("SURVIVED
+// file:line: original → mutated"), as keys of equivalentKey, to judge
+// them again after new tests.
+func readSurvivors(path string) (map[string]bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the survivors: %w", err)
+	}
+	keep := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "SURVIVED ")
+		if !ok {
+			continue
+		}
+		// file:line: rest -> file: rest
+		loc, desc, ok := strings.Cut(rest, ": ")
+		if i := strings.LastIndexByte(loc, ':'); ok && i > 0 {
+			keep[loc[:i]+": "+desc] = true
+		}
+	}
+	return keep, nil
+}

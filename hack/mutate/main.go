@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ func main() {
 	least := flag.Duration("min-timeout", 30*time.Second, "the least timeout of a mutant's tests")
 	list := flag.Bool("list", false, "list the mutants, run nothing")
 	verbose := flag.Bool("v", false, "print every mutant's outcome")
+	only := flag.String("only", "", "judge only the mutants of the SURVIVED lines of this earlier output")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: mutate [flags] file.go[=testregex] ...")
 		flag.PrintDefaults()
@@ -36,6 +38,12 @@ func main() {
 	targets, err := loadTargets(flag.Args(), os.Stderr)
 	if err != nil {
 		fatal(err)
+	}
+	var keep map[string]bool
+	if *only != "" {
+		if keep, err = readSurvivors(*only); err != nil {
+			fatal(err)
+		}
 	}
 	if *list {
 		for _, t := range targets {
@@ -55,7 +63,7 @@ func main() {
 	becomeSubreaper()
 	defer killOrphans()
 	r := &tester{goCmd: "go", work: work}
-	res := runAll(r, targets, eq, *workers, *factor, *least, *verbose)
+	res := runAll(r, targets, eq, keep, *workers, *factor, *least, *verbose)
 	score := res.report(os.Stdout, eq)
 	if score < *minScore {
 		fmt.Printf("FAIL: score %.1f %% is below %.0f %%\n", score, *minScore)
@@ -100,7 +108,7 @@ type result struct {
 	outcomes map[*target][]outcome
 }
 
-func runAll(r *tester, targets []*target, eq equivalents, workers int, factor float64, least time.Duration, verbose bool) *result {
+func runAll(r *tester, targets []*target, eq equivalents, keep map[string]bool, workers int, factor float64, least time.Duration, verbose bool) *result {
 	res := &result{targets: targets, mutants: map[*target][]mutant{}, outcomes: map[*target][]outcome{}}
 	type job struct {
 		t *target
@@ -116,6 +124,12 @@ func runAll(r *tester, targets []*target, eq equivalents, workers int, factor fl
 			fatal(err)
 		}
 		fmt.Fprintf(os.Stderr, "mutate: %s: %d mutants, timeout %s\n", t.file, len(ms), t.timeout.Round(time.Second))
+		if keep != nil {
+			ms = slices.DeleteFunc(ms, func(m mutant) bool {
+				o, mu := m.describe(t.src)
+				return !keep[equivalentKey(t.file, o, mu)]
+			})
+		}
 		res.mutants[t] = ms
 		res.outcomes[t] = make([]outcome, len(ms))
 		for i := range ms {
