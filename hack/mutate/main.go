@@ -120,23 +120,30 @@ func runAll(r *tester, targets []*target, eq equivalents, keep map[string]bool, 
 		if err != nil {
 			fatal(err)
 		}
-		if err := r.baseline(t, factor, least); err != nil {
-			fatal(err)
-		}
-		fmt.Fprintf(os.Stderr, "mutate: %s: %d mutants, timeout %s\n", t.file, len(ms), t.timeout.Round(time.Second))
 		if keep != nil {
 			ms = slices.DeleteFunc(ms, func(m mutant) bool {
 				o, mu := m.describe(t.src)
 				return !keep[equivalentKey(t.file, o, mu)]
 			})
 		}
+		t.mutants = ms
+		prepare(r, t)
+		if err := r.baseline(t, factor, least); err != nil {
+			fatal(err)
+		}
+		fmt.Fprintf(os.Stderr, "mutate: %s: %d mutants (%d in one build, %d do not build), timeout %s\n",
+			t.file, len(ms), len(t.inSchema), count(t.buildErr), t.timeout.Round(time.Second))
 		res.mutants[t] = ms
 		res.outcomes[t] = make([]outcome, len(ms))
 		for i := range ms {
-			if o, mu := ms[i].describe(t.src); eq[equivalentKey(t.file, o, mu)] == "" {
-				jobs = append(jobs, job{t, i})
-			} else {
+			o, mu := ms[i].describe(t.src)
+			switch {
+			case eq[equivalentKey(t.file, o, mu)] != "":
 				res.outcomes[t][i] = survived // accepted: not run, not counted
+			case t.buildErr[i]:
+				res.outcomes[t][i] = buildError
+			default:
+				jobs = append(jobs, job{t, i})
 			}
 		}
 	}
@@ -148,7 +155,7 @@ func runAll(r *tester, targets []*target, eq equivalents, keep map[string]bool, 
 		wg.Go(func() {
 			for j := range ch {
 				m := res.mutants[j.t][j.i]
-				o, err := r.judge(j.t, m, w)
+				o, err := r.judge(j.t, j.i, w)
 				if err != nil {
 					fatal(err)
 				}
@@ -230,4 +237,43 @@ func percent(n, of int) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.1f %%", 100*float64(n)/float64(of))
+}
+
+// prepare type-checks each mutant of t and builds t's schema; where the
+// package cannot be type-checked here, every mutant is built alone.
+func prepare(r *tester, t *target) {
+	t.buildErr = make([]bool, len(t.mutants))
+	t.inSchema = map[int]bool{}
+	c, err := newChecker(r.goCmd, t.pkgDir)
+	if err == nil {
+		err = c.check(map[string][]byte{t.abs: t.src})
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mutate: warning: %s: building each mutant alone: %v\n", t.file, err)
+		return
+	}
+	ok := make([]bool, len(t.mutants))
+	for i, m := range t.mutants {
+		t.buildErr[i] = c.check(map[string][]byte{t.abs: m.apply(t.src)}) != nil
+		ok[i] = !t.buildErr[i]
+	}
+	s, err := buildSchema(t.abs, t.src, t.mutants, ok)
+	if err == nil {
+		err = c.check(map[string][]byte{t.abs: s.src, filepath.Join(t.pkgDir, "zz_mutant_id.go"): s.idFile})
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mutate: warning: %s: the schema does not build, building each mutant alone: %v\n", t.file, err)
+		return
+	}
+	t.schema, t.inSchema = s, s.inFunc
+}
+
+func count(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }

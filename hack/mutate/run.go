@@ -35,6 +35,12 @@ type target struct {
 	run     string // -test.run pattern, "" for every test
 	src     []byte
 	timeout time.Duration // of one run of the tests
+
+	mutants   []mutant
+	buildErr  []bool // mutant i does not type-check
+	schema    *schema
+	inSchema  map[int]bool
+	schemaBin string // the tests built with the schema (or the file as is)
 }
 
 // tester builds and runs a target's tests against a mutated copy of its file.
@@ -43,17 +49,21 @@ type tester struct {
 	work  string // a temp folder of the whole run
 }
 
-// build compiles the tests of t's package, with src in place of t's file
-// when src is not nil, into bin.
-func (r *tester) build(ctx context.Context, t *target, src []byte, dir string) (string, error) {
-	// No symbols nor DWARF: the link is most of a mutant's cost.
+// build compiles the tests of t's package, with the files of over (by
+// absolute path) in place of or beside its own, into dir.
+func (r *tester) build(ctx context.Context, t *target, over map[string][]byte, dir string) (string, error) {
+	// No symbols nor DWARF: the link is most of a build's cost.
 	args := []string{"test", "-c", "-ldflags=-s -w", "-o", filepath.Join(dir, "pkg.test")}
-	if src != nil {
-		mutated := filepath.Join(dir, filepath.Base(t.abs))
-		if err := os.WriteFile(mutated, src, 0o644); err != nil {
-			return "", fmt.Errorf("write the mutant: %w", err)
+	if len(over) > 0 {
+		replace := map[string]string{}
+		for p, src := range over {
+			copyPath := filepath.Join(dir, filepath.Base(p))
+			if err := os.WriteFile(copyPath, src, 0o644); err != nil {
+				return "", fmt.Errorf("write the mutant: %w", err)
+			}
+			replace[p] = copyPath
 		}
-		ov, err := json.Marshal(map[string]map[string]string{"Replace": {t.abs: mutated}})
+		ov, err := json.Marshal(map[string]map[string]string{"Replace": replace})
 		if err != nil {
 			return "", err
 		}
@@ -73,13 +83,14 @@ func (r *tester) build(ctx context.Context, t *target, src []byte, dir string) (
 
 // test runs a test binary in t's package folder within timeout, in a
 // process group of its own that is killed when it ends or times out.
-func (r *tester) test(t *target, bin string, timeout time.Duration) (ok, timedOut bool, out string) {
+func (r *tester) test(t *target, bin string, timeout time.Duration, id int) (ok, timedOut bool, out string) {
 	args := []string{"-test.count=1", "-test.failfast", "-test.timeout=" + timeout.String()}
 	if t.run != "" {
 		args = append(args, "-test.run="+t.run)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = t.pkgDir
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", mutantEnv, id))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var buf strings.Builder
 	cmd.Stdout, cmd.Stderr = &buf, &buf
@@ -101,18 +112,23 @@ func (r *tester) test(t *target, bin string, timeout time.Duration) (ok, timedOu
 	return err == nil, false, buf.String()
 }
 
-// judge builds and runs the tests against one mutant.
-func (r *tester) judge(t *target, m mutant, slot int) (outcome, error) {
-	dir, err := os.MkdirTemp(r.work, fmt.Sprintf("w%d-", slot))
-	if err != nil {
-		return buildError, err
+// judge runs the tests against mutant i of t: in t's schema binary when
+// it is there, else in a build of its own.
+func (r *tester) judge(t *target, i int, slot int) (outcome, error) {
+	bin, id := t.schemaBin, i+1
+	if !t.inSchema[i] {
+		dir, err := os.MkdirTemp(r.work, fmt.Sprintf("w%d-", slot))
+		if err != nil {
+			return buildError, err
+		}
+		defer os.RemoveAll(dir)
+		bin, err = r.build(context.Background(), t, map[string][]byte{t.abs: t.mutants[i].apply(t.src)}, dir)
+		if err != nil {
+			return buildError, nil
+		}
+		id = 0
 	}
-	defer os.RemoveAll(dir)
-	bin, err := r.build(context.Background(), t, m.apply(t.src), dir)
-	if err != nil {
-		return buildError, nil
-	}
-	ok, to, _ := r.test(t, bin, t.timeout)
+	ok, to, _ := r.test(t, bin, t.timeout, id)
 	switch {
 	case to:
 		return timedOut, nil
@@ -122,20 +138,25 @@ func (r *tester) judge(t *target, m mutant, slot int) (outcome, error) {
 	return killed, nil
 }
 
-// baseline runs t's tests on the unmutated file: they must pass, and how
-// long they take sets the timeout of a mutant's run.
+// baseline builds t's schema and runs t's tests with no mutant: they must
+// pass, and how long they take sets the timeout of a mutant's run.
 func (r *tester) baseline(t *target, factor float64, least time.Duration) error {
 	dir, err := os.MkdirTemp(r.work, "base-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	bin, err := r.build(context.Background(), t, nil, dir)
+	over := map[string][]byte{}
+	if t.schema != nil {
+		over[t.abs] = t.schema.src
+		over[filepath.Join(t.pkgDir, "zz_mutant_id.go")] = t.schema.idFile
+	}
+	bin, err := r.build(context.Background(), t, over, dir)
 	if err != nil {
 		return err
 	}
+	t.schemaBin = bin
 	start := time.Now()
-	ok, _, out := r.test(t, bin, 10*time.Minute)
+	ok, _, out := r.test(t, bin, 10*time.Minute, 0)
 	if !ok {
 		return fmt.Errorf("the tests of %s fail without a mutant:\n%s", t.file, out)
 	}
