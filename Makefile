@@ -12,7 +12,7 @@ TEST_FLAGS ?= -race -timeout 15m
 MINUTES   ?= 2
 SEED      ?= 0
 
-.PHONY: all build run test test-short bench lint fuzz chaos clean
+.PHONY: all build run test test-short bench lint fuzz chaos mutate clean
 
 all: build
 
@@ -59,6 +59,18 @@ chaos: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeFile -fuzztime 60s ./apis/v1alpha1
 	$(GO) test -run '^$$' -fuzz FuzzExpandDefaultsRevision -fuzztime 60s ./apis/v1alpha1
+
+## mutate: the mutation test of the decision code (hack/mutate): one-line mutants of
+## MUTATE_FILES (file=test regex), the score per file and the survivors; fails below
+## MUTATE_MIN %. Not part of test: ~5 min for the reconciler, ~40 for the stop logic
+## (real processes). MUTATE_FILES=reconciler/plan.go for one file.
+MUTATE_MIN   ?= 90
+MUTATE_STOP  := ^(TestExec_(StopReachesGrandchildren|ExitKillsWhatIsLeftOfTheGroup|SIGKILLAfterGrace|ZeroGraceKillsAtOnceWithoutPreStop|PreStop.*|ShortGrace.*|StopUnknownAndTwice|StopEndsProbing|NoZombiesAfter100Cycles|StopAll.*|StartAfterStopAllFails|Detach.*)|TestAdopt_AfterDetach|TestCgroup_StopReachesEscapees)$$
+MUTATE_FILES ?= reconciler/plan.go reconciler/rollout.go reconciler/backoff.go \
+	'runtime/stop_linux.go=$(MUTATE_STOP)' 'runtime/exec/stop_linux.go=$(MUTATE_STOP)' \
+	'runtime/stopspec.go=^TestStopSpec' 'runtime/exec/stopspec.go=^TestStopSpec'
+mutate:
+	$(GO) run ./hack/mutate -min $(MUTATE_MIN) $(MUTATE_FLAGS) $(MUTATE_FILES)
 
 clean:
 	rm -rf $(BIN) $(STATE_DIR)
