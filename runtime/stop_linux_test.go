@@ -336,3 +336,32 @@ func TestExec_StopEndsProbing(t *testing.T) {
 		t.Errorf("the liveness probe ran %d times during the 4 s grace period, want none", n-atStop)
 	}
 }
+
+// A StopSpec with no signal sends SIGTERM; a preStop hook of one word (a
+// script) runs, its stderr into the instance's stderr log.
+func TestExec_DefaultSignalAndAOneWordPreStop(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	s := h.spec(workload)
+	h.startReady(s)
+	script := filepath.Join(h.dir, "drain.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho hook-stderr >&2\ntouch marker\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.e.Stop(s.UID, StopSpec{Grace: 10 * time.Second, PreStop: []string{script}}); err != nil {
+		t.Fatal(err)
+	}
+	got := h.waitExit(s.UID, 8*time.Second)
+	if got.Exit.Code != 0 || got.Exit.Signal != "" {
+		t.Errorf("exit = %+v, want code 0 (SIGTERM handled), before the grace period's SIGKILL", *got.Exit)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "marker")); err != nil {
+		t.Errorf("the one-word preStop did not run: %v", err)
+	}
+	if log, _ := os.ReadFile(h.logPath(s, "stderr")); !strings.Contains(string(log), "hook-stderr\n") {
+		t.Errorf("hook stderr missing from the instance's stderr log: %q", log)
+	}
+	if log, _ := os.ReadFile(h.logPath(s, "stdout")); strings.Contains(string(log), "hook-stderr") {
+		t.Errorf("hook stderr in the instance's stdout log: %q", log)
+	}
+}
