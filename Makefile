@@ -12,7 +12,7 @@ TEST_FLAGS ?= -race -timeout 15m
 MINUTES   ?= 2
 SEED      ?= 0
 
-.PHONY: all build run test test-short bench lint fuzz chaos clean
+.PHONY: all build run test test-short bench lint fuzz chaos mutate clean
 
 all: build
 
@@ -85,6 +85,20 @@ chaos: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeFile -fuzztime 60s ./apis/v1alpha1
 	$(GO) test -run '^$$' -fuzz FuzzExpandDefaultsRevision -fuzztime 60s ./apis/v1alpha1
+
+## mutate: the mutation test of the decision code (hack/mutate, docs/development.md):
+## one-line mutants of each file, the score per file and the survivors. The
+## reconciler's files (MUTATE_FILES) must score MUTATE_MIN % (~5 min); the stop
+## logic (MUTATE_STOP_FILES, real processes, ~40 min) is reported only.
+## Not part of test. MUTATE_FILES=reconciler/plan.go MUTATE_STOP_FILES= for one file.
+MUTATE_MIN   ?= 90
+MUTATE_FILES ?= reconciler/plan.go reconciler/rollout.go reconciler/backoff.go
+MUTATE_STOP  := ^(TestExec_(StopReachesGrandchildren|ExitKillsWhatIsLeftOfTheGroup|SIGKILLAfterGrace|ZeroGraceKillsAtOnceWithoutPreStop|PreStop.*|ShortGrace.*|StopUnknownAndTwice|StopEndsProbing|StopAfterDetachIsRefused|DefaultSignalAndAOneWordPreStop|NoZombiesAfter100Cycles|StopAll.*|StartAfterStopAllFails|Detach.*)|TestStop_.*|TestAdopt_AfterDetach|TestCgroup_StopReachesEscapees)$$
+MUTATE_STOP_FILES ?= 'runtime/stop_linux.go=$(MUTATE_STOP)' 'runtime/exec/stop_linux.go=$(MUTATE_STOP)' \
+	'runtime/stopspec.go=^TestStopSpec' 'runtime/exec/stopspec.go=^TestStopSpec'
+mutate:
+	$(if $(strip $(MUTATE_FILES)),$(GO) run ./hack/mutate -min $(MUTATE_MIN) $(MUTATE_FLAGS) $(MUTATE_FILES))
+	$(if $(strip $(MUTATE_STOP_FILES)),$(GO) run ./hack/mutate $(MUTATE_FLAGS) $(MUTATE_STOP_FILES))
 
 clean:
 	rm -rf $(BIN) $(STATE_DIR)

@@ -49,3 +49,16 @@ func TestStopSpecForGraceNeverWraps(t *testing.T) {
 		prev = g
 	}
 }
+
+// A nil spec (an adopted instance whose spec was not recorded) stops with
+// the defaults, and a grace of 0 s stays 0: kill at once.
+func TestStopSpecFor_NilSpecAndZeroGrace(t *testing.T) {
+	want := StopSpec{Signal: syscall.SIGTERM, Grace: 30 * time.Second, Reason: "Removed"}
+	if got := StopSpecFor(nil, "Removed"); got.Signal != want.Signal || got.Grace != want.Grace || got.Reason != want.Reason || got.PreStop != nil {
+		t.Errorf("StopSpecFor(nil) = %+v, want %+v", got, want)
+	}
+	zero := int64(0)
+	if got := StopSpecFor(&v1alpha1.AppSpec{TerminationGracePeriodSeconds: &zero}, "X"); got.Grace != 0 {
+		t.Errorf("grace of 0 s = %v, want 0 (SIGKILL at once)", got.Grace)
+	}
+}
