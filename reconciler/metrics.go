@@ -16,7 +16,7 @@ import (
 // Other reasons (Stopped, LivenessProbeFailed...) appear when they happen.
 var initialExitReasons = []string{"Error", "Completed"}
 
-// metrics are the loop metrics the reconciler owns (API.md). A nil
+// metrics are the loop metrics the reconciler owns (docs/metrics.md). A nil
 // *metrics, for a nil Registerer, records nothing: every method is a no-op.
 // Per-app and per-instance state is not here: the server exports it at
 // scrape time from Apps and Instances. So are the exit counts, kept here

@@ -22,7 +22,7 @@ const stateVersion = 1
 // savedState is what the reconciler remembers across daemon restarts: per
 // app its generation and revision, and per ordinal the slot (restarts,
 // backoff, last exit), so that a new daemon honours a crash loop's
-// nextStartAt instead of restarting in a burst (TRAPS 27) and keeps
+// nextStartAt instead of restarting in a burst and keeps
 // counting restarts.
 type savedState struct {
 	Version int                 `json:"version"`

@@ -15,7 +15,7 @@ import (
 
 // TestReconciler_ARestartedDaemonKeepsBackoffAndCounts: a crash-looping
 // instance's nextStartAt and restart count survive the reconciler, and
-// the running instances are adopted, not started again (TRAPS 27).
+// the running instances are adopted, not started again.
 func TestReconciler_ARestartedDaemonKeepsBackoffAndCounts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stateFile := filepath.Join(t.TempDir(), "reconciler.json")

@@ -1,4 +1,4 @@
-// Package server is proclet's read-only HTTP face: the REST API of API.md
+// Package server is proclet's read-only HTTP face: the REST API of docs/api.md
 // (apps, instances, logs, manifests, events, system, the watch WebSocket,
 // Prometheus service discovery), /healthz, /readyz and, when given a
 // handler, /metrics. It reads the reconciler's state through the narrow

@@ -1,5 +1,5 @@
 // Package watchers turns a manifests directory into a stream of full,
-// consistent v1alpha1.Snapshots for the reconciler (ARCHITECTURE.md).
+// consistent v1alpha1.Snapshots for the reconciler.
 //
 // It owns: watching every folder of the tree with fsnotify (and the folders
 // holding the links on the way to it and to each manifest), following
@@ -56,7 +56,7 @@
 // (through the folder link share -> /usr/share)"), not thousands of
 // inotify watches, and the folders behind that link are not watched.
 //
-// # Decisions where the contract is silent
+// # Decisions where Kubernetes and the manifest format give no rule
 //
 //   - Unavailable, not empty: a missing root, a dangling root link, a root
 //     that is not a folder, an unreadable folder anywhere in the tree, a

@@ -7,7 +7,7 @@ import (
 
 // ignoredName reports whether a folder entry is never read as (or searched
 // for) manifests: hidden names (".git", the "..data" internals of a
-// ConfigMap volume) and editor or package-manager leftovers (MANIFEST.md).
+// ConfigMap volume) and editor or package-manager leftovers.
 func ignoredName(name string) bool {
 	return strings.HasPrefix(name, ".") || leftover(name)
 }

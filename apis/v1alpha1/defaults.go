@@ -2,7 +2,7 @@ package v1alpha1
 
 import "time"
 
-// The defaults of MANIFEST.md.
+// The defaults (docs/manifests.md).
 const (
 	DefaultReplicas                      = 1
 	DefaultTerminationGracePeriodSeconds = 30

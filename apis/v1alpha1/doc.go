@@ -1,4 +1,4 @@
-// Package v1alpha1 is the schema of proclet's manifests (MANIFEST.md): the
+// Package v1alpha1 is the schema of proclet's manifests: the
 // App type and the API shapes around it (AppStatus, Instance, Snapshot),
 // and everything that turns bytes into a trusted App.
 //

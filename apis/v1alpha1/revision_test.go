@@ -37,7 +37,7 @@ var goldenRevisions = map[string]string{
 }
 
 // goldenFullYAML is a copy of testdata/full.yaml, frozen here.
-const goldenFullYAML = `# The example of MANIFEST.md, every field set.
+const goldenFullYAML = `# An example with every field set.
 apiVersion: proclet.dev/v1alpha1
 kind: App
 metadata:

@@ -34,7 +34,7 @@ type ObjectMeta struct {
 	Generation int64 `json:"generation,omitempty"`
 }
 
-// AppSpec is the desired state of an App. See MANIFEST.md for each field.
+// AppSpec is the desired state of an App. docs/manifests.md describes each field.
 type AppSpec struct {
 	Replicas                      *int32            `json:"replicas,omitempty" validate:"omitempty,min=0,max=1000"`
 	Command                       []string          `json:"command" validate:"required,min=1,dive,nonul"`

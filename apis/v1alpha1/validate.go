@@ -15,7 +15,7 @@ import (
 // not parse or validate.
 var ErrInvalid = errors.New("invalid manifest")
 
-// Validate checks one App against the rules of MANIFEST.md: the validator
+// Validate checks one App against the rules of docs/manifests.md: the validator
 // tags on the types plus the rules that span fields (rules.go). It expects
 // a defaulted App (see Default) and returns every problem with its field
 // path; File and Line are left for the caller. Problems that span apps
@@ -154,7 +154,7 @@ func fieldPath(fe validator.FieldError) string {
 	return strings.ReplaceAll(ns, inlineName+".", "")
 }
 
-// message says what is wrong, in the words of MANIFEST.md.
+// message says what is wrong, in the words of docs/manifests.md.
 func message(fe validator.FieldError) string {
 	tag, param, val := fe.Tag(), fe.Param(), fe.Value()
 	if check, ok := stringCheckers[tag]; ok {

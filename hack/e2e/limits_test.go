@@ -111,7 +111,7 @@ func TestMemoryLimitExceeded(t *testing.T) {
 
 // With --cgroup-root on a real cgroup v2 hierarchy (skipped where there is
 // none or not as root): the instance runs in its own cgroup under the root,
-// and a cpu limit the root has no controller for is reported (TRAPS 37).
+// and a cpu limit the root has no controller for is reported.
 func TestCgroupRoot(t *testing.T) {
 	skipShort(t)
 	if os.Geteuid() != 0 {

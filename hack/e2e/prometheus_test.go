@@ -19,7 +19,7 @@ import (
 	"time"
 )
 
-// contractMetrics are the metric names of API.md: each must exist from the
+// contractMetrics are the metric names of docs/metrics.md: each must exist from the
 // first scrape of a daemon running apps (probe metrics: an app with a
 // probe).
 var contractMetrics = []string{
@@ -135,7 +135,7 @@ func (s scrape) value(name string, labels ...string) (float64, bool) {
 }
 
 // TestMetrics_Contract scrapes a daemon running a few instances: every
-// metric name of API.md is there from the first scrape, no series has a
+// metric name of docs/metrics.md is there from the first scrape, no series has a
 // label Prometheus owns or a pid, every name is documented in
 // docs/metrics.md, and a removed app's series go with it.
 func TestMetrics_Contract(t *testing.T) {

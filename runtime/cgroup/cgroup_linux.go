@@ -288,7 +288,7 @@ func (cg *Cgroup) Procs() []int {
 }
 
 // Signal sends sig to every process in the cgroup: those that left the
-// process group (setsid) too, which a group signal misses (TRAPS 28).
+// process group (setsid) too, which a group signal misses.
 func (cg *Cgroup) Signal(sig syscall.Signal) {
 	if cg == nil {
 		return

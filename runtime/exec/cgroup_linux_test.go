@@ -137,7 +137,7 @@ func TestCgroup_FakeFSNoLimitsAndRestart(t *testing.T) {
 }
 
 // Stop signals every process of the cgroup, also one that left the
-// process group (setsid), which a group signal misses (TRAPS 28). On a
+// process group (setsid), which a group signal misses. On a
 // fake cgroupfs the test writes the escapee's pid into cgroup.procs, as
 // the kernel would list it.
 func TestCgroup_StopReachesEscapees(t *testing.T) {
@@ -213,7 +213,7 @@ func TestCgroup_RootChecks(t *testing.T) {
 	}
 
 	// No cpu controller delegated: memory works, cpu is reported missing
-	// and never written (TRAPS 37).
+	// and never written.
 	root, _ := testutil.FakeCgroupRoot(t, "memory pids")
 	h := newHarnessWith(t, Options{CgroupRoot: root, fakeCgroupFS: true})
 	ls := h.e.LimitSupport()
@@ -260,8 +260,8 @@ func skipUnlessCI(t *testing.T, format string, args ...any) {
 }
 
 // On a real cgroup v2 hierarchy: the instance is born in its cgroup
-// (CLONE_INTO_CGROUP), so the children it forks at once are in it too
-// (TRAPS 36); the cgroup goes with the instance.
+// (CLONE_INTO_CGROUP), so the children it forks at once are in it too;
+// the cgroup goes with the instance.
 func TestCgroup_RealCloneIntoCgroup(t *testing.T) {
 	t.Parallel()
 	mount := realCgroup2(t)

@@ -12,7 +12,7 @@ import (
 // startInCgroup starts cmd inside cg (nil: plainly) and returns the
 // command that runs. The process is born in its cgroup with
 // CLONE_INTO_CGROUP (clone3, Linux 5.7+), so whatever it forks at once is
-// in the cgroup too (TRAPS 36). Where that fails (an older kernel, a fake
+// in the cgroup too. Where that fails (an older kernel, a fake
 // cgroupfs in tests) it is started as usual and moved into the cgroup
 // right after through cgroup.procs: what it forked before the move stays
 // outside. A process that cannot be put in its cgroup is killed and the

@@ -351,7 +351,7 @@ func (e *Runtime) signal(h *handle, sig syscall.Signal) bool {
 	}
 	sent := unix.Kill(-h.pid, sig) == nil
 	e.mu.Unlock()
-	h.cgroup.Signal(sig) // what left the group, if it has a cgroup (TRAPS 28)
+	h.cgroup.Signal(sig) // what left the group, if it has a cgroup
 	return sent
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // The memory limit is polled on the RSS of the whole process tree: here
-// the main process is a shell and only its child allocates (TRAPS 35).
+// the main process is a shell and only its child allocates.
 // The count of samples over the limit grows; under the limit it stays 0.
 func TestMemoryLimit_TreeRSSPolled(t *testing.T) {
 	t.Parallel()

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// TestNoPdeathsig is TRAPS 34 as a rule: instances must outlive the
+// TestNoPdeathsig holds a rule: instances must outlive the
 // daemon, and Pdeathsig would kill them (even when only the forking OS
 // thread exits). No code of this package may set it.
 func TestNoPdeathsig(t *testing.T) {

@@ -99,7 +99,7 @@ func TestExecProbe_TimeoutKillsTheGroup(t *testing.T) {
 	}
 }
 
-// TRAPS 24: the probe command forks `sleep 100 &`, which holds its stdout.
+// the probe command forks `sleep 100 &`, which holds its stdout.
 func TestExecProbe_GrandchildHoldingStdout(t *testing.T) {
 	t.Run("the command hangs: timeout, failure, group killed", func(t *testing.T) {
 		p, dir := newTestExecProbe(t, nil, "sh", "-c", `echo $$$$ > "$DIR/sh"; sleep 100 & echo $! > "$DIR/sleep"; wait`)

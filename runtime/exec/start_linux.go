@@ -337,9 +337,9 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 		// daemon's session reaches it (the SIGHUP of the terminal the
 		// daemon was started from, job control) nor can it open that
 		// terminal. Setsid alone: setpgid after it would fail (EPERM).
-		// NEVER set Pdeathsig: instances must outlive the daemon (TRAPS
-		// 34), and it fires when the forking OS thread exits, not the
-		// daemon (a forker thread lives as long as the daemon, but still).
+		// NEVER set Pdeathsig: instances must outlive the daemon, and
+		// it fires when the forking OS thread exits, not the daemon (a
+		// forker thread lives as long as the daemon, but still).
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: l.cred},
 	}
 	cmd, err = e.startProcess(cmd, out, cg)

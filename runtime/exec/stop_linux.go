@@ -39,7 +39,7 @@ func (e *Runtime) Stop(uid string, spec runtime.StopSpec) error {
 		return nil
 	}
 	h.state.Stopping = true
-	h.stopProbes() // no probing during the kill (TRAPS 22)
+	h.stopProbes() // no probing during the kill
 	h.stopReason = spec.Reason
 	if h.stopReason == "" {
 		h.stopReason = "Stopped"

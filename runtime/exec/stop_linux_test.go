@@ -313,7 +313,7 @@ func TestExec_StopAfterDetachIsRefused(t *testing.T) {
 	}
 }
 
-// TRAPS 22: no probing while an instance is being stopped: a liveness
+// no probing while an instance is being stopped: a liveness
 // probe run during the grace period could fail and ask for a second kill.
 func TestExec_StopEndsProbing(t *testing.T) {
 	t.Parallel()

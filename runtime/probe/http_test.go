@@ -38,7 +38,7 @@ func runProbe(r Runner, timeout time.Duration) (Result, time.Duration) {
 	return res, time.Since(begin)
 }
 
-// TRAPS 25: 200, 302 to the same host, 302 to another host, 399, 400 and
+// 200, 302 to the same host, 302 to another host, 399, 400 and
 // a body over 10 KiB.
 func TestHTTPProbe_Semantics(t *testing.T) {
 	var mu sync.Mutex

@@ -200,7 +200,7 @@ func TestProbeWorker_ReadinessReadyWithOneEvent(t *testing.T) {
 
 func TestProbeWorker_NoProbeBeforeInitialDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		// TRAPS 21: the endpoint fails before 3 s; with initialDelaySeconds
+		// the endpoint fails before 3 s; with initialDelaySeconds
 		// 3 no failure may be counted (a liveness probe would otherwise
 		// fail at once with failureThreshold 1).
 		spec := &v1alpha1.AppSpec{LivenessProbe: &v1alpha1.Probe{PeriodSeconds: 2, InitialDelaySeconds: 3, FailureThreshold: 1}}
@@ -419,7 +419,7 @@ func TestProbeWorker_LivenessFailureStopsAllProbing(t *testing.T) {
 		if nl != 13 {
 			t.Errorf("liveness ran %d times, want 13 (0..12 s)", nl)
 		}
-		time.Sleep(time.Minute) // TRAPS 22: on hold until the instance is replaced
+		time.Sleep(time.Minute) // on hold until the instance is replaced
 		if len(ready.ran()) != nr || len(live.ran()) != nl {
 			t.Errorf("probing went on after the liveness failure: readiness %v, liveness %v", ready.ran(), live.ran())
 		}
@@ -431,7 +431,7 @@ func TestProbeWorker_LivenessFailureStopsAllProbing(t *testing.T) {
 
 func TestProbeWorker_ReadinessFailureNeverFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		// TRAPS 23: ready, 3 failures (not ready, not Failed), then back
+		// ready, 3 failures (not ready, not Failed), then back
 		// after successThreshold successes.
 		spec := &v1alpha1.AppSpec{ReadinessProbe: &v1alpha1.Probe{PeriodSeconds: 1, SuccessThreshold: 2}}
 		r := &script{t0: time.Now(), result: func(since time.Duration) Result {
