@@ -4,25 +4,24 @@ import (
 	"context"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"proclet.dev/proclet/internal/atomicfile"
 )
 
 // saver writes a state file that follows in-memory state: at most once per
 // every, and not at all while nothing changed (an idle daemon has no timer
 // to wake for). It knows nothing of what it writes: encode reads the
 // owner's state (under the owner's lock) and returns the file's content,
-// write replaces the file atomically. The reconciler's state file is one
-// such file; the runtime's instance and port stores have the same shape.
+// write replaces the file atomically. The dirty flag and the loop are
+// atomicfile.Saver's, the one the runtime's instances.json store uses too;
+// this adds the encoding and the error handling of the reconciler's file.
 type saver struct {
 	path   string // "": keep nothing, every method is a no-op
-	every  time.Duration
 	encode func() ([]byte, error)
 	write  func(path string, b []byte) error
 	log    *slog.Logger
-
-	dirty atomic.Bool   // changed since the last save began
-	kick  chan struct{} // capacity 1: "dirty was set", wakes run
+	loop   *atomicfile.Saver
 
 	// mu makes saves one at a time: encode may keep a cache between
 	// calls (stateEncoder), which mu then guards.
@@ -30,43 +29,24 @@ type saver struct {
 }
 
 func newSaver(path string, every time.Duration, log *slog.Logger, encode func() ([]byte, error), write func(string, []byte) error) *saver {
-	return &saver{path: path, every: every, encode: encode, write: write, log: log, kick: make(chan struct{}, 1)}
+	s := &saver{path: path, encode: encode, write: write, log: log}
+	s.loop = atomicfile.NewSaver(every, s.save)
+	return s
 }
 
 // markDirty says the state changed: run saves it within every. It never
 // blocks, and may be called under the owner's lock.
 func (s *saver) markDirty() {
-	if s.path == "" {
-		return
-	}
-	s.dirty.Store(true)
-	select {
-	case s.kick <- struct{}{}:
-	default:
+	if s.path != "" {
+		s.loop.MarkDirty()
 	}
 }
 
-// run saves a change every after it was marked, until ctx is done. The
-// last change is the caller's to save (save) once nothing changes state.
+// run saves changes, at most once every, until ctx is done. The last
+// change is the caller's to save (save) once nothing changes state.
 func (s *saver) run(ctx context.Context) {
-	if s.path == "" {
-		return
-	}
-	t := time.NewTimer(s.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.kick:
-		}
-		t.Reset(s.every)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.save()
+	if s.path != "" {
+		s.loop.Run(ctx)
 	}
 }
 
@@ -78,17 +58,18 @@ func (s *saver) save() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Cleared before encode reads the state: a change from now on is
-	// marked again and saved next time, never lost.
-	if !s.dirty.Swap(false) {
+	if !s.loop.Dirty() {
 		return
 	}
+	// Cleaned before encode reads the state: a change from now on is
+	// marked again and saved next time, never lost.
+	s.loop.Clean()
 	b, err := s.encode()
 	if err == nil {
 		err = s.write(s.path, b)
 	}
 	if err != nil {
 		s.log.Error("save state", "file", s.path, "err", err)
-		s.markDirty()
+		s.loop.MarkDirty()
 	}
 }
