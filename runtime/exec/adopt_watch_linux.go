@@ -15,7 +15,6 @@ import (
 
 	"proclet.dev/proclet/apis/v1alpha1"
 
-	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/runtime/procfs"
 )
 
@@ -125,19 +124,6 @@ func (e *Runtime) waitAdopted(h *handle) {
 	for _, stream := range streams {
 		os.Remove(fifoPath(e.runDir, h.spec.UID, stream))
 	}
-	exit := v1alpha1.ExitStatus{Code: unknownExitCode, Reason: ExitReasonUnknown, At: at}
-	if h.cgroup.Exited() { // removes the cgroup
-		exit.Reason = runtime.ReasonOOMKilled
-	}
-	e.mu.Lock()
-	if h.stopReason != "" {
-		exit.Reason = h.stopReason
-	}
-	h.state.Exit = &exit
-	h.state.Stopping = false
-	h.finished = true
-	e.notifyLocked(h.spec.App, h.spec.UID)
-	e.mu.Unlock()
-	e.kickRun()
+	exit := e.recordExit(h, v1alpha1.ExitStatus{Code: unknownExitCode, Reason: ExitReasonUnknown, At: at})
 	log().Info("adopted instance exited; its exit code cannot be known", "reason", exit.Reason)
 }

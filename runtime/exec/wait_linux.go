@@ -110,23 +110,10 @@ func (e *Runtime) wait(h *handle) {
 	}
 	exit := exitStatus(h.cmd.ProcessState, at)
 	e.drain(h, log())
-	if h.cgroup.Exited() { // removes the cgroup
-		exit.Reason = runtime.ReasonOOMKilled
-	}
 	for _, r := range h.output {
 		os.Remove(r.fifo)
 	}
-
-	e.mu.Lock()
-	if h.stopReason != "" {
-		exit.Reason = h.stopReason
-	}
-	h.state.Exit = &exit
-	h.state.Stopping = false
-	h.finished = true
-	e.notifyLocked(h.spec.App, h.spec.UID)
-	e.mu.Unlock()
-	e.kickRun()
+	exit = e.recordExit(h, exit)
 	e.log.Debug("exited", "app", h.spec.App, "instance", h.spec.Instance, "pid", h.pid, "exit_code", exit.Code, "signal", exit.Signal, "reason", exit.Reason)
 }
 
@@ -193,4 +180,25 @@ func (e *Runtime) markGone(h *handle) {
 	if hook != nil {
 		hook.Cancel()
 	}
+}
+
+// recordExit makes exit the instance's: OOMKilled when its cgroup says so
+// (which removes the cgroup), the reason of the stop that ended it if the
+// daemon asked for one; then it tells the reconciler. It returns the exit
+// as recorded.
+func (e *Runtime) recordExit(h *handle, exit v1alpha1.ExitStatus) v1alpha1.ExitStatus {
+	if h.cgroup.Exited() {
+		exit.Reason = runtime.ReasonOOMKilled
+	}
+	e.mu.Lock()
+	if h.stopReason != "" {
+		exit.Reason = h.stopReason
+	}
+	h.state.Exit = &exit
+	h.state.Stopping = false
+	h.finished = true
+	e.notifyLocked(h.spec.App, h.spec.UID)
+	e.mu.Unlock()
+	e.kickRun()
+	return exit
 }
