@@ -22,8 +22,10 @@ func chunkedManifest(cmd string) []string {
 }
 
 // writeInPlace truncates path and writes chunks into it with pause between
-// them, as `cat > file` from a slow producer does, then closes it.
-func writeInPlace(t testing.TB, path string, chunks []string, pause time.Duration) {
+// them, as `cat > file` from a slow producer does, then closes it. It
+// returns the time just before the close: a scan may begin as soon as the
+// close is done, before the caller reads the clock.
+func writeInPlace(t testing.TB, path string, chunks []string, pause time.Duration) time.Time {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
@@ -37,9 +39,11 @@ func writeInPlace(t testing.TB, path string, chunks []string, pause time.Duratio
 			t.Fatal(err)
 		}
 	}
+	closing := time.Now()
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return closing
 }
 
 // specOf describes app web's spec in a snapshot ("" when absent).
@@ -82,8 +86,7 @@ func TestDir_InPlaceRewriteWaitsForClose(t *testing.T) {
 			first := sink.waitSnap(t, "web", hasApps("web"))
 			before := specOf(first)
 
-			writeInPlace(t, path, chunkedManifest(tc.cmd), 50*time.Millisecond)
-			closed := time.Now()
+			closed := writeInPlace(t, path, chunkedManifest(tc.cmd), 50*time.Millisecond)
 			final := strings.Join(chunkedManifest(tc.cmd), "")
 			want := specOf(v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: decodeOne(t, final)}}})
 			sink.waitSnap(t, "a scan after the close", func(s v1alpha1.Snapshot) bool {
@@ -94,7 +97,7 @@ func TestDir_InPlaceRewriteWaitsForClose(t *testing.T) {
 					t.Fatalf("snapshot %d applied a half-written file: web is %q, neither %q nor %q", i, got, before, want)
 				}
 				if tc.cmd == "a" && (len(s.Apps) != len(first.Apps) || &s.Apps[0] != &first.Apps[0]) {
-					t.Fatalf("snapshot %d is not the first one again although the file's content is the same", i)
+					t.Fatalf("snapshot %d is not the first one again although the file's content is the same: %s (errors %+v)", i, describe(s), s.Files)
 				}
 			}
 		})

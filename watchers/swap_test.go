@@ -181,19 +181,19 @@ func TestDir_DanglingFolderLinkIsUnavailable(t *testing.T) {
 	base := t.TempDir()
 	root := filepath.Join(base, "manifests")
 	writeFile(t, filepath.Join(root, "web.yaml"), manifest("web", "v1"))
-	writeFile(t, filepath.Join(base, "shared/db.yaml"), manifest("db", "v1"))
-	symlink(t, "../shared", filepath.Join(root, "shared"))
+	writeFile(t, filepath.Join(base, "team/db.yaml"), manifest("db", "v1"))
+	symlink(t, "../team", filepath.Join(root, "team"))
 
 	_, sink := startDir(t, Options{Root: root}, nil)
 	snap := sink.waitSnap(t, "both apps", hasApps("db", "web"))
-	if snap.Apps[0].Path != "shared/db.yaml" || snap.Apps[0].Dir != filepath.Join(root, "shared") {
+	if snap.Apps[0].Path != "team/db.yaml" || snap.Apps[0].Dir != filepath.Join(root, "team") {
 		t.Fatalf("db: Path %q Dir %q", snap.Apps[0].Path, snap.Apps[0].Dir)
 	}
-	if err := os.RemoveAll(filepath.Join(base, "shared")); err != nil {
+	if err := os.RemoveAll(filepath.Join(base, "team")); err != nil {
 		t.Fatal(err)
 	}
 	sink.waitUnavailable(t, 1)
-	writeFile(t, filepath.Join(base, "shared/db.yaml"), manifest("db", "v2"))
+	writeFile(t, filepath.Join(base, "team/db.yaml"), manifest("db", "v2"))
 	sink.waitSnap(t, "db back", func(s v1alpha1.Snapshot) bool { return appCmd(s, "db") == "v2" })
 	for i, s := range sink.all() {
 		if !slices.Equal(appNames(s), []string{"db", "web"}) {

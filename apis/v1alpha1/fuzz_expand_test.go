@@ -1,8 +1,6 @@
 package v1alpha1
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -25,18 +23,7 @@ var daemonEnv = map[string]string{
 // NAME=value and expanded in turn: no input may panic, exceed the bound
 // or disagree with ExpandedLen.
 func FuzzExpandDefaultsRevision(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*"))
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for i, ext := range fuzzExts {
-			if strings.HasSuffix(name, ext) {
-				f.Add(uint8(i), data)
-			}
-		}
-	}
+	addTestdata(f)
 	for _, s := range []string{
 		geometricManifest(4), // expands to 32 KiB: valid
 		geometricManifest(8), // over the bound

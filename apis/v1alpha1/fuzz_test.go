@@ -12,11 +12,9 @@ import (
 
 var fuzzExts = []string{".yaml", ".json", ".toml"}
 
-// FuzzDecodeFile feeds arbitrary bytes to the decoder of each format. No
-// input may panic (decodeFile is called without DecodeFile's recover), and
-// what decodes must be a valid, defaulted App that survives a JSON round
-// trip unchanged.
-func FuzzDecodeFile(f *testing.F) {
+// addTestdata seeds f with every file of testdata as (format, bytes).
+func addTestdata(f *testing.F) {
+	f.Helper()
 	files, _ := filepath.Glob(filepath.Join("testdata", "*"))
 	for _, name := range files {
 		data, err := os.ReadFile(name)
@@ -29,6 +27,14 @@ func FuzzDecodeFile(f *testing.F) {
 			}
 		}
 	}
+}
+
+// FuzzDecodeFile feeds arbitrary bytes to the decoder of each format. No
+// input may panic (decodeFile is called without DecodeFile's recover), and
+// what decodes must be a valid, defaulted App that survives a JSON round
+// trip unchanged.
+func FuzzDecodeFile(f *testing.F) {
+	addTestdata(f)
 	for _, s := range []string{
 		minimal,
 		minimal + "---\n" + minimal,

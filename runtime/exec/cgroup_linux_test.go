@@ -1,9 +1,7 @@
 package exec
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,37 +17,6 @@ import (
 	"proclet.dev/proclet/runtime/internal/testutil"
 	"proclet.dev/proclet/runtime/procfs"
 )
-
-// newHarnessWith is newHarness with options of the test's.
-func newHarnessWith(t *testing.T, opts Options) *harness {
-	t.Helper()
-	h := &harness{t: t, state: t.TempDir(), dir: t.TempDir()}
-	opts.StateDir = h.state
-	opts.Log = slog.New(slog.DiscardHandler)
-	opts.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
-	e, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.e = e
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan error, 1)
-	go func() { runDone <- e.Run(ctx) }()
-	t.Cleanup(func() {
-		h.mu.Lock()
-		pids := h.pids
-		h.mu.Unlock()
-		killGroups(pids)
-		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer scancel()
-		if err := e.StopAll(sctx, "TestCleanup"); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-		cancel()
-		<-runDone
-	})
-	return h
-}
 
 func readTrim(t *testing.T, path string) string {
 	t.Helper()

@@ -63,12 +63,24 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, state: t.TempDir(), dir: t.TempDir()}
-	e, err := New(Options{
-		StateDir: h.state,
-		Log:      slog.New(slog.DiscardHandler),
-		Env:      []string{"PATH=/usr/local/bin:/usr/bin:/bin", "FROM_DAEMON=yes", "PROCLET_API_KEY=secret"},
+	return newHarnessWith(t, Options{
+		Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin", "FROM_DAEMON=yes", "PROCLET_API_KEY=secret"},
 	})
+}
+
+// newHarnessWith is a harness on a Runtime with the test's options (its
+// own state dir and a silent log; Env defaults to a PATH). Cleanup kills
+// what is left of every group started, then stops every instance, or
+// reaps them after a Detach.
+func newHarnessWith(t *testing.T, opts Options) *harness {
+	t.Helper()
+	h := &harness{t: t, state: t.TempDir(), dir: t.TempDir()}
+	opts.StateDir = h.state
+	opts.Log = slog.New(slog.DiscardHandler)
+	if opts.Env == nil {
+		opts.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	}
+	e, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
