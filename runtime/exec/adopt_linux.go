@@ -234,20 +234,22 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 	w.p = e.outputs // the loop starts the waiter goroutine at the exit (startWaiter)
 	s := a.spec
 	h := &handle{
-		spec:       s,
-		pid:        a.pid,
-		env:        newEnvList(a.env).freeze(),
-		dir:        adoptedDir(a.pid, s),
-		cred:       e.adoptedCred(a.pid),
-		exit:       w,
-		done:       make(chan struct{}),
-		startTicks: a.ticks,
-		cgroup:     e.cgroups.Reopen(s), // nil without a cgroup root
-		adopted:    &adoption{unwatch: unwatch, resume: a.probe},
-		state: runtime.State{
+		handleFixed: handleFixed{
+			spec:       s,
+			pid:        a.pid,
+			env:        newEnvList(a.env).freeze(),
+			dir:        adoptedDir(a.pid, s),
+			cred:       e.adoptedCred(a.pid),
+			exit:       w,
+			done:       make(chan struct{}),
+			startTicks: a.ticks,
+			cgroup:     e.cgroups.Reopen(s), // nil without a cgroup root
+			adopted:    &adoption{unwatch: unwatch, resume: a.probe},
+		},
+		live: handleLive{state: runtime.State{
 			UID: s.UID, App: s.App, Instance: s.Instance, Ordinal: s.Ordinal,
 			Revision: s.Revision, PID: a.pid, StartedAt: a.startedAt, Ports: maps.Clone(s.Ports),
-		},
+		}},
 	}
 	maxSize, maxFiles := logfile.Limits(s.Spec)
 	for i, stream := range streams {
@@ -267,7 +269,7 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 		e.startProbes(h) // from a.probe: see resumeProbes
 	} else {
 		// Without the spec there is nothing to probe: it serves as it did.
-		h.state.Probe = runtime.ProbeStatus{Started: true, Ready: true, ReadySince: a.startedAt}
+		h.live.state.Probe = runtime.ProbeStatus{Started: true, Ready: true, ReadySince: a.startedAt}
 	}
 	e.mu.Lock()
 	e.addHandleLocked(h)
@@ -290,7 +292,7 @@ func (h *handle) resumeProbes(w *probe.Worker) {
 		return
 	}
 	p := *h.adopted.resume
-	h.state.Probe = p
+	h.live.state.Probe = p
 	switch {
 	case p.Failed != "":
 		w.Startup, w.Readiness, w.Liveness = nil, nil, nil
@@ -315,16 +317,20 @@ func (e *Runtime) addExited(s runtime.StartSpec, pid int, startedAt time.Time, p
 	}
 	probe.Ready = false
 	h := &handle{
-		spec:     s,
-		pid:      pid,
-		exit:     &pidWaiter{f: closedFile()},
-		done:     make(chan struct{}),
-		adopted:  &adoption{},
-		reaped:   true,
-		finished: true,
-		state: runtime.State{
-			UID: s.UID, App: s.App, Instance: s.Instance, Ordinal: s.Ordinal, Revision: s.Revision,
-			PID: pid, StartedAt: startedAt, Ports: maps.Clone(s.Ports), Probe: probe, Exit: &exit,
+		handleFixed: handleFixed{
+			spec:    s,
+			pid:     pid,
+			exit:    &pidWaiter{f: closedFile()},
+			done:    make(chan struct{}),
+			adopted: &adoption{},
+		},
+		live: handleLive{
+			reaped:   true,
+			finished: true,
+			state: runtime.State{
+				UID: s.UID, App: s.App, Instance: s.Instance, Ordinal: s.Ordinal, Revision: s.Revision,
+				PID: pid, StartedAt: startedAt, Ports: maps.Clone(s.Ports), Probe: probe, Exit: &exit,
+			},
 		},
 	}
 	close(h.done)
@@ -349,7 +355,7 @@ func (e *Runtime) removeStrayFIFOs() {
 	e.mu.Lock()
 	keep := map[string]bool{}
 	for uid, h := range e.handles {
-		if !h.finished {
+		if !h.live.finished {
 			keep[uid] = true
 		}
 	}

@@ -93,8 +93,8 @@ type Runtime struct {
 	starts sync.WaitGroup // Start calls in flight; StopAll and Detach wait for them
 	wg     sync.WaitGroup // every goroutine Runtime starts: waiters, readers, stoppers, probe workers
 
-	// mu guards the fields below and the fields of each handle marked
-	// "guarded by Runtime.mu". It is never held across blocking I/O or a
+	// mu guards the fields below and the live part of each handle
+	// (handle.live). It is never held across blocking I/O or a
 	// channel send; kill(2), which never blocks, is made under it (signal).
 	mu       sync.Mutex
 	handles  map[string]*handle            // by uid
@@ -178,9 +178,22 @@ func New(opts Options) (*Runtime, error) {
 	return e, nil
 }
 
-// handle is one started instance.
+// handle is one started instance. Its fields are split by who may touch
+// them, so that the type says which lock a field needs:
+//   - handleFixed, embedded: set before the handle is published (Start,
+//     adoption) and only read afterwards, with no lock;
+//   - live: guarded by Runtime.mu.
+//
+// What instances.json last held of it is not the handle's: the instance
+// store keeps that (instanceStore.encoded, under the store's mu).
 type handle struct {
-	// Set by Start, read only afterwards.
+	handleFixed
+	live handleLive // guarded by Runtime.mu
+}
+
+// handleFixed is the part of a handle set before it is published and read
+// only afterwards: it needs no lock.
+type handleFixed struct {
 	spec   runtime.StartSpec
 	pid    int
 	env    *envList            // for preStop
@@ -198,16 +211,16 @@ type handle struct {
 	// probeStop ends the probe worker (nil: no probes); call it with
 	// Runtime.mu held (stopProbes).
 	probeStop func()
+}
 
-	// Guarded by Runtime.mu.
+// handleLive is the part of a handle that changes while it runs. Every
+// field is guarded by Runtime.mu: touch it only as h.live, with e.mu held.
+type handleLive struct {
 	state      runtime.State
 	stopReason string
 	reaped     bool       // the waiter claimed the exited leader: no more group signals
 	hook       *pidWaiter // the preStop hook running, if any
 	finished   bool       // exit recorded, output drained
-
-	// Guarded by the instance store's mu.
-	encoded *encodedRecord // its record as last written, encoded
 }
 
 // Run delivers the events of Events until ctx is done. Exits are recorded
@@ -312,7 +325,7 @@ func (e *Runtime) removeHandleLocked(h *handle) {
 
 // stateLocked returns a copy of the state that shares nothing with h.
 func (h *handle) stateLocked() runtime.State {
-	s := h.state
+	s := h.live.state
 	s.LogError = h.logError()
 	if s.Exit != nil {
 		x := *s.Exit
@@ -325,7 +338,7 @@ func (h *handle) stateLocked() runtime.State {
 func (e *Runtime) Release(uid string) {
 	e.mu.Lock()
 	h, ok := e.handles[uid]
-	released := ok && h.finished
+	released := ok && h.live.finished
 	if released {
 		e.removeHandleLocked(h)
 	}
@@ -345,7 +358,7 @@ func (e *Runtime) Release(uid string) {
 // sent to the group.
 func (e *Runtime) signal(h *handle, sig syscall.Signal) bool {
 	e.mu.Lock()
-	if h.reaped || !h.signallable(e.detached) { // adopted: still that process?
+	if h.live.reaped || !h.signallable(e.detached) { // adopted: still that process?
 		e.mu.Unlock()
 		return false
 	}

@@ -114,13 +114,20 @@ type instanceStore struct {
 	over    bool   // the last write was over limit (logged once)
 	hash    maphash.Hash
 
+	// encoded is each handle's record as last written, encoded, so that a
+	// write re-encodes only the records that changed (encodeLocked). The
+	// store owns it: the handles never see it. Guarded by mu.
+	encoded map[*handle]*encodedRecord
+	gen     uint64 // the write that encodeLocked is at: the encodings it used carry it
+
 	// Reused by each write (mu).
 	records []handleRecord
 	order   []*handleRecord
 }
 
 func newInstanceStore(stateDir string) *instanceStore {
-	return &instanceStore{path: filepath.Join(stateDir, instancesFileName), limit: maxInstancesFile}
+	return &instanceStore{path: filepath.Join(stateDir, instancesFileName), limit: maxInstancesFile,
+		encoded: map[*handle]*encodedRecord{}}
 }
 
 // markDirty says the handles changed. It never blocks.
@@ -159,18 +166,18 @@ func isMissing(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 func (e *Runtime) recordsLocked(out []handleRecord) []handleRecord {
 	out = out[:0]
 	for _, h := range e.handles {
-		if h.finished && h.state.Exit != nil && h.state.Exit.Reason == "Stopped" {
+		if h.live.finished && h.live.state.Exit != nil && h.live.state.Exit.Reason == "Stopped" {
 			continue
 		}
 		s := h.spec
 		r := instanceRecord{
 			UID: s.UID, App: s.App, Instance: s.Instance, Ordinal: s.Ordinal, Revision: s.Revision,
-			Spec: s.Spec, Dir: s.Dir, Ports: h.state.Ports,
-			PID: h.pid, StartTicks: h.startTicks, StartedAt: h.state.StartedAt,
-			Probe: toProbeRecord(h.state.Probe),
+			Spec: s.Spec, Dir: s.Dir, Ports: h.live.state.Ports,
+			PID: h.pid, StartTicks: h.startTicks, StartedAt: h.live.state.StartedAt,
+			Probe: toProbeRecord(h.live.state.Probe),
 		}
-		if h.finished && h.state.Exit != nil {
-			x := *h.state.Exit
+		if h.live.finished && h.live.state.Exit != nil {
+			x := *h.live.state.Exit
 			r.Exit = &x
 		}
 		out = append(out, handleRecord{h: h, rec: r})
@@ -198,19 +205,23 @@ func sortRecords(records []handleRecord, order []*handleRecord) []*handleRecord 
 	return order
 }
 
-// handleRecord is a handle's record as of now, with the handle.
+// handleRecord is a handle's record as of now, with the handle and, once
+// encodeLocked ran, its encoding.
 type handleRecord struct {
 	h   *handle
 	rec instanceRecord
+	enc *encodedRecord
 }
 
-// encodedRecord is a record as last written and its JSON, kept on the
-// handle so that a write re-encodes only the records that changed: with a
-// thousand instances, encoding them all (each with its spec) at every
-// start or exit cost ~14 ms of CPU, beside the restart it delayed.
+// encodedRecord is a record as last written and its JSON, kept by the
+// store for its handle so that a write re-encodes only the records that
+// changed: with a thousand instances, encoding them all (each with its
+// spec) at every start or exit cost ~14 ms of CPU, beside the restart it
+// delayed.
 type encodedRecord struct {
 	rec  instanceRecord
 	json []byte
+	gen  uint64 // the last write that used it
 }
 
 // sameRecord reports whether two records of one handle encode the same.
@@ -232,24 +243,37 @@ func sameMap[K comparable, V any](a, b map[K]V) bool {
 	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
-// encodeRecords brings each handle's encoding up to date with its record:
-// only a changed record is encoded again. Caller holds the store's mu
-// (which guards the handles' encodings).
-func encodeRecords(records []*handleRecord) error {
+// encodeLocked brings the encoding of each record up to date with it:
+// only a changed record is encoded again. It drops the encodings of the
+// handles no longer recorded (released, or stopped for good). Caller
+// holds s.mu.
+func (s *instanceStore) encodeLocked(records []*handleRecord) error {
+	s.gen++
 	for _, hr := range records {
-		if c := hr.h.encoded; c == nil || !sameRecord(&c.rec, &hr.rec) {
+		c := s.encoded[hr.h]
+		if c == nil || !sameRecord(&c.rec, &hr.rec) {
 			b, err := json.Marshal(&hr.rec)
 			if err != nil {
 				return err
 			}
-			hr.h.encoded = &encodedRecord{rec: hr.rec, json: b}
+			c = &encodedRecord{rec: hr.rec, json: b}
+			s.encoded[hr.h] = c
+		}
+		c.gen = s.gen
+		hr.enc = c
+	}
+	if len(s.encoded) > len(records) { // some handles went: a sweep, only then
+		for h, c := range s.encoded {
+			if c.gen != s.gen {
+				delete(s.encoded, h)
+			}
 		}
 	}
 	return nil
 }
 
 // writeRecords writes the file's content for records (in order, encoded
-// by encodeRecords) to w, as json.Marshal of an instancesFile gives it.
+// by encodeLocked) to w, as json.Marshal of an instancesFile gives it.
 // The content is written, not built: with a thousand instances it is
 // over a megabyte, which a kept copy would add to the daemon's memory.
 func writeRecords(w io.Writer, records []*handleRecord) error {
@@ -262,7 +286,7 @@ func writeRecords(w io.Writer, records []*handleRecord) error {
 				return err
 			}
 		}
-		if _, err := w.Write(hr.h.encoded.json); err != nil {
+		if _, err := w.Write(hr.enc.json); err != nil {
 			return err
 		}
 	}
@@ -288,7 +312,7 @@ func (e *Runtime) writeInstances() {
 		clear(s.order) // let released handles go
 		clear(s.records)
 	}()
-	if err := encodeRecords(s.order); err != nil { // not indented: written often, with every instance
+	if err := s.encodeLocked(s.order); err != nil { // not indented: written often, with every instance
 		e.log.Error("encoding the instances state", "err", err)
 		return
 	}

@@ -12,7 +12,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
-// encodeRecords and writeRecords give what json.Marshal of the file gives, and follows
+// encodeLocked and writeRecords give what json.Marshal of the file gives, and follows
 // every change of a record although it reuses the encodings of the
 // unchanged ones.
 func TestEncodeInstances_SameAsMarshalAndFollowsChanges(t *testing.T) {
@@ -26,10 +26,11 @@ func TestEncodeInstances_SameAsMarshalAndFollowsChanges(t *testing.T) {
 			StartedAt: t0, Probe: probeRecord{Started: true},
 		}})
 	}
+	s := newInstanceStore(t.TempDir())
 	check := func(step string) {
 		t.Helper()
 		order := sortRecords(records, nil)
-		if err := encodeRecords(order); err != nil {
+		if err := s.encodeLocked(order); err != nil {
 			t.Fatal(err)
 		}
 		var buf bytes.Buffer
@@ -65,4 +66,7 @@ func TestEncodeInstances_SameAsMarshalAndFollowsChanges(t *testing.T) {
 	}
 	records = records[:0]
 	check("empty")
+	if len(s.encoded) != 0 {
+		t.Errorf("the store keeps %d encodings of handles no longer recorded", len(s.encoded))
+	}
 }

@@ -15,7 +15,7 @@ import (
 // published.
 func (e *Runtime) startProbes(h *handle) {
 	spec := h.spec.Spec
-	h.state.Probe = runtime.InitialProbeStatus(spec, h.state.StartedAt)
+	h.live.state.Probe = runtime.InitialProbeStatus(spec, h.live.state.StartedAt)
 	if spec.StartupProbe == nil && spec.ReadinessProbe == nil && spec.LivenessProbe == nil {
 		return
 	}
@@ -26,7 +26,7 @@ func (e *Runtime) startProbes(h *handle) {
 	w := &probe.Worker{
 		App:      h.spec.App,
 		Instance: h.spec.Instance,
-		Started:  h.state.StartedAt,
+		Started:  h.live.state.StartedAt,
 		OnProbe:  e.onProbe,
 		Log:      e.log.With("app", h.spec.App),
 		Update: func(notify bool, change func(*runtime.ProbeStatus)) {
@@ -35,7 +35,7 @@ func (e *Runtime) startProbes(h *handle) {
 				e.mu.Unlock()
 				return
 			}
-			change(&h.state.Probe)
+			change(&h.live.state.Probe)
 			if notify {
 				e.notifyLocked(h.spec.App, h.spec.UID)
 			}

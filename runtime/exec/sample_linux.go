@@ -42,8 +42,8 @@ func (e *Runtime) sampleOnce(s *procfs.Sampler, now time.Time) error {
 	e.mu.Lock()
 	targets := make([]procfs.Target, 0, len(e.handles))
 	for uid, h := range e.handles {
-		if !h.reaped && !h.finished {
-			targets = append(targets, procfs.Target{UID: uid, PID: h.pid, StartedAt: h.state.StartedAt})
+		if !h.live.reaped && !h.live.finished {
+			targets = append(targets, procfs.Target{UID: uid, PID: h.pid, StartedAt: h.live.state.StartedAt})
 		}
 	}
 	e.mu.Unlock()
@@ -53,9 +53,9 @@ func (e *Runtime) sampleOnce(s *procfs.Sampler, now time.Time) error {
 	}
 	e.mu.Lock()
 	for uid, u := range usage {
-		if h, ok := e.handles[uid]; ok && !h.reaped {
-			u.OverMemoryLimit = overMemoryLimit(h.state.Usage.OverMemoryLimit, h.sampledLimitLocked(), u)
-			h.state.Usage = u
+		if h, ok := e.handles[uid]; ok && !h.live.reaped {
+			u.OverMemoryLimit = overMemoryLimit(h.live.state.Usage.OverMemoryLimit, h.sampledLimitLocked(), u)
+			h.live.state.Usage = u
 		}
 	}
 	e.mu.Unlock()

@@ -362,19 +362,21 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 	w.p = e.outputs // the loop starts the waiter goroutine at the exit (startWaiter)
 	maxSize, maxFiles := logfile.Limits(s.Spec)
 	h := &handle{
-		spec:   s,
-		pid:    pid,
-		env:    l.env,
-		dir:    l.dir,
-		cred:   l.cred,
-		cmd:    cmd,
-		exit:   w,
-		done:   make(chan struct{}),
-		cgroup: cg,
-		state: runtime.State{
+		handleFixed: handleFixed{
+			spec:   s,
+			pid:    pid,
+			env:    l.env,
+			dir:    l.dir,
+			cred:   l.cred,
+			cmd:    cmd,
+			exit:   w,
+			done:   make(chan struct{}),
+			cgroup: cg,
+		},
+		live: handleLive{state: runtime.State{
 			UID: s.UID, App: s.App, Instance: s.Instance, Ordinal: s.Ordinal,
 			Revision: s.Revision, PID: pid, StartedAt: time.Now(), Ports: maps.Clone(s.Ports),
-		},
+		}},
 	}
 	for i, stream := range streams {
 		h.output[i] = &reader{

@@ -34,15 +34,15 @@ func (e *Runtime) Stop(uid string, spec runtime.StopSpec) error {
 	case e.detached:
 		e.mu.Unlock()
 		return fmt.Errorf("stop %s: %w", uid, runtime.ErrClosed)
-	case h.state.Stopping || h.reaped:
+	case h.live.state.Stopping || h.live.reaped:
 		e.mu.Unlock()
 		return nil
 	}
-	h.state.Stopping = true
+	h.live.state.Stopping = true
 	h.stopProbes() // no probing during the kill
-	h.stopReason = spec.Reason
-	if h.stopReason == "" {
-		h.stopReason = "Stopped"
+	h.live.stopReason = spec.Reason
+	if h.live.stopReason == "" {
+		h.live.stopReason = "Stopped"
 	}
 	// The waiter of h is running (not reaped), so the counter is above
 	// zero and this Add cannot race a Wait that saw zero.
@@ -144,14 +144,14 @@ func (e *Runtime) runPreStop(h *handle, argv []string, deadline time.Time, log *
 	w.SetDeadline(deadline)
 
 	e.mu.Lock()
-	cancelled := e.detached || h.reaped
+	cancelled := e.detached || h.live.reaped
 	if !cancelled {
-		h.hook = w
+		h.live.hook = w
 	}
 	e.mu.Unlock()
 	exited := !cancelled && w.Wait()
 	e.mu.Lock()
-	h.hook = nil
+	h.live.hook = nil
 	detached := e.detached
 	e.mu.Unlock()
 
@@ -229,8 +229,8 @@ func (e *Runtime) Detach() {
 	for _, h := range e.handles {
 		h.stopProbes()
 		waiters = append(waiters, h.exit)
-		if h.hook != nil {
-			waiters = append(waiters, h.hook)
+		if h.live.hook != nil {
+			waiters = append(waiters, h.live.hook)
 		}
 		readers = append(readers, h.output[:]...)
 	}

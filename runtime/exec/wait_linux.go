@@ -171,10 +171,10 @@ func exitStatus(ps *os.ProcessState, at time.Time) v1alpha1.ExitStatus {
 // released. The waiter calls it once.
 func (e *Runtime) markGone(h *handle) {
 	e.mu.Lock()
-	h.reaped = true
+	h.live.reaped = true
 	h.stopProbes()
-	h.state.Probe.Ready = false // an exited instance serves nothing
-	hook := h.hook
+	h.live.state.Probe.Ready = false // an exited instance serves nothing
+	hook := h.live.hook
 	e.mu.Unlock()
 	close(h.done)
 	if hook != nil {
@@ -191,12 +191,12 @@ func (e *Runtime) recordExit(h *handle, exit v1alpha1.ExitStatus) v1alpha1.ExitS
 		exit.Reason = runtime.ReasonOOMKilled
 	}
 	e.mu.Lock()
-	if h.stopReason != "" {
-		exit.Reason = h.stopReason
+	if h.live.stopReason != "" {
+		exit.Reason = h.live.stopReason
 	}
-	h.state.Exit = &exit
-	h.state.Stopping = false
-	h.finished = true
+	h.live.state.Exit = &exit
+	h.live.state.Stopping = false
+	h.live.finished = true
 	e.notifyLocked(h.spec.App, h.spec.UID)
 	e.mu.Unlock()
 	e.kickRun()
