@@ -231,7 +231,6 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 		w.Close()
 		return errGone
 	}
-	w.p = e.outputs // the loop starts the waiter goroutine at the exit (startWaiter)
 	s := a.spec
 	h := &handle{
 		handleFixed: handleFixed{
@@ -275,7 +274,7 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 	e.addHandleLocked(h)
 	e.wg.Add(3)
 	e.mu.Unlock()
-	e.startWaiter(h.exit, func() { e.waitAdopted(h) })
+	h.exit.start(e.outputs, func() { e.waitAdopted(h) })
 	e.startReader(h.output[0])
 	e.startReader(h.output[1])
 	return nil

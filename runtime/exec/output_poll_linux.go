@@ -2,7 +2,8 @@ package exec
 
 // This file holds the one goroutine that moves every instance's output
 // into its log, and that starts an instance's waiter goroutine only once
-// the instance has exited (startWaiter). A goroutine per stream (two per instance) would sit idle
+// the instance has exited (onReadable, for pidWaiter.start). A goroutine
+// per stream (two per instance) would sit idle
 // nearly all the time and still cost its stack and a scratch pipe: at a
 // thousand instances that was 2000 goroutines, 4000 file descriptors and
 // (with their buffers) most of the daemon's memory. Instead one epoll set
@@ -50,49 +51,35 @@ type outputPoller struct {
 	wake    int    // eventfd: a cancel wakes the loop
 	scratch [2]int // the tee rounds' pipe: only the loop (and add's empty tee) use it
 	readers map[int32]*reader
-	exits   map[int32]*pidWaiter // waiters whose goroutine starts on the exit
-	cancels []*reader            // cancelled, for the loop to end
+	watches map[int32]*fdWatch // functions held back until their fd is readable (onReadable)
+	cancels []*reader          // cancelled, for the loop to end
 }
 
 func newOutputPoller(e *Runtime) *outputPoller {
 	return &outputPoller{e: e, epfd: -1, wake: -1, scratch: [2]int{-1, -1}, readers: map[int32]*reader{},
-		exits: map[int32]*pidWaiter{}}
+		watches: map[int32]*fdWatch{}}
 }
 
-// Fields of pidWaiter used by the poller, guarded by outputPoller.mu.
-type exitWatch struct {
-	run       func() // the waiter goroutine's body, started on the exit or Cancel
-	fd        int32  // its fd in the epoll set while watched
-	watched   bool
-	cancelled bool
+var _ readableNotifier = (*outputPoller)(nil)
+
+// fdWatch is a function held back until its fd is readable
+// (onReadable). Guarded by outputPoller.mu.
+type fdWatch struct {
+	fire    func() // started on a goroutine of its own, once
+	fd      int32  // in the epoll set while watched
+	watched bool
 }
 
-// startWaiter runs w's waiter goroutine (run, which calls w.Wait) once the
-// process has exited or w is cancelled: until then the instance costs no
-// goroutine, only its fd in the loop's epoll set. Without the loop, the
-// goroutine starts now and blocks in Wait as before. w.p must have been
-// set to e.outputs before w was published (so a Cancel can find it); the
-// caller did e.wg.Add(1) for run.
-func (e *Runtime) startWaiter(w *pidWaiter, run func()) {
-	if !e.outputs.watchExit(w, run) {
-		go run()
-	}
-}
-
-func (p *outputPoller) watchExit(w *pidWaiter, run func()) bool {
-	_, fd, ok := rawFD(w.f)
-	if !ok {
-		return false
-	}
+// onReadable implements readableNotifier: fd joins the loop's epoll set
+// (starting the loop if needed) until it is readable; then the loop takes
+// it out and starts fire.
+func (p *outputPoller) onReadable(fd int, fire func()) (now func(), ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if w.p != p || w.watch.cancelled { // Cancel came first: Wait returns false at once
-		return false
-	}
 	start := p.epfd < 0
 	if start {
 		if err := p.openLocked(); err != nil {
-			return false
+			return nil, false
 		}
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
@@ -100,36 +87,34 @@ func (p *outputPoller) watchExit(w *pidWaiter, run func()) bool {
 		if start {
 			p.closeLocked()
 		}
-		return false
+		return nil, false
 	}
-	w.watch = exitWatch{run: run, fd: int32(fd), watched: true}
-	p.exits[int32(fd)] = w
+	x := &fdWatch{fire: fire, fd: int32(fd), watched: true}
+	p.watches[int32(fd)] = x
 	if start {
 		p.e.wg.Add(1)
 		go p.loop(p.epfd, p.wake)
 	}
-	return true
+	return func() { p.fireNow(x) }, true
 }
 
-// fireLocked takes w out of the epoll set and starts its goroutine.
-func (p *outputPoller) fireLocked(w *pidWaiter) {
-	if !w.watch.watched {
+// fireLocked takes x out of the epoll set and starts its function.
+func (p *outputPoller) fireLocked(x *fdWatch) {
+	if !x.watched {
 		return
 	}
-	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(w.watch.fd), nil)
-	delete(p.exits, w.watch.fd)
-	w.watch.watched = false
-	go w.watch.run()
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(x.fd), nil)
+	delete(p.watches, x.fd)
+	x.watched = false
+	go x.fire()
 }
 
-// cancelWaiter makes w's Wait return false (its deadline is already set)
-// and, if its goroutine waits for the exit in the loop, starts it now.
-func (p *outputPoller) cancelWaiter(w *pidWaiter) {
+// fireNow starts x's function now if the loop still holds it back.
+func (p *outputPoller) fireNow(x *fdWatch) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	w.watch.cancelled = true
-	if w.watch.watched {
-		p.fireLocked(w)
+	if x.watched {
+		p.fireLocked(x)
 		p.notifyLocked() // the loop may have nothing left to wait for
 	}
 }
@@ -284,7 +269,7 @@ func (p *outputPoller) loop(epfd, wake int) {
 			p.end(r, nil, true)
 		}
 		p.mu.Lock()
-		if len(p.readers) == 0 && len(p.exits) == 0 && len(p.cancels) == 0 {
+		if len(p.readers) == 0 && len(p.watches) == 0 && len(p.cancels) == 0 {
 			p.closeLocked()
 			p.mu.Unlock()
 			return
@@ -309,8 +294,8 @@ func (p *outputPoller) loop(epfd, wake int) {
 				continue
 			}
 			p.mu.Lock()
-			if w := p.exits[ev.Fd]; w != nil {
-				p.fireLocked(w) // the process exited (or its polling pipe closed)
+			if x := p.watches[ev.Fd]; x != nil {
+				p.fireLocked(x) // a pidfd: the process exited (or its polling pipe closed)
 				p.mu.Unlock()
 				continue
 			}
@@ -404,7 +389,7 @@ func (p *outputPoller) end(r *reader, err error, cancelled bool) {
 	p.e.wg.Done()
 }
 
-// failAll ends every reader and releases every held-back waiter after the
+// failAll ends every reader and starts every held-back function after the
 // epoll set failed, which should not happen; the instances keep running
 // and keep their FIFOs.
 func (p *outputPoller) failAll(err error) {
@@ -416,8 +401,8 @@ func (p *outputPoller) failAll(err error) {
 	// The waiters held back wait on their own from now on (Wait blocks in
 	// Go's poller), so that the loop has nothing left and ends instead of
 	// retrying a failing epoll_wait.
-	for _, w := range p.exits {
-		p.fireLocked(w)
+	for _, x := range p.watches {
+		p.fireLocked(x)
 	}
 	p.mu.Unlock()
 	for _, r := range all {

@@ -90,7 +90,7 @@ func (e *Runtime) start(ctx context.Context, s runtime.StartSpec) (runtime.State
 	e.wg.Add(3)
 	e.mu.Unlock()
 	e.store.markDirty()
-	e.startWaiter(h.exit, func() { e.wait(h) })
+	h.exit.start(e.outputs, func() { e.wait(h) })
 	e.startReader(h.output[0])
 	e.startReader(h.output[1])
 	e.log.Debug("started", "app", s.App, "instance", s.Instance, "pid", h.pid, "uid", s.UID)
@@ -359,7 +359,6 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 		cg.Exited()
 		return nil, err
 	}
-	w.p = e.outputs // the loop starts the waiter goroutine at the exit (startWaiter)
 	maxSize, maxFiles := logfile.Limits(s.Spec)
 	h := &handle{
 		handleFixed: handleFixed{

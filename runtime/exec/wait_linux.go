@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,9 +28,24 @@ const drainTimeout = 2 * time.Second
 // deadline (preStop), through Go's poller.
 type pidWaiter struct {
 	f *os.File
-	p *outputPoller // set when watched by the loop (startWaiter)
-	// watch is guarded by p.mu.
-	watch exitWatch
+
+	// The waiter goroutine held back until the exit (start). mu is taken
+	// once by start and once by Cancel, never while the process runs.
+	mu        sync.Mutex
+	cancelled bool   // Cancel was called
+	fireNow   func() // starts the held-back goroutine at once; nil: none held back
+}
+
+// readableNotifier runs a function once a file descriptor is readable,
+// with no goroutine waiting for it meanwhile. The output poller is one
+// (output_poll_linux.go): its epoll loop watches the pidfds beside the
+// output FIFOs, so that a running instance costs no goroutine.
+type readableNotifier interface {
+	// onReadable arranges for fire to run, on a goroutine of its own,
+	// once fd is readable or once now is called, whichever comes first;
+	// fire runs once. fd must stay open until fire runs. ok is false,
+	// with nothing arranged, when fd cannot be watched.
+	onReadable(fd int, fire func()) (now func(), ok bool)
 }
 
 func newPidWaiter(pid int) (*pidWaiter, error) {
@@ -70,12 +86,35 @@ func pidfdReadable(fd int) bool {
 // SetDeadline bounds Wait; the zero time removes the bound.
 func (w *pidWaiter) SetDeadline(t time.Time) { w.f.SetReadDeadline(t) }
 
+// start runs the waiter goroutine run (which calls w.Wait) once the
+// process has exited or w is cancelled: until then, while n watches the
+// pidfd, it costs no goroutine. When n cannot watch it, or w is already
+// cancelled, run starts now (and blocks in Wait). Call it once; the caller
+// did e.wg.Add(1) for run.
+func (w *pidWaiter) start(n readableNotifier, run func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.cancelled { // else Wait returns false at once
+		if _, fd, ok := rawFD(w.f); ok {
+			if now, ok := n.onReadable(fd, run); ok {
+				w.fireNow = now
+				return
+			}
+		}
+	}
+	go run()
+}
+
 // Cancel makes Wait return false now, and starts the waiter goroutine if
-// the loop holds it back until the exit.
+// it is held back until the exit (start).
 func (w *pidWaiter) Cancel() {
 	w.f.SetReadDeadline(time.Unix(1, 0))
-	if w.p != nil {
-		w.p.cancelWaiter(w)
+	w.mu.Lock()
+	w.cancelled = true
+	now := w.fireNow
+	w.mu.Unlock()
+	if now != nil {
+		now()
 	}
 }
 
