@@ -10,14 +10,15 @@ import (
 // waitingFor says which dependency of app is not met yet, or "" when all
 // are: a Ready dependency needs at least one ready instance, a Started one
 // at least one started (running, startup probe passed) instance. A
-// dependency that is not defined keeps the app waiting. Caller holds r.mu.
+// dependency that is not defined keeps the app waiting. Caller holds r.mu
+// (then the status store's lock is taken: r.mu comes first).
 func (r *Reconciler) waitingFor(app *v1alpha1.App) string {
 	for _, d := range app.Spec.DependsOn {
 		st := r.apps[d.App]
 		if st == nil || st.desired == nil {
 			return fmt.Sprintf("waiting for app %q, which is not defined", d.App)
 		}
-		ready, started := depState(st)
+		ready, started := r.status.depStateOf(d.App)
 		switch {
 		case d.Condition == v1alpha1.DependencyStarted && !started:
 			return fmt.Sprintf("waiting for app %q to have a started instance", d.App)
@@ -29,9 +30,9 @@ func (r *Reconciler) waitingFor(app *v1alpha1.App) string {
 }
 
 // depState is what dependents of an app look at: whether it has a ready
-// instance and whether it has a started one.
-func depState(st *appState) (ready, started bool) {
-	for _, i := range st.instances {
+// instance and whether it has a started one, among its instances insts.
+func depState(insts []v1alpha1.Instance) (ready, started bool) {
+	for _, i := range insts {
 		if i.Phase == v1alpha1.PhaseRunning {
 			started = true
 			ready = ready || i.Ready

@@ -62,6 +62,7 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 		}
 	}
 	r.desired.replaced = replacedOf(snap, !first && len(enqueue) == 0 && len(notes) == 0)
+	r.status.follow(r.apps) // readers see the new desired apps
 	r.mu.Unlock()
 	if first {
 		enqueue = append(enqueue, r.rt.Apps()...)

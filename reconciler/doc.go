@@ -14,16 +14,17 @@
 // slots and generations across a daemon restart (saver.go).
 //
 // One room per concern: reconciler.go is the loop (Run, the workers, one
-// pass) and wires the rest; desired.go the desired store (Replace,
+// pass) and wires the stores; desired.go the desired store (Replace,
 // Unavailable); plan.go, rollout.go and backoff.go the pure planner;
-// executor.go the executor (starts, stops, releases); derive.go and
-// status.go the pure status derivation; view.go and watch.go the readers
-// and the watch broadcaster; events.go the events ring; saver.go and
+// executor.go the executor (starts, stops, releases); derive.go the pure
+// status derivation; status.go the status store, view.go its readers and
+// watch.go the watch broadcaster; events.go the events ring; saver.go and
 // state.go the state file; metrics.go and usage.go the loop metrics and
-// the usage refresh. Everything one app holds is an appState: its
-// desiredApp (written by Replace), the loop's slots, and its shownApp
-// (written by the pass). One lock, r.mu, guards them all and is never
-// held across a runtime call.
+// the usage refresh. What the loop holds of one app is an appState: its
+// desiredApp (written by Replace) and the loop's slots, guarded by r.mu,
+// never held across a runtime call. What readers see of it (the view, the
+// instances) is in the status store, under its own lock, taken after r.mu
+// when both are: a reader never waits for a snapshot or a plan.
 //
 // It must never: touch the OS other than through runtime.Interface and its
 // own state file; hold its lock across a runtime call; mutate a view,

@@ -40,7 +40,10 @@ type Options struct {
 
 // Reconciler converges the runtime to the desired snapshot: one pass per
 // app at a time, level-triggered, each pass a pure plan applied by the
-// executor. It satisfies watchers.Sink and server.StatusReader.
+// executor. It is the loop, and wires the stores it reads and writes: the
+// desired store (desired.go), the status store (status.go), the events
+// ring, the saver of the state file and the metrics. It satisfies
+// watchers.Sink and server.StatusReader.
 type Reconciler struct {
 	rt         runtime.Interface
 	log        *slog.Logger
@@ -49,14 +52,15 @@ type Reconciler struct {
 	now        func() time.Time
 	q          *queue
 	events     *ring
-	watchers   broadcaster
+	status     *statusStore // what readers see; its own lock (status.go)
 	stateFile  string
 	saver      *saver       // writes stateFile (saver.go)
 	enc        stateEncoder // guarded by the saver's lock (encodeState)
 	metrics    *metrics     // nil: none
 	limits     runtime.LimitSupport
 
-	// mu guards the fields below. Never held across runtime calls.
+	// mu guards the fields below. Never held across runtime calls; taken
+	// before the status store's lock when both are.
 	mu             sync.RWMutex
 	apps           map[string]*appState
 	synced         bool
@@ -65,31 +69,21 @@ type Reconciler struct {
 	desired        desiredStore // what the snapshots asked for (desired.go)
 }
 
-// appState is everything the reconciler holds about one app: the
-// desired store's part (what the snapshots asked for, written by Replace),
-// the loop's memory (what it last applied, the slots) and the status
-// store's part (derived by the last pass, for readers).
+// appState is what the loop holds about one app: the desired store's
+// part (what the snapshots asked for, written by Replace) and the loop's
+// memory (what it last applied, the slots). What readers see of it is in
+// the status store.
 type appState struct {
 	desiredApp
 	applied *v1alpha1.App // the spec last reconciled (stop settings after removal)
 	slots   map[int]slot
-	shownApp
-}
-
-// shownApp is the status store's part of an app: derived by the last pass
-// (deriveStatus), for readers. Published views and instance lists are
-// replaced, never mutated (view.go: readers share them).
-type shownApp struct {
-	view      *v1alpha1.App
-	instances []v1alpha1.Instance
-	progress  progress
 }
 
 // New returns a Reconciler; Run starts it.
 func New(opts Options) *Reconciler {
 	r := &Reconciler{
 		rt: opts.Runtime, log: opts.Log, workers: opts.Workers, nodeLabels: opts.NodeLabels, now: opts.Now,
-		q: newQueue(), apps: map[string]*appState{},
+		q: newQueue(), apps: map[string]*appState{}, status: newStatusStore(),
 	}
 	r.metrics = newMetrics(opts.Registerer)
 	if r.log == nil {
@@ -110,6 +104,7 @@ func New(opts Options) *Reconciler {
 	r.saver = newSaver(r.stateFile, saveEvery, r.log, r.encodeState, atomicfile.Write)
 	r.limits = opts.Limits
 	r.restore()
+	r.status.follow(r.apps) // no reader nor pass yet: no lock needed
 	return r
 }
 
@@ -230,24 +225,20 @@ func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1a
 		r.saver.markDirty()
 	}
 	st.slots, st.applied = out.slots, applied
-	prevView, prevInsts := st.view, st.instances
-	prevReady, prevStarted := depState(st)
+	var depChanged bool
 	if out.forget && st.desired == nil {
 		delete(r.apps, name)
 		r.metrics.forget(name)
-		st.instances = nil
-		r.watchers.publish(changes(prevView, prevInsts, nil, nil))
+		depChanged = r.status.remove(name)
 	} else {
-		d := deriveStatus(r.statusInputLocked(st, in, observed, now))
-		if d.view != nil {
-			st.view, st.instances, st.progress = d.view, d.instances, d.progress
-		}
+		prev, prog := r.status.derived(name)
+		d := deriveStatus(r.statusInputLocked(st, prev, prog, in, observed, now))
 		if d.recheck > 0 && (out.requeue == 0 || d.recheck < out.requeue) {
 			out.requeue = d.recheck
 		}
-		r.watchers.publish(changes(prevView, prevInsts, st.view, st.instances))
+		depChanged = r.status.publish(name, st.desired, d)
 	}
-	if ready, started := depState(st); ready != prevReady || started != prevStarted {
+	if depChanged {
 		wake = r.desired.dependentsOf[name] // never changed once made: read after unlock
 	}
 	if r.pendingInitial[name] {
@@ -257,11 +248,12 @@ func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1a
 	return wake
 }
 
-// statusInputLocked is what deriveStatus needs of st after a pass of in
-// that observed observed. Caller holds r.mu.
-func (r *Reconciler) statusInputLocked(st *appState, in input, observed []runtime.State, now time.Time) statusInput {
+// statusInputLocked is what deriveStatus needs of st, whose last derived
+// view and progress are prev and prog, after a pass of in that observed
+// observed. Caller holds r.mu.
+func (r *Reconciler) statusInputLocked(st *appState, prev *v1alpha1.App, prog progress, in input, observed []runtime.State, now time.Time) statusInput {
 	si := statusInput{desired: st.desired, applied: st.applied, revision: st.revision, generation: st.generation,
-		fileErr: st.fileErr, slots: st.slots, prev: st.view, progress: st.progress, pass: in, observed: observed,
+		fileErr: st.fileErr, slots: st.slots, prev: prev, progress: prog, pass: in, observed: observed,
 		synced: r.synced, sourceRevision: r.desired.sourceRevision, nodeMatches: true, limits: r.limits, now: now}
 	if in.app != nil {
 		si.nodeMatches = r.nodeMatches(in.app)

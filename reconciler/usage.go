@@ -14,7 +14,7 @@ import (
 // as exec.Options.OnSample, so readers see usage at most one sampling
 // interval old instead of as old as the app's last reconcile.
 func (r *Reconciler) RefreshUsage() {
-	// Runtime calls are made without r.mu.
+	// Runtime calls are made without a lock held.
 	states := r.rt.AllInstances()
 	for _, app := range appsOverMemoryLimit(states) {
 		r.q.Add(app) // the pass that restarts it
@@ -28,13 +28,7 @@ func (r *Reconciler) RefreshUsage() {
 	if len(byUID) == 0 {
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, st := range r.apps {
-		if usageChanged(st.instances, byUID) {
-			st.instances = withUsage(st.instances, byUID)
-		}
-	}
+	r.status.refreshUsage(byUID)
 }
 
 // usageChanged reports whether withUsage would change any of insts: an

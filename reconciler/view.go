@@ -10,104 +10,27 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
+// The readers of the status store. Each takes its read lock only: a
+// reader never waits for a snapshot being applied nor a pass being
+// planned, only for a pass publishing its result.
+
 // Apps returns every app with its status, sorted by name (deep copies).
-func (r *Reconciler) Apps() []v1alpha1.App {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]v1alpha1.App, 0, len(r.apps))
-	for _, st := range r.apps {
-		if v := r.viewLocked(st); v != nil {
-			out = append(out, *v)
-		}
-	}
-	slices.SortFunc(out, func(a, b v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
-	return out
-}
+func (r *Reconciler) Apps() []v1alpha1.App { return r.status.list() }
 
 // App returns one app with its status (a deep copy).
-func (r *Reconciler) App(name string) (v1alpha1.App, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	st, ok := r.apps[name]
-	if !ok {
-		return v1alpha1.App{}, false
-	}
-	v := r.viewLocked(st)
-	if v == nil {
-		return v1alpha1.App{}, false
-	}
-	return *v, true
-}
+func (r *Reconciler) App(name string) (v1alpha1.App, bool) { return r.status.app(name) }
 
 // SharedApps is Apps without the deep copies, for read paths that run
 // often over every app (a /metrics scrape): the apps are the ones the
 // reconciler published and are shared with it and with every other
 // caller. Never modify them, nor anything they point to. Published views
 // are replaced by the next pass, never mutated, so a caller may keep them.
-func (r *Reconciler) SharedApps() []*v1alpha1.App {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]*v1alpha1.App, 0, len(r.apps))
-	for _, st := range r.apps {
-		if v := r.sharedViewLocked(st); v != nil {
-			out = append(out, v)
-		}
-	}
-	slices.SortFunc(out, func(a, b *v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
-	return out
-}
-
-// sharedViewLocked is viewLocked without a copy when the published view
-// can be shown as it is (it has been derived and no edit is pending).
-func (r *Reconciler) sharedViewLocked(st *appState) *v1alpha1.App {
-	if st.view != nil && (st.desired == nil || st.desired.App.Metadata.Generation == st.view.Metadata.Generation) {
-		return st.view
-	}
-	return r.viewLocked(st)
-}
-
-// viewLocked is the app as last derived, or, before its first pass, the
-// desired app with a status saying so.
-func (r *Reconciler) viewLocked(st *appState) *v1alpha1.App {
-	if st.view != nil {
-		v := st.view.DeepCopy()
-		if st.desired != nil && st.desired.App.Metadata.Generation != v.Metadata.Generation {
-			// An edit the reconciler has not acted on yet: say so
-			// (generation ahead of observedGeneration), keep the rest.
-			v.Metadata.Generation = st.desired.App.Metadata.Generation
-		}
-		return v
-	}
-	if st.desired == nil {
-		return nil
-	}
-	v := st.desired.App.DeepCopy()
-	v.Status = &v1alpha1.AppStatus{Source: st.desired.Path, Conditions: []v1alpha1.Condition{}}
-	return v
-}
+func (r *Reconciler) SharedApps() []*v1alpha1.App { return r.status.sharedList() }
 
 // Instances returns the instances of app (every app when app is empty),
 // sorted by app and ordinal; ok is false for an unknown app.
 func (r *Reconciler) Instances(app string) ([]v1alpha1.Instance, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if app != "" {
-		st, ok := r.apps[app]
-		if !ok {
-			return nil, false
-		}
-		return cloneInstances(st.instances), true
-	}
-	names := make([]string, 0, len(r.apps))
-	for name := range r.apps {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	var out []v1alpha1.Instance
-	for _, name := range names {
-		out = appendClones(out, r.apps[name].instances)
-	}
-	return out, true
+	return r.status.instancesOf(app, true)
 }
 
 // SharedInstances is Instances without the deep copies, for read paths
@@ -118,28 +41,111 @@ func (r *Reconciler) Instances(app string) ([]v1alpha1.Instance, bool) {
 // what they point to; set a field to a new value instead. Published
 // instances are replaced, never mutated, so a caller may keep them.
 func (r *Reconciler) SharedInstances(app string) ([]v1alpha1.Instance, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if app != "" {
-		st, ok := r.apps[app]
-		if !ok {
-			return nil, false
+	return r.status.instancesOf(app, false)
+}
+
+func (s *statusStore) list() []v1alpha1.App {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]v1alpha1.App, 0, len(s.apps))
+	for _, sh := range s.apps {
+		if v := sh.viewCopy(); v != nil {
+			out = append(out, *v)
 		}
-		return append(make([]v1alpha1.Instance, 0, len(st.instances)), st.instances...), true
 	}
-	names := make([]string, 0, len(r.apps))
+	slices.SortFunc(out, func(a, b v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
+	return out
+}
+
+func (s *statusStore) app(name string) (v1alpha1.App, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sh, ok := s.apps[name]
+	if !ok {
+		return v1alpha1.App{}, false
+	}
+	v := sh.viewCopy()
+	if v == nil {
+		return v1alpha1.App{}, false
+	}
+	return *v, true
+}
+
+func (s *statusStore) sharedList() []*v1alpha1.App {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*v1alpha1.App, 0, len(s.apps))
+	for _, sh := range s.apps {
+		if v := sh.sharedView(); v != nil {
+			out = append(out, v)
+		}
+	}
+	slices.SortFunc(out, func(a, b *v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
+	return out
+}
+
+// sharedView is viewCopy without a copy when the published view can be
+// shown as it is (it has been derived and no edit is pending). Caller
+// holds s.mu.
+func (sh *shownApp) sharedView() *v1alpha1.App {
+	if sh.view != nil && (sh.desired == nil || sh.desired.App.Metadata.Generation == sh.view.Metadata.Generation) {
+		return sh.view
+	}
+	return sh.viewCopy()
+}
+
+// viewCopy is the app as last derived, or, before its first pass, the
+// desired app with a status saying so. Caller holds s.mu.
+func (sh *shownApp) viewCopy() *v1alpha1.App {
+	if sh.view != nil {
+		v := sh.view.DeepCopy()
+		if sh.desired != nil && sh.desired.App.Metadata.Generation != v.Metadata.Generation {
+			// An edit the reconciler has not acted on yet: say so
+			// (generation ahead of observedGeneration), keep the rest.
+			v.Metadata.Generation = sh.desired.App.Metadata.Generation
+		}
+		return v
+	}
+	if sh.desired == nil {
+		return nil
+	}
+	v := sh.desired.App.DeepCopy()
+	v.Status = &v1alpha1.AppStatus{Source: sh.desired.Path, Conditions: []v1alpha1.Condition{}}
+	return v
+}
+
+// instancesOf is Instances (deep copies) when clone is set, else
+// SharedInstances.
+func (s *statusStore) instancesOf(app string, clone bool) ([]v1alpha1.Instance, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if app != "" {
+		sh, ok := s.apps[app]
+		switch {
+		case !ok:
+			return nil, false
+		case clone:
+			return cloneInstances(sh.instances), true
+		}
+		return append(make([]v1alpha1.Instance, 0, len(sh.instances)), sh.instances...), true
+	}
+	names := make([]string, 0, len(s.apps))
 	n := 0
-	for name, st := range r.apps {
+	for name, sh := range s.apps {
 		names = append(names, name)
-		n += len(st.instances)
+		n += len(sh.instances)
 	}
 	if n == 0 {
-		return nil, true // as Instances
+		return nil, true
 	}
 	slices.Sort(names)
 	out := make([]v1alpha1.Instance, 0, n)
 	for _, name := range names {
-		out = append(out, r.apps[name].instances...)
+		if clone {
+			out = appendClones(out, s.apps[name].instances)
+		} else {
+			out = append(out, s.apps[name].instances...)
+		}
 	}
 	return out, true
 }

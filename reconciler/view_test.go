@@ -142,3 +142,48 @@ func BenchmarkViews1000(b *testing.B) {
 		}
 	})
 }
+
+// TestReaders_DoNotWaitForTheLoop holds the loop's lock (r.mu, what a
+// Replace of a thousand apps or a pass's planning hold) and reads every
+// view: the status store has its own lock, so each read returns, and
+// shows the app.
+func TestReaders_DoNotWaitForTheLoop(t *testing.T) {
+	r := New(Options{Runtime: runtimetest.New()})
+	a := named("web", 1)
+	v1alpha1.Default(a)
+	r.Replace(v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: *a, Path: "web.yaml"}}})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	done := make(chan []string, 1)
+	go func() {
+		var got []string
+		for _, v := range r.Apps() {
+			got = append(got, "Apps:"+v.Metadata.Name)
+		}
+		for _, v := range r.SharedApps() {
+			got = append(got, "SharedApps:"+v.Metadata.Name)
+		}
+		if v, ok := r.App("web"); ok {
+			got = append(got, "App:"+v.Metadata.Name)
+		}
+		if _, ok := r.Instances("web"); ok {
+			got = append(got, "Instances:web")
+		}
+		if _, ok := r.SharedInstances("web"); ok {
+			got = append(got, "SharedInstances:web")
+		}
+		events, cancel := r.Watch(0)
+		got = append(got, fmt.Sprintf("Watch:%s", (<-events).Kind))
+		cancel()
+		done <- got
+	}()
+	want := []string{"Apps:web", "SharedApps:web", "App:web", "Instances:web", "SharedInstances:web", "Watch:App"}
+	select {
+	case got := <-done:
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("read %v, want %v", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a reader still waits for r.mu after 10 s")
+	}
+}

@@ -79,22 +79,26 @@ func (r *Reconciler) Watch(buffer int) (events <-chan WatchEvent, cancel func())
 	if buffer <= 0 {
 		buffer = 256
 	}
-	// Subscribe and list under r.mu so that no change falls between the
-	// listing and the subscription (changes are published under r.mu too).
-	r.mu.Lock()
+	return r.status.watch(buffer)
+}
+
+// watch lists and subscribes under s.mu, so that no change falls between
+// the listing and the subscription (changes are published under s.mu too).
+func (s *statusStore) watch(buffer int) (<-chan WatchEvent, func()) {
+	s.mu.Lock()
 	var initial []WatchEvent
-	for _, st := range r.apps {
-		if v := r.viewLocked(st); v != nil {
+	for _, sh := range s.apps {
+		if v := sh.viewCopy(); v != nil {
 			initial = append(initial, WatchEvent{Type: WatchAdded, Kind: "App", Object: *v})
 		}
-		for _, inst := range cloneInstances(st.instances) {
+		for _, inst := range cloneInstances(sh.instances) {
 			initial = append(initial, WatchEvent{Type: WatchAdded, Kind: "Instance", Object: inst})
 		}
 	}
-	ch := r.watchers.subscribe(max(buffer, len(initial)+buffer))
-	r.watchers.publishTo(ch, initial)
-	r.mu.Unlock()
-	return ch, func() { r.watchers.unsubscribe(ch) }
+	ch := s.watchers.subscribe(max(buffer, len(initial)+buffer))
+	s.watchers.publishTo(ch, initial)
+	s.mu.Unlock()
+	return ch, func() { s.watchers.unsubscribe(ch) }
 }
 
 func (b *broadcaster) publishTo(ch chan WatchEvent, events []WatchEvent) {
@@ -106,7 +110,8 @@ func (b *broadcaster) publishTo(ch chan WatchEvent, events []WatchEvent) {
 }
 
 // changes compares an app's previous derived state with the new one and
-// returns the watch events between them. Caller holds r.mu.
+// returns the watch events between them. Caller holds the status
+// store's lock.
 func changes(prevView *v1alpha1.App, prevInsts []v1alpha1.Instance, view *v1alpha1.App, insts []v1alpha1.Instance) []WatchEvent {
 	var out []WatchEvent
 	switch {

@@ -17,30 +17,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"proclet.dev/proclet/server"
 )
 
-// contractMetrics are the metric names of docs/metrics.md: each must exist from the
-// first scrape of a daemon running apps (probe metrics: an app with a
-// probe).
-var contractMetrics = []string{
-	"proclet_app_replicas_desired",
-	"proclet_app_replicas_ready",
-	"proclet_app_replicas_updated",
-	"proclet_instance_up",
-	"proclet_instance_ready",
-	"proclet_instance_restarts_total",
-	"proclet_instance_cpu_seconds_total",
-	"proclet_instance_memory_rss_bytes",
-	"proclet_instance_start_time_seconds",
-	"proclet_instance_exits_total",
-	"proclet_probe_results_total",
-	"proclet_probe_duration_seconds",
-	"proclet_reconcile_duration_seconds",
-	"proclet_reconcile_errors_total",
-	"proclet_manifest_errors",
-	"proclet_manifest_last_change_timestamp_seconds",
-	"proclet_ports_allocated",
-}
+// contractMetrics are the metric names of docs/metrics.md, from the one
+// list of them (server.MetricFamilies): each must exist from the first
+// scrape of a daemon running apps (probe metrics: an app with a probe).
+var contractMetrics = func() []string {
+	var out []string
+	for _, f := range server.MetricFamilies {
+		out = append(out, f.Name)
+	}
+	return out
+}()
 
 var metricNameRE = regexp.MustCompile(`proclet_[a-z_]+`)
 
