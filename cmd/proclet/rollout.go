@@ -104,7 +104,7 @@ func rolloutRestart(dir, app string, now time.Time, stdout io.Writer) error {
 	}
 	if link != "" {
 		return &restartRefused{
-			why: fmt.Sprintf("%s is reached through the symlink %s (a synced checkout, as git-sync makes: the next sync would undo an edit here); nothing was written. Commit this change to the repository instead:", shown, link),
+			why:    fmt.Sprintf("%s is reached through the symlink %s (a synced checkout, as git-sync makes: the next sync would undo an edit here); nothing was written. Commit this change to the repository instead:", shown, link),
 			change: lineChange(sa.Path, data, out),
 		}
 	}
