@@ -110,18 +110,22 @@ func rolloutProgress(app v1alpha1.App, insts []v1alpha1.Instance, wantRev string
 	if app.Spec.Replicas != nil {
 		want = *app.Spec.Replicas
 	}
-	old := 0
+	old, completed := 0, int32(0) // completed: kept down by an OnFailure or Never policy
 	for _, in := range insts {
 		switch in.Phase {
 		case v1alpha1.PhaseStarting, v1alpha1.PhaseRunning, v1alpha1.PhaseTerminating:
 			if in.Revision != st.Revision {
 				old++
 			}
+		case v1alpha1.PhaseSucceeded:
+			if in.Revision == st.Revision {
+				completed++
+			}
 		}
 	}
 	switch {
-	case st.UpdatedReplicas < want:
-		return fmt.Sprintf("Waiting for rollout to finish: %d out of %d new replicas have been updated...", st.UpdatedReplicas, want), false, nil
+	case st.UpdatedReplicas+completed < want:
+		return fmt.Sprintf("Waiting for rollout to finish: %d out of %d new replicas have been updated...", st.UpdatedReplicas+completed, want), false, nil
 	case old > 0:
 		return fmt.Sprintf("Waiting for rollout to finish: %d old replicas are pending termination...", old), false, nil
 	case st.UpdatedReplicas > want:

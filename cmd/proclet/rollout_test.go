@@ -43,6 +43,8 @@ func TestRolloutProgress(t *testing.T) {
 		{"not yet available", rolloutApp(3, 3, 1, "new"), nil, "", "Waiting for rollout to finish: 1 of 3 updated replicas are available...", false, ""},
 		{"scale down", rolloutApp(2, 3, 3, "new"), nil, "", "Waiting for rollout to finish: 1 extra replicas are pending termination...", false, ""},
 		{"done", rolloutApp(3, 3, 3, "new"), []v1alpha1.Instance{running("new", v1alpha1.PhaseRunning)}, "", `app "web" successfully rolled out`, true, ""},
+		{"completed instances count as rolled out", rolloutApp(2, 1, 1, "new"), []v1alpha1.Instance{running("new", v1alpha1.PhaseSucceeded), running("old", v1alpha1.PhaseSucceeded)}, "",
+			`app "web" successfully rolled out`, true, ""},
 		{"zero replicas", rolloutApp(0, 0, 0, "new"), nil, "", `app "web" successfully rolled out`, true, ""},
 		{"waiting for the wanted revision", rolloutApp(3, 3, 3, "old"), nil, "new", `Waiting for the daemon to read revision new (app "web" is at old)...`, false, ""},
 		{"wanted revision reached", rolloutApp(1, 1, 1, "new"), nil, "new", `app "web" successfully rolled out`, true, ""},
