@@ -1,6 +1,7 @@
 package manifestedit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -47,6 +48,12 @@ func SetAnnotation(path string, data []byte, app, key, value string) ([]byte, er
 	refuse := func(reason string) error {
 		return &RefusedError{File: path, Reason: reason, Change: HandChange(path, app, key, value)}
 	}
+	// A file whose every line ends in CRLF is edited as LF and turned back,
+	// so new lines end as the others do.
+	crlf := bytes.Count(data, []byte("\r\n")) > 0 && bytes.Count(data, []byte("\r\n")) == bytes.Count(data, []byte("\n"))
+	if crlf {
+		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	}
 	var out []byte
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml":
@@ -60,6 +67,9 @@ func SetAnnotation(path string, data []byte, app, key, value string) ([]byte, er
 	}
 	if err != nil {
 		return nil, refuse(err.Error())
+	}
+	if crlf {
+		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
 	}
 	if err := check(path, apps, out, app, key, value); err != nil {
 		return nil, refuse(err.Error())

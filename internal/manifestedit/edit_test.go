@@ -372,6 +372,40 @@ func assertSameAppsPlusAnnotation(t *testing.T, path, in string, out []byte, app
 	}
 }
 
+func TestSetAnnotationKeepsCRLFLineEnds(t *testing.T) {
+	in := "apiVersion: proclet.dev/v1alpha1\r\nkind: App\r\nmetadata:\r\n  name: web\r\nspec:\r\n  command: [./web]\r\n"
+	want := "apiVersion: proclet.dev/v1alpha1\r\nkind: App\r\nmetadata:\r\n  annotations:\r\n    proclet.dev/restartedAt: \"" + ts + "\"\r\n  name: web\r\nspec:\r\n  command: [./web]\r\n"
+	got, err := SetAnnotation("web.yaml", []byte(in), "web", key, ts)
+	if err != nil || string(got) != want {
+		t.Fatalf("got %q, %v\nwant %q", got, err, want)
+	}
+}
+
+// check is the safety net behind every edit: a result that changes
+// anything but the annotation is refused.
+func TestCheckRefusesAnyOtherChange(t *testing.T) {
+	in := "apiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata:\n  name: web\nspec:\n  command: [./web]\n"
+	apps, err := v1alpha1.DecodeFile("web.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := "apiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata:\n  name: web\n  annotations: {proclet.dev/restartedAt: \"" + ts + "\"}\nspec:\n  command: [./web]\n"
+	if err := check("web.yaml", apps, []byte(good), "web", key, ts); err != nil {
+		t.Fatalf("the right edit was refused: %v", err)
+	}
+	for name, out := range map[string]string{
+		"spec changed":       strings.Replace(good, "./web", "./other", 1),
+		"no annotation":      in,
+		"another annotation": strings.Replace(good, "}", ", x: y}", 1),
+		"broken":             good + "  : [\n",
+		"app added":          good + "---\napiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata: {name: api}\nspec: {command: [./api]}\n",
+	} {
+		if err := check("web.yaml", apps, []byte(out), "web", key, ts); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
 func TestSetAnnotationRefusesWhatItCannotEditSafely(t *testing.T) {
 	cases := []struct{ name, path, in, why string }{
 		{"anchored metadata", "web.yaml", "apiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata: &m\n  name: web\nspec:\n  command: [./web]\n", "anchor"},
