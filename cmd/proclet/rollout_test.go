@@ -194,6 +194,17 @@ func TestRolloutRestartErrors(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "cannot edit safely") || !strings.Contains(errOut, "proclet.dev/restartedAt: \"") {
 		t.Fatalf("unsafe edit: exit %d, stderr %q", code, errOut)
 	}
+	huge := restartManifest + "#" + strings.Repeat("x", 1<<20) + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(huge), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = cliRun(runRollout, "restart", "web", "--manifests", dir)
+	if code != 1 || !strings.Contains(errOut, `app "web" is not defined in a valid file of `+dir+` (files with problems: broken.yaml, web.yaml`) {
+		t.Fatalf("a file over 1 MiB: exit %d, stderr %q", code, errOut)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "web.yaml")); string(got) != huge {
+		t.Fatal("the file over 1 MiB was changed")
+	}
 	if code, _, _ = cliRun(runRollout, "restart"); code != 2 {
 		t.Fatalf("no app: exit %d, want 2", code)
 	}
