@@ -190,10 +190,11 @@ func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedA
 		}
 	}
 	var rev string
-	if st != nil && st.desired != nil && reflect.DeepEqual(st.desired.App.Spec, sa.App.Spec) {
+	if st != nil && st.desired != nil && reflect.DeepEqual(st.desired.App.Spec, sa.App.Spec) &&
+		st.desired.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation] == sa.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation] {
 		rev = st.revision // unchanged spec: skip the canonical-JSON hash
 	} else {
-		rev = v1alpha1.Revision(&sa.App.Spec)
+		rev = v1alpha1.AppRevision(&sa.App)
 	}
 	if st == nil {
 		st = &appState{}

@@ -10,8 +10,9 @@ import (
 // Revision returns the revision of a spec: 10 hex characters of the SHA-256
 // of the canonical JSON of the defaulted spec, without the fields that do
 // not change the process (replicas, strategy, minReadySeconds,
-// progressDeadlineSeconds, dependsOn, nodeSelector). Metadata is never
-// part of it: labels and annotations restart nothing.
+// progressDeadlineSeconds, dependsOn, nodeSelector). Metadata is not
+// part of it: labels and annotations restart nothing, except the one
+// annotation AppRevision adds (RestartedAtAnnotation).
 //
 // The canonical form drops every empty value (null, "", 0, false, {}, [])
 // from objects, recursively, and sorts keys, so a field added in a later
@@ -22,6 +23,26 @@ import (
 // The spec is not modified; it need not be defaulted.
 func Revision(spec *AppSpec) string {
 	return canonicalHash(revisionView(spec))
+}
+
+// RestartedAtAnnotation is the one annotation that is part of an app's
+// revision, as kubectl's restartedAt is part of a pod template: setting it
+// to a new value (proclet rollout restart) rolls the app without changing
+// its spec.
+const RestartedAtAnnotation = "proclet.dev/restartedAt"
+
+// AppRevision is the revision of an app: Revision of its spec when it has
+// no RestartedAtAnnotation (so existing revisions never change), else the
+// hash of the spec's view together with that annotation's value.
+func AppRevision(app *App) string {
+	at := app.Metadata.Annotations[RestartedAtAnnotation]
+	if at == "" {
+		return Revision(&app.Spec)
+	}
+	return canonicalHash(struct {
+		Spec        *AppSpec `json:"spec"`
+		RestartedAt string   `json:"restartedAt"`
+	}{revisionView(&app.Spec), at})
 }
 
 // revisionView is the defaulted copy of spec that Revision hashes.

@@ -8,8 +8,9 @@
 // running them (daemon.go), the shutdown policy of --on-exit and
 // --shutdown-timeout (shutdown.go), the descriptor budget behind the API's
 // connection caps (fdbudget.go), and the client commands (get, describe,
-// logs, diff) over server/client, plus validate, which decodes files
-// offline.
+// logs, diff, rollout status) over server/client, plus validate, which
+// decodes files offline, and rollout restart, which edits one manifest
+// file (through internal/manifestedit) and never talks to the daemon.
 //
 // It must never hold supervision logic of its own: what runs, restarts or
 // stops is the reconciler's decision and the runtime's doing; the daemon

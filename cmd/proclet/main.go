@@ -21,10 +21,12 @@ Usage:
   proclet describe APP
   proclet logs APP[/INSTANCE] [-f] [--tail N] [--stderr]
   proclet diff DIR
+  proclet rollout restart APP [--manifests DIR]
+  proclet rollout status APP [--timeout D] [--revision REV]
   proclet version
 
 Run 'proclet run --help' for the daemon's flags. The client commands (get,
-describe, logs, diff) find the daemon with --server URL or PROCLET_SERVER
+describe, logs, diff, rollout status) find the daemon with --server URL or PROCLET_SERVER
 (default http://127.0.0.1:9090) and send PROCLET_API_KEY when it is set.
 `
 
@@ -51,6 +53,8 @@ func run(args []string) int {
 		return runLogs(args[1:], os.Stdout, os.Stderr)
 	case "diff":
 		return runDiff(args[1:], os.Stdout, os.Stderr)
+	case "rollout":
+		return runRollout(args[1:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		printVersion(os.Stdout)
 		return 0

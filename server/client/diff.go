@@ -114,7 +114,7 @@ func Diff(local v1alpha1.Snapshot, remote []v1alpha1.App) []Change {
 func compareApp(l, r *v1alpha1.App) (Change, bool) {
 	restart, other := specDiffs(&l.Spec, &r.Spec)
 	meta := metaDiffs(&l.Metadata, &r.Metadata)
-	localRev := v1alpha1.Revision(&l.Spec)
+	localRev := v1alpha1.AppRevision(l)
 	remoteRev := ""
 	if r.Status != nil {
 		remoteRev = r.Status.Revision
@@ -126,7 +126,11 @@ func compareApp(l, r *v1alpha1.App) (Change, bool) {
 	c := Change{Op: OpModify, Name: l.Metadata.Name}
 	switch {
 	case rolls:
-		if len(restart) == 0 {
+		switch ra := v1alpha1.RestartedAtAnnotation; {
+		case len(restart) > 0:
+		case l.Metadata.Annotations[ra] != r.Metadata.Annotations[ra]:
+			restart = []string{"annotation " + ra} // proclet rollout restart
+		default:
 			restart = []string{"env or probe header values"} // the parts of the spec the API hides
 		}
 		n := min(desiredReplicas(l), desiredReplicas(r))

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/server/client"
+)
+
+// rolloutPollInterval is how often `rollout status` asks the daemon.
+const rolloutPollInterval = 500 * time.Millisecond
+
+// runRolloutStatus is `proclet rollout status APP`: it waits until every
+// replica of APP runs its newest revision and is available, printing each
+// new progress line, as kubectl rollout status does.
+func runRolloutStatus(args []string, stdout, stderr io.Writer) int {
+	fs, cf := newClientFlags("rollout status", "proclet rollout status APP [--timeout D] [--revision REV] [--server URL]", false, stderr)
+	timeout := fs.Duration("timeout", 0, "give up after `duration` (0: wait until the rollout finishes or fails)")
+	revision := fs.String("revision", "", "wait for this `revision` to be the app's first (as printed by rollout restart)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(pos) != 1 {
+		return exitCode(fs, stderr, &usageError{"want exactly one app"})
+	}
+	if *timeout < 0 {
+		return exitCode(fs, stderr, &usageError{fmt.Sprintf("--timeout %s: want a duration of 0 or more", *timeout)})
+	}
+	o := statusOptions{timeout: *timeout, revision: *revision, interval: rolloutPollInterval}
+	return exitCode(fs, stderr, rolloutStatus(context.Background(), cf.client(), pos[0], o, stdout))
+}
+
+type statusOptions struct {
+	timeout  time.Duration // 0: none
+	revision string        // wait for the daemon to run this one first
+	interval time.Duration // between two looks
+}
+
+// rolloutStatus polls the app until rolloutProgress says it is done or
+// failed, or the timeout passes.
+func rolloutStatus(ctx context.Context, c *client.Client, name string, o statusOptions, stdout io.Writer) error {
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+	last := ""
+	timedOut := func() error {
+		return fmt.Errorf("timed out after %s waiting for the rollout of app %q (%s)", o.timeout, name, last)
+	}
+	for {
+		app, err := c.App(ctx, name)
+		var insts []v1alpha1.Instance
+		if err == nil {
+			insts, err = c.Instances(ctx, name)
+		}
+		if err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return timedOut()
+			}
+			return err
+		}
+		msg, done, err := rolloutProgress(app, insts, o.revision)
+		if err != nil {
+			return err
+		}
+		if msg != last {
+			fmt.Fprintln(stdout, msg)
+			last = msg
+		}
+		if done {
+			return nil
+		}
+		t := time.NewTimer(o.interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return timedOut()
+		case <-t.C:
+		}
+	}
+}
+
+// rolloutProgress is where app's rollout is: a progress line, whether it
+// is done, or why it failed (a ProgressDeadlineExceeded app, an invalid
+// manifest). It is a pure function of what the API answered.
+func rolloutProgress(app v1alpha1.App, insts []v1alpha1.Instance, wantRev string) (string, bool, error) {
+	name, st := app.Metadata.Name, app.Status
+	if st == nil {
+		return fmt.Sprintf("Waiting for the daemon to report app %q's status...", name), false, nil
+	}
+	if c := findCondition(st, v1alpha1.ConditionManifestValid); c != nil && c.Status == v1alpha1.ConditionFalse {
+		return "", false, fmt.Errorf("app %q is invalid (the daemon keeps its last good version): %s", name, c.Message)
+	}
+	if wantRev != "" && st.Revision != wantRev {
+		return fmt.Sprintf("Waiting for the daemon to read revision %s (app %q is at %s)...", wantRev, name, st.Revision), false, nil
+	}
+	if app.Metadata.Generation > st.ObservedGeneration {
+		return "Waiting for the rollout's spec update to be observed...", false, nil
+	}
+	if c := findCondition(st, v1alpha1.ConditionProgressing); c != nil && c.Reason == "ProgressDeadlineExceeded" {
+		return "", false, fmt.Errorf("app %q exceeded its progress deadline: %s", name, c.Message)
+	}
+	want := int32(v1alpha1.DefaultReplicas)
+	if app.Spec.Replicas != nil {
+		want = *app.Spec.Replicas
+	}
+	old, completed := 0, int32(0) // completed: kept down by an OnFailure or Never policy
+	for _, in := range insts {
+		switch in.Phase {
+		case v1alpha1.PhaseStarting, v1alpha1.PhaseRunning, v1alpha1.PhaseTerminating:
+			if in.Revision != st.Revision {
+				old++
+			}
+		case v1alpha1.PhaseSucceeded:
+			if in.Revision == st.Revision {
+				completed++
+			}
+		}
+	}
+	switch {
+	case st.UpdatedReplicas+completed < want:
+		return fmt.Sprintf("Waiting for rollout to finish: %d out of %d new replicas have been updated...", st.UpdatedReplicas+completed, want), false, nil
+	case old > 0:
+		return fmt.Sprintf("Waiting for rollout to finish: %d old replicas are pending termination...", old), false, nil
+	case st.UpdatedReplicas > want:
+		return fmt.Sprintf("Waiting for rollout to finish: %d extra replicas are pending termination...", st.UpdatedReplicas-want), false, nil
+	case st.AvailableReplicas < st.UpdatedReplicas:
+		return fmt.Sprintf("Waiting for rollout to finish: %d of %d updated replicas are available...", st.AvailableReplicas, st.UpdatedReplicas), false, nil
+	}
+	return fmt.Sprintf("app %q successfully rolled out", name), true, nil
+}
+
+func findCondition(st *v1alpha1.AppStatus, typ string) *v1alpha1.Condition {
+	for i := range st.Conditions {
+		if st.Conditions[i].Type == typ {
+			return &st.Conditions[i]
+		}
+	}
+	return nil
+}
