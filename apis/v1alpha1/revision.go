@@ -24,6 +24,20 @@ func Revision(spec *AppSpec) string {
 	return canonicalHash(revisionView(spec))
 }
 
+// RevisionWithContent is Revision for an app whose files are part of its
+// revision (Content.Digest): the spec and the digest hashed together. An
+// empty digest gives Revision, so an app that reads no file keeps its
+// revision across releases.
+func RevisionWithContent(spec *AppSpec, digest string) string {
+	if digest == "" {
+		return Revision(spec)
+	}
+	return canonicalHash(struct {
+		Spec    *AppSpec `json:"spec"`
+		Content string   `json:"content"`
+	}{revisionView(spec), digest})
+}
+
 // revisionView is the defaulted copy of spec that Revision hashes.
 func revisionView(spec *AppSpec) *AppSpec {
 	s := spec.DeepCopy()
