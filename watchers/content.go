@@ -15,9 +15,12 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
-// DefaultContentQuiet is how long a file an app reads must go unchanged
-// (its ctime: any write, rename or chmod) before its new content is taken:
-// a binary being copied in place is never started half-written.
+// DefaultContentQuiet is how long a file an app reads must go unwritten
+// (its mtime) before its new content is taken: a binary being copied in
+// place is never started half-written. A file renamed into place keeps the
+// mtime of its writing, so a file written earlier and renamed in is taken
+// at once. A file whose mtime is in the future (a skewed clock, touch -d)
+// is taken once it has kept the same stat for the window.
 const DefaultContentQuiet = 500 * time.Millisecond
 
 // How a content file is read.
@@ -52,12 +55,19 @@ func (e *unsettledError) Error() string { return e.path + " changed less than th
 // goroutine uses it.
 type fileReader struct {
 	quiet time.Duration
-	cache map[string]cachedFile // kind + path -> last read
-	used  map[string]bool       // keys used this round (the rest are dropped)
+	cache   map[string]cachedFile // kind + path -> last read
+	pending map[string]pending    // kind + path -> a stat not quiet yet, since when
+	used    map[string]bool       // keys used this round (the rest are dropped)
+}
+
+// pending is a file's stat first seen at since, not quiet yet.
+type pending struct {
+	stat  fileStat
+	since time.Time
 }
 
 func newFileReader(quiet time.Duration) *fileReader {
-	return &fileReader{quiet: quiet, cache: map[string]cachedFile{}, used: map[string]bool{}}
+	return &fileReader{quiet: quiet, cache: map[string]cachedFile{}, pending: map[string]pending{}, used: map[string]bool{}}
 }
 
 // endRound drops the cache entries no app used since the last endRound.
@@ -67,12 +77,18 @@ func (fr *fileReader) endRound() {
 			delete(fr.cache, k)
 		}
 	}
+	for k := range fr.pending {
+		if !fr.used[k] {
+			delete(fr.pending, k)
+		}
+	}
 	fr.used = map[string]bool{}
 }
 
-// read returns the file at abs as kind reads it. A file changed (ctime)
-// less than the quiet window before now is an *unsettledError; so is one
-// that changed while it was read.
+// read returns the file at abs as kind reads it. A file written (mtime)
+// less than the quiet window before now, and not seen with the same stat
+// for the window either, is an *unsettledError; so is one that changed
+// while it was read.
 func (fr *fileReader) read(kind readKind, abs string, now time.Time) (cachedFile, error) {
 	key := string(kind) + abs
 	fr.used[key] = true
@@ -83,8 +99,8 @@ func (fr *fileReader) read(kind readKind, abs string, now time.Time) (cachedFile
 	if c, ok := fr.cache[key]; ok && c.stat == st {
 		return c, c.err
 	}
-	if until := time.Unix(0, st.ctime).Add(fr.quiet); now.Before(until) {
-		return cachedFile{}, &unsettledError{path: abs, until: until}
+	if err := fr.quietSince(key, abs, st, now); err != nil {
+		return cachedFile{}, err
 	}
 	c, err := readContentFile(kind, abs, st)
 	if err != nil {
@@ -95,6 +111,28 @@ func (fr *fileReader) read(kind readKind, abs string, now time.Time) (cachedFile
 	}
 	fr.cache[key] = c
 	return c, c.err
+}
+
+// quietSince returns an *unsettledError unless the file of stat st was
+// written a quiet window before now, or has had st for that long.
+func (fr *fileReader) quietSince(key, abs string, st fileStat, now time.Time) error {
+	until := time.Unix(0, st.mtime).Add(fr.quiet)
+	if !now.Before(until) {
+		delete(fr.pending, key)
+		return nil
+	}
+	p, ok := fr.pending[key]
+	if !ok || p.stat != st {
+		p = pending{stat: st, since: now}
+		fr.pending[key] = p
+	}
+	if seen := p.since.Add(fr.quiet); !now.Before(seen) {
+		delete(fr.pending, key)
+		return nil
+	} else if seen.Before(until) {
+		until = seen
+	}
+	return &unsettledError{path: abs, until: until}
 }
 
 // readContentFile reads (or only hashes) one file, within the bound of

@@ -21,13 +21,13 @@ func contentApp(dir string, spec v1alpha1.AppSpec) v1alpha1.SourcedApp {
 		Metadata: v1alpha1.ObjectMeta{Name: "api"}, Spec: spec}, Path: "api.yaml", Dir: dir}
 }
 
-func ctimeOf(t *testing.T, path string) time.Time {
+func mtimeOf(t *testing.T, path string) time.Time {
 	t.Helper()
 	st, err := statFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return time.Unix(0, st.ctime)
+	return time.Unix(0, st.mtime)
 }
 
 func TestContentFileWaitsForTheQuietWindow(t *testing.T) {
@@ -35,12 +35,12 @@ func TestContentFileWaitsForTheQuietWindow(t *testing.T) {
 	p := filepath.Join(dir, "server")
 	writeFile(t, p, "half a bin")
 	fr := newFileReader(500 * time.Millisecond)
-	changed := ctimeOf(t, p)
+	changed := mtimeOf(t, p)
 
 	_, err := fr.read(kindHash, p, changed.Add(499*time.Millisecond))
 	var unsettled *unsettledError
 	if !errors.As(err, &unsettled) || !unsettled.until.Equal(changed.Add(500*time.Millisecond)) {
-		t.Fatalf("read within the window: %v, want unsettled until ctime+500ms", err)
+		t.Fatalf("read within the window: %v, want unsettled until mtime+500ms", err)
 	}
 	first, err := fr.read(kindHash, p, changed.Add(500*time.Millisecond))
 	if err != nil || first.digest == "" {
@@ -52,7 +52,7 @@ func TestContentFileWaitsForTheQuietWindow(t *testing.T) {
 	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(" and the rest")
 	f.Close()
-	changed = ctimeOf(t, p)
+	changed = mtimeOf(t, p)
 	if _, err := fr.read(kindHash, p, changed.Add(100*time.Millisecond)); !errors.As(err, &unsettled) {
 		t.Fatalf("read during a copy: %v, want unsettled", err)
 	}
@@ -60,6 +60,33 @@ func TestContentFileWaitsForTheQuietWindow(t *testing.T) {
 	if err != nil || second.digest == first.digest {
 		t.Fatalf("after the copy: digest %s (was %s), %v", second.digest, first.digest, err)
 	}
+	// A file written long ago and renamed into place is taken at once,
+	// though the rename is new (its ctime).
+	old := filepath.Join(dir, ".server.new")
+	writeFile(t, old, "v3, complete")
+	long := time.Now().Add(-time.Hour)
+	os.Chtimes(old, long, long)
+	rename(t, old, p)
+	if c, err := fr.read(kindHash, p, time.Now()); err != nil || c.digest == second.digest {
+		t.Fatalf("renamed into place: %+v %v", c, err)
+	}
+
+	// A future mtime (a skewed clock) is taken once the same stat has
+	// been seen for the window.
+	future := time.Now().Add(time.Hour)
+	writeFile(t, p, "v4")
+	os.Chtimes(p, future, future)
+	now := time.Now()
+	if _, err := fr.read(kindHash, p, now); !errors.As(err, &unsettled) || !unsettled.until.Equal(now.Add(500*time.Millisecond)) {
+		t.Fatalf("future mtime, first seen: %v", err)
+	}
+	if c, err := fr.read(kindHash, p, now.Add(500*time.Millisecond)); err != nil || c.digest == "" {
+		t.Fatalf("future mtime, a window later: %+v %v", c, err)
+	}
+	writeFile(t, p, "v5")
+	changed = mtimeOf(t, p)
+	second, _ = fr.read(kindHash, p, changed.Add(time.Second))
+
 	// An unchanged file is not read again: its cache entry serves, even
 	// within a window after its ctime (it was read once already).
 	if again, err := fr.read(kindHash, p, changed.Add(time.Millisecond)); err != nil || again.digest != second.digest {
@@ -169,7 +196,7 @@ func TestContentUnsettledKeepsTheLastVersion(t *testing.T) {
 	app := contentApp(dir, v1alpha1.AppSpec{Command: []string{"bin/server"}, RolloutOnChange: &v1alpha1.RolloutOnChange{Executable: true}})
 	good := resolveQuiet(c, app).snap.Apps[0]
 	writeFile(t, filepath.Join(dir, "bin/server"), "v2 half")
-	changed := ctimeOf(t, filepath.Join(dir, "bin/server"))
+	changed := mtimeOf(t, filepath.Join(dir, "bin/server"))
 	snap := v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{app}}
 	r := c.resolve(snap, changed.Add(100*time.Millisecond))
 	if r.snap.Apps[0].Content != good.Content || r.snap.Apps[0].ContentError != nil || !r.until.Equal(changed.Add(500*time.Millisecond)) {
