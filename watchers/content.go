@@ -54,7 +54,7 @@ func (e *unsettledError) Error() string { return e.path + " changed less than th
 // fileReader reads content files through a stat cache. Only the loop's
 // goroutine uses it.
 type fileReader struct {
-	quiet time.Duration
+	quiet   time.Duration
 	cache   map[string]cachedFile // kind + path -> last read
 	pending map[string]pending    // kind + path -> a stat not quiet yet, since when
 	used    map[string]bool       // keys used this round (the rest are dropped)

@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"syscall"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
