@@ -190,8 +190,12 @@ func TestContentSecretRotationRollsAndNeverShows(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(string(out), "secrets/token") && !strings.Contains(d.get("/api/v1/apps/app"), "secrets/token") {
-		t.Errorf("the source path shows nowhere:\n%s", out)
+	var app v1alpha1.App
+	if code, err := d.getJSON("/api/v1/apps/app", &app); err != nil || code != 200 {
+		t.Fatalf("app: %d %v", code, err)
+	}
+	if vf := app.Spec.Env[1].ValueFrom; vf == nil || vf.File != "secrets/token" || len(app.Spec.EnvFrom) != 1 || app.Spec.EnvFrom[0].File != "app.env" {
+		t.Errorf("the API does not show the source paths: env %+v, envFrom %+v", app.Spec.Env, app.Spec.EnvFrom)
 	}
 }
 
