@@ -15,7 +15,7 @@
 //
 // One room per concern: reconciler.go is the loop (Run, the workers, one
 // pass) and wires the rest; desired.go the desired store (Replace,
-// Unavailable); plan.go, rollout.go and backoff.go the pure planner;
+// Unavailable), content.go its events about the files apps read; plan.go, rollout.go and backoff.go the pure planner;
 // executor.go the executor (starts, stops, releases); derive.go and
 // status.go the pure status derivation; view.go and watch.go the readers
 // and the watch broadcaster; events.go the events ring; saver.go and
