@@ -264,3 +264,27 @@ func TestDirRollsContentWhenAFileChanges(t *testing.T) {
 			s.Apps[0].Content.Values[0].Reveal() == "two"
 	})
 }
+
+// A file written in place is taken only once it has been quiet for the
+// window, by a scan the loop schedules itself (no event follows the
+// last write).
+func TestDirTakesAWrittenFileOnceQuiet(t *testing.T) {
+	root := t.TempDir()
+	const quiet = 300 * time.Millisecond
+	writeFile(t, filepath.Join(root, "bin/app"), "v1")
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(root, "bin/app"), old, old)
+	writeFile(t, filepath.Join(root, "api.yaml"), manifest("api", "bin/app")+"  rolloutOnChange: {executable: true}\n")
+	_, sink := startDir(t, Options{Root: root, ContentQuiet: quiet}, nil)
+	first := sink.waitSnap(t, "the app with its content", func(s v1alpha1.Snapshot) bool {
+		return len(s.Apps) == 1 && s.Apps[0].Content != nil
+	})
+	writeFile(t, filepath.Join(root, "bin/app"), "v2, written in place")
+	written := mtimeOf(t, filepath.Join(root, "bin/app"))
+	got := sink.waitSnap(t, "the new binary", func(s v1alpha1.Snapshot) bool {
+		return len(s.Apps) == 1 && s.Apps[0].Content.Digest != first.Apps[0].Content.Digest
+	})
+	if got.ReadAt.Before(written.Add(quiet)) {
+		t.Errorf("taken at %v, %v after the write: within the quiet window", got.ReadAt, got.ReadAt.Sub(written))
+	}
+}

@@ -119,7 +119,7 @@ func (l *loop) scan(ctx context.Context, forced bool) {
 		l.d.log.Info("manifests directory available again")
 		l.down = ""
 	}
-	snap := l.withContent(l.r.commit(s), s.watch)
+	snap := l.withContent(l.r.commit(s), s.watch, start)
 	l.emitted = make(map[string]bool, len(snap.Apps))
 	for _, a := range snap.Apps {
 		l.emitted[a.App.Metadata.Name] = true

@@ -10,9 +10,10 @@ import (
 // withContent gives an emitted snapshot's apps their content (contents),
 // watches the folders of their files, schedules the scan at which a file
 // changed too recently becomes quiet, and logs each app's content problem
-// once. manifests is the scan's own watch set.
-func (l *loop) withContent(snap v1alpha1.Snapshot, manifests watchSet) v1alpha1.Snapshot {
-	round := l.content.resolve(snap, time.Now())
+// once. manifests is the scan's own watch set; start is when the scan
+// began (the snapshot's ReadAt: a file is quiet as of then).
+func (l *loop) withContent(snap v1alpha1.Snapshot, manifests watchSet, start time.Time) v1alpha1.Snapshot {
+	round := l.content.resolve(snap, start)
 	l.content.commit(round)
 	l.settle = round.until
 	if !sameWatchSet(round.watch, l.cwatch) {
