@@ -58,6 +58,7 @@ type fileReader struct {
 	cache   map[string]cachedFile // kind + path -> last read
 	pending map[string]pending    // kind + path -> a stat not quiet yet, since when
 	used    map[string]bool       // keys used this round (the rest are dropped)
+	anyAge  bool                  // take files however recently written (the first round)
 }
 
 // pending is a file's stat first seen at since, not quiet yet.
@@ -117,7 +118,7 @@ func (fr *fileReader) read(kind readKind, abs string, now time.Time) (cachedFile
 // written a quiet window before now, or has had st for that long.
 func (fr *fileReader) quietSince(key, abs string, st fileStat, now time.Time) error {
 	until := time.Unix(0, st.mtime).Add(fr.quiet)
-	if !now.Before(until) {
+	if fr.anyAge || !now.Before(until) {
 		delete(fr.pending, key)
 		return nil
 	}

@@ -194,7 +194,14 @@ func TestContentUnsettledKeepsTheLastVersion(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "bin/server"), "v1")
 	c := newContents(500 * time.Millisecond)
 	app := contentApp(dir, v1alpha1.AppSpec{Command: []string{"bin/server"}, RolloutOnChange: &v1alpha1.RolloutOnChange{Executable: true}})
-	good := resolveQuiet(c, app).snap.Apps[0]
+	// The daemon's first round takes a file however new: leaving the app
+	// out would stop the instances a restarted daemon adopted.
+	first := c.resolve(v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{app}}, mtimeOf(t, filepath.Join(dir, "bin/server")))
+	if len(first.snap.Apps) != 1 || first.snap.Apps[0].Content == nil || !first.until.IsZero() {
+		t.Fatalf("first round: %+v", first)
+	}
+	c.commit(first)
+	good := first.snap.Apps[0]
 	writeFile(t, filepath.Join(dir, "bin/server"), "v2 half")
 	changed := mtimeOf(t, filepath.Join(dir, "bin/server"))
 	snap := v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{app}}

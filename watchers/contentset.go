@@ -13,7 +13,8 @@ import (
 // app's last good version while its files cannot be read or are not quiet.
 // Only the loop's goroutine uses it.
 type contents struct {
-	fr   *fileReader
+	fr        *fileReader
+	committed bool // a round was emitted: the daemon's first is not judged quiet
 	good map[string]v1alpha1.SourcedApp // app name -> its last good version emitted
 	last struct {
 		in, out     []v1alpha1.SourcedApp
@@ -57,6 +58,9 @@ type contentRound struct {
 // one did, on the same snapshot, gives the last snapshot's very slices.
 func (c *contents) resolve(snap v1alpha1.Snapshot, now time.Time) contentRound {
 	round := contentRound{snap: snap, in: snap.Apps, files: snap.Files, watch: watchSet{}, good: map[string]v1alpha1.SourcedApp{}}
+	// The first round takes every file as it is: an app left out of the
+	// daemon's first snapshot would have its adopted instances stopped.
+	c.fr.anyAge = !c.committed
 	if !slices.ContainsFunc(snap.Apps, func(sa v1alpha1.SourcedApp) bool { return sa.App.Spec.ReadsFiles() }) {
 		c.fr.endRound()
 		return round
@@ -134,6 +138,7 @@ func (c *contents) sameAsLast(round contentRound) bool {
 // commit records an emitted round: its apps' good versions, and the
 // slices to send again for the same round.
 func (c *contents) commit(round contentRound) {
+	c.committed = true
 	c.good = round.good
 	c.last.in, c.last.files, c.last.keys = round.in, round.files, round.keys
 	c.last.out, c.last.outFiles, c.last.sourceRevis = round.snap.Apps, round.snap.Files, round.snap.SourceRevision

@@ -51,6 +51,9 @@ func (l *loop) settled(now time.Time) bool {
 
 // merged is set with the folders of extra added.
 func merged(set, extra watchSet) watchSet {
+	if len(extra) == 0 {
+		return set
+	}
 	set = maps.Clone(set)
 	if set == nil {
 		set = watchSet{}

@@ -263,3 +263,32 @@ func TestContentPathDeletedKeepsTheLastGoodRevision(t *testing.T) {
 		t.Errorf("instances changed: %v, were %v", now, pids)
 	}
 }
+
+// A restarted daemon reads the files again: the same content is the same
+// revision, so it adopts the running instances and restarts nothing, and
+// the values were never on disk for it to find.
+func TestContentRevisionSurvivesADaemonRestart(t *testing.T) {
+	skipShort(t)
+	dir, state := t.TempDir(), t.TempDir()
+	installBinary(t, filepath.Join(dir, "bin/app"), "v1")
+	writeFile(t, filepath.Join(dir, "secrets/token"), "tok-5e11\n")
+	writeFile(t, filepath.Join(dir, "app.env"), "A=1\n")
+	writeFile(t, filepath.Join(dir, "app.yaml"), contentManifest(2, `  envFrom: [{file: app.env}]
+  env: [{name: TOKEN, valueFrom: {file: secrets/token}}]
+  rolloutOnChange: {executable: true}
+`))
+	d := startDaemonOn(t, dir, state, "--on-exit", "keep")
+	var rev string
+	eventually(t, 20*time.Second, "two ready instances", func() bool {
+		rev = d.appStatus("app").Revision
+		return rev != "" && d.settledAt("app", 2, rev)
+	})
+	pids := d.runningPIDs("app")
+	d.stop()
+
+	d = startDaemonOn(t, dir, state)
+	eventually(t, 20*time.Second, "the instances adopted at the same revision", func() bool {
+		return d.appStatus("app").Revision == rev && d.settledAt("app", 2, rev) && fmt.Sprint(d.runningPIDs("app")) == fmt.Sprint(pids)
+	})
+	checkEnviron(t, d, map[string]string{"TOKEN": "tok-5e11", "A": "1"})
+}
