@@ -14,9 +14,9 @@ import (
 // Only the loop's goroutine uses it.
 type contents struct {
 	fr        *fileReader
-	committed bool // a round was emitted: the daemon's first is not judged quiet
-	good map[string]v1alpha1.SourcedApp // app name -> its last good version emitted
-	last struct {
+	committed bool                           // a round was emitted: the daemon's first is not judged quiet
+	good      map[string]v1alpha1.SourcedApp // app name -> its last good version emitted
+	last      struct {
 		in, out     []v1alpha1.SourcedApp
 		files       []v1alpha1.FileStatus // the files given with in
 		outFiles    []v1alpha1.FileStatus
