@@ -94,6 +94,9 @@ func (fr *fileReader) read(kind readKind, abs string, now time.Time) (cachedFile
 	key := string(kind) + abs
 	fr.used[key] = true
 	st, err := statFile(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cachedFile{}, fr.gone(key, abs, err, now)
+	}
 	if err != nil {
 		return cachedFile{}, err
 	}
@@ -104,6 +107,9 @@ func (fr *fileReader) read(kind readKind, abs string, now time.Time) (cachedFile
 		return cachedFile{}, err
 	}
 	c, err := readContentFile(kind, abs, st)
+	if errors.Is(err, fs.ErrNotExist) { // removed between the stat and the open
+		return cachedFile{}, &unsettledError{path: abs, until: now.Add(fr.quiet)}
+	}
 	if err != nil {
 		return cachedFile{}, err
 	}
@@ -112,6 +118,25 @@ func (fr *fileReader) read(kind readKind, abs string, now time.Time) (cachedFile
 	}
 	fr.cache[key] = c
 	return c, c.err
+}
+
+// gone is the error of a file that is not there: a file read before is
+// taken for gone only once it has been missing for the quiet window (an
+// rm, then a copy, or a folder being replaced, is a change, not a loss);
+// until then an *unsettledError.
+func (fr *fileReader) gone(key, abs string, err error, now time.Time) error {
+	if _, had := fr.cache[key]; !had || fr.anyAge {
+		return err
+	}
+	p, ok := fr.pending[key]
+	if !ok || p.stat != (fileStat{}) {
+		p = pending{since: now}
+		fr.pending[key] = p
+	}
+	if until := p.since.Add(fr.quiet); now.Before(until) {
+		return &unsettledError{path: abs, until: until}
+	}
+	return err
 }
 
 // quietSince returns an *unsettledError unless the file of stat st was

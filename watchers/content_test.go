@@ -171,7 +171,18 @@ func TestContentPathGoneKeepsTheLastGoodVersion(t *testing.T) {
 	os.Remove(filepath.Join(dir, "bin/server"))
 	changed := app
 	changed.App.Spec.Replicas = new(int32) // and the manifest changed too
-	kept := resolveQuiet(c, changed).snap.Apps[0]
+	snap := v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{changed}, Files: []v1alpha1.FileStatus{{Path: "api.yaml"}}}
+	// Gone for less than the quiet window (an rm, then a copy): the last
+	// good version, no problem yet.
+	at := time.Now()
+	r := c.resolve(snap, at)
+	if k := r.snap.Apps[0]; k.Content != good.Content || k.ContentError != nil || !r.until.Equal(at.Add(time.Millisecond)) {
+		t.Errorf("just gone: content %v error %v until %v", k.Content, k.ContentError, r.until)
+	}
+	c.commit(r)
+	r = c.resolve(snap, at.Add(time.Millisecond))
+	c.commit(r)
+	kept := r.snap.Apps[0]
 	if kept.Content != good.Content || kept.App.Spec.Replicas != nil {
 		t.Errorf("a gone executable did not keep the last good version: %+v", kept)
 	}
@@ -182,7 +193,7 @@ func TestContentPathGoneKeepsTheLastGoodVersion(t *testing.T) {
 
 	// A new app whose file is missing is not there; its file says why.
 	c2 := newContents(time.Millisecond)
-	r := resolveQuiet(c2, contentApp(dir, v1alpha1.AppSpec{EnvFrom: []v1alpha1.EnvFromSource{{File: ".env"}}}))
+	r = resolveQuiet(c2, contentApp(dir, v1alpha1.AppSpec{EnvFrom: []v1alpha1.EnvFromSource{{File: ".env"}}}))
 	if len(r.snap.Apps) != 0 || r.snap.Files[0].Error == nil ||
 		r.snap.Files[0].Error.Error() != "api.yaml: spec.envFrom[0].file: .env: no such file or directory" {
 		t.Errorf("new app with a missing env file: apps %v, file %+v", r.snap.Apps, r.snap.Files[0].Error)
