@@ -98,7 +98,7 @@ func TestValidateContentFields(t *testing.T) {
 	a := validApp()
 	a.Spec.Env[1] = EnvVar{Name: "TOKEN", ValueFrom: &EnvVarSource{File: "/run/secrets/token"}}
 	a.Spec.EnvFrom = []EnvFromSource{{File: ".env", Optional: true}}
-	a.Spec.RolloutOnChange = &RolloutOnChange{Executable: true, Paths: []string{"../shared-config"}}
+	a.Spec.RolloutOnChange = &RolloutOnChange{Executable: true, Paths: []string{"../common-config"}}
 	if errs := Validate(a); len(errs) != 0 {
 		t.Errorf("valid content fields: %v", errs)
 	}
