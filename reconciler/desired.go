@@ -111,7 +111,7 @@ func (d *desiredStore) apply(apps map[string]*appState, snap v1alpha1.Snapshot, 
 	files := slices.Clone(snap.Files)
 	d.refuse(apps, refused, files, errs, now, &c)
 	for i := range admitted {
-		if d.admitted(apps, &admitted[i], errs, now, s) {
+		if d.admitted(apps, &admitted[i], errs, now, s, &c) {
 			c.enqueue = append(c.enqueue, admitted[i].App.Metadata.Name)
 		}
 		c.seen[admitted[i].App.Metadata.Name] = true
@@ -176,37 +176,46 @@ func (d *desiredStore) refuse(apps map[string]*appState, refused []refusal, file
 }
 
 // admitted makes sa (an admitted app of the snapshot, sa its own copy)
-// the desired version of its app, and reports whether that changed it.
-func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedApp, errs map[string]*v1alpha1.FileError, now time.Time, s *saver) bool {
+// the desired version of its app, and reports whether that changed it. Its
+// ManifestValid problem is its file's, else its content's (files it reads
+// that cannot be read: sa is then its last good version). c gets an event
+// when its content changed its revision or cannot be read.
+func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedApp, errs map[string]*v1alpha1.FileError, now time.Time, s *saver, c *snapshotChanges) bool {
 	name := sa.App.Metadata.Name
 	st := apps[name]
 	sa.App.Status = nil
+	fileErr := errs[sa.Path]
+	if fileErr == nil {
+		fileErr = sa.ContentError
+	}
 	if st != nil && st.desired != nil {
 		// Unchanged (the common case): keep what is stored, compared
 		// with the stored generation, without hashing the spec.
 		sa.App.Metadata.Generation = st.generation
-		if reflect.DeepEqual(st.fileErr, errs[sa.Path]) && (sameSourced(st.desired, sa) || reflect.DeepEqual(*st.desired, *sa)) {
+		if reflect.DeepEqual(st.fileErr, fileErr) && (sameSourced(st.desired, sa) || reflect.DeepEqual(*st.desired, *sa)) {
 			return false
 		}
 	}
+	digest := sa.ContentDigest()
 	var rev string
-	if st != nil && st.desired != nil && reflect.DeepEqual(st.desired.App.Spec, sa.App.Spec) &&
+	if st != nil && st.desired != nil && st.desired.ContentDigest() == digest && reflect.DeepEqual(st.desired.App.Spec, sa.App.Spec) &&
 		st.desired.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation] == sa.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation] {
-		rev = st.revision // unchanged spec: skip the canonical-JSON hash
+		rev = st.revision // unchanged spec, restartedAt and content: skip the canonical-JSON hash
 	} else {
-		rev = v1alpha1.AppRevision(&sa.App)
+		rev = v1alpha1.AppRevision(&sa.App, digest)
 	}
 	if st == nil {
 		st = &appState{}
 		apps[name] = st
 	}
+	c.notes = append(c.notes, contentNotes(st, sa, rev, fileErr, now)...)
 	if st.generation == 0 || st.revision != rev {
 		st.generation++
 	}
 	sa.App.Metadata.Generation = st.generation
 	d.lastChange = now
 	desired := *sa // its own copy: admitted is not kept
-	st.desired, st.revision, st.fileErr = &desired, rev, errs[sa.Path]
+	st.desired, st.revision, st.fileErr = &desired, rev, fileErr
 	if st.path != sa.Path {
 		st.path = sa.Path
 		s.markDirty()

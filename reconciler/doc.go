@@ -15,9 +15,10 @@
 //
 // One room per concern: reconciler.go is the loop (Run, the workers, one
 // pass) and wires the stores; desired.go the desired store (Replace,
-// Unavailable); plan.go, rollout.go and backoff.go the pure planner;
-// executor.go the executor (starts, stops, releases); derive.go the pure
-// status derivation; status.go the status store, view.go its readers and
+// Unavailable), content.go its events about the files apps read;
+// plan.go, rollout.go and backoff.go the pure planner; executor.go the
+// executor (starts, stops, releases); derive.go the pure status
+// derivation; status.go the status store, view.go its readers and
 // watch.go the watch broadcaster; events.go the events ring; saver.go and
 // state.go the state file; metrics.go and usage.go the loop metrics and
 // the usage refresh. What the loop holds of one app is an appState: its

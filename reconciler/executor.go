@@ -104,7 +104,7 @@ func (r *Reconciler) startSpec(name string, in input, a action, out *output) run
 		Revision: in.revision, Spec: &in.app.Spec}
 	r.mu.RLock()
 	if st := r.apps[name]; st != nil && st.desired != nil {
-		spec.Dir = st.desired.Dir
+		spec.Dir, spec.Content = st.desired.Dir, st.desired.Content
 	}
 	r.mu.RUnlock()
 	return spec

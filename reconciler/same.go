@@ -9,9 +9,11 @@ import (
 
 // sameSourced reports whether two apps of snapshots are the same app in
 // the same memory (see sameMemory): the path and folder are compared as
-// strings, the watcher makes them again at each scan.
+// strings, the watcher makes them again at each scan; the content by
+// pointer (the watcher hands the same one while its files are unchanged).
 func sameSourced(a, b *v1alpha1.SourcedApp) bool {
-	return a.Path == b.Path && a.Dir == b.Dir && sameMemory(&a.App, &b.App)
+	return a.Path == b.Path && a.Dir == b.Dir && a.Content == b.Content && a.ContentError == b.ContentError &&
+		sameMemory(&a.App, &b.App)
 }
 
 // sameMemory reports whether *a and *b are the same bytes. For a struct

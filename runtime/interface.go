@@ -59,6 +59,10 @@ type StartSpec struct {
 	// Dir is the manifest's directory: the working dir when Spec has none,
 	// and the base of a relative Spec.WorkingDir.
 	Dir string
+	// Content holds the values of Spec.EnvFrom and of Spec.Env's
+	// valueFrom entries, read by the watcher; nil when the spec reads no
+	// file. Its values are never logged or written to disk.
+	Content *v1alpha1.Content
 	// Ports are the instance's ports by name (PORT, PORT_<NAME>). Nil:
 	// the runtime allocates them from Spec.Ports (see "Ports" in doc.go)
 	// and reports them in State.Ports; set, they are used as given.

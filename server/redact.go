@@ -8,6 +8,8 @@ const Redacted = "<redacted>"
 
 // redact hides the env values of app and the header values of its HTTP
 // probes (an Authorization header is a secret as much as an env value).
+// An entry with valueFrom keeps it: its file's path is shown, never its
+// content (which the app never holds).
 // The caller owns app (a copy), but its slices and probes may be shared
 // with the reconciler's state: they are replaced, never written through.
 func redact(app *v1alpha1.App) {
@@ -15,6 +17,9 @@ func redact(app *v1alpha1.App) {
 		env := make([]v1alpha1.EnvVar, len(app.Spec.Env))
 		for i, e := range app.Spec.Env {
 			env[i] = v1alpha1.EnvVar{Name: e.Name, Value: Redacted}
+			if e.ValueFrom != nil {
+				env[i] = v1alpha1.EnvVar{Name: e.Name, ValueFrom: &v1alpha1.EnvVarSource{File: e.ValueFrom.File}}
+			}
 		}
 		app.Spec.Env = env
 	}

@@ -57,11 +57,13 @@ func (d *Dir) Run(ctx context.Context) error {
 		r.readDir = d.readDir
 	}
 	l := &loop{
-		d:      d,
-		r:      r,
-		ws:     newWatches(d.newWatcher, d.log),
-		db:     debouncer{window: d.opts.Debounce},
-		logged: map[string]string{},
+		d:       d,
+		r:       r,
+		ws:      newWatches(d.newWatcher, d.log),
+		db:      debouncer{window: d.opts.Debounce},
+		logged:  map[string]string{},
+		content: newContents(d.opts.ContentQuiet),
+		clogged: map[string]string{},
 	}
 	defer l.ws.close()
 	return l.run(ctx)

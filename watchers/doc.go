@@ -105,6 +105,22 @@
 //   - Snapshots share App values with the last-good cache: consumers must
 //     not mutate them.
 //
+// # Files an app reads
+//
+// contents (contentset.go, appcontent.go, content.go) gives each app of
+// an emitted snapshot its v1alpha1.Content: the digests and values of the
+// files its envFrom, valueFrom and rolloutOnChange name, read through a
+// stat cache (a file is read and hashed again only when its stat
+// changed). Their folders join the watch set. A file whose mtime is less
+// than Options.ContentQuiet (500 ms) old, or that changed while read, is
+// not taken yet: the app keeps its last good version and a scan follows at
+// the end of the window. A file that cannot be read (gone, over a bound,
+// a dotenv error) keeps the app's last good version with ContentError
+// set; a new app is left out and its manifest file carries the error. A
+// round that decides as the last one did re-sends its slices (Sink). The
+// values are v1alpha1.Secrets: dotenv errors name the line, never the
+// content.
+//
 // # Events
 //
 // The first event after a quiet period scans at once; later ones within

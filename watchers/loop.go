@@ -19,6 +19,10 @@ type loop struct {
 	down    string            // the unavailability last logged, "" while available
 	writes  writes            // the manifests open for writing
 	ready   bool              // a file held as being written was closed: read it
+	content *contents         // the apps' files (contentset.go)
+	cwatch  watchSet          // the folders of the apps' files, as the last round found them
+	settle  time.Time         // when an app's file becomes quiet: scan then; zero for none
+	clogged map[string]string // app -> the content problem last logged
 }
 
 func (l *loop) run(ctx context.Context) error {
@@ -65,7 +69,7 @@ func (l *loop) run(ctx context.Context) error {
 			}
 		case <-timer.C:
 			now := time.Now()
-			if l.writes.expire(now) && l.db.Event(now) || l.db.Fire(now) {
+			if l.writes.expire(now) && l.db.Event(now) || l.db.Fire(now) || l.settled(now) {
 				l.scan(ctx, false)
 			}
 		case <-resync.C:
@@ -91,7 +95,7 @@ func (l *loop) scan(ctx context.Context, forced bool) {
 	if forced {
 		l.db.Scanned(start)
 	}
-	if l.ws.sync(s.watch, s.err == nil) {
+	if l.ws.sync(merged(s.watch, l.cwatch), s.err == nil) {
 		l.db.Follow()
 	}
 	if l.ready { // a file held in this scan was closed since: read it again
@@ -115,7 +119,7 @@ func (l *loop) scan(ctx context.Context, forced bool) {
 		l.d.log.Info("manifests directory available again")
 		l.down = ""
 	}
-	snap := l.r.commit(s)
+	snap := l.withContent(l.r.commit(s), s.watch, start)
 	l.emitted = make(map[string]bool, len(snap.Apps))
 	for _, a := range snap.Apps {
 		l.emitted[a.App.Metadata.Name] = true
@@ -132,6 +136,9 @@ func (l *loop) due() (time.Time, bool) {
 	at, ok := l.db.Due()
 	if w, wok := l.writes.due(); wok && (!ok || w.Before(at)) {
 		at, ok = w, true
+	}
+	if !l.settle.IsZero() && (!ok || l.settle.Before(at)) {
+		at, ok = l.settle, true
 	}
 	return at, ok
 }

@@ -14,14 +14,19 @@ import (
 // ReadOnce reads root once, as the daemon's first scan does (no last good
 // version, duplicate names to the first path), with v1alpha1.DecodeFile. The
 // error is set when the directory is unavailable; problems in files are in
-// the snapshot's Files. For `proclet diff`.
+// the snapshot's Files. The apps carry their content (the files they read,
+// taken as they are now, without a quiet window). For `proclet diff`.
 func ReadOnce(root string) (v1alpha1.Snapshot, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return v1alpha1.Snapshot{}, fmt.Errorf("manifests directory %s: %w", root, err)
 	}
-	s := newReader(abs, v1alpha1.DecodeFile).read(context.Background(), time.Now())
-	return s.snap, s.err
+	now := time.Now()
+	s := newReader(abs, v1alpha1.DecodeFile).read(context.Background(), now)
+	if s.err != nil {
+		return s.snap, s.err
+	}
+	return newContents(time.Nanosecond).resolve(s.snap, now.Add(time.Hour)).snap, nil
 }
 
 // ManifestFiles lists the manifest files under root that a scan reads, as

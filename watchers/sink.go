@@ -45,6 +45,10 @@ type Options struct {
 	// name, the first scan gives it to that one while it still defines it,
 	// not to the first by path (the reconciler saves it: Owners).
 	Owners map[string]string
+	// ContentQuiet is how long a file an app reads (envFrom, valueFrom,
+	// rolloutOnChange) must go unchanged before its new content is taken
+	// (default DefaultContentQuiet).
+	ContentQuiet time.Duration
 }
 
 // Defaults of Options.
@@ -59,6 +63,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Debounce <= 0 {
 		o.Debounce = DefaultDebounce
+	}
+	if o.ContentQuiet <= 0 {
+		o.ContentQuiet = DefaultContentQuiet
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

@@ -28,6 +28,13 @@ func (s *AppSpec) DeepCopy() *AppSpec {
 	out.Replicas = clonePtr(s.Replicas)
 	out.Command = slices.Clone(s.Command)
 	out.Env = slices.Clone(s.Env)
+	for i := range out.Env {
+		out.Env[i].ValueFrom = clonePtr(s.Env[i].ValueFrom)
+	}
+	out.EnvFrom = slices.Clone(s.EnvFrom)
+	if r := s.RolloutOnChange; r != nil {
+		out.RolloutOnChange = &RolloutOnChange{Executable: r.Executable, Paths: slices.Clone(r.Paths)}
+	}
 	out.Ports = slices.Clone(s.Ports)
 	if b := s.RestartBackoff; b != nil {
 		out.RestartBackoff = &BackoffSpec{

@@ -16,7 +16,12 @@
 //     measured by ExpandedLen without building anything; Expand, which the
 //     runtime uses, refuses to build past its bound), and errors that never
 //     repeat more of a file than a short token (quote.go);
-//   - the revision hash (Revision), which must stay stable across releases;
+//   - the revision hash (Revision), which must stay stable across releases,
+//     and AppRevision, the revision of an app, with its restartedAt
+//     annotation and the digest of the files it reads (envFrom,
+//     valueFrom, rolloutOnChange: content.go) when it has them;
+//     Content and Secret, what the watcher read of those files (a Secret
+//     never prints, marshals or logs its value);
 //   - small helpers on a spec: Quantity parsing, ParseSignal, GracePeriod,
 //     DeepCopy.
 //

@@ -31,18 +31,31 @@ func Revision(spec *AppSpec) string {
 // its spec.
 const RestartedAtAnnotation = "proclet.dev/restartedAt"
 
-// AppRevision is the revision of an app: Revision of its spec when it has
-// no RestartedAtAnnotation (so existing revisions never change), else the
-// hash of the spec's view together with that annotation's value.
-func AppRevision(app *App) string {
+// AppRevision is the revision of an app whose files have the digest
+// contentDigest (SourcedApp.Content; "" for an app that reads no file):
+// Revision of its spec when it has neither that digest nor a
+// RestartedAtAnnotation (so the revisions of such apps never change across
+// releases), else the hash of the spec's view together with the
+// annotation's value and the digest.
+func AppRevision(app *App, contentDigest string) string {
 	at := app.Metadata.Annotations[RestartedAtAnnotation]
-	if at == "" {
+	if at == "" && contentDigest == "" {
 		return Revision(&app.Spec)
 	}
 	return canonicalHash(struct {
 		Spec        *AppSpec `json:"spec"`
-		RestartedAt string   `json:"restartedAt"`
-	}{revisionView(&app.Spec), at})
+		RestartedAt string   `json:"restartedAt,omitempty"`
+		Content     string   `json:"content,omitempty"`
+	}{revisionView(&app.Spec), at, contentDigest})
+}
+
+// ContentDigest is the digest of the files sa reads (Content.Digest), ""
+// when it reads none: AppRevision's second argument.
+func (sa *SourcedApp) ContentDigest() string {
+	if sa == nil || sa.Content == nil {
+		return ""
+	}
+	return sa.Content.Digest
 }
 
 // revisionView is the defaulted copy of spec that Revision hashes.

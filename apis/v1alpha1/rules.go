@@ -25,6 +25,7 @@ func handRules(app *App) ErrorList {
 		r.add("spec.command[0]", "the program must not be empty")
 	}
 	r.env(s)
+	r.content(s)
 	r.expansion(s)
 	r.durations(s)
 	r.ports(s)

@@ -27,6 +27,12 @@ type SourcedApp struct {
 	Path string
 	// Dir is the absolute directory of the file: the default working dir.
 	Dir string
+	// Content is what the files the app reads said (envFrom, valueFrom,
+	// rolloutOnChange); nil when it reads none. Never serialized.
+	Content *Content `json:"-"`
+	// ContentError is why the app's files cannot be read now; the App and
+	// Content are then its last good version's.
+	ContentError *FileError `json:"-"`
 }
 
 // FileStatus is one manifest file and what is wrong with it, if anything.

@@ -41,6 +41,8 @@ type AppSpec struct {
 	WorkingDir                    string            `json:"workingDir,omitempty" validate:"nonul"`
 	User                          string            `json:"user,omitempty" validate:"nonul"`
 	Env                           []EnvVar          `json:"env,omitempty" validate:"dive"`
+	EnvFrom                       []EnvFromSource   `json:"envFrom,omitempty" validate:"dive"`
+	RolloutOnChange               *RolloutOnChange  `json:"rolloutOnChange,omitempty"`
 	Ports                         []PortSpec        `json:"ports,omitempty" validate:"dive"`
 	RestartPolicy                 RestartPolicy     `json:"restartPolicy,omitempty" validate:"omitempty,oneof=Always OnFailure Never"`
 	RestartBackoff                *BackoffSpec      `json:"restartBackoff,omitempty"`
@@ -60,9 +62,11 @@ type AppSpec struct {
 }
 
 // EnvVar is one environment variable; Value may use $(VAR) references.
+// ValueFrom reads the value from a file instead (content.go).
 type EnvVar struct {
-	Name  string `json:"name" validate:"required,envname"`
-	Value string `json:"value" validate:"nonul"`
+	Name      string        `json:"name" validate:"required,envname"`
+	Value     string        `json:"value" validate:"nonul"`
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
 }
 
 // PortSpec names a port: either a fixed Port or a Range "LOW-HIGH".

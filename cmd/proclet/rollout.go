@@ -118,7 +118,7 @@ func rolloutRestart(dir, app string, now time.Time, stdout io.Writer) error {
 			edited.Metadata.Annotations[k] = v
 		}
 	}
-	rev := v1alpha1.AppRevision(&edited)
+	rev := v1alpha1.AppRevision(&edited, sa.ContentDigest())
 	fmt.Fprintf(stdout, "app %q restarted: %s: %s=%s (revision %s)\n", app, shown, v1alpha1.RestartedAtAnnotation, value, rev)
 	fmt.Fprintf(stdout, "Follow it with: proclet rollout status %s --revision %s\n", app, rev)
 	return nil

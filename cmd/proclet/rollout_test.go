@@ -129,7 +129,7 @@ func TestRolloutRestartEditsTheFileInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rev := v1alpha1.AppRevision(&apps[0])
+	rev := v1alpha1.AppRevision(&apps[0], "")
 	if !strings.Contains(out.String(), "revision "+rev) || !strings.Contains(out.String(), "--revision "+rev) {
 		t.Fatalf("output %q does not name the new revision %s", out.String(), rev)
 	}

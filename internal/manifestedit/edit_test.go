@@ -366,7 +366,7 @@ func assertSameAppsPlusAnnotation(t *testing.T, path, in string, out []byte, app
 		if !reflect.DeepEqual(gotAnn, wantAnn) {
 			t.Fatalf("app %s annotations = %v, want %v", b.Metadata.Name, gotAnn, wantAnn)
 		}
-		if b.Metadata.Name == app && v1alpha1.AppRevision(&a) == v1alpha1.AppRevision(&b) {
+		if b.Metadata.Name == app && v1alpha1.AppRevision(&a, "") == v1alpha1.AppRevision(&b, "") {
 			t.Fatalf("app %s: the revision did not change", app)
 		}
 	}

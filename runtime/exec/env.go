@@ -111,17 +111,21 @@ const secretEnv = "PROCLET_API_KEY"
 // PROCLET_API_KEY), then the built-ins (PROCLET_APP, PROCLET_INSTANCE,
 // PROCLET_INDEX, PROCLET_UID, PROCLET_REVISION, PROCLET_STATE_DIR, PORT,
 // PORT_<NAME>), then extra (HOME and such for another user), then the
-// spec's entries in order, later winning. A spec value may reference, with
-// $(VAR), anything defined before it: the daemon's env, the built-ins and
-// earlier entries. PROCLET_UID, PROCLET_REVISION and PROCLET_STATE_DIR are
-// the marker by which a daemon recognises its instances (adoption): the
-// spec cannot override them.
+// variables of spec.envFrom's files, then the spec's entries in order,
+// later winning (Kubernetes' precedence: env overrides envFrom). A spec
+// value may reference, with $(VAR), anything defined before it: the
+// daemon's env, the built-ins, envFrom's variables and earlier entries.
+// Values read from files (envFrom, valueFrom) are taken as they are, never
+// expanded. PROCLET_UID, PROCLET_REVISION and PROCLET_STATE_DIR are the
+// marker by which a daemon recognises its instances (adoption): the spec
+// cannot override them.
 //
-// Each expanded value is bounded (v1alpha1.MaxExpandedValue, and
-// MaxExpandedTotal for the spec's values together; the returned total is
+// Each value is bounded (v1alpha1.MaxExpandedValue, and MaxExpandedTotal
+// for envFrom's and the spec's values together; the returned total is
 // theirs). Validation has checked the same bounds, but only here are the
-// daemon's environment and the built-ins known: over a bound the start
-// fails with an error naming the field, and the value is never built.
+// daemon's environment, the built-ins and the files' values known: over a
+// bound the start fails with an error naming the field, and the value is
+// never built. No error repeats a value.
 func instanceEnv(daemon []string, stateDir string, s runtime.StartSpec, extra map[string]string) (*envList, int, error) {
 	l := newEnvList(daemon)
 	l.Unset(secretEnv)
@@ -143,22 +147,61 @@ func instanceEnv(daemon []string, stateDir string, s runtime.StartSpec, extra ma
 	for _, name := range sortedKeys(extra) {
 		l.Set(name, extra[name])
 	}
-	total := 0
-	if s.Spec != nil {
-		for i, e := range s.Spec.Env {
-			v, err := v1alpha1.Expand(e.Value, l.Lookup, v1alpha1.MaxExpandedValue)
-			if err != nil {
-				return nil, 0, fmt.Errorf("spec.env[%d].value (%s): %w", i, e.Name, err)
-			}
-			if total += len(e.Name) + 1 + len(v); total > v1alpha1.MaxExpandedTotal {
-				return nil, 0, fmt.Errorf("spec.env[%d].value (%s): %w", i, e.Name,
-					&v1alpha1.ExpandTooLongError{Size: total, Limit: v1alpha1.MaxExpandedTotal, Total: true})
-			}
-			l.Set(e.Name, v)
-		}
+	total, err := specEnv(l, s)
+	if err != nil {
+		return nil, 0, err
 	}
 	marker()
 	return l.freeze(), total, nil
+}
+
+// specEnv sets envFrom's variables, then spec.env's entries, in l, and
+// returns their size (NAME=value each).
+func specEnv(l *envList, s runtime.StartSpec) (int, error) {
+	total := 0
+	add := func(field, name string, n int) error {
+		if total += len(name) + 1 + n; total > v1alpha1.MaxExpandedTotal {
+			return fmt.Errorf("%s (%s): %w", field, name, &v1alpha1.ExpandTooLongError{Size: total, Limit: v1alpha1.MaxExpandedTotal, Total: true})
+		}
+		return nil
+	}
+	if s.Content != nil {
+		for _, e := range s.Content.EnvFrom {
+			if e.Value.Len() > v1alpha1.MaxExpandedValue {
+				return 0, fmt.Errorf("spec.envFrom (%s): %w", e.Name, &v1alpha1.ExpandTooLongError{Size: e.Value.Len(), Limit: v1alpha1.MaxExpandedValue})
+			}
+			if err := add("spec.envFrom", e.Name, e.Value.Len()); err != nil {
+				return 0, err
+			}
+			l.Set(e.Name, e.Value.Reveal())
+		}
+	}
+	if s.Spec == nil {
+		return total, nil
+	}
+	for i, e := range s.Spec.Env {
+		var v string
+		if e.ValueFrom != nil {
+			secret, ok := v1alpha1.Secret{}, false
+			if s.Content != nil {
+				secret, ok = s.Content.Values[i]
+			}
+			if !ok {
+				return 0, fmt.Errorf("spec.env[%d].valueFrom (%s): the file %s was not read", i, e.Name, shownArg(e.ValueFrom.File))
+			}
+			v = secret.Reveal()
+		} else {
+			var err error
+			if v, err = v1alpha1.Expand(e.Value, l.Lookup, v1alpha1.MaxExpandedValue); err != nil {
+				return 0, fmt.Errorf("spec.env[%d].value (%s): %w", i, e.Name, err)
+			}
+		}
+		if err := add(fmt.Sprintf("spec.env[%d].value", i), e.Name, len(v)); err != nil {
+			return 0, err
+		}
+		l.Set(e.Name, v)
+	}
+	return total, nil
 }
 
 // expandArgv expands a command's arguments with env, each bounded by

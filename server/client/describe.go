@@ -63,6 +63,9 @@ func Describe(w io.Writer, d *Description, now time.Time) error {
 	add("Stop:", stopSummary(s))
 	add("Ports:", portsSummary(s.Ports))
 	add("Env:", envSummary(s.Env))
+	if f := filesSummary(s); f != "" {
+		add("Files:", f)
+	}
 	for _, p := range []struct {
 		name  string
 		probe *v1alpha1.Probe
@@ -208,6 +211,9 @@ func envSummary(env []v1alpha1.EnvVar) string {
 	names := make([]string, len(env))
 	for i, e := range env {
 		names[i] = e.Name
+		if e.ValueFrom != nil {
+			names[i] += " (from " + e.ValueFrom.File + ")"
+		}
 	}
 	return strings.Join(names, ", ") + " (values not shown)"
 }

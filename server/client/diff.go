@@ -57,7 +57,8 @@ var noRestart = map[string]bool{
 // Change per app that differs, by name. It is pure.
 //
 // The API redacts env values, so env is compared by names, and a change of
-// values only shows through the revision: local's v1alpha1.Revision
+// values only shows through the revision: local's v1alpha1.AppRevision
+// (with the digest of the files it reads)
 // against the app's status.revision. A file that is invalid in local keeps
 // the daemon's apps from that file (status.source) running in their last
 // good version (OpKept), as the daemon would.
@@ -76,8 +77,10 @@ func Diff(local v1alpha1.Snapshot, remote []v1alpha1.App) []Change {
 		out = append(out, Change{Op: OpProblem, Name: f.Path, Text: msg})
 	}
 	want := map[string]*v1alpha1.App{}
+	digests := map[string]string{}
 	for i := range local.Apps {
 		want[local.Apps[i].App.Metadata.Name] = &local.Apps[i].App
+		digests[local.Apps[i].App.Metadata.Name] = local.Apps[i].ContentDigest()
 	}
 	have := map[string]*v1alpha1.App{}
 	for i := range remote {
@@ -102,7 +105,7 @@ func Diff(local v1alpha1.Snapshot, remote []v1alpha1.App) []Change {
 		case l == nil:
 			out = append(out, Change{Op: OpRemove, Name: name, Text: "removed"})
 		default:
-			if c, ok := compareApp(l, r); ok {
+			if c, ok := compareApp(l, digests[name], r); ok {
 				out = append(out, c)
 			}
 		}
@@ -110,11 +113,12 @@ func Diff(local v1alpha1.Snapshot, remote []v1alpha1.App) []Change {
 	return out
 }
 
-// compareApp describes how l (local) differs from r (what runs).
-func compareApp(l, r *v1alpha1.App) (Change, bool) {
+// compareApp describes how l (local, whose files have the digest
+// digest) differs from r (what runs).
+func compareApp(l *v1alpha1.App, digest string, r *v1alpha1.App) (Change, bool) {
 	restart, other := specDiffs(&l.Spec, &r.Spec)
 	meta := metaDiffs(&l.Metadata, &r.Metadata)
-	localRev := v1alpha1.AppRevision(l)
+	localRev := v1alpha1.AppRevision(l, digest)
 	remoteRev := ""
 	if r.Status != nil {
 		remoteRev = r.Status.Revision
