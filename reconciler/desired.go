@@ -18,6 +18,11 @@ type desiredApp struct {
 	generation int64
 	fileErr    *v1alpha1.FileError // its file's current problem: ManifestValid=False
 	path       string              // the file the app last came from (saved: Owners)
+	// held: the app has no desired version in this daemon's memory (it
+	// was remembered from the last daemon) and the file it came from is
+	// broken now. Its instances are left as they are, neither stopped nor
+	// restarted, until the file is fixed or removed (heldApps).
+	held bool
 }
 
 // desiredStore is what the snapshots said beyond each app's desired part:
@@ -123,12 +128,36 @@ func (d *desiredStore) apply(apps map[string]*appState, snap v1alpha1.Snapshot, 
 			d.lastChange = now
 		}
 	}
+	heldApps(apps, errs, &c)
 	if len(c.enqueue) > 0 { // desired changed
 		d.indexDependents(apps)
 	}
 	d.files = files
 	d.sourceErr, d.sourceRevision = "", snap.SourceRevision
 	return c
+}
+
+// heldApps marks held the apps with no desired version whose file (the
+// one they last came from) is broken in this snapshot: a daemon restarted
+// while a manifest is broken does not know the app's last good version,
+// and must not stop what that version runs (a broken manifest never takes
+// down a running app). A held app's file error is its ManifestValid
+// problem; once the file is fixed the app is admitted (its instances
+// adopted at their revision), once it is removed they stop.
+func heldApps(apps map[string]*appState, errs map[string]*v1alpha1.FileError, c *snapshotChanges) {
+	for name, st := range apps {
+		var e *v1alpha1.FileError
+		if !c.seen[name] && st.desired == nil && st.path != "" {
+			e = errs[st.path]
+		}
+		if held := e != nil; held != st.held || (held && st.fileErr != e) {
+			st.held = held
+			if held || !c.seen[name] {
+				st.fileErr = e
+			}
+			c.enqueue = append(c.enqueue, name)
+		}
+	}
 }
 
 // fileErrors returns each broken file's error by path, and notes each

@@ -71,7 +71,10 @@ type input struct {
 	slots    map[int]slot
 	synced   bool   // the first full snapshot has arrived
 	waiting  string // an unmet dependency: start nothing new until it is met
-	now      time.Time
+	// held: the app's file is broken and its last good version unknown
+	// (desiredApp.held): nothing is decided, as before the first snapshot.
+	held bool
+	now  time.Time
 }
 
 // output is what to do and what to remember.
@@ -94,7 +97,9 @@ func plan(in input) output {
 	}
 	// Before the first snapshot nothing is decided, not even what an
 	// exit means: the desired app (its restart policy) is not known yet.
-	if !in.synced {
+	// Nor for a held app, whose desired version is unknown until its file
+	// is fixed.
+	if !in.synced || in.held {
 		return out
 	}
 	out.claim(in)

@@ -384,6 +384,17 @@ func TestPlan(t *testing.T) {
 			want: nil,
 		},
 		{
+			name: "a held app (its file broken, its last good version unknown) keeps what runs and its exits wait",
+			in: input{app: nil, revision: "A", synced: true, held: true, now: t0,
+				observed: []runtime.State{run(0, "A", up), exited(run(1, "A", up), 1, "Error", t0)}},
+			want: nil,
+			check: func(t *testing.T, out output) {
+				if out.forget || len(out.slots) != 0 {
+					t.Errorf("held: forget %v slots %+v, want the app kept and no slot", out.forget, out.slots)
+				}
+			},
+		},
+		{
 			name: "a slot that lost its instance claims the observed one and counts its crash",
 			in: input{app: testApp(1), revision: "A", replicas: 1, synced: true, now: t0,
 				observed: []runtime.State{exited(run(0, "A", t0.Add(-time.Minute)), -1, "Unknown", t0)}},

@@ -201,6 +201,7 @@ func (r *Reconciler) passInput(name string) (*appState, input, *v1alpha1.App) {
 	if st != nil {
 		in.revision, in.slots = st.revision, maps.Clone(st.slots)
 		applied = st.applied
+		in.held = st.held
 		if st.desired != nil {
 			in.app = &st.desired.App
 			applied = in.app
@@ -232,7 +233,7 @@ func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1a
 		depChanged = r.status.remove(name)
 	} else {
 		prev, prog := r.status.derived(name)
-		d := deriveStatus(r.statusInputLocked(st, prev, prog, in, observed, now))
+		d := deriveStatus(r.statusInputLocked(name, st, prev, prog, in, observed, now))
 		if d.recheck > 0 && (out.requeue == 0 || d.recheck < out.requeue) {
 			out.requeue = d.recheck
 		}
@@ -251,10 +252,15 @@ func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1a
 // statusInputLocked is what deriveStatus needs of st, whose last derived
 // view and progress are prev and prog, after a pass of in that observed
 // observed. Caller holds r.mu.
-func (r *Reconciler) statusInputLocked(st *appState, prev *v1alpha1.App, prog progress, in input, observed []runtime.State, now time.Time) statusInput {
+func (r *Reconciler) statusInputLocked(name string, st *appState, prev *v1alpha1.App, prog progress, in input, observed []runtime.State, now time.Time) statusInput {
 	si := statusInput{desired: st.desired, applied: st.applied, revision: st.revision, generation: st.generation,
 		fileErr: st.fileErr, slots: st.slots, prev: prev, progress: prog, pass: in, observed: observed,
 		synced: r.synced, sourceRevision: r.desired.sourceRevision, nodeMatches: true, limits: r.limits, now: now}
+	if st.held && si.applied == nil {
+		// Shown by name with its instances and ManifestValid=False (its
+		// file's error); never stored as applied (stops use the defaults).
+		si.applied = &v1alpha1.App{APIVersion: "proclet.dev/v1alpha1", Kind: "App", Metadata: v1alpha1.ObjectMeta{Name: name}}
+	}
 	if in.app != nil {
 		si.nodeMatches = r.nodeMatches(in.app)
 	}
