@@ -72,6 +72,7 @@ func (p *Probe) deepCopy() *Probe {
 		out.HTTPGet = &hc
 	}
 	out.TCPSocket = clonePtr(p.TCPSocket)
+	out.Notify = clonePtr(p.Notify)
 	return &out
 }
 
