@@ -5,9 +5,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 
@@ -211,5 +214,118 @@ func TestNotifySocketAddr(t *testing.T) {
 	os.WriteFile(path, []byte("x"), 0o600)
 	if _, err := openNotify(path, os.Geteuid(), slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "is not a socket") {
 		t.Errorf("over a file: %v, want refused", err)
+	}
+}
+
+// startOutsider starts a sleeping process that is the test's child, in no
+// instance's tree, killed when the test ends.
+func startOutsider(t *testing.T) int {
+	t.Helper()
+	c := exec.Command(workload)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	return c.Process.Pid
+}
+
+// TestNotify_MainPIDOnlyFromTheTree: MAINPID= naming a process outside
+// the sender's instance's tree drops the whole datagram; one inside is
+// honoured.
+func TestNotify_MainPIDOnlyFromTheTree(t *testing.T) {
+	h := newHarness(t)
+	s := h.notifySpec(workload, "--children", "1")
+	st := h.start(s)
+	var child int
+	waitFor(t, 5*time.Second, "the child", func() bool {
+		log, _ := os.ReadFile(h.logPath(s, "stdout"))
+		pids := childPIDs(string(log))
+		if len(pids) > 0 {
+			child = pids[0]
+		}
+		return child > 0
+	})
+	l := h.e.notify
+	outsider := startOutsider(t)
+	l.handle(st.PID, []byte("MAINPID="+strconv.Itoa(outsider)+"\nREADY=1"), time.Now())
+	if h.probeOf(s.UID).Ready || l.drops.count() != 1 {
+		t.Fatalf("MAINPID outside the tree: ready %v, %d drops; want not ready, 1 drop", h.probeOf(s.UID).Ready, l.drops.count())
+	}
+	l.handle(st.PID, []byte("MAINPID="+strconv.Itoa(child)+"\nREADY=1"), time.Now())
+	if !h.probeOf(s.UID).Ready {
+		t.Fatal("MAINPID of a child: not ready")
+	}
+	l.mu.Lock()
+	owner := l.byMain[child]
+	l.mu.Unlock()
+	if owner == nil || owner.pid != st.PID {
+		t.Errorf("MAINPID %d not recorded for the instance", child)
+	}
+}
+
+// TestNotify_PendingBound: datagrams no instance claims wait at most
+// 64 and 2 s, each counted as a drop when it goes.
+func TestNotify_PendingBound(t *testing.T) {
+	h := newHarness(t)
+	l := h.e.notify
+	outsider := startOutsider(t)
+	now := time.Now()
+	for range maxNotifyPending + 6 {
+		l.handle(outsider, []byte("READY=1"), now)
+	}
+	l.mu.Lock()
+	n := len(l.pending)
+	l.mu.Unlock()
+	if n != maxNotifyPending || l.drops.count() != 6 {
+		t.Fatalf("%d pending, %d dropped; want %d and 6", n, l.drops.count(), maxNotifyPending)
+	}
+	l.handle(outsider, []byte("READY=1"), now.Add(notifyPendingTTL))
+	l.mu.Lock()
+	n = len(l.pending)
+	l.mu.Unlock()
+	if n != 1 || l.drops.count() != 6+maxNotifyPending {
+		t.Errorf("after the TTL: %d pending, %d dropped; want 1 and %d", n, l.drops.count(), 6+maxNotifyPending)
+	}
+}
+
+// TestNotify_PassedDescriptorsAreClosed: a datagram carrying file
+// descriptors (SCM_RIGHTS) leaves none open in the daemon.
+func TestNotify_PassedDescriptorsAreClosed(t *testing.T) {
+	h := newHarness(t)
+	// The fds open on /dev/null: what the datagrams carry.
+	fds := func() int {
+		ents, _ := os.ReadDir("/proc/self/fd")
+		n := 0
+		for _, e := range ents {
+			if to, _ := os.Readlink("/proc/self/fd/" + e.Name()); to == "/dev/null" {
+				n++
+			}
+		}
+		return n
+	}
+	sock, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sock)
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	before := fds()
+	for range 10 {
+		to := &unix.SockaddrUnix{Name: notifySocketAddr(h.state)}
+		if err := unix.Sendmsg(sock, []byte("READY=1"), unix.UnixRights(int(f.Fd()), int(f.Fd())), to, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "the datagrams read", func() bool {
+		h.e.notify.mu.Lock()
+		defer h.e.notify.mu.Unlock()
+		return len(h.e.notify.pending) == 10
+	})
+	if after := fds(); after > before {
+		t.Errorf("%d fds open on /dev/null after 10 datagrams of 2 each, %d before", after, before)
 	}
 }
