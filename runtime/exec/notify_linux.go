@@ -97,10 +97,11 @@ type notifyEntry struct {
 	pid   int
 	start uint64 // the leader's start time: a reused pid is not the instance
 
-	apply              sync.Mutex // one message at a time, in order
-	tokens             float64
-	filled             time.Time
-	mainPID, mainStart int
+	apply     sync.Mutex // one message at a time, in order
+	tokens    float64
+	filled    time.Time
+	mainPID   int    // the accepted MAINPID, 0 for none
+	mainStart uint64 // its start time
 }
 
 type pendingNotify struct {
@@ -253,7 +254,7 @@ func (l *notifyListener) handle(pid int, b []byte, now time.Time) {
 		if en.mainPID != 0 && l.byMain[en.mainPID] == en {
 			delete(l.byMain, en.mainPID)
 		}
-		en.mainPID, en.mainStart = msg.MainPID, int(procfs.StartTicks(msg.MainPID))
+		en.mainPID, en.mainStart = msg.MainPID, procfs.StartTicks(msg.MainPID)
 		l.byMain[msg.MainPID] = en
 	}
 	l.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/probe"
 )
 
 func notifyProbe(period, failures int32) *v1alpha1.Probe {
@@ -327,5 +328,32 @@ func TestNotify_PassedDescriptorsAreClosed(t *testing.T) {
 	})
 	if after := fds(); after > before {
 		t.Errorf("%d fds open on /dev/null after 10 datagrams of 2 each, %d before", after, before)
+	}
+}
+
+// BenchmarkNotifyOwner is what telling a sender's instance costs: a
+// leader (its /proc stat and the leader's), and an outsider (its parents
+// walked up to init).
+func BenchmarkNotifyOwner(b *testing.B) {
+	e, err := New(Options{StateDir: b.TempDir(), SampleInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.notify.close()
+	c := exec.Command(workload)
+	if err := c.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { c.Process.Kill(); c.Wait() }()
+	unregister := e.notify.register(c.Process.Pid, probe.NewNotify("web", "web-0", true, 0, time.Now()))
+	defer unregister()
+	for name, pid := range map[string]int{"leader": c.Process.Pid, "outsider": os.Getpid()} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				e.notify.mu.Lock()
+				e.notify.ownerLocked(pid)
+				e.notify.mu.Unlock()
+			}
+		})
 	}
 }

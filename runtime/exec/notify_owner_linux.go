@@ -86,7 +86,7 @@ func (l *notifyListener) expireLocked(now time.Time) {
 // process registered (its start time), so a reused pid is no one's.
 // retired reports a sender of an instance no longer probed.
 func (l *notifyListener) ownerLocked(pid int) (en *notifyEntry, retired bool) {
-	if en := l.byMain[pid]; en != nil && procfs.SameProcess(pid, uint64(en.mainStart)) {
+	if en := l.byMain[pid]; en != nil && procfs.SameProcess(pid, en.mainStart) {
 		return en, false
 	}
 	for range maxNotifyDepth {
