@@ -154,6 +154,9 @@ func TestNotifyAcrossDaemonRestart(t *testing.T) {
 	if before.Ready {
 		t.Fatal("ready before its READY=1")
 	}
+	if want := "notify_socket=" + filepath.Join(state, "notify.sock"); !strings.Contains(d.logs.String(), want) {
+		t.Errorf("the start log does not say %s:\n%s", want, d.logs)
+	}
 	if err := d.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

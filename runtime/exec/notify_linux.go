@@ -349,3 +349,12 @@ func (e *Runtime) registerNotify(h *handle, n *probe.Notify, cancel func()) {
 	unregister := e.notify.register(h.pid, n)
 	h.probeStop = func() { cancel(); unregister() }
 }
+
+// NotifySocket is the address of the notify socket (NOTIFY_SOCKET), ""
+// when it could not be bound.
+func (e *Runtime) NotifySocket() string {
+	if e.notify == nil {
+		return ""
+	}
+	return e.notify.addr
+}
