@@ -119,7 +119,8 @@ type ProbeStatus struct {
 	// the instance has then stopped. The reconciler decides the restart.
 	Failed string
 	// Message is the last probe failure, for people ("HTTP 503", "dial tcp
-	// 127.0.0.1:8000: connection refused").
+	// 127.0.0.1:8000: connection refused"), or the last STATUS= of an
+	// instance with a notify probe.
 	Message string
 }
 

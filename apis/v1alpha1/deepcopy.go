@@ -79,6 +79,7 @@ func (p *Probe) deepCopy() *Probe {
 		out.HTTPGet = &hc
 	}
 	out.TCPSocket = clonePtr(p.TCPSocket)
+	out.Notify = clonePtr(p.Notify)
 	return &out
 }
 

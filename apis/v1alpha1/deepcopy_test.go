@@ -61,7 +61,9 @@ func assertNoSharing(t *testing.T, a, b reflect.Value, path string) {
 		if a.IsNil() {
 			return
 		}
-		if a.Pointer() == b.Pointer() {
+		// Values of no size (notify: {}) share one address in Go, and
+		// there is nothing in them to write.
+		if a.Pointer() == b.Pointer() && a.Type().Elem().Size() > 0 {
 			t.Errorf("%s: pointer shared", path)
 		}
 		assertNoSharing(t, a.Elem(), b.Elem(), path)

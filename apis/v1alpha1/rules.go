@@ -155,11 +155,12 @@ func (r *ruleSet) probe(path string, p *Probe, s *AppSpec, restarts bool) {
 		n++
 		r.probePort(path+".tcpSocket.port", p.TCPSocket.Port, s)
 	}
+	n += r.notify(path, p)
 	switch {
 	case n == 0:
-		r.add(path, "one handler is required: exec, httpGet or tcpSocket")
+		r.add(path, "one handler is required: "+probeHandlers)
 	case n > 1:
-		r.add(path, "exactly one handler is allowed: exec, httpGet or tcpSocket")
+		r.add(path, "exactly one handler is allowed: "+probeHandlers)
 	}
 	if restarts && p.SuccessThreshold > 1 {
 		r.add(path+".successThreshold", "must be 1 for a liveness or startup probe")

@@ -109,6 +109,7 @@ type ProbeHandler struct {
 	Exec      *ExecAction      `json:"exec,omitempty"`
 	HTTPGet   *HTTPGetAction   `json:"httpGet,omitempty"`
 	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	Notify    *NotifyAction    `json:"notify,omitempty"`
 }
 
 // ExecAction runs a command; exit 0 is success.

@@ -93,7 +93,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	defer signal.Stop(hup)
 
 	log.Info("proclet starting", "version", version, "manifests", manifests, "state_dir", cfg.stateDir, "run_dir", runDir,
-		"listen", cfg.listen, "pid", os.Getpid())
+		"listen", cfg.listen, "pid", os.Getpid(), "notify_socket", p.rt.NotifySocket())
 	// The runtime outlives the other components: it does the stopping at
 	// shutdown, after the reconciler can no longer restart anything.
 	rtCtx, rtCancel := context.WithCancel(context.Background())

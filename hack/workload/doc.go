@@ -35,6 +35,15 @@
 //	                        in Unix nanoseconds (benchmarks measure exec latency with it)
 //	--ready-after D       /healthz answers 503 until D after start
 //	--healthz-fail-after D  /healthz answers 500 from D after start on
+//	--notify-ready-after D  send READY=1 to $NOTIFY_SOCKET D after start (sd_notify; default
+//	                        -1: never); each message goes in a datagram from a socket of its own
+//	--notify-status S     send STATUS=S at start, and with READY=1
+//	--notify-status-every D  send "STATUS=tick <n>" every D, n from 1
+//	--notify-watchdog     send WATCHDOG=1 every $WATCHDOG_USEC/2
+//	--notify-watchdog-stop-after D  stop those pings D after start
+//	--notify-trigger-after D  send WATCHDOG=trigger D after start
+//	--notify-size BYTES   pad every message to BYTES with a STATUS= of zeros
+//	--notify-flood N      send N messages "STATUS=flood <n>" at start, as fast as it can
 //
 // Every child it starts prints "child pid=<pid>" on stdout. <instance> is
 // $PROCLET_INSTANCE, or "workload" when unset.

@@ -110,6 +110,7 @@ func run(c config) int {
 			go serve(c, instance, start)
 		}
 		go allocate(c.alloc, c.allocStep, c.allocInterval)
+		go notifyLoop(start)
 		prefix := instance
 		if c.lineID {
 			prefix += fmt.Sprintf(" %d.%d", os.Getpid(), start.UnixMilli())

@@ -275,6 +275,32 @@
 // never waited on beyond 100 ms after that, so a grandchild that escaped
 // the group holding stdout cannot hang the probe.
 //
+// # Notify
+//
+// A readiness or liveness probe may be notify (systemd's sd_notify): New
+// binds one unixgram socket for every instance, <state-dir>/notify.sock,
+// or the abstract @proclet-notify-<hash of the state dir> when that path
+// is longer than a socket address takes (107 bytes); a daemon that
+// follows on the state dir binds the same address (a stale socket file
+// is replaced), so adopted instances go on notifying. An instance with a
+// notify probe gets NOTIFY_SOCKET, and WATCHDOG_USEC (periodSeconds) with
+// a notify liveness probe; every other instance gets neither (the
+// daemon's own, under systemd, are removed, with WATCHDOG_PID). The
+// sender of each datagram is known by SO_PASSCRED (the kernel's PID, not a
+// claim): it must be of a registered instance's tree, found as the
+// sampler finds a tree: the instance's group or session, or a descendant
+// by its parents (32 at most), or the MAINPID it announced (itself in the
+// tree when announced); and the instance's leader must still be the
+// process started. Anything else is dropped, counted, and logged at most
+// every 10 s. A datagram from a sender no instance claims is kept 2 s
+// (64 at most) for an instance not registered yet: one that says READY=1
+// right after its exec. Bounds: 4096 bytes a datagram (longer is dropped
+// whole), a burst of 32 datagrams an instance, refilled at 16 a second.
+// What a message does is runtime/probe's Notify: READY=1 makes the
+// instance ready at once, STOPPING=1 and RELOADING=1 unready, STATUS= is
+// its message; the watchdog is a liveness Loop. The socket is closed by
+// StopAll and Detach.
+//
 // # Sampling
 //
 // Run samples every live instance once per Options.SampleInterval, in

@@ -144,6 +144,7 @@ func instanceEnv(daemon []string, stateDir string, s runtime.StartSpec, extra ma
 	for _, name := range sortedKeys(s.Ports) {
 		l.Set("PORT_"+portEnvName(name), strconv.Itoa(int(s.Ports[name])))
 	}
+	notifyEnv(l, s.Spec, stateDir) // NOTIFY_SOCKET, WATCHDOG_USEC (notify_linux.go)
 	for _, name := range sortedKeys(extra) {
 		l.Set(name, extra[name])
 	}

@@ -79,6 +79,9 @@ type Runtime struct {
 
 	cgroups *cgroup.Manager // nil without Options.CgroupRoot
 
+	notify    *notifyListener // the sd_notify socket (notify_linux.go); nil when it could not be bound
+	notifyErr string          // why not
+
 	sampleInterval time.Duration // <= 0: no sampling
 	onSample       func()
 
@@ -174,6 +177,7 @@ func New(opts Options) (*Runtime, error) {
 	}
 	e.store.saver = atomicfile.NewSaver(flushEvery, e.writeInstances)
 	e.outputs = newOutputPoller(e)
+	e.openNotify()
 	e.adopt() // before anything can start: nothing runs twice (adopt_linux.go)
 	return e, nil
 }

@@ -48,14 +48,16 @@ func (e *Runtime) startProbes(h *handle) {
 	if p := spec.StartupProbe; p != nil {
 		w.Startup = probe.NewLoop(probe.Startup, p, e.probeRunner(h, probe.Startup, p))
 	}
-	if p := spec.ReadinessProbe; p != nil {
+	if p := spec.ReadinessProbe; p != nil && p.Notify == nil {
 		w.Readiness = probe.NewLoop(probe.Readiness, p, e.probeRunner(h, probe.Readiness, p))
 	}
-	if p := spec.LivenessProbe; p != nil {
+	n := e.notifyProbes(h, w)
+	if p := spec.LivenessProbe; p != nil && w.Liveness == nil {
 		w.Liveness = probe.NewLoop(probe.Liveness, p, e.probeRunner(h, probe.Liveness, p))
 	}
 	// Adopted: go on from the recorded status (adopt_linux.go).
 	h.resumeProbes(w)
+	e.registerNotify(h, n, cancel)
 	e.wg.Add(1) // within Start: StopAll and Detach wait for e.starts first
 	go func() {
 		defer e.wg.Done()

@@ -207,6 +207,7 @@ func (e *Runtime) StopAll(ctx context.Context, reason string) error {
 	// Every instance exited: the waiters only drain output (bounded by
 	// drainTimeout), hooks are being killed, stoppers return at once.
 	e.wg.Wait()
+	e.notify.close()
 	return nil
 }
 
@@ -242,5 +243,6 @@ func (e *Runtime) Detach() {
 		r.cancel()
 	}
 	e.wg.Wait()
+	e.notify.close()
 	e.writeInstances() // every instance, for the next daemon to adopt
 }

@@ -135,6 +135,10 @@ type Worker struct {
 	Started       time.Time // the process start: initial delays count from it
 
 	Startup, Readiness, Liveness *Loop // nil: no such probe
+	// NotifyReady, when the readiness probe is notify (Readiness is then
+	// nil), says whether the instance sent READY=1: what a passing startup
+	// probe makes it.
+	NotifyReady func() bool
 
 	// OnProbe, when set, is called after every probe run (exec.Options.OnProbe).
 	OnProbe func(app, probe string, ok bool, d time.Duration)
@@ -234,10 +238,12 @@ func (w *Worker) step(ctx context.Context, l *Loop, log *slog.Logger) (over, ok 
 	clearMsg := l.recovered(res.OK && l.counter.outcome == outcomeSuccess)
 	switch {
 	case tr == toSuccess && l.kind == Startup:
-		noReadiness := w.Readiness == nil
+		noReadiness, notifyReady := w.Readiness == nil && w.NotifyReady == nil, w.NotifyReady
 		w.Update(true, func(p *runtime.ProbeStatus) {
 			p.Started = true
-			if noReadiness {
+			// Read under the owner's lock, as Notify.Apply's change is
+			// applied: a READY=1 is never lost between the two.
+			if noReadiness || notifyReady != nil && notifyReady() {
 				p.Ready, p.ReadySince = true, now
 			}
 			if clearMsg != nil {

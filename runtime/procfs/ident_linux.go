@@ -16,6 +16,7 @@ import (
 
 // Ident is what /proc/<pid>/stat says of a process's identity.
 type Ident struct {
+	PPid          int // the parent: a tree is walked up by it
 	Pgrp, Session int
 	Start         uint64 // starttime, clock ticks since boot
 	Zombie        bool   // exited, not yet reaped: gone for adoption
@@ -30,8 +31,8 @@ func ReadIdent(pid int) (Ident, error) {
 }
 
 // parseProcIdent reads the fields after the command name (which may hold
-// spaces and parentheses: they start after its last ')'): state (0), pgrp
-// (2), session (3) and starttime (19).
+// spaces and parentheses: they start after its last ')'): state (0), ppid
+// (1), pgrp (2), session (3) and starttime (19).
 func parseProcIdent(b []byte) (Ident, error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
@@ -41,13 +42,14 @@ func parseProcIdent(b []byte) (Ident, error) {
 	if len(f) < 20 || f[0] == "" {
 		return Ident{}, fmt.Errorf("parse stat: %d fields", len(f))
 	}
+	ppid, err0 := strconv.Atoi(f[1])
 	pgrp, err1 := strconv.Atoi(f[2])
 	session, err2 := strconv.Atoi(f[3])
 	start, err3 := strconv.ParseUint(f[19], 10, 64)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	if err := errors.Join(err0, err1, err2, err3); err != nil {
 		return Ident{}, fmt.Errorf("parse stat: %w", err)
 	}
-	return Ident{Pgrp: pgrp, Session: session, Start: start, Zombie: f[0] == "Z" || f[0] == "X"}, nil
+	return Ident{PPid: ppid, Pgrp: pgrp, Session: session, Start: start, Zombie: f[0] == "Z" || f[0] == "X"}, nil
 }
 
 // StartTicks returns pid's start time in clock ticks, 0 when it cannot

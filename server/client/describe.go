@@ -137,6 +137,8 @@ func ProbeSummary(p *v1alpha1.Probe) string {
 		h = fmt.Sprintf("tcp-socket %s:%s", p.TCPSocket.Host, p.TCPSocket.Port.String())
 	case p.Exec != nil:
 		h = "exec " + shellJoin(p.Exec.Command)
+	case p.Notify != nil:
+		h = "notify"
 	default:
 		h = "<no handler>"
 	}
