@@ -160,3 +160,50 @@ func TestReconciler_StateSavedWithinSaveEvery(t *testing.T) {
 		}
 	})
 }
+
+// A daemon that stopped every instance at its shutdown hands no restart
+// counts on: the next one starts them afresh from zero. (One that left
+// them running hands them on: TestReconciler_ARestartedDaemonKeepsBackoffAndCounts.)
+func TestReconciler_RestartCountsStartFromZeroAfterACleanStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
+		rt := runtimetest.New()
+		run := func() (*Reconciler, context.CancelFunc, chan struct{}) {
+			r := New(Options{Runtime: rt, StateFile: stateFile})
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() { _ = r.Run(ctx); close(done) }()
+			return r, cancel, done
+		}
+		snap := func() v1alpha1.Snapshot {
+			a := named("web", 1)
+			v1alpha1.Default(a)
+			return v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: *a, Path: "web.yaml"}}}
+		}
+		r, cancel, done := run()
+		r.Replace(snap())
+		synctest.Wait()
+		rt.ExitInstance("web-0", 1)
+		synctest.Wait()
+		if inst, _ := r.Instances("web"); len(inst) != 1 || inst[0].Restarts != 1 {
+			t.Fatalf("before the stop: %+v, want one restart", inst)
+		}
+		cancel()
+		<-done
+		if err := r.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+
+		r, cancel, done = run()
+		defer func() { cancel(); <-done }()
+		r.Replace(snap())
+		synctest.Wait()
+		inst, _ := r.Instances("web")
+		if len(inst) != 1 || inst[0].Restarts != 0 {
+			t.Fatalf("after a clean stop: %+v, want a fresh instance with no restart", inst)
+		}
+		if app, _ := r.App("web"); app.Metadata.Generation != 1 {
+			t.Fatalf("generation %d after a clean stop, want 1 (kept)", app.Metadata.Generation)
+		}
+	})
+}

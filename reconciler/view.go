@@ -199,6 +199,24 @@ func (r *Reconciler) SourceError() string {
 	return r.desired.sourceErr
 }
 
+// forgetSlots clears every app's slots (restart counts, backoff, last
+// exits) and saves the state file, once a shutdown stopped every instance:
+// the next daemon starts them afresh and counts their restarts from zero,
+// as after a first start. Only a daemon that leaves instances running
+// (--on-exit keep, a kill -9, a shutdown that timed out) hands its counts
+// and backoff on, to the daemon that adopts them.
+func (r *Reconciler) forgetSlots() {
+	r.mu.Lock()
+	for _, st := range r.apps {
+		if len(st.slots) > 0 {
+			st.slots = nil
+			r.saver.markDirty()
+		}
+	}
+	r.mu.Unlock()
+	r.saver.save()
+}
+
 // Shutdown stops every instance gracefully, each with its app's stop
 // signal, preStop and grace period, all at once, and waits until they have
 // exited or ctx ends. Call it after Run has returned, so that nothing
@@ -229,6 +247,7 @@ func (r *Reconciler) Shutdown(ctx context.Context) error {
 	for {
 		n := remaining()
 		if n == 0 {
+			r.forgetSlots()
 			return nil
 		}
 		select {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,4 +89,35 @@ func TestBrokenManifestAcrossADaemonRestart(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestRestartCountsAfterACleanStop: a daemon stopped with SIGTERM stops
+// its instances, and the next one counts their restarts from zero.
+func TestRestartCountsAfterACleanStop(t *testing.T) {
+	skipShort(t)
+	dir, state := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(dir, "web.yaml"), appManifest("web", 1))
+	d := startDaemonOn(t, dir, state)
+	var pids map[string]int
+	eventually(t, 20*time.Second, "web-0 running", func() bool {
+		pids = d.runningPIDs("web")
+		return len(pids) == 1
+	})
+	if err := syscall.Kill(pids["web-0"], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "web-0 restarted once", func() bool {
+		insts := d.instances("web")
+		return len(insts) == 1 && insts[0].Restarts == 1 && insts[0].Phase == "Running"
+	})
+	d.stop()
+
+	d = startDaemonOn(t, dir, state)
+	eventually(t, 20*time.Second, "web-0 running again", func() bool {
+		insts := d.instances("web")
+		return len(insts) == 1 && insts[0].Phase == "Running"
+	})
+	if insts := d.instances("web"); insts[0].Restarts != 0 {
+		t.Fatalf("after a clean stop web-0 shows %d restarts, want 0", insts[0].Restarts)
+	}
 }
