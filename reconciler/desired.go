@@ -16,6 +16,7 @@ type desiredApp struct {
 	desired    *v1alpha1.SourcedApp // nil once removed, until its instances are gone
 	revision   string
 	generation int64
+	created    time.Time           // when it was first applied (saved): metadata.creationTimestamp
 	fileErr    *v1alpha1.FileError // its file's current problem: ManifestValid=False
 	path       string              // the file the app last came from (saved: Owners)
 	// held: the app has no desired version in this daemon's memory (it
@@ -220,7 +221,7 @@ func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedA
 	if st != nil && st.desired != nil {
 		// Unchanged (the common case): keep what is stored, compared
 		// with the stored generation, without hashing the spec.
-		sa.App.Metadata.Generation = st.generation
+		sa.App.Metadata.Generation, sa.App.Metadata.CreationTimestamp = st.generation, st.created
 		if reflect.DeepEqual(st.fileErr, fileErr) && (sameSourced(st.desired, sa) || reflect.DeepEqual(*st.desired, *sa)) {
 			return false
 		}
@@ -241,7 +242,11 @@ func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedA
 	if st.generation == 0 || st.revision != rev {
 		st.generation++
 	}
-	sa.App.Metadata.Generation = st.generation
+	if st.created.IsZero() {
+		st.created = now.UTC().Truncate(time.Second)
+		s.markDirty()
+	}
+	sa.App.Metadata.Generation, sa.App.Metadata.CreationTimestamp = st.generation, st.created
 	d.lastChange = now
 	desired := *sa // its own copy: admitted is not kept
 	st.desired, st.revision, st.fileErr = &desired, rev, fileErr

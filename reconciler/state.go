@@ -32,6 +32,8 @@ type savedState struct {
 
 type savedApp struct {
 	Generation int64        `json:"generation"`
+	// Created is when the app was first applied (creationTimestamp).
+	Created time.Time `json:"created,omitzero"`
 	Revision   string       `json:"revision"`
 	Slots      map[int]slot `json:"slots,omitempty"`
 	// Path is the manifest file that provided the app (SourcedApp.Path):
@@ -90,7 +92,7 @@ func (r *Reconciler) restore() {
 		return
 	}
 	for name, a := range apps {
-		r.apps[name] = &appState{desiredApp: desiredApp{generation: a.Generation, revision: a.Revision, path: a.Path}, slots: a.Slots}
+		r.apps[name] = &appState{desiredApp: desiredApp{generation: a.Generation, revision: a.Revision, path: a.Path, created: a.Created}, slots: a.Slots}
 	}
 }
 
@@ -116,6 +118,7 @@ type savedEncoding struct {
 	generation int64
 	revision   string
 	path       string
+	created    time.Time
 	slots      []ordinalSlot
 	json       []byte // "name":{...}
 }
@@ -127,7 +130,7 @@ type ordinalSlot struct {
 
 // same reports whether an app's saved part would encode as e does.
 func (e *savedEncoding) same(a savedApp) bool {
-	if e.generation != a.Generation || e.revision != a.Revision || e.path != a.Path || len(e.slots) != len(a.Slots) {
+	if e.generation != a.Generation || e.revision != a.Revision || e.path != a.Path || !e.created.Equal(a.Created) || len(e.slots) != len(a.Slots) {
 		return false
 	}
 	for _, saved := range e.slots {
@@ -170,7 +173,7 @@ func (e *stateEncoder) encode(apps map[string]*appState, now time.Time) ([]byte,
 	size := 64
 	for _, name := range names {
 		st := apps[name]
-		cur := savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots, Path: st.path}
+		cur := savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots, Path: st.path, Created: st.created}
 		enc := e.saved[name]
 		if enc == nil || !enc.same(cur) {
 			key, _ := json.Marshal(name) // a string: no error
@@ -178,7 +181,7 @@ func (e *stateEncoder) encode(apps map[string]*appState, now time.Time) ([]byte,
 			if err != nil {
 				return nil, err
 			}
-			enc = &savedEncoding{generation: cur.Generation, revision: cur.Revision, path: cur.Path,
+			enc = &savedEncoding{generation: cur.Generation, revision: cur.Revision, path: cur.Path, created: cur.Created,
 				json: slices.Concat(key, []byte{':'}, val), slots: make([]ordinalSlot, 0, len(cur.Slots))}
 			for o, sl := range cur.Slots {
 				enc.slots = append(enc.slots, ordinalSlot{o, sl})

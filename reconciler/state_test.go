@@ -207,3 +207,56 @@ func TestReconciler_RestartCountsStartFromZeroAfterACleanStop(t *testing.T) {
 		}
 	})
 }
+
+// An app's creationTimestamp is when it was first applied: a spec change
+// keeps it, and so does a daemon restart (the state file).
+func TestReconciler_CreationTimestampIsTheFirstApply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
+		rt := runtimetest.New()
+		run := func() (*Reconciler, context.CancelFunc, chan struct{}) {
+			r := New(Options{Runtime: rt, StateFile: stateFile})
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() { _ = r.Run(ctx); close(done) }()
+			return r, cancel, done
+		}
+		snap := func(command ...string) v1alpha1.Snapshot {
+			a := named("web", 1, command...)
+			v1alpha1.Default(a)
+			return v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: *a, Path: "web.yaml"}}}
+		}
+		created := func(r *Reconciler) time.Time {
+			t.Helper()
+			app, ok := r.App("web")
+			if !ok {
+				t.Fatal("no app web")
+			}
+			return app.Metadata.CreationTimestamp
+		}
+		first := time.Now().UTC().Truncate(time.Second)
+		r, cancel, done := run()
+		r.Replace(snap())
+		synctest.Wait()
+		if got := created(r); !got.Equal(first) {
+			t.Fatalf("creationTimestamp %v, want the first apply %v", got, first)
+		}
+		time.Sleep(time.Hour)
+		r.Replace(snap("/bin/other"))
+		synctest.Wait()
+		if got := created(r); !got.Equal(first) {
+			t.Fatalf("after a spec change creationTimestamp %v, want %v", got, first)
+		}
+		cancel()
+		<-done
+
+		time.Sleep(time.Hour)
+		r, cancel, done = run()
+		defer func() { cancel(); <-done }()
+		r.Replace(snap("/bin/other"))
+		synctest.Wait()
+		if got := created(r); !got.Equal(first) {
+			t.Fatalf("after a daemon restart creationTimestamp %v, want %v", got, first)
+		}
+	})
+}

@@ -28,7 +28,7 @@ type binder struct {
 
 // droppedPaths are accepted in a file and thrown away unread: they are the
 // daemon's to set.
-var droppedPaths = map[string]bool{"status": true, "metadata.generation": true}
+var droppedPaths = map[string]bool{"status": true, "metadata.generation": true, "metadata.creationTimestamp": true}
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 

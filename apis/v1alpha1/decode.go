@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -134,6 +135,7 @@ func decodeDocument(d document) (App, *binder, ErrorList) {
 	}
 	app.Status = nil
 	app.Metadata.Generation = 0
+	app.Metadata.CreationTimestamp = time.Time{}
 	Default(&app)
 	errs := Validate(&app)
 	for _, e := range errs {

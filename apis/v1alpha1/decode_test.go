@@ -218,11 +218,11 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 }
 
 func TestDecodeDropsStatusAndGeneration(t *testing.T) {
-	data := strings.Replace(minimal, "  name: web\n", "  name: web\n  generation: 42\n", 1) +
+	data := strings.Replace(minimal, "  name: web\n", "  name: web\n  generation: 42\n  creationTimestamp: \"2020-01-01T00:00:00Z\"\n", 1) +
 		"status:\n  replicas: 7\n  whatever: {any: [shape]}\n"
 	apps := mustDecode(t, "a.yaml", []byte(data))
-	if apps[0].Status != nil || apps[0].Metadata.Generation != 0 {
-		t.Errorf("status %+v, generation %d: want both dropped", apps[0].Status, apps[0].Metadata.Generation)
+	if m := apps[0].Metadata; apps[0].Status != nil || m.Generation != 0 || !m.CreationTimestamp.IsZero() {
+		t.Errorf("status %+v, generation %d, creationTimestamp %v: want all dropped", apps[0].Status, m.Generation, m.CreationTimestamp)
 	}
 }
 

@@ -32,6 +32,10 @@ type ObjectMeta struct {
 	// Generation is set by the daemon (bumped when the revision changes); a
 	// value in a file is dropped.
 	Generation int64 `json:"generation,omitempty"`
+	// CreationTimestamp is when the daemon first applied the app, kept
+	// across daemon restarts (the AGE of `proclet get apps`); a value in a
+	// file is dropped.
+	CreationTimestamp time.Time `json:"creationTimestamp,omitzero"`
 }
 
 // AppSpec is the desired state of an App. docs/manifests.md describes each field.

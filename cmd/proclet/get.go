@@ -79,7 +79,8 @@ func getApps(ctx context.Context, c *client.Client, output, name string, stdout,
 		fmt.Fprintln(stderr, "No apps found.")
 		return nil
 	}
-	// AGE is the oldest instance's: proclet keeps no creation time.
+	// AGE is the app's creationTimestamp (the oldest instance's from a
+	// daemon that keeps none).
 	insts, err := c.Instances(ctx, name)
 	if err != nil {
 		return err

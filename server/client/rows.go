@@ -30,8 +30,10 @@ func AppTable(apps []v1alpha1.App, instances []v1alpha1.Instance, now time.Time)
 			st = *a.Status
 		}
 		age := none
-		if o, ok := oldest[a.Metadata.Name]; ok {
-			age = Age(&o, now)
+		if c := a.Metadata.CreationTimestamp; !c.IsZero() {
+			age = Age(&c, now) // the app's, as kubectl's AGE
+		} else if o, ok := oldest[a.Metadata.Name]; ok {
+			age = Age(&o, now) // a daemon that keeps no creation time
 		}
 		t.Append(a.Metadata.Name,
 			fmt.Sprintf("%d/%d", st.ReadyReplicas, desiredReplicas(a)),

@@ -35,8 +35,11 @@ func TestAppTable(t *testing.T) {
 	apps := []v1alpha1.App{
 		{Metadata: v1alpha1.ObjectMeta{Name: "web"}, Spec: v1alpha1.AppSpec{Replicas: i32(3)},
 			Status: &v1alpha1.AppStatus{ReadyReplicas: 2, UpdatedReplicas: 3, AvailableReplicas: 2}},
-		{Metadata: v1alpha1.ObjectMeta{Name: "idle"}, Spec: v1alpha1.AppSpec{Replicas: i32(0)},
+		{Metadata: v1alpha1.ObjectMeta{Name: "idle", CreationTimestamp: *ago(48 * time.Hour)}, Spec: v1alpha1.AppSpec{Replicas: i32(0)},
 			Status: &v1alpha1.AppStatus{}},
+		// The app's age, not its youngest or oldest instance's.
+		{Metadata: v1alpha1.ObjectMeta{Name: "db", CreationTimestamp: *ago(200 * time.Hour)}, Spec: v1alpha1.AppSpec{Replicas: i32(1)},
+			Status: &v1alpha1.AppStatus{ReadyReplicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}},
 		{Metadata: v1alpha1.ObjectMeta{Name: "new"}}, // no status yet, replicas defaulted
 	}
 	insts := []v1alpha1.Instance{
@@ -48,7 +51,8 @@ func TestAppTable(t *testing.T) {
 	want := "" +
 		"NAME   READY   UP-TO-DATE   AVAILABLE   AGE\n" +
 		"web    2/3     3            2           3h\n" +
-		"idle   0/0     0            0           -\n" +
+		"idle   0/0     0            0           2d\n" +
+		"db     1/1     1            1           8d\n" +
 		"new    0/1     0            0           -\n"
 	if got := AppTable(apps, insts, tableNow).String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
