@@ -31,11 +31,11 @@ type savedState struct {
 }
 
 type savedApp struct {
-	Generation int64        `json:"generation"`
+	Generation int64 `json:"generation"`
 	// Created is when the app was first applied (creationTimestamp).
-	Created time.Time `json:"created,omitzero"`
-	Revision   string       `json:"revision"`
-	Slots      map[int]slot `json:"slots,omitempty"`
+	Created  time.Time    `json:"created,omitzero"`
+	Revision string       `json:"revision"`
+	Slots    map[int]slot `json:"slots,omitempty"`
 	// Path is the manifest file that provided the app (SourcedApp.Path):
 	// of two files defining one name, the one that held it keeps it across
 	// a restart (Owners), instead of the lexically first taking it over and
