@@ -29,6 +29,7 @@ func (s *AppSpec) DeepCopy() *AppSpec {
 	out.Command = slices.Clone(s.Command)
 	out.Env = slices.Clone(s.Env)
 	out.Ports = slices.Clone(s.Ports)
+	out.Sockets = slices.Clone(s.Sockets)
 	if b := s.RestartBackoff; b != nil {
 		out.RestartBackoff = &BackoffSpec{
 			Initial:    clonePtr(b.Initial),

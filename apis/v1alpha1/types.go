@@ -42,6 +42,7 @@ type AppSpec struct {
 	User                          string            `json:"user,omitempty" validate:"nonul"`
 	Env                           []EnvVar          `json:"env,omitempty" validate:"dive"`
 	Ports                         []PortSpec        `json:"ports,omitempty" validate:"dive"`
+	Sockets                       []SocketSpec      `json:"sockets,omitempty" validate:"dive"` // sockets.go
 	RestartPolicy                 RestartPolicy     `json:"restartPolicy,omitempty" validate:"omitempty,oneof=Always OnFailure Never"`
 	RestartBackoff                *BackoffSpec      `json:"restartBackoff,omitempty"`
 	StartupProbe                  *Probe            `json:"startupProbe,omitempty"`
