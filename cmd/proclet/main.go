@@ -1,6 +1,8 @@
 package main
 
 import (
+	"proclet.dev/proclet/runtime/sockets"
+
 	"fmt"
 	"os"
 )
@@ -29,6 +31,7 @@ describe, logs, diff) find the daemon with --server URL or PROCLET_SERVER
 `
 
 func main() {
+	sockets.RunShimIfAsked() // an instance's exec shim: never returns (runtime/sockets)
 	os.Exit(run(os.Args[1:]))
 }
 

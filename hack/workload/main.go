@@ -34,6 +34,7 @@ type config struct {
 	readyAfter, failAfter      time.Duration
 	markStart                  string
 	role                       string // "" for the main process, "child" or "grandchild"
+	socket                     string // serve on this inherited socket (listen.go)
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.DurationVar(&c.readyAfter, "ready-after", 0, "/healthz is 503 until then")
 	flag.DurationVar(&c.failAfter, "healthz-fail-after", 0, "/healthz is 500 from then on")
 	flag.StringVar(&c.role, "role", "", "internal: child or grandchild")
+	flag.StringVar(&c.socket, "socket", "", "serve HTTP on the inherited socket of this name (LISTEN_FDS; \"-\": the first), and drain on SIGTERM")
 	flag.StringVar(&c.markStart, "mark-start", "", "write the start time into this directory")
 	flag.Parse()
 	os.Exit(run(c))
@@ -109,6 +111,9 @@ func run(c config) int {
 		if c.port != "" {
 			go serve(c, instance, start)
 		}
+		if c.socket != "" {
+			go serveInherited(c.socket, handler(c, instance, start), stopServing, served)
+		}
 		go allocate(c.alloc, c.allocStep, c.allocInterval)
 		prefix := instance
 		if c.lineID {
@@ -139,6 +144,10 @@ func run(c config) int {
 			return c.exitCode
 		case <-sigs:
 			if !c.ignoreSigterm {
+				if c.socket != "" { // drain: finish what was accepted
+					close(stopServing)
+					<-served
+				}
 				return 0
 			}
 		}
@@ -171,7 +180,22 @@ func spawn(c config, role string, setsid bool) {
 	go cmd.Wait() //nolint:errcheck // reaped only so it leaves no zombie
 }
 
+// stopServing and served end serveInherited on SIGTERM.
+var stopServing, served = make(chan struct{}), make(chan struct{})
+
 func serve(c config, instance string, start time.Time) {
+	addr := c.port
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr
+	}
+	if err := http.ListenAndServe(addr, handler(c, instance, start)); err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(1)
+	}
+}
+
+// handler serves /healthz and / (which names the instance and its pid).
+func handler(c config, instance string, start time.Time) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		since := time.Since(start)
@@ -187,14 +211,7 @@ func serve(c config, instance string, start time.Time) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(w, "instance=%s pid=%d\n", instance, os.Getpid())
 	})
-	addr := c.port
-	if !strings.Contains(addr, ":") {
-		addr = ":" + addr
-	}
-	if err := http.ListenAndServe(addr, mux); err != nil {
-		fmt.Fprintln(os.Stderr, "serve:", err)
-		os.Exit(1)
-	}
+	return mux
 }
 
 // emit writes rate numbered lines a second to w, in batches every 10 ms so
