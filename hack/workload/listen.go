@@ -1,13 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,24 +35,41 @@ func inherited(name string) (net.Listener, error) {
 }
 
 // serveInherited serves mux on the inherited socket name until stop is
-// closed, then stops accepting (closing only our copy: the socket stays
-// with the other replicas) and finishes the requests in flight.
+// closed, then drains: it stops accepting (closing only its copy: the
+// socket and the connections queued on it stay with the other replicas),
+// and finishes every connection it accepted before it returns.
+//
+// Not http.Server.Shutdown: a request read after Shutdown began is
+// dropped without a response (net/http returns from the connection as
+// soon as it sees the server shutting down), which a client of a shared
+// socket sees as an EOF.
 func serveInherited(name string, mux http.Handler, stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
 	l, err := inherited(name)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(1)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var open atomic.Int64 // connections accepted and not yet closed
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				open.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				open.Add(-1)
+			}
+		}}
+	served := make(chan struct{})
 	go func() {
-		<-stop
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx) //nolint:errcheck // exiting anyway
+		defer close(served)
+		srv.Serve(l) //nolint:errcheck // ends with the listener's close
 	}()
-	if err := srv.Serve(l); err != nil && err != http.ErrServerClosed {
-		fmt.Fprintln(os.Stderr, "serve:", err)
-		os.Exit(1)
+	<-stop
+	srv.SetKeepAlivesEnabled(false) // each connection ends after its request
+	l.Close()
+	<-served // every accepted connection is counted by now
+	for deadline := time.Now().Add(10 * time.Second); open.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // polling the count; nothing to wait on
 	}
+	close(done)
 }
