@@ -1,7 +1,7 @@
 package main
 
 import (
-	"proclet.dev/proclet/runtime/sockets"
+	_ "proclet.dev/proclet/runtime/sockets/shim" // an instance's exec shim: runs in init, before the rest
 
 	"fmt"
 	"os"
@@ -31,7 +31,6 @@ describe, logs, diff) find the daemon with --server URL or PROCLET_SERVER
 `
 
 func main() {
-	sockets.RunShimIfAsked() // an instance's exec shim: never returns (runtime/sockets)
 	os.Exit(run(os.Args[1:]))
 }
 

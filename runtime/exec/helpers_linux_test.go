@@ -24,14 +24,13 @@ import (
 	"proclet.dev/proclet/runtime/internal/testutil"
 	"proclet.dev/proclet/runtime/logfile"
 	"proclet.dev/proclet/runtime/procfs"
-	"proclet.dev/proclet/runtime/sockets"
+	_ "proclet.dev/proclet/runtime/sockets/shim" // the exec shim of instances with sockets is this binary
 )
 
 // workload is the test workload program (hack/workload), built once.
 var workload string
 
 func TestMain(m *testing.M) {
-	sockets.RunShimIfAsked() // the exec shim of instances with sockets is this binary
 	dir, err := os.MkdirTemp("", "proclet-runtime-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -18,7 +18,7 @@ import (
 	"proclet.dev/proclet/runtime"
 )
 
-func freeTCPPort(t *testing.T) int32 {
+func freeTCPPort(t testing.TB) int32 {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

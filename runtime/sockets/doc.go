@@ -13,13 +13,14 @@
 //   - TakeBack: an adopted instance's copy of a socket, by its fd number,
 //     through pidfd_getfd, so a daemon restarted after a kill -9 serves
 //     on the very socket its predecessor bound (no refused connection);
-//   - the exec shim (shim.go): LISTEN_PID can only be known after the
-//     fork, so an instance with sockets is started as the daemon's own
-//     executable in a hidden mode (ShimArg) that sets LISTEN_PID to its
-//     own PID and execs the real command, which keeps that PID. The shim
-//     is /proc/self/exe as the forked child sees it, the inode the daemon
-//     runs, so a proclet binary replaced on disk during a deploy changes
-//     nothing. Only apps with sockets pay for the shim.
+//   - the exec shim's command line (shim.go; the shim is package shim):
+//     LISTEN_PID can only be known after the fork, so an instance with
+//     sockets is started as the daemon's own executable in a hidden mode
+//     (ShimArg) that sets LISTEN_PID to its own PID and execs the real
+//     command, which keeps that PID. The shim is /proc/self/exe as the
+//     forked child sees it, the inode the daemon runs, so a proclet
+//     binary replaced on disk during a deploy changes nothing. Only apps
+//     with sockets pay for the shim.
 //
 // It must never start, stop or signal a process, decide anything about
 // an instance's life, or import runtime/exec (exec asks for the files
