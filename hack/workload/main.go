@@ -95,18 +95,8 @@ func run(c config) int {
 		if c.setsidChild {
 			spawn(c, "child", true)
 		}
-		if c.printEnv {
-			env := os.Environ()
-			slices.Sort(env)
-			fmt.Println(strings.Join(env, "\n"))
-		}
-		if c.printRlimit {
-			var r syscall.Rlimit
-			if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
-				fmt.Fprintln(os.Stderr, "getrlimit:", err)
-				return 1
-			}
-			fmt.Printf("rlimit nofile soft=%d hard=%d\n", r.Cur, r.Max)
+		if !printInfo(c) {
+			return 1
 		}
 		if c.port != "" {
 			go serve(c, instance, start)
@@ -152,6 +142,25 @@ func run(c config) int {
 			}
 		}
 	}
+}
+
+// printInfo prints the environment and RLIMIT_NOFILE when asked; false
+// when the limit cannot be read.
+func printInfo(c config) bool {
+	if c.printEnv {
+		env := os.Environ()
+		slices.Sort(env)
+		fmt.Println(strings.Join(env, "\n"))
+	}
+	if c.printRlimit {
+		var r syscall.Rlimit
+		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+			fmt.Fprintln(os.Stderr, "getrlimit:", err)
+			return false
+		}
+		fmt.Printf("rlimit nofile soft=%d hard=%d\n", r.Cur, r.Max)
+	}
+	return true
 }
 
 // spawn starts a sleeping copy of this program. Its stdout and stderr are
