@@ -251,3 +251,68 @@ func TestSocketRolloutAcrossKill9(t *testing.T) {
 	}
 	t.Fatal("no instance of the new revision answered")
 }
+
+// TestSocketPortConflict: an app whose fixed port, or whose socket, is
+// the port of a running app's socket is refused naming the field; the
+// running app keeps its instances and its port keeps answering.
+func TestSocketPortConflict(t *testing.T) {
+	skipShort(t)
+	dir := t.TempDir()
+	port := int32(freePort(t))
+	writeFile(t, filepath.Join(dir, "web.yaml"), socketManifest(port, "1"))
+	d := startDaemon(t, dir)
+	threeAvailable(t, d)
+	pids := d.runningPIDs("web")
+	writeFile(t, filepath.Join(dir, "api.yaml"), fmt.Sprintf(`apiVersion: proclet.dev/v1alpha1
+kind: App
+metadata: {name: api}
+spec:
+  command: [%q, "--port=", "--exit-code", "0"]
+  ports: [{name: http, port: %d}]
+`, bins.workload, port))
+	writeFile(t, filepath.Join(dir, "zzz.yaml"), fmt.Sprintf(`apiVersion: proclet.dev/v1alpha1
+kind: App
+metadata: {name: zzz}
+spec:
+  command: [%q, "--socket", "http"]
+  sockets: [{name: http, port: %d}]
+`, bins.workload, port))
+	want := map[string]string{
+		"api.yaml": fmt.Sprintf(`spec.ports[0] PortConflict port %d (http) is already claimed by app "web"`, port),
+		"zzz.yaml": fmt.Sprintf(`spec.sockets[0].port PortConflict port %d (socket http) is already claimed by app "web"`, port),
+	}
+	eventually(t, 15*time.Second, "both newcomers refused, naming the field", func() bool {
+		var l struct {
+			Items []struct {
+				Path  string `json:"path"`
+				Error *struct {
+					Field, Reason, Message string
+				} `json:"error"`
+			} `json:"items"`
+		}
+		if _, err := d.getJSON("/api/v1/manifests", &l); err != nil {
+			return false
+		}
+		got := 0
+		for _, m := range l.Items {
+			if e := m.Error; e != nil && want[m.Path] == e.Field+" "+e.Reason+" "+e.Message {
+				got++
+			}
+		}
+		return got == 2
+	})
+	if len(d.instances("api")) != 0 || len(d.instances("zzz")) != 0 {
+		t.Fatalf("a refused app runs: api %+v, zzz %+v", d.instances("api"), d.instances("zzz"))
+	}
+	after := d.runningPIDs("web")
+	for name, pid := range pids {
+		if after[name] != pid {
+			t.Fatalf("web's instances changed: %v, then %v", pids, after)
+		}
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatalf("web's socket: %v", err)
+	}
+	resp.Body.Close()
+}
