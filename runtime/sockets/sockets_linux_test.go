@@ -181,3 +181,32 @@ func TestTakeBack(t *testing.T) {
 		t.Fatal("took back a socket on another port")
 	}
 }
+
+// TestListenBacklog: a socket listens with a backlog of Backlog, capped by
+// net.core.somaxconn (ss shows a listener's backlog as its Send-Q).
+func TestListenBacklog(t *testing.T) {
+	ss, err := exec.LookPath("ss")
+	if err != nil {
+		t.Skip("no ss(8) to read the backlog with")
+	}
+	port := freePort(t)
+	f, err := Listen(v1alpha1.SocketSpec{Name: "http", Port: port, Host: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := Backlog
+	if b, err := os.ReadFile("/proc/sys/net/core/somaxconn"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n < want {
+			want = n
+		}
+	}
+	out, err := exec.Command(ss, "-ltnH", "sport", "=", ":"+strconv.Itoa(int(port))).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(out)) // State Recv-Q Send-Q Local Peer
+	if len(fields) < 3 || fields[2] != strconv.Itoa(want) {
+		t.Fatalf("ss: %q, want a Send-Q (backlog) of %d", out, want)
+	}
+}
