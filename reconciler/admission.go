@@ -78,10 +78,11 @@ func admit(apps []v1alpha1.SourcedApp, known func(name string) bool) (ok []v1alp
 
 // portClaim is one named port of an app: a fixed port (lo == hi, fixed)
 // or a range, and how many ports of it the app may hold at once
-// (replicas + maxSurge).
+// (replicas + maxSurge). A socket (spec.sockets) is a fixed port held
+// once for every replica.
 type portClaim struct {
 	app, name string
-	index     int
+	field     string // spec.ports[i], spec.sockets[i].port
 	lo, hi    int32
 	fixed     bool
 	demand    int
@@ -92,7 +93,7 @@ func claimsOf(app *v1alpha1.App) []portClaim {
 	surge, _ := rollingBounds(&app.Spec, replicas)
 	var out []portClaim
 	for i, p := range app.Spec.Ports {
-		c := portClaim{app: app.Metadata.Name, name: p.Name, index: i, demand: replicas + surge}
+		c := portClaim{app: app.Metadata.Name, name: p.Name, field: fmt.Sprintf("spec.ports[%d]", i), demand: replicas + surge}
 		lo, hi, err := p.Bounds()
 		if err != nil {
 			continue // validation already refused it
@@ -102,6 +103,10 @@ func claimsOf(app *v1alpha1.App) []portClaim {
 			c.fixed, c.demand = true, 1
 		}
 		out = append(out, c)
+	}
+	for i, k := range app.Spec.Sockets {
+		out = append(out, portClaim{app: app.Metadata.Name, name: "socket " + k.Name, field: fmt.Sprintf("spec.sockets[%d].port", i),
+			lo: k.Port, hi: k.Port, fixed: true, demand: 1})
 	}
 	return out
 }
@@ -113,7 +118,7 @@ func claimsOf(app *v1alpha1.App) []portClaim {
 // too small for both apps' demand.
 func conflict(mine, admitted []portClaim) (field, msg string) {
 	for _, c := range mine {
-		field = fmt.Sprintf("spec.ports[%d]", c.index)
+		field = c.field
 		if !c.fixed && int(c.hi-c.lo+1) < c.demand {
 			return field, fmt.Sprintf("range %d-%d (%s) has %d ports; replicas + maxSurge need %d",
 				c.lo, c.hi, c.name, c.hi-c.lo+1, c.demand)

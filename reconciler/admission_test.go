@@ -14,6 +14,12 @@ func sourced(name string, replicas int32, ports ...v1alpha1.PortSpec) v1alpha1.S
 	return v1alpha1.SourcedApp{App: *a, Path: name + ".yaml"}
 }
 
+// withSocket gives sa a socket "http" on port.
+func withSocket(sa v1alpha1.SourcedApp, port int32) v1alpha1.SourcedApp {
+	sa.App.Spec.Sockets = []v1alpha1.SocketSpec{{Name: "http", Port: port, Host: "127.0.0.1"}}
+	return sa
+}
+
 func TestAdmit(t *testing.T) {
 	fixed := func(p int32) v1alpha1.PortSpec { return v1alpha1.PortSpec{Name: "http", Port: p} }
 	rng := func(r string) v1alpha1.PortSpec { return v1alpha1.PortSpec{Name: "http", Range: r} }
@@ -38,6 +44,20 @@ func TestAdmit(t *testing.T) {
 		{name: "overlapping ranges without room for both",
 			apps:        []v1alpha1.SourcedApp{sourced("a", 3, rng("8000-8004")), sourced("b", 3, rng("8002-8006"))},
 			wantRefused: map[string]string{"b": "cannot fit 4 + 4"}},
+		{name: "a socket on another app's fixed port",
+			apps:        []v1alpha1.SourcedApp{sourced("a", 1, fixed(8080)), withSocket(sourced("b", 3), 8080)},
+			wantRefused: map[string]string{"b": `spec.sockets[0].port: port 8080 (socket http) is already claimed by app "a"`}},
+		{name: "a fixed port on another app's socket",
+			apps:        []v1alpha1.SourcedApp{withSocket(sourced("a", 3), 8080), sourced("b", 1, fixed(8080))},
+			wantRefused: map[string]string{"b": `spec.ports[0]: port 8080 (http) is already claimed by app "a"`}},
+		{name: "a socket inside another app's range",
+			apps:        []v1alpha1.SourcedApp{sourced("a", 2, rng("8000-8010")), withSocket(sourced("b", 3), 8005)},
+			wantRefused: map[string]string{"b": `spec.sockets[0].port: port 8005 (socket http) is inside the range 8000-8010`}},
+		{name: "two apps on one socket port",
+			apps:        []v1alpha1.SourcedApp{withSocket(sourced("a", 3), 8080), withSocket(sourced("b", 3), 8080)},
+			wantRefused: map[string]string{"b": `spec.sockets[0].port: port 8080 (socket http) is already claimed by app "a"`}},
+		{name: "a socket for many replicas claims its port once",
+			apps: []v1alpha1.SourcedApp{withSocket(sourced("a", 30), 8080), sourced("b", 2, rng("8081-8090"))}},
 		{name: "a range too small for replicas + maxSurge",
 			apps:        []v1alpha1.SourcedApp{sourced("a", 3, rng("8000-8002"))},
 			wantRefused: map[string]string{"a": "replicas + maxSurge need 4"}},
@@ -54,8 +74,9 @@ func TestAdmit(t *testing.T) {
 			}
 			got := map[string]string{}
 			for _, r := range refused {
-				got[r.app.App.Metadata.Name] = r.err.Message
-				if r.err.Reason != v1alpha1.ReasonPortConflict || r.err.File != r.app.Path || !strings.HasPrefix(r.err.Field, "spec.ports[") {
+				got[r.app.App.Metadata.Name] = r.err.Field + ": " + r.err.Message
+				if r.err.Reason != v1alpha1.ReasonPortConflict || r.err.File != r.app.Path ||
+					!strings.HasPrefix(r.err.Field, "spec.ports[") && !strings.HasPrefix(r.err.Field, "spec.sockets[") {
 					t.Errorf("refusal %+v", r.err)
 				}
 			}

@@ -14,7 +14,8 @@ const module = "proclet.dev/proclet/"
 
 // The runtime's packages import downwards only: the contract imports no
 // implementation, a leaf never imports runtime/exec (nor another leaf but
-// procfs, which ports reads the host's sockets with), and nothing under
+// procfs, which ports reads the host's sockets with, and sockets, whose
+// set of listening sockets ports holds), and nothing under
 // runtime/ imports the reconciler or the server. Test files included: a
 // leaf's test that needs exec belongs in exec.
 func TestImportsRunDownwards(t *testing.T) {
@@ -26,9 +27,11 @@ func TestImportsRunDownwards(t *testing.T) {
 		"runtime/logfile":           {"runtime", "runtime/internal/testutil"},
 		"runtime/probe":             {"runtime", "runtime/internal/testutil"},
 		"runtime/procfs":            {"runtime", "runtime/internal/testutil"},
-		"runtime/ports":             {"runtime", "runtime/procfs", "runtime/internal/testutil"},
+		"runtime/sockets/shim":      nil, // syscall only: see its doc
+		"runtime/sockets":           {"runtime/sockets/shim"},
+		"runtime/ports":             {"runtime", "runtime/procfs", "runtime/sockets", "runtime/internal/testutil"},
 		"runtime/exec": {"runtime", "runtime/cgroup", "runtime/logfile", "runtime/probe", "runtime/procfs",
-			"runtime/ports", "runtime/internal/testutil"},
+			"runtime/ports", "runtime/sockets", "runtime/sockets/shim", "runtime/internal/testutil"},
 	}
 	seen := 0
 	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {

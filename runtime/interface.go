@@ -54,7 +54,13 @@ type StartSpec struct {
 	Revision string
 	// Spec is the defaulted spec of the app (read only: never mutate it).
 	// The runtime uses Command, Env, WorkingDir, User,
-	// Resources.Limits.OpenFiles and Logs.
+	// Resources.Limits.OpenFiles, Logs and Sockets: each socket is bound
+	// once per address, shared by every instance of the app that starts
+	// with it and held until the last one is released, and handed to the
+	// instance with systemd's protocol (fds 3…, LISTEN_FDS, LISTEN_PID,
+	// LISTEN_FDNAMES). A socket that cannot be had (its port is another
+	// app's, or in use) fails the start with a *PortInUseError naming
+	// spec.sockets[i].
 	Spec *v1alpha1.AppSpec
 	// Dir is the manifest's directory: the working dir when Spec has none,
 	// and the base of a relative Spec.WorkingDir.

@@ -36,6 +36,7 @@ func (s *AppSpec) DeepCopy() *AppSpec {
 		out.RolloutOnChange = &RolloutOnChange{Executable: r.Executable, Paths: slices.Clone(r.Paths)}
 	}
 	out.Ports = slices.Clone(s.Ports)
+	out.Sockets = slices.Clone(s.Sockets)
 	if b := s.RestartBackoff; b != nil {
 		out.RestartBackoff = &BackoffSpec{
 			Initial:    clonePtr(b.Initial),

@@ -39,6 +39,7 @@ func defaultSpec(s *AppSpec) {
 	if s.Replicas == nil {
 		s.Replicas = ptr(int32(DefaultReplicas))
 	}
+	defaultSockets(s)
 	if s.RestartPolicy == "" {
 		s.RestartPolicy = RestartAlways
 	}

@@ -29,6 +29,7 @@ func handRules(app *App) ErrorList {
 	r.expansion(s)
 	r.durations(s)
 	r.ports(s)
+	r.sockets(s)
 	r.backoff(s)
 	r.probe("spec.startupProbe", s.StartupProbe, s, true)
 	r.probe("spec.readinessProbe", s.ReadinessProbe, s, false)

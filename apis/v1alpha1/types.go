@@ -48,6 +48,7 @@ type AppSpec struct {
 	EnvFrom                       []EnvFromSource   `json:"envFrom,omitempty" validate:"dive"`
 	RolloutOnChange               *RolloutOnChange  `json:"rolloutOnChange,omitempty"`
 	Ports                         []PortSpec        `json:"ports,omitempty" validate:"dive"`
+	Sockets                       []SocketSpec      `json:"sockets,omitempty" validate:"dive"` // sockets.go
 	RestartPolicy                 RestartPolicy     `json:"restartPolicy,omitempty" validate:"omitempty,oneof=Always OnFailure Never"`
 	RestartBackoff                *BackoffSpec      `json:"restartBackoff,omitempty"`
 	StartupProbe                  *Probe            `json:"startupProbe,omitempty"`

@@ -1,6 +1,8 @@
 package main
 
 import (
+	_ "proclet.dev/proclet/runtime/sockets/shim" // an instance's exec shim: runs in init, before the rest
+
 	"fmt"
 	"os"
 )

@@ -270,6 +270,8 @@ func (b *bench) tableRows() []tableRow {
 		})},
 		{"GET /api/v1/instances, p50 (ms)", b.per("api_instances_p50_ms", num)},
 		{"GET /metrics, p50 (ms)", b.per("metrics_p50_ms", num)},
+		{"proclet: rollout through one socket, 3 replicas: failed requests", b.once("socket_rollout_3_failed", num)},
+		{"proclet: rollout through one socket, 30 replicas: failed requests", b.once("socket_rollout_30_failed", num)},
 	}
 }
 

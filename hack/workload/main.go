@@ -34,6 +34,7 @@ type config struct {
 	readyAfter, failAfter      time.Duration
 	markStart                  string
 	role                       string // "" for the main process, "child" or "grandchild"
+	socket                     string // serve on this inherited socket (listen.go)
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.DurationVar(&c.readyAfter, "ready-after", 0, "/healthz is 503 until then")
 	flag.DurationVar(&c.failAfter, "healthz-fail-after", 0, "/healthz is 500 from then on")
 	flag.StringVar(&c.role, "role", "", "internal: child or grandchild")
+	flag.StringVar(&c.socket, "socket", "", "serve HTTP on the inherited socket of this name (LISTEN_FDS; \"-\": the first), and drain on SIGTERM")
 	flag.StringVar(&c.markStart, "mark-start", "", "write the start time into this directory")
 	flag.Parse()
 	os.Exit(run(c))
@@ -93,21 +95,14 @@ func run(c config) int {
 		if c.setsidChild {
 			spawn(c, "child", true)
 		}
-		if c.printEnv {
-			env := os.Environ()
-			slices.Sort(env)
-			fmt.Println(strings.Join(env, "\n"))
-		}
-		if c.printRlimit {
-			var r syscall.Rlimit
-			if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
-				fmt.Fprintln(os.Stderr, "getrlimit:", err)
-				return 1
-			}
-			fmt.Printf("rlimit nofile soft=%d hard=%d\n", r.Cur, r.Max)
+		if !printInfo(c) {
+			return 1
 		}
 		if c.port != "" {
 			go serve(c, instance, start)
+		}
+		if c.socket != "" {
+			go serveInherited(c.socket, handler(c, instance, start), stopServing, served)
 		}
 		go allocate(c.alloc, c.allocStep, c.allocInterval)
 		go notifyLoop(start)
@@ -140,10 +135,33 @@ func run(c config) int {
 			return c.exitCode
 		case <-sigs:
 			if !c.ignoreSigterm {
+				if c.socket != "" { // drain: finish what was accepted
+					close(stopServing)
+					<-served
+				}
 				return 0
 			}
 		}
 	}
+}
+
+// printInfo prints the environment and RLIMIT_NOFILE when asked; false
+// when the limit cannot be read.
+func printInfo(c config) bool {
+	if c.printEnv {
+		env := os.Environ()
+		slices.Sort(env)
+		fmt.Println(strings.Join(env, "\n"))
+	}
+	if c.printRlimit {
+		var r syscall.Rlimit
+		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+			fmt.Fprintln(os.Stderr, "getrlimit:", err)
+			return false
+		}
+		fmt.Printf("rlimit nofile soft=%d hard=%d\n", r.Cur, r.Max)
+	}
+	return true
 }
 
 // spawn starts a sleeping copy of this program. Its stdout and stderr are
@@ -172,7 +190,22 @@ func spawn(c config, role string, setsid bool) {
 	go cmd.Wait() //nolint:errcheck // reaped only so it leaves no zombie
 }
 
+// stopServing and served end serveInherited on SIGTERM.
+var stopServing, served = make(chan struct{}), make(chan struct{})
+
 func serve(c config, instance string, start time.Time) {
+	addr := c.port
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr
+	}
+	if err := http.ListenAndServe(addr, handler(c, instance, start)); err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(1)
+	}
+}
+
+// handler serves /healthz and / (which names the instance and its pid).
+func handler(c config, instance string, start time.Time) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		since := time.Since(start)
@@ -188,14 +221,7 @@ func serve(c config, instance string, start time.Time) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(w, "instance=%s pid=%d\n", instance, os.Getpid())
 	})
-	addr := c.port
-	if !strings.Contains(addr, ":") {
-		addr = ":" + addr
-	}
-	if err := http.ListenAndServe(addr, mux); err != nil {
-		fmt.Fprintln(os.Stderr, "serve:", err)
-		os.Exit(1)
-	}
+	return mux
 }
 
 // emit writes rate numbered lines a second to w, in batches every 10 ms so

@@ -54,6 +54,7 @@ type adoptee struct {
 	startedAt time.Time
 	probe     *runtime.ProbeStatus // the recorded status; nil: probe afresh
 	env       []string             // its environment, as /proc has it
+	listenFDs map[string]int       // the recorded fds of its sockets; nil: 3… in spec order
 }
 
 // adopt finds the instances a previous daemon left and makes handles of
@@ -92,7 +93,7 @@ func (e *Runtime) adopt() {
 			if verr == nil {
 				probe := r.Probe.status()
 				err := e.adoptProcess(adoptee{spec: r.startSpec(), pid: r.PID, ticks: r.StartTicks,
-					startedAt: r.StartedAt, probe: &probe, env: env})
+					startedAt: r.StartedAt, probe: &probe, env: env, listenFDs: r.ListenFDs})
 				if err == nil {
 					adopted++
 					log.Info("adopted instance")
@@ -264,6 +265,7 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 	if len(s.Ports) > 0 {
 		e.ports.Hold(s.UID, s.App, s.Ordinal, s.Ports)
 	}
+	e.adoptSockets(s.UID, s.App, a.pid, s.Spec, a.listenFDs)
 	if s.Spec != nil {
 		e.startProbes(h) // from a.probe: see resumeProbes
 	} else {

@@ -35,7 +35,8 @@
 // thread's table and the exec closes every close-on-exec fd of the copy,
 // and the daemon's table holds ~5 fds per instance, which made a start
 // beside 1000 instances ~2.3 ms slower than beside 10. Instances with a
-// cgroup, and hosts that refuse unshare, fork from the daemon's table.
+// cgroup or sockets, and hosts that refuse unshare, fork from the daemon's
+// table.
 //
 // Stop runs preStop (not on a crash; the hook is killed at the end of the
 // grace period or when the instance exits), sends the stop signal, and
@@ -61,7 +62,7 @@
 //
 //   - <state-dir>/instances.json lists every handle not yet released: uid,
 //     the StartSpec (app, instance, ordinal, revision, spec, dir, ports),
-//     pid, the process start time in clock ticks (/proc/<pid>/stat field
+//     the fd of each of its sockets (listenFDs), pid, the process start time in clock ticks (/proc/<pid>/stat field
 //     22), startedAt, the last ProbeStatus, and the exit once there is one.
 //     It is written atomically (temp file, fsync, rename) by a goroutine of
 //     Run at most every 100 ms after a change (a start, an exit, a probe
@@ -224,6 +225,20 @@
 // file is logged and replaced. The last ports of removed ordinals and apps
 // are kept too (a scale-up gets them back); they only steer allocation
 // while other ports are free.
+//
+// # Sockets
+//
+// The sockets of spec.sockets (runtime/sockets) are held with the ports:
+// Start asks the port manager for them after the ports (bound on the
+// first start of their address, shared by every instance of the app,
+// closed after the last Release), and hands them over with systemd's
+// protocol (sockets_linux.go): fds 3… in spec order (exec.Cmd's
+// ExtraFiles), LISTEN_FDS and LISTEN_FDNAMES, and the exec shim (the
+// daemon's own binary, /proc/self/exe) in front of the command to set
+// LISTEN_PID. Adoption takes each socket back from the adopted instance
+// (pidfd_getfd of the recorded fd, or of its listener on the port) when
+// the Runtime does not hold it yet; one that cannot be taken is bound
+// again by the next Start.
 //
 // # Probes
 //

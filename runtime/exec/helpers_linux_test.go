@@ -24,6 +24,7 @@ import (
 	"proclet.dev/proclet/runtime/internal/testutil"
 	"proclet.dev/proclet/runtime/logfile"
 	"proclet.dev/proclet/runtime/procfs"
+	_ "proclet.dev/proclet/runtime/sockets/shim" // the exec shim of instances with sockets is this binary
 )
 
 // workload is the test workload program (hack/workload), built once.

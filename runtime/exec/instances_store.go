@@ -63,7 +63,10 @@ type instanceRecord struct {
 	Spec     *v1alpha1.AppSpec `json:"spec,omitempty"`
 	Dir      string            `json:"dir,omitempty"`
 	Ports    map[string]int32  `json:"ports,omitempty"`
-	PID      int               `json:"pid"`
+	// ListenFDs is the fd number of each of spec.sockets in the
+	// instance, by name: where the next daemon takes the socket back.
+	ListenFDs map[string]int `json:"listenFDs,omitempty"`
+	PID       int            `json:"pid"`
 	// StartTicks is field 22 of /proc/<pid>/stat, the start time in clock
 	// ticks since boot: (PID, StartTicks) names one process for ever.
 	StartTicks uint64      `json:"startTicks"`
@@ -172,7 +175,7 @@ func (e *Runtime) recordsLocked(out []handleRecord) []handleRecord {
 		s := h.spec
 		r := instanceRecord{
 			UID: s.UID, App: s.App, Instance: s.Instance, Ordinal: s.Ordinal, Revision: s.Revision,
-			Spec: s.Spec, Dir: s.Dir, Ports: h.live.state.Ports,
+			Spec: s.Spec, Dir: s.Dir, Ports: h.live.state.Ports, ListenFDs: listenFDs(s.Spec),
 			PID: h.pid, StartTicks: h.startTicks, StartedAt: h.live.state.StartedAt,
 			Probe: toProbeRecord(h.live.state.Probe),
 		}

@@ -31,6 +31,9 @@ type launch struct {
 	env  *envList
 	dir  string
 	cred *syscall.Credential // nil: run as the daemon's user
+	// files are the sockets of spec.sockets, fds 3… of the instance
+	// (sockets_linux.go); nil without sockets.
+	files []*os.File
 }
 
 // Start implements Interface. Nothing of a failed start is kept.
@@ -72,11 +75,17 @@ func (e *Runtime) start(ctx context.Context, s runtime.StartSpec) (runtime.State
 		return runtime.State{}, err
 	}
 	s.Ports = ports
+	files, err := e.ports.Sockets(s) // held with the ports: Release frees both
+	if err != nil {
+		e.ports.Release(s.UID)
+		return runtime.State{}, err
+	}
 	l, err := e.prepare(s)
 	if err != nil {
 		e.ports.Release(s.UID)
 		return runtime.State{}, err
 	}
+	withSockets(l, s.Spec.Sockets, files)
 	h, err := e.spawn(s, l)
 	if err != nil {
 		e.ports.Release(s.UID)
@@ -279,7 +288,8 @@ func (e *Runtime) withOpenFiles(l *launch, n int64) error {
 
 // startProcess starts cmd with out's child ends as its stdout and stderr:
 // on a forker thread (forker_linux.go) unless it goes into a cgroup (the
-// cgroup's fd is in the daemon's table) or there are no forker threads.
+// cgroup's fd is in the daemon's table), inherits sockets (theirs too), or
+// there are no forker threads.
 func (e *Runtime) startProcess(cmd *exec.Cmd, out *fifos, cg *cgroup.Cgroup) (*exec.Cmd, error) {
 	start := func() (*exec.Cmd, error) {
 		if err := out.openChildEnds(); err != nil {
@@ -294,7 +304,7 @@ func (e *Runtime) startProcess(cmd *exec.Cmd, out *fifos, cg *cgroup.Cgroup) (*e
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, out.child[0], out.child[1]
 		return e.startInCgroup(cmd, cg)
 	}
-	if cg != nil {
+	if cg != nil || len(cmd.ExtraFiles) > 0 {
 		return start()
 	}
 	var err error
@@ -341,6 +351,7 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 		// it fires when the forking OS thread exits, not the daemon (a
 		// forker thread lives as long as the daemon, but still).
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: l.cred},
+		ExtraFiles:  l.files, // fds 3…: spec.sockets
 	}
 	cmd, err = e.startProcess(cmd, out, cg)
 	if err != nil {

@@ -200,3 +200,21 @@ func (a *portAllocator) newestLocked(key portKey, uid string) (portAlloc, bool) 
 	}
 	return best, found
 }
+
+// holder returns the instance of another app than app that holds port,
+// if any.
+func (a *portAllocator) holder(port int32, app string) (holderApp string, ordinal int, uid string, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for u, al := range a.live {
+		if al.key.App == app {
+			continue
+		}
+		for _, p := range al.ports {
+			if p == port {
+				return al.key.App, al.key.Ordinal, u, true
+			}
+		}
+	}
+	return "", 0, "", false
+}

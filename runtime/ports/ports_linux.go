@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/sockets"
 )
 
 // Manager is the port allocator of one runtime (exec.Runtime), with its
@@ -15,6 +16,7 @@ type Manager struct {
 	store   *portStore
 	procNet string // "/proc/net"
 	log     *slog.Logger
+	sockets *sockets.Set // spec.sockets, bound by the daemon (sockets_linux.go)
 }
 
 // NewManager loads <stateDir>/ports.json. A file it cannot read is
@@ -25,6 +27,7 @@ func NewManager(stateDir string, log *slog.Logger) *Manager {
 		store:   &portStore{path: filepath.Join(stateDir, FileName)},
 		procNet: "/proc/net",
 		log:     log,
+		sockets: sockets.NewSet(),
 	}
 	f, err := m.store.load()
 	if err != nil {
@@ -53,6 +56,9 @@ func (m *Manager) Assign(s runtime.StartSpec) (map[string]int32, error) {
 		if err != nil {
 			m.log.Warn("cannot check the host for ports in use; allocating without it", "err", err)
 		}
+		if err := m.socketPorts(s.App, s.Spec.Ports, host); err != nil {
+			return nil, err
+		}
 		ports, err := m.alloc.assign(s.UID, key, s.Spec.Ports, host)
 		if err != nil {
 			return nil, err
@@ -67,6 +73,7 @@ func (m *Manager) Assign(s runtime.StartSpec) (map[string]int32, error) {
 
 // Release frees what uid holds.
 func (m *Manager) Release(uid string) {
+	m.sockets.Release(uid)
 	if m.alloc.release(uid) {
 		m.Save()
 	}

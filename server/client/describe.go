@@ -62,6 +62,9 @@ func Describe(w io.Writer, d *Description, now time.Time) error {
 	add("Strategy:", strategySummary(s))
 	add("Stop:", stopSummary(s))
 	add("Ports:", portsSummary(s.Ports))
+	if len(s.Sockets) > 0 {
+		add("Sockets:", socketsSummary(s.Sockets))
+	}
 	add("Env:", envSummary(s.Env))
 	if f := filesSummary(s); f != "" {
 		add("Files:", f)
@@ -202,6 +205,16 @@ func portsSummary(ports []v1alpha1.PortSpec) string {
 		} else {
 			parts[i] = p.Name + " " + strconv.Itoa(int(p.Port))
 		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// socketsSummary is "http 127.0.0.1:8080, ...": each socket's name and
+// the address every instance accepts on.
+func socketsSummary(sockets []v1alpha1.SocketSpec) string {
+	parts := make([]string, len(sockets))
+	for i, k := range sockets {
+		parts[i] = k.Name + " " + k.Address()
 	}
 	return strings.Join(parts, ", ")
 }

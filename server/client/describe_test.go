@@ -79,6 +79,19 @@ Events:
 	}
 }
 
+// TestDescribe_Sockets: an app with sockets shows each one's address.
+func TestDescribe_Sockets(t *testing.T) {
+	d := describeFixture()
+	d.App.Spec.Sockets = []v1alpha1.SocketSpec{{Name: "http", Port: 8080}, {Name: "all", Port: 8443, Host: "::"}}
+	var b strings.Builder
+	if err := Describe(&b, d, tableNow); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Sockets:          http 127.0.0.1:8080, all [::]:8443\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, b.String())
+	}
+}
+
 func TestDescribe_StaleStatusAndMissingEvents(t *testing.T) {
 	d := describeFixture()
 	d.App.Metadata.Generation = 4
