@@ -237,6 +237,9 @@ func TestStop_DetachDuringTheHookLeavesBothRunning(t *testing.T) {
 	if !alive(st.PID) || !alive(pid) {
 		t.Errorf("after Detach: instance alive %v, hook alive %v; want both", alive(st.PID), alive(pid))
 	}
+	if n := pidfdsOf(pid); n != 0 {
+		t.Errorf("after Detach the daemon still holds %d pidfd(s) of the hook it left running", n)
+	}
 	if _, err := h.e.Start(t.Context(), h.spec(workload)); !errors.Is(err, runtime.ErrClosed) {
 		t.Errorf("Start after Detach: %v, want ErrClosed", err)
 	}
@@ -260,6 +263,19 @@ func TestStop_DetachDuringTheGracePeriodEndsTheStop(t *testing.T) {
 	if strings.Contains(logs.String(), "grace period over") {
 		t.Errorf("SIGKILL after Detach:\n%s", logs)
 	}
+}
+
+// pidfdsOf counts this process's open pidfds of pid (their fdinfo names it).
+func pidfdsOf(pid int) int {
+	fds, _ := os.ReadDir("/proc/self/fdinfo")
+	n := 0
+	for _, fd := range fds {
+		info, _ := os.ReadFile("/proc/self/fdinfo/" + fd.Name())
+		if strings.Contains(string(info), "\nPid:\t"+strconv.Itoa(pid)+"\n") {
+			n++
+		}
+	}
+	return n
 }
 
 // detachWithin runs Detach and fails the test if it takes longer than d.
