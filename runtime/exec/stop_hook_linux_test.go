@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/procfs"
 )
 
 // The paths of the stop sequence that the tests of stop_linux_test.go do
@@ -343,5 +344,29 @@ func TestStop_TheLeastGraceStillSignalsFirst(t *testing.T) {
 	got := h.waitExit(s.UID, 8*time.Second)
 	if took := got.Exit.At.Sub(begin); took < minGrace {
 		t.Errorf("a grace of 1ns killed after %v, before the %v floor", took, minGrace)
+	}
+}
+
+// StopAll returns once every exit is recorded and its output written, not
+// when the processes are gone: here the output is held open by a child in
+// a session of its own, so the drain takes its 2 s bound.
+func TestStop_StopAllWaitsForTheOutputToBeWritten(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	s := h.spec(workload, "--setsid-child")
+	h.start(s)
+	escaped := childPIDs(h.waitLog(s, "stdout", "child pid=", 5*time.Second))
+	h.mu.Lock()
+	for _, pid := range escaped { // its own group: cleaned up by pid
+		h.pids = append(h.pids, startedPID{pid, procfs.StartTicks(pid)})
+	}
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := h.e.StopAll(ctx, "DaemonShutdown"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := h.find(s.UID); st.Exit == nil || st.Exit.Reason != "DaemonShutdown" {
+		t.Errorf("state when StopAll returned: %+v, want the exit recorded", st)
 	}
 }
