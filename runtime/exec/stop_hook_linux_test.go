@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/runtime/procfs"
 )
@@ -368,5 +369,31 @@ func TestStop_StopAllWaitsForTheOutputToBeWritten(t *testing.T) {
 	}
 	if st, _ := h.find(s.UID); st.Exit == nil || st.Exit.Reason != "DaemonShutdown" {
 		t.Errorf("state when StopAll returned: %+v, want the exit recorded", st)
+	}
+}
+
+// Detach writes instances.json itself, with every instance, for the next
+// daemon: here no Run loop flushes it, so Detach's write is the only one.
+func TestStop_DetachWritesEveryInstanceForTheNextDaemon(t *testing.T) {
+	t.Parallel()
+	state := t.TempDir()
+	e, err := New(Options{StateDir: state, Log: slog.New(slog.DiscardHandler), Env: []string{"PATH=/usr/bin:/bin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.Start(t.Context(), runtime.StartSpec{UID: "uid-detach", App: "web", Instance: "web-0", Revision: "rev1",
+		Spec: &v1alpha1.AppSpec{Command: []string{"/bin/sleep", "100"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unix.Kill(-st.PID, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(st.PID, &ws, 0, nil) // left by Detach: ours to reap
+	})
+	e.Detach()
+	data, err := os.ReadFile(filepath.Join(state, instancesFileName))
+	if err != nil || !strings.Contains(string(data), `"uid-detach"`) {
+		t.Errorf("instances.json after Detach: %q, %v; want the instance", data, err)
 	}
 }
