@@ -397,3 +397,22 @@ func TestStop_DetachWritesEveryInstanceForTheNextDaemon(t *testing.T) {
 		t.Errorf("instances.json after Detach: %q, %v; want the instance", data, err)
 	}
 }
+
+// A zero grace is SIGKILL and nothing else: no hook is started, even after
+// the kill. StopAll waits for the stopper, so its log is complete then.
+func TestStop_ZeroGraceNeverStartsTheHook(t *testing.T) {
+	t.Parallel()
+	h, logs := loggedHarness(t)
+	s := h.spec(workload, "--ignore-sigterm")
+	h.start(s)
+	if err := h.e.Stop(s.UID, runtime.StopSpec{Grace: 0, PreStop: []string{"/bin/true"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitExit(s.UID, 5*time.Second)
+	if err := h.e.StopAll(t.Context(), "Test"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "preStop") {
+		t.Errorf("a zero grace started the hook:\n%s", logs)
+	}
+}
