@@ -6,7 +6,12 @@
 // tree is never written, so it is safe beside edits), runs them, and reports
 // the mutants the tests did not notice.
 //
-//	go run ./hack/mutate [-workers 2] [-min 90] file[=testregex] ...
+//	go run ./hack/mutate [-workers 2] [-parallel N] [-min 90] file[@Func,Func][=testregex] ...
+//
+// file@Func,Func judges only the mutants inside those functions, by the
+// tests of its own regex; a target of the same file without @ judges the
+// rest. Tests that mostly wait for processes gain from -parallel (their
+// -test.parallel).
 //
 // A mutant is killed when the tests fail or time out (10x the unmutated
 // run, at least 30 s), survives when they pass, and is not counted when it

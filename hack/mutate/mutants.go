@@ -234,3 +234,45 @@ func isStringLit(x ast.Expr) bool {
 	l, ok := x.(*ast.BasicLit)
 	return ok && l.Kind == token.STRING
 }
+
+// scope keeps the mutants of ms that t judges: those inside t.funcs when it
+// names functions (each must exist), else those outside t.exclude.
+func (t *target) scope(ms []mutant) ([]mutant, error) {
+	if t.funcs == nil && t.exclude == nil {
+		return ms, nil
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, t.file, t.src, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", t.file, err)
+	}
+	type span struct {
+		name       string
+		start, end int
+	}
+	var spans []span
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok {
+			spans = append(spans, span{fn.Name.Name, fset.Position(fn.Pos()).Offset, fset.Position(fn.End()).Offset})
+		}
+	}
+	for name := range t.funcs {
+		if !slices.ContainsFunc(spans, func(s span) bool { return s.name == name }) {
+			return nil, fmt.Errorf("%s: no function %s", t.file, name)
+		}
+	}
+	in := func(m mutant) string {
+		for _, s := range spans {
+			if m.start >= s.start && m.start < s.end {
+				return s.name
+			}
+		}
+		return ""
+	}
+	return slices.DeleteFunc(slices.Clone(ms), func(m mutant) bool {
+		if t.funcs != nil {
+			return !t.funcs[in(m)]
+		}
+		return t.exclude[in(m)]
+	}), nil
+}

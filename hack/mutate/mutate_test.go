@@ -170,3 +170,47 @@ func TestClamp(t *testing.T) {
 		}
 	}
 }
+
+// A target limited to functions (file@F) judges only their mutants, with its
+// own tests; a target of the same file without @ judges the rest.
+func TestLoadTargets_FunctionScopes(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sample.go")
+	if err := os.WriteFile(file, []byte(sample), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := loadTargets([]string{file + "@clamp=^TestClamp$", file + "=^TestEven$"}, os.Stderr)
+	if err != nil || len(ts) != 2 {
+		t.Fatalf("targets %v, %v; want two", ts, err)
+	}
+	all, _ := enumerate(ts[0].file, ts[0].src)
+	var lines [2][]int
+	for i, tg := range ts {
+		ms, err := tg.scope(all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			lines[i] = append(lines[i], m.line)
+		}
+	}
+	// clamp is lines 7-14; the constant (line 5) and even (16-20) are the rest.
+	if len(lines[0]) == 0 || slices.ContainsFunc(lines[0], func(l int) bool { return l < 7 || l > 14 }) {
+		t.Errorf("@clamp judges lines %v, want only clamp's (7-14)", lines[0])
+	}
+	if !slices.Contains(lines[1], 5) || slices.ContainsFunc(lines[1], func(l int) bool { return l >= 7 && l <= 14 }) {
+		t.Errorf("the rest judges lines %v, want the constant and even, not clamp", lines[1])
+	}
+	if len(lines[0])+len(lines[1]) != len(all) {
+		t.Errorf("%d + %d mutants judged, want all %d once", len(lines[0]), len(lines[1]), len(all))
+	}
+	if ts[0].label != filepath.ToSlash(file)+"@clamp" || ts[1].run != "^TestEven$" {
+		t.Errorf("label %q, run %q", ts[0].label, ts[1].run)
+	}
+	if ts, err = loadTargets([]string{file + "@nope"}, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts[0].scope(all); err == nil || !strings.Contains(err.Error(), "no function nope") {
+		t.Errorf("@nope: %v, want no function nope", err)
+	}
+}

@@ -29,10 +29,13 @@ func (o outcome) String() string {
 
 // target is one file to mutate and the tests that judge its mutants.
 type target struct {
-	file    string // the file, as given
-	abs     string // its absolute path
-	pkgDir  string // the absolute folder of its package
-	run     string // -test.run pattern, "" for every test
+	file    string          // the file, as given
+	label   string          // the file, and the functions it is limited to (@F,G)
+	funcs   map[string]bool // only the mutants in these functions; nil: all but exclude
+	exclude map[string]bool // the functions other targets of the file judge
+	abs     string          // its absolute path
+	pkgDir  string          // the absolute folder of its package
+	run     string          // -test.run pattern, "" for every test
 	src     []byte
 	timeout time.Duration // of one run of the tests
 
@@ -45,8 +48,9 @@ type target struct {
 
 // tester builds and runs a target's tests against a mutated copy of its file.
 type tester struct {
-	goCmd string
-	work  string // a temp folder of the whole run
+	goCmd    string
+	work     string // a temp folder of the whole run
+	parallel int    // -test.parallel of a run, 0 for the default (GOMAXPROCS)
 }
 
 // build compiles the tests of t's package, with the files of over (by
@@ -87,6 +91,9 @@ func (r *tester) test(t *target, bin string, timeout time.Duration, id int) (ok,
 	args := []string{"-test.count=1", "-test.failfast", "-test.timeout=" + timeout.String()}
 	if t.run != "" {
 		args = append(args, "-test.run="+t.run)
+	}
+	if r.parallel > 0 {
+		args = append(args, fmt.Sprintf("-test.parallel=%d", r.parallel))
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = t.pkgDir

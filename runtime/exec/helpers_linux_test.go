@@ -70,14 +70,16 @@ func newHarness(t *testing.T) *harness {
 }
 
 // newHarnessWith is a harness on a Runtime with the test's options (its
-// own state dir and a silent log; Env defaults to a PATH). Cleanup kills
+// own state dir and, unless given, a silent log; Env defaults to a PATH). Cleanup kills
 // what is left of every group started, then stops every instance, or
 // reaps them after a Detach.
 func newHarnessWith(t *testing.T, opts Options) *harness {
 	t.Helper()
 	h := &harness{t: t, state: t.TempDir(), dir: t.TempDir()}
 	opts.StateDir = h.state
-	opts.Log = slog.New(slog.DiscardHandler)
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
 	if opts.Env == nil {
 		opts.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
 	}

@@ -23,6 +23,11 @@ const (
 	killWait = 10 * time.Second
 )
 
+// newHookWaiter makes the waiter of a preStop hook. A variable only so that
+// a test can make it fail (pidfd_open refused) or act at that moment (the
+// instance exiting while the hook starts); nothing else sets it.
+var newHookWaiter = newPidWaiter
+
 // Stop implements Interface. The stop runs in a goroutine of its own.
 func (e *Runtime) Stop(uid string, spec runtime.StopSpec) error {
 	e.mu.Lock()
@@ -74,13 +79,13 @@ func (e *Runtime) stop(h *handle, spec runtime.StopSpec, begin time.Time) {
 	}
 	killAfter := max(time.Until(deadline), minGrace)
 	if !e.signal(h, sig) {
-		return
+		return // gone (reaped, or adopted and no longer that process) or detached
 	}
 	t := time.NewTimer(killAfter)
 	defer t.Stop()
 	select {
 	case <-h.done:
-		return
+		return // exited within the grace period
 	case <-e.detachCh:
 		return
 	case <-t.C:
@@ -133,7 +138,7 @@ func (e *Runtime) runPreStop(h *handle, argv []string, deadline time.Time, log *
 		return
 	}
 	pid := cmd.Process.Pid
-	w, err := newPidWaiter(pid)
+	w, err := newHookWaiter(pid)
 	if err != nil {
 		unix.Kill(-pid, unix.SIGKILL)
 		cmd.Wait()
@@ -162,7 +167,7 @@ func (e *Runtime) runPreStop(h *handle, argv []string, deadline time.Time, log *
 		}
 		// Deadline or the instance exited: the hook is not reaped yet, so
 		// its pid still names its group.
-		unix.Kill(-pid, unix.SIGKILL)
+		unix.Kill(-pid, unix.SIGKILL) // the hook and its group
 		w.SetDeadline(time.Time{})
 		w.Wait()
 	}
