@@ -59,6 +59,9 @@ func deriveStatus(in statusInput) derivedStatus {
 	s := v1alpha1.AppStatus{Revision: in.revision, ObservedGeneration: in.generation, Conditions: []v1alpha1.Condition{}}
 	if in.desired != nil {
 		s.Source, s.SourceRevision = in.desired.Path, in.sourceRevision
+		if c := in.desired.Content; c != nil {
+			s.Files = c.Sources // never modified: the watcher makes a new Content on a change
+		}
 	}
 	insts, live := liveInstances(in, &s)
 	for o := range in.pass.replicas {

@@ -97,6 +97,7 @@ func (st *AppStatus) deepCopy() *AppStatus {
 	}
 	out := *st
 	out.Conditions = slices.Clone(st.Conditions)
+	out.Files = slices.Clone(st.Files)
 	return &out
 }
 

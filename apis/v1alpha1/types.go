@@ -221,6 +221,10 @@ type AppStatus struct {
 	// SourceRevision is the name of the symlink target the source was read
 	// through when it looks like a commit (git-sync), else empty.
 	SourceRevision string `json:"sourceRevision,omitempty"`
+	// Files are the files the running revision was made from besides the
+	// manifest (envFrom, valueFrom, rolloutOnChange): the field, the path
+	// and a short digest of what it held, never the content.
+	Files []ContentSource `json:"files,omitempty"`
 }
 
 // Condition types of an App.

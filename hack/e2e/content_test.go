@@ -197,6 +197,17 @@ func TestContentSecretRotationRollsAndNeverShows(t *testing.T) {
 	if vf := app.Spec.Env[1].ValueFrom; vf == nil || vf.File != "secrets/token" || len(app.Spec.EnvFrom) != 1 || app.Spec.EnvFrom[0].File != "app.env" {
 		t.Errorf("the API does not show the source paths: env %+v, envFrom %+v", app.Spec.Env, app.Spec.EnvFrom)
 	}
+	// The status names each file with a digest of what it held.
+	digests := map[string]string{}
+	for _, f := range app.Status.Files {
+		digests[f.Field] = f.Path + " " + f.Digest
+	}
+	if tok := digests["spec.env[1].valueFrom.file"]; !strings.HasPrefix(tok, "secrets/token ") || len(tok) < len("secrets/token ")+8 {
+		t.Errorf("status.files %+v: want spec.env[1].valueFrom.file with its path and digest", app.Status.Files)
+	}
+	if !strings.Contains(string(out), "secrets/token digest ") {
+		t.Errorf("describe shows no digest of secrets/token:\n%s", out)
+	}
 }
 
 // checkEnviron checks the environment of every running instance of app.

@@ -69,6 +69,9 @@ func Describe(w io.Writer, d *Description, now time.Time) error {
 	if f := filesSummary(s); f != "" {
 		add("Files:", f)
 	}
+	for _, f := range st.Files {
+		add("", fmt.Sprintf("%s %s digest %s", f.Field, f.Path, f.Digest))
+	}
 	for _, p := range []struct {
 		name  string
 		probe *v1alpha1.Probe
