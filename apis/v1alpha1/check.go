@@ -2,7 +2,7 @@ package v1alpha1
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 )
 
 // FileCheck is everything CheckFile found in one file: what proclet
@@ -56,7 +56,6 @@ func CheckSet(files []*FileCheck) {
 	type origin struct{ file, app int }
 	owner := map[string]origin{}
 	var all []App
-	touched := map[int]bool{}
 	for fi, f := range files {
 		for ai, a := range f.Apps {
 			name := a.Metadata.Name
@@ -67,10 +66,9 @@ func CheckSet(files []*FileCheck) {
 			switch {
 			case ok && prev.file == fi: // reported by the file itself
 			case ok:
-				f.Errors = append(f.Errors, &FileError{File: f.Path, Line: f.line(ai, "metadata.name"),
+				f.insert(&FileError{File: f.Path, Line: f.line(ai, "metadata.name"),
 					Field: "metadata.name", Reason: ReasonDuplicateName,
 					Message: fmt.Sprintf("app %q is already defined in %s", name, files[prev.file].Path)})
-				touched[fi] = true
 			default:
 				owner[name] = origin{fi, ai}
 				all = append(all, a)
@@ -84,14 +82,19 @@ func CheckSet(files []*FileCheck) {
 		}
 		f := files[at.file]
 		field := dependsOnField(&f.Apps[at.app], c[1])
-		f.Errors = append(f.Errors, &FileError{File: f.Path, Line: f.line(at.app, field), Field: field,
+		f.insert(&FileError{File: f.Path, Line: f.line(at.app, field), Field: field,
 			Reason: ReasonInvalid, Message: cycleMessage(c)})
-		touched[at.file] = true
 	}
-	for fi := range touched {
-		errs := files[fi].Errors
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+}
+
+// insert adds e to the file's errors in line order, after those of its
+// line, and before the "and N more" of a capped list.
+func (c *FileCheck) insert(e *FileError) {
+	i := 0
+	for i < len(c.Errors) && i < maxErrors && c.Errors[i].Line <= e.Line {
+		i++
 	}
+	c.Errors = slices.Insert(c.Errors, i, e)
 }
 
 // oneFile reports whether every app of cycle c comes from one file.

@@ -154,3 +154,21 @@ spec:
 		t.Errorf("reason = %s", c.Errors[0].Reason)
 	}
 }
+
+// A problem CheckSet adds to a file that already has the most problems
+// reported goes before the "and N more" that ends its list.
+func TestCheckSet_KeepsTheCapLast(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(strings.Replace(minimal, "name: web", "name: a", 1))
+	for i := range maxErrors + 5 {
+		b.WriteString("  bogus" + strings.Repeat("x", i) + ": 1\n")
+	}
+	a := CheckFile("a.yaml", []byte(b.String()))
+	other := CheckFile("b.yaml", []byte(minimal+"---\n"+strings.Replace(minimal, "name: web", "name: a", 1)))
+	CheckSet([]*FileCheck{other, a})
+	last := a.Errors[len(a.Errors)-1]
+	if len(a.Errors) != maxErrors+2 || !strings.Contains(last.Message, "and 5 more") ||
+		a.Errors[0].Reason != ReasonDuplicateName || a.Errors[0].Line != 4 {
+		t.Errorf("%d errors, first %v, last %v", len(a.Errors), a.Errors[0], last)
+	}
+}
