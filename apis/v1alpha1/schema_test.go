@@ -205,6 +205,11 @@ var validManifests = map[string]string{
 		"  lifecycle: {preStop: {exec: {command: [sleep, '1']}}}\n  stopSignal: INT\n  dependsOn: [{app: db, condition: Started}]\n",
 	"valuefrom.yaml": minimal + "  env: [{name: A, valueFrom: {file: a.txt}}, {name: B, value: \"\", valueFrom: {file: b}}]\n" +
 		"  envFrom: [{file: web.env, optional: true}]\n  rolloutOnChange: {executable: true, paths: [config/]}\n",
+	"edges.yaml": strings.Replace(minimal, "[./web]", "[./web, 8080, true]", 1) + "  env: [{name: A}]\n  ports: [{name: http, port: 0, range: 8000-8001}]\n" +
+		"  readinessProbe: {exec: {command: [a]}, notify: null}\n  livenessProbe: {httpGet: {port: 8080, host: '::1'}, successThreshold: 1}\n" +
+		"  strategy: {rollingUpdate: {maxSurge: 0%, maxUnavailable: 100%}}\n  stopSignal: TERM\n" +
+		"  restartBackoff: {initial: +1.5s, max: 1h30m}\n  resources: {limits: {memory: 1e3, cpu: 0.5, openFiles: 1024}}\n" +
+		"  logs: {maxSize: 1.5Gi}\n  nodeSelector: {example.com/role: web, empty: ''}\n",
 }
 
 // Every example manifest, testdata file and valid decode case decodes and
