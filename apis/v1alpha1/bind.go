@@ -24,6 +24,10 @@ type binder struct {
 	// lines maps each field path seen to its line (the key's line for an
 	// object field), so that validation errors can be placed.
 	lines map[string]int
+	// refusedPaths are the fields whose value was refused (left unset),
+	// and the fields misspelt keys were likely meant to be: validation
+	// errors about them would repeat what errs says.
+	refusedPaths []string
 }
 
 // droppedPaths are accepted in a file and thrown away unread: they are the
@@ -38,6 +42,7 @@ func newBinder(docLine int) *binder {
 
 func (b *binder) errorf(path string, line int, format string, args ...any) {
 	b.errs = append(b.errs, &FileError{Field: path, Line: line, Reason: ReasonInvalid, Message: fmt.Sprintf(format, args...)})
+	b.refusedPaths = append(b.refusedPaths, path)
 }
 
 // bind returns the JSON value of n as type t, or nil (unset, or wrong).
@@ -247,7 +252,7 @@ func (b *binder) bindStruct(n *node, t reflect.Type, path string) any {
 		}
 		ft, ok := fields.types[f.key]
 		if !ok {
-			b.errorf(fp, f.line, "unknown field%s", suggest(f.key, fields.names))
+			b.unknown(path, fp, f.key, f.line, fields.names)
 			continue
 		}
 		if v := b.bind(f.val, ft, fp); v != nil {
@@ -356,8 +361,28 @@ func structFields(t reflect.Type) *fieldTable {
 	return ft
 }
 
+// unknown reports an unknown field of the object at path, and refuses
+// the field it was likely meant to be (not the object: its other
+// problems still stand).
+func (b *binder) unknown(path, fp, key string, line int, names []string) {
+	b.errs = append(b.errs, &FileError{Field: fp, Line: line, Reason: ReasonInvalid,
+		Message: "unknown field" + suggest(key, names)})
+	if name := closest(key, names); name != "" {
+		b.refusedPaths = append(b.refusedPaths, joinKey(path, name))
+	}
+}
+
 // suggest names the known field closest to a misspelt one, if any is close.
 func suggest(key string, names []string) string {
+	best := closest(key, names)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// closest is the known field closest to a misspelt one, or "".
+func closest(key string, names []string) string {
 	best, bestD := "", 3
 	for _, n := range names {
 		d := editDistance(strings.ToLower(key), strings.ToLower(n))
@@ -368,10 +393,7 @@ func suggest(key string, names []string) string {
 			best, bestD = n, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 // editDistance is the Levenshtein distance, for short field names.

@@ -23,13 +23,18 @@ type RolloutOnChange struct {
 // before spec.env (which overrides them). A missing file is an error unless
 // Optional.
 type EnvFromSource struct {
-	File     string `json:"file" validate:"required,nonul"`
-	Optional bool   `json:"optional,omitempty"`
+	// File is the dotenv file (NAME=value lines), relative to the
+	// manifest's folder.
+	File string `json:"file" validate:"required,nonul"`
+	// Optional makes a missing file no error (default false).
+	Optional bool `json:"optional,omitempty"`
 }
 
 // EnvVarSource is where an env value comes from instead of Value: the
 // whole of File, one trailing newline trimmed.
 type EnvVarSource struct {
+	// File is the file whose whole content, one trailing newline trimmed,
+	// is the value; relative to the manifest's folder.
 	File string `json:"file" validate:"required,nonul"`
 }
 

@@ -74,7 +74,18 @@ func DecodeFile(path string, data []byte) (apps []App, err error) {
 	return decodeFile(path, data)
 }
 
+// decodeFile is DecodeFile without the recover (the fuzzers want the
+// panic).
 func decodeFile(path string, data []byte) ([]App, error) {
+	c := checkFile(path, data)
+	if len(c.Errors) > 0 {
+		return nil, c.Errors
+	}
+	return c.Apps, nil
+}
+
+func checkFile(path string, data []byte) *FileCheck {
+	c := &FileCheck{Path: path}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	var docs []document
 	var err error
@@ -86,43 +97,49 @@ func decodeFile(path string, data []byte) ([]App, error) {
 	case ".toml":
 		docs, err = parseTOML(data)
 	default:
-		return nil, ErrorList{{File: path, Reason: ReasonInvalid,
+		c.Errors = ErrorList{{File: path, Reason: ReasonInvalid,
 			Message: fmt.Sprintf("unsupported file extension %q (want .yaml, .yml, .json or .toml)", ext)}}
+		return c
 	}
 	if err != nil {
 		line := 0
 		if se, ok := err.(*syntaxError); ok {
 			line = se.line
 		}
-		return nil, ErrorList{{File: path, Line: line, Reason: ReasonInvalid, Message: err.Error()}}
+		c.Errors = ErrorList{{File: path, Line: line, Reason: ReasonInvalid, Message: err.Error()}}
+		return c
 	}
 
 	var errs ErrorList
-	apps := make([]App, 0, len(docs))
-	binders := make([]*binder, 0, len(docs))
+	c.Apps = make([]App, 0, len(docs))
 	for _, d := range docs {
 		app, b, derrs := decodeDocument(d)
 		errs = append(errs, derrs...)
-		apps = append(apps, app)
-		binders = append(binders, b)
+		if b != nil {
+			c.Apps = append(c.Apps, app)
+			c.binders = append(c.binders, b)
+		}
 	}
-	if len(errs) == 0 {
-		errs = append(errs, fileRules(apps, binders)...)
-	}
+	errs = append(errs, fileRules(c.Apps, c.binders)...)
 	if len(errs) > 0 {
-		return nil, finish(path, errs)
+		c.Errors = finish(path, errs)
 	}
-	return apps, nil
+	return c
 }
 
 // decodeDocument binds, decodes, defaults and validates one object. Its
-// errors carry lines but no file.
+// errors carry lines but no file. A value of the wrong type is reported
+// and left unset, and the rest of the object is still validated, so that
+// one pass shows every problem; a validation error about a field whose
+// value was refused (or its parent, or what an unknown field was likely
+// meant to be) is not reported again. The binder is nil when the
+// document is not an App at all (a scalar, or no App field).
 func decodeDocument(d document) (App, *binder, ErrorList) {
 	var app App
 	b := newBinder(d.line)
 	v := b.bind(d.root, appType, "")
-	if len(b.errs) > 0 {
-		return app, b, b.errs
+	if v == nil {
+		return app, nil, b.errs
 	}
 	raw, err := json.Marshal(v)
 	if err == nil {
@@ -131,25 +148,57 @@ func decodeDocument(d document) (App, *binder, ErrorList) {
 		err = dec.Decode(&app)
 	}
 	if err != nil { // bind let through what encoding/json refuses: a bug
-		return app, b, ErrorList{{Line: d.line, Reason: ReasonInvalid, Message: "cannot decode: " + err.Error()}}
+		return app, nil, append(b.errs, &FileError{Line: d.line, Reason: ReasonInvalid, Message: "cannot decode: " + err.Error()})
 	}
 	app.Status = nil
 	app.Metadata.Generation = 0
 	app.Metadata.CreationTimestamp = time.Time{}
 	Default(&app)
-	errs := Validate(&app)
-	for _, e := range errs {
+	errs := b.errs
+	for _, e := range Validate(&app) {
+		if b.refused(e.Field) {
+			continue
+		}
 		e.Line = b.lineOf(e.Field)
+		errs = append(errs, e)
 	}
 	return app, b, errs
 }
 
+// refused reports whether a validation error at field is one the binder
+// already explains: field, a field under it or its parent was refused, or
+// field is what a misspelt key was meant to be.
+func (b *binder) refused(field string) bool {
+	for _, p := range b.refusedPaths {
+		if p == field || isUnder(field, p) || isUnder(p, field) {
+			return true
+		}
+	}
+	return false
+}
+
+// isUnder reports whether path p is strictly inside path parent.
+func isUnder(p, parent string) bool {
+	if parent == "" {
+		return p != ""
+	}
+	if len(p) <= len(parent) || !strings.HasPrefix(p, parent) {
+		return false
+	}
+	c := p[len(parent)]
+	return c == '.' || c == '['
+}
+
 // fileRules are the checks across the objects of one file: a name defined
-// twice, and dependency cycles among them.
+// twice, and dependency cycles among them (of each name's first object).
 func fileRules(apps []App, binders []*binder) ErrorList {
 	var errs ErrorList
 	first := map[string]int{}
+	var unique []App
 	for i, a := range apps {
+		if a.Metadata.Name == "" {
+			continue
+		}
 		if j, ok := first[a.Metadata.Name]; ok {
 			errs = append(errs, &FileError{Field: "metadata.name", Line: binders[i].lineOf("metadata.name"),
 				Reason: ReasonDuplicateName,
@@ -158,22 +207,27 @@ func fileRules(apps []App, binders []*binder) ErrorList {
 			continue
 		}
 		first[a.Metadata.Name] = i
+		unique = append(unique, a)
 	}
-	if len(errs) > 0 {
-		return errs
-	}
-	for _, c := range DependencyCycles(apps) {
+	for _, c := range DependencyCycles(unique) {
 		i := first[c[0]]
-		field := "spec.dependsOn"
-		for k, d := range apps[i].Spec.DependsOn {
-			if d.App == c[1] {
-				field = fmt.Sprintf("spec.dependsOn[%d].app", k)
-			}
-		}
+		field := dependsOnField(&apps[i], c[1])
 		errs = append(errs, &FileError{Field: field, Line: binders[i].lineOf(field),
 			Reason: ReasonInvalid, Message: cycleMessage(c)})
 	}
 	return errs
+}
+
+// dependsOnField is the field of a's (last) dependency on the app named
+// on, or spec.dependsOn.
+func dependsOnField(a *App, on string) string {
+	field := "spec.dependsOn"
+	for k, d := range a.Spec.DependsOn {
+		if d.App == on {
+			field = fmt.Sprintf("spec.dependsOn[%d].app", k)
+		}
+	}
+	return field
 }
 
 // finish sets the file of every error, orders them by line and caps them.

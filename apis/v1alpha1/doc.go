@@ -11,6 +11,14 @@
 //   - defaults (Default) and validation (Validate: go-playground/validator
 //     tags on the types plus the rules that span fields; ValidateSet for
 //     dependency cycles across apps);
+//   - checking (CheckFile, CheckSet: proclet validate): every problem of a
+//     file in one pass, a wrongly typed value reported and left unset while
+//     the rest is validated, and names and cycles across files even when
+//     some have problems. DecodeFile, the daemon's, stays all or nothing;
+//   - the JSON Schema of each kind (Schema, SchemaBundle, SchemaFiles;
+//     schema*.go), generated from the types, their tags, the rules a schema
+//     can say and the fields' doc comments (embedded, read with go/ast);
+//     docs/schema holds its files (go generate);
 //   - the bounds of what a manifest may ask for (rules_bounds.go: durations
 //     of at most 10 years, probe paths and headers, $(VAR) expansion sizes
 //     measured by ExpandedLen without building anything; Expand, which the

@@ -47,6 +47,8 @@ func run(args []string) int {
 		return runDaemon(args[1:])
 	case "validate":
 		return runValidate(args[1:], os.Stdout, os.Stderr)
+	case "schema":
+		return runSchema(args[1:], os.Stdout, os.Stderr)
 	case "get":
 		return runGet(args[1:], os.Stdout, os.Stderr)
 	case "describe":

@@ -1,24 +1,24 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
-	"strings"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/watchers"
 )
 
-// runValidate parses and validates every manifest under each DIR without a
-// daemon and prints one FILE:LINE: FIELD: MESSAGE line per problem. Exit 1
-// on any problem, for CI in GitOps repos.
+// runValidate parses and validates every manifest file given, and every
+// manifest under each folder given, without a daemon, and prints every
+// problem of each file, ordered by line, as FILE:LINE: FIELD: MESSAGE.
+// Exit 1 on any problem, for CI in GitOps repos.
 func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: proclet validate DIR...") }
+	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: proclet validate FILE|DIR...") }
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -26,11 +26,23 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	problems, apps := 0, 0
-	for _, dir := range fs.Args() {
-		n, p := validateDir(dir, stdout)
-		apps += n
+	var checks []*v1alpha1.FileCheck
+	problems := 0
+	for _, arg := range fs.Args() {
+		c, p := checkPath(arg, stdout)
+		checks = append(checks, c...)
 		problems += p
+	}
+	// Across every file given, as the daemon would see them together:
+	// duplicate names and dependency cycles, whatever else is wrong.
+	v1alpha1.CheckSet(checks)
+	apps := 0
+	for _, c := range checks {
+		for _, e := range c.Errors {
+			fmt.Fprintln(stdout, e.Error())
+		}
+		problems += len(c.Errors)
+		apps += len(c.Apps)
 	}
 	if problems > 0 {
 		fmt.Fprintf(stderr, "%d problem(s)\n", problems)
@@ -40,50 +52,30 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// validateDir checks one directory as the daemon would read it: every file,
-// then the set (duplicate names, dependency cycles).
-func validateDir(dir string, out io.Writer) (apps, problems int) {
-	files, err := watchers.ManifestFiles(dir)
-	if err != nil {
-		fmt.Fprintf(out, "%s: %v\n", dir, err)
-		return 0, 1
-	}
-	var all []v1alpha1.App
-	firstFile := map[string]string{}
-	for _, rel := range files {
-		shown := filepath.Join(dir, rel)
-		data, err := watchers.ReadManifest(filepath.Join(dir, rel))
+// checkPath checks one argument: a manifest file, or a folder read as
+// the daemon reads its manifests directory. It prints what cannot be read
+// at all and counts it.
+func checkPath(arg string, out io.Writer) (checks []*v1alpha1.FileCheck, problems int) {
+	files := []string{arg}
+	if fi, err := os.Stat(arg); err == nil && fi.IsDir() {
+		rels, err := watchers.ManifestFiles(arg)
 		if err != nil {
-			fmt.Fprintf(out, "%s: %v\n", shown, err)
+			fmt.Fprintf(out, "%s: %v\n", arg, err)
+			return nil, 1
+		}
+		files = files[:0]
+		for _, rel := range rels {
+			files = append(files, filepath.Join(arg, rel))
+		}
+	}
+	for _, path := range files {
+		data, err := watchers.ReadManifest(path)
+		if err != nil {
+			fmt.Fprintf(out, "%s: %v\n", path, err)
 			problems++
 			continue
 		}
-		decoded, err := v1alpha1.DecodeFile(shown, data)
-		var list v1alpha1.ErrorList
-		if errors.As(err, &list) {
-			for _, e := range list {
-				fmt.Fprintln(out, e.Error())
-			}
-			problems += len(list)
-			continue
-		} else if err != nil {
-			fmt.Fprintf(out, "%s: %v\n", shown, err)
-			problems++
-			continue
-		}
-		for _, a := range decoded {
-			if prev, ok := firstFile[a.Metadata.Name]; ok {
-				fmt.Fprintf(out, "%s: metadata.name: app %q is already defined in %s (%s)\n", shown, a.Metadata.Name, prev, v1alpha1.ReasonDuplicateName)
-				problems++
-				continue
-			}
-			firstFile[a.Metadata.Name] = shown
-			all = append(all, a)
-		}
+		checks = append(checks, v1alpha1.CheckFile(path, data))
 	}
-	for _, c := range v1alpha1.DependencyCycles(all) {
-		fmt.Fprintf(out, "%s: spec.dependsOn: dependency cycle: %s\n", firstFile[c[0]], strings.Join(c, " -> "))
-		problems++
-	}
-	return len(all), problems
+	return checks, problems
 }
