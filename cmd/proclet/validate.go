@@ -2,32 +2,43 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/watchers"
 )
 
+func newValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate DIR...",
+		Short: "Check manifests without a daemon",
+		Long: `Parse and validate every manifest under each DIR as the daemon would read it,
+without a daemon, and print one FILE:LINE: FIELD: MESSAGE line per problem.
+Exit 1 on any problem, for CI in GitOps repositories.`,
+		Example: `  proclet validate manifests/
+  proclet validate ./apps ./jobs`,
+		Args:              argsBetween(1, -1, "want at least one directory"),
+		ValidArgsFunction: dirsOnly,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if code := runValidate(args, cmd.OutOrStdout(), cmd.ErrOrStderr()); code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+}
+
 // runValidate parses and validates every manifest under each DIR without a
 // daemon and prints one FILE:LINE: FIELD: MESSAGE line per problem. Exit 1
 // on any problem, for CI in GitOps repos.
-func runValidate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: proclet validate DIR...") }
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return 2
-	}
+func runValidate(dirs []string, stdout, stderr io.Writer) int {
 	problems, apps := 0, 0
-	for _, dir := range fs.Args() {
+	for _, dir := range dirs {
 		n, p := validateDir(dir, stdout)
 		apps += n
 		problems += p
