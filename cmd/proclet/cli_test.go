@@ -101,6 +101,7 @@ func TestUsageMistakes_Exit2(t *testing.T) {
 func parse(t *testing.T, args ...string) (*cobra.Command, []string, error) {
 	t.Helper()
 	root := newRootCmd(&strings.Builder{}, &strings.Builder{})
+	root.InitDefaultCompletionCmd()
 	args = legacyFlags(root, args)
 	cmd, rest, err := root.Find(args)
 	if err != nil {
@@ -161,6 +162,10 @@ func TestFlags_ShortLongAndLegacy(t *testing.T) {
 // the README's table.
 var docInvocation = regexp.MustCompile("(?:^\\$ |^\\| `)(proclet [^`|;#]*)")
 
+// docSynopsis is a line of a code block that is a command's synopsis
+// (`proclet get apps [NAME] [-o wide|json|yaml|name]`).
+var docSynopsis = regexp.MustCompile(`^(proclet [^#]*)$`)
+
 // Every command line the docs show still parses, flags and arguments.
 func TestDocs_EveryInvocationParses(t *testing.T) {
 	n := 0
@@ -170,12 +175,26 @@ func TestDocs_EveryInvocationParses(t *testing.T) {
 			t.Fatal(err)
 		}
 		sc := bufio.NewScanner(f)
+		inFence, inPlain := false, false
 		for sc.Scan() {
-			m := docInvocation.FindStringSubmatch(sc.Text())
+			text := sc.Text()
+			if strings.HasPrefix(text, "```") {
+				// Synopses are in plain blocks; console and sh blocks hold
+				// output and pipes.
+				inFence = !inFence
+				inPlain = inFence && text == "```"
+			}
+			m := docInvocation.FindStringSubmatch(text)
+			if m == nil && inPlain {
+				m = docSynopsis.FindStringSubmatch(text)
+			}
 			if m == nil {
 				continue
 			}
-			line := strings.NewReplacer("[", "", "]", "", "|", " ").Replace(strings.TrimSpace(m[1]))
+			line := strings.NewReplacer("[", "", "]", "", "|", " ", "\\", "").Replace(strings.TrimSpace(m[1]))
+			if strings.Contains(line, "--bogus") || strings.HasPrefix(line, "proclet gte") {
+				continue // the docs' examples of usage mistakes
+			}
 			args := strings.Fields(line)[1:]
 			// Placeholders of a synopsis: one choice stands for the rest.
 			args = fillPlaceholders(args)
@@ -191,27 +210,27 @@ func TestDocs_EveryInvocationParses(t *testing.T) {
 	}
 }
 
-// fillPlaceholders keeps the first word of an "apps / instances" choice and
-// reads a synopsis' "-o json yaml" as "-o json".
+// alternatives are the words of a synopsis' choice (json|yaml) after the
+// first, which stands for them.
+var alternatives = map[string]bool{"json": true, "yaml": true, "name": true, "zsh": true, "fish": true, "powershell": true}
+
+// fillPlaceholders keeps the first form of an "apps / instances" choice and
+// the first word of a synopsis' "-o wide|json|yaml", and gives N and D values.
 func fillPlaceholders(args []string) []string {
 	var out []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
+	for i, a := range args {
 		if a == "/" {
 			break // `get apps` / `get instances APP`: the first form
 		}
-		switch a {
-		case "N":
+		switch {
+		case a == "N":
 			a = "10"
-		case "D":
+		case a == "D":
 			a = "30s"
+		case alternatives[a] && i > 0 && (alternatives[args[i-1]] || args[i-1] == "wide" || args[i-1] == "bash") && i > 1:
+			continue
 		}
 		out = append(out, a)
-		if (a == "-o" || a == "--output") && i+2 < len(args) && args[i+2] == "yaml" {
-			i++ // "-o json yaml" (from "json|yaml"): keep json
-			out = append(out, args[i])
-			i++
-		}
 	}
 	return out
 }
