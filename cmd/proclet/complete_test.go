@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +64,24 @@ func TestCompletion_NoDaemonIsSilentAndFast(t *testing.T) {
 	t.Setenv("PROCLET_SERVER", dead)
 	if code, out, errOut := cliRun("__complete", "describe", ""); code != 0 || out != ":4\n" || strings.Contains(errOut, "cannot reach") {
 		t.Errorf("describe: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// A daemon that accepts but never answers costs the shell completionTimeout.
+func TestCompletion_HangingDaemonIsBounded(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	start := time.Now()
+	names, directive := complete(t, "describe", "--server", srv.URL, "")
+	if took := time.Since(start); len(names) != 0 || directive != ":4" || took < completionTimeout || took > completionTimeout+2*time.Second {
+		t.Errorf("%q %s after %s, want nothing after about %s", names, directive, took, completionTimeout)
 	}
 }
 

@@ -88,3 +88,34 @@ func TestStreamTable_KeepsColumns(t *testing.T) {
 		t.Errorf("Table prints\n%s", tb.String())
 	}
 }
+
+// An app's event of 1 MiB is read; a message over watchReadLimit ends the
+// watch with an error rather than growing the client's memory without
+// bound.
+func TestWatch_MessageBound(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for _, n := range []int{1 << 20, watchReadLimit} {
+			m := `{"type":"ADDED","kind":"Instance","object":{"name":"` + strings.Repeat("x", n) + `"}}`
+			if c.Write(r.Context(), websocket.MessageText, []byte(m)) != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	w, err := New(srv.URL, "").Watch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if ev, err := w.Next(t.Context()); err != nil || len(ev.Instance.Name) != 1<<20 {
+		t.Fatalf("a message of 1 MiB: %v", err)
+	}
+	if _, err := w.Next(t.Context()); err == nil || !strings.Contains(err.Error(), "read limited at") {
+		t.Fatalf("a message over %d bytes: %v", watchReadLimit, err)
+	}
+}
