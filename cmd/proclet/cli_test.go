@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -343,4 +344,57 @@ func deadServer(t *testing.T) string {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
 	return dead.URL
+}
+
+// watchMsg is a message of the daemon's watch.
+func watchMsg(t *testing.T, typ, kind string, obj any) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"type": typ, "kind": kind, "object": obj})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// get -w prints the table, then a row per change that shows: not for the
+// watch's first ADDED of what the table already shows, nor for a change
+// of AGE or CPU alone; a deleted instance's row says Deleted.
+func TestGet_WatchPrintsChangedRows(t *testing.T) {
+	started := time.Now().Add(-3 * time.Hour)
+	web := cliApp("web", 2, 1)
+	in0, in1 := cliInstance("web", 0, started), cliInstance("web", 1, started)
+	ready := cliApp("web", 2, 2)
+	busy := in0
+	busy.CPUPercent = 50
+	stopping := in1
+	stopping.Phase = v1alpha1.PhaseTerminating
+	other := cliInstance("db", 0, started)
+	api := &cliFakeAPI{apps: []v1alpha1.App{web}, instances: []v1alpha1.Instance{in0, in1}}
+	api.watch = []string{
+		watchMsg(t, "ADDED", "App", web),
+		watchMsg(t, "ADDED", "Instance", in0),
+		watchMsg(t, "ADDED", "Instance", in1),
+		watchMsg(t, "MODIFIED", "Instance", busy),
+		watchMsg(t, "MODIFIED", "Instance", other),
+		watchMsg(t, "MODIFIED", "App", ready),
+		watchMsg(t, "MODIFIED", "Instance", stopping),
+		watchMsg(t, "DELETED", "Instance", stopping),
+	}
+	url := api.start(t)
+	code, out, errOut := cliRun("get", "instances", "web", "-w", "--server", url)
+	want := "NAME    PHASE     READY   PID    PORTS   RESTARTS   CPU    MEM   AGE\n" +
+		"web-0   Running   true    1000   -       0          0.0%   3Mi   3h\n" +
+		"web-1   Running   true    1001   -       0          0.0%   3Mi   3h\n" +
+		"web-1   Terminating   true    1001   -       0          0.0%   3Mi   3h\n" +
+		"web-1   Deleted       true    1001   -       0          0.0%   3Mi   3h\n"
+	if out != want || code != 1 || !strings.Contains(errOut, "the daemon closed the watch") {
+		t.Errorf("instances -w: code %d, stderr %q, stdout\n%s\nwant\n%s", code, errOut, out, want)
+	}
+	code, out, _ = cliRun("get", "apps", "-w", "--server", url)
+	want = "NAME   READY   UP-TO-DATE   AVAILABLE   AGE\n" +
+		"web    1/2     2            1           3h\n" +
+		"web    2/2     2            2           3h\n"
+	if out != want || code != 1 {
+		t.Errorf("apps -w: code %d, stdout\n%s\nwant\n%s", code, out, want)
+	}
 }

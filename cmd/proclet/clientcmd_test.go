@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/server/client"
 	"proclet.dev/proclet/watchers"
@@ -29,6 +31,7 @@ type cliFakeAPI struct {
 	logs      map[string]string // instance -> output
 	manifests []v1alpha1.FileStatus
 	version   string     // daemon.version of /api/v1/system
+	watch     []string   // the messages of /api/v1/watch, then a close 1001
 	follow    bool       // keep log answers open until the client goes
 	auth      string     // the last Authorization header
 	mu        sync.Mutex // guards auth
@@ -56,6 +59,18 @@ func (f *cliFakeAPI) start(t *testing.T) string {
 			writeJSON(w, 200, map[string]any{"items": f.instances})
 		case r.URL.Path == "/api/v1/manifests":
 			writeJSON(w, 200, map[string]any{"items": f.manifests})
+		case r.URL.Path == "/api/v1/watch":
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			for _, m := range f.watch {
+				if c.Write(r.Context(), websocket.MessageText, []byte(m)) != nil {
+					return
+				}
+			}
+			_ = c.Close(websocket.StatusGoingAway, "the daemon is stopping")
 		case r.URL.Path == "/api/v1/system":
 			writeJSON(w, 200, map[string]any{"daemon": map[string]any{"version": f.version}})
 		case r.URL.Path == "/api/v1/events":
