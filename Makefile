@@ -2,7 +2,9 @@
 
 GO        ?= go
 BIN       := bin
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# VERSION is the tag built from (v0.3.0, or v0.3.0-4-gabc1234 past it);
+# without a tag the binary says v0.0.0-dev+COMMIT (proclet version).
+VERSION   ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null)
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LISTEN    ?= 127.0.0.1:9090

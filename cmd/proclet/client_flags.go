@@ -2,10 +2,13 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"proclet.dev/proclet/server/client"
 )
@@ -18,29 +21,24 @@ const defaultServer = "http://127.0.0.1:9090"
 // from PROCLET_API_KEY only: a flag would show it in ps and shell history.
 type clientFlags struct {
 	server string
-	output string // "", "json" or "yaml"; only where withOutput registered it
+	output string // "" or one of the formats addOutputFlag allowed
 }
 
-// newClientFlags returns the flag set of a client command, with --server,
-// and -o/--output when withOutput.
-func newClientFlags(name, usage string, withOutput bool, stderr io.Writer) (*flag.FlagSet, *clientFlags) {
+// addClientFlags registers --server on cmd.
+func addClientFlags(cmd *cobra.Command) *clientFlags {
 	cf := &clientFlags{}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
-	}
 	server := os.Getenv("PROCLET_SERVER")
 	if server == "" {
 		server = defaultServer
 	}
-	fs.StringVar(&cf.server, "server", server, "the daemon's `URL`; PROCLET_SERVER sets the default, else "+defaultServer)
-	if withOutput {
-		fs.StringVar(&cf.output, "o", "", "output `format`: json or yaml (default: a table)")
-		fs.StringVar(&cf.output, "output", "", "same as -o `format`")
-	}
-	return fs, cf
+	cmd.Flags().StringVar(&cf.server, "server", server, "the daemon's URL (PROCLET_SERVER sets the default)")
+	return cf
+}
+
+// addOutputFlag registers -o/--output with the formats allowed.
+func (cf *clientFlags) addOutputFlag(cmd *cobra.Command, formats ...string) {
+	cmd.Flags().StringVarP(&cf.output, "output", "o", "", "output format: "+strings.Join(formats, ", ")+" (default: a table)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // client returns the API client the flags and PROCLET_API_KEY describe.
@@ -48,56 +46,51 @@ func (cf *clientFlags) client() *client.Client {
 	return client.New(cf.server, os.Getenv("PROCLET_API_KEY"))
 }
 
-// checkOutput refuses an unknown -o.
-func (cf *clientFlags) checkOutput() error {
-	switch cf.output {
-	case "", "json", "yaml":
+// checkOutput refuses a -o that is not one of formats.
+func (cf *clientFlags) checkOutput(formats ...string) error {
+	if cf.output == "" || slices.Contains(formats, cf.output) {
 		return nil
 	}
-	return fmt.Errorf("-o %q: want json or yaml", cf.output)
+	return &usageError{fmt.Sprintf("-o %q: want %s", cf.output, strings.Join(formats, ", "))}
 }
 
-// parseArgs parses flags wherever they are among the arguments (`get
-// instances web -o yaml` as well as `get -o yaml instances web`) and
-// returns the others in order. "--" ends the flags.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return positional, nil
-		}
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(positional, rest...), nil
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-}
-
-// usageError is a command line mistake: exit 2 after the usage.
+// usageError is a command line mistake: exit 2.
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
-// exitCode prints err (if any) and returns the exit code of a client
-// command: 0, 1 for a failure, 2 for a usage mistake (flag.ErrHelp: 0).
-func exitCode(fs *flag.FlagSet, stderr io.Writer, err error) int {
+// exitError ends a command with code; msg, when set, is printed first.
+// diff uses it for its own codes, after printing what it has to.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d: %s", e.code, e.msg) }
+
+// exitCode prints err (if any) as one line "proclet CMD: message" on
+// stderr and returns the exit code: 0, 1 for a failure, 2 for a usage
+// mistake (followed by where the help is).
+func exitCode(cmd *cobra.Command, stderr io.Writer, err error) int {
+	name := "proclet"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
 	var ue *usageError
+	var ee *exitError
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintf(stderr, "%s: %s\n", name, ee.msg)
+		}
+		return ee.code
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "proclet %s: %v\n", fs.Name(), err)
-		fs.Usage()
+		fmt.Fprintf(stderr, "%s: %v\nSee '%s --help'.\n", name, err, name)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "proclet %s: %v\n", fs.Name(), err)
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/server/client"
 	"proclet.dev/proclet/watchers"
@@ -28,9 +29,12 @@ type cliFakeAPI struct {
 	apps      []v1alpha1.App
 	instances []v1alpha1.Instance
 	logs      map[string]string // instance -> output
-	follow    bool              // keep log answers open until the client goes
-	auth      string            // the last Authorization header
-	mu        sync.Mutex        // guards auth
+	manifests []v1alpha1.FileStatus
+	version   string     // daemon.version of /api/v1/system
+	watch     []string   // the messages of /api/v1/watch, then a close 1001
+	follow    bool       // keep log answers open until the client goes
+	auth      string     // the last Authorization header
+	mu        sync.Mutex // guards auth
 }
 
 func (f *cliFakeAPI) start(t *testing.T) string {
@@ -53,6 +57,22 @@ func (f *cliFakeAPI) start(t *testing.T) string {
 			writeJSON(w, 200, map[string]any{"items": f.apps})
 		case r.URL.Path == "/api/v1/instances":
 			writeJSON(w, 200, map[string]any{"items": f.instances})
+		case r.URL.Path == "/api/v1/manifests":
+			writeJSON(w, 200, map[string]any{"items": f.manifests})
+		case r.URL.Path == "/api/v1/watch":
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			for _, m := range f.watch {
+				if c.Write(r.Context(), websocket.MessageText, []byte(m)) != nil {
+					return
+				}
+			}
+			_ = c.Close(websocket.StatusGoingAway, "the daemon is stopping")
+		case r.URL.Path == "/api/v1/system":
+			writeJSON(w, 200, map[string]any{"daemon": map[string]any{"version": f.version}})
 		case r.URL.Path == "/api/v1/events":
 			writeJSON(w, 200, map[string]any{"items": []v1alpha1.Event{}})
 		case len(parts) >= 4 && parts[2] == "apps":
@@ -111,9 +131,10 @@ func cliInstance(app string, ordinal int, started time.Time) v1alpha1.Instance {
 		Ready: true, PID: 1000 + ordinal, StartedAt: &started, Ports: map[string]int32{}, MemoryBytes: 3 << 20}
 }
 
-func cliRun(f func([]string, io.Writer, io.Writer) int, args ...string) (code int, stdout, stderr string) {
+// cliRun runs `proclet CMD ARGS...` and returns its exit code and output.
+func cliRun(cmd string, args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
-	code = f(args, &o, &e)
+	code = run(append([]string{cmd}, args...), &o, &e)
 	return code, o.String(), e.String()
 }
 
@@ -126,7 +147,7 @@ func TestGet(t *testing.T) {
 	url := api.start(t)
 	t.Setenv("PROCLET_API_KEY", "k1")
 
-	code, out, errOut := cliRun(runGet, "apps", "--server", url)
+	code, out, errOut := cliRun("get", "apps", "--server", url)
 	want := "NAME   READY   UP-TO-DATE   AVAILABLE   AGE\nweb    1/2     2            1           3h\n"
 	if code != 0 || out != want {
 		t.Errorf("get apps: code %d, stdout\n%s\nstderr %s\nwant\n%s", code, out, errOut, want)
@@ -137,25 +158,25 @@ func TestGet(t *testing.T) {
 	}
 	api.mu.Unlock()
 
-	code, out, _ = cliRun(runGet, "instances", "web", "-o", "yaml", "--server", url)
+	code, out, _ = cliRun("get", "instances", "web", "-o", "yaml", "--server", url)
 	if code != 0 || !strings.HasPrefix(out, "items:\n- app: web\n") || !strings.Contains(out, "name: web-1\n") {
 		t.Errorf("get instances -o yaml: code %d\n%s", code, out)
 	}
-	code, out, _ = cliRun(runGet, "-o", "json", "--server", url, "app", "web")
+	code, out, _ = cliRun("get", "-o", "json", "--server", url, "app", "web")
 	var app v1alpha1.App
 	if code != 0 || json.Unmarshal([]byte(out), &app) != nil || app.Metadata.Name != "web" {
 		t.Errorf("get app web -o json: code %d\n%s", code, out)
 	}
 
-	code, _, errOut = cliRun(runGet, "apps", "nope", "--server", url)
+	code, _, errOut = cliRun("get", "apps", "nope", "--server", url)
 	if code != 1 || errOut != "proclet get: app \"nope\" not found\n" {
 		t.Errorf("get apps nope: code %d, stderr %q", code, errOut)
 	}
-	code, _, errOut = cliRun(runGet, "pods", "--server", url)
+	code, _, errOut = cliRun("get", "pods", "--server", url)
 	if code != 2 || !strings.Contains(errOut, `unknown kind "pods"`) {
 		t.Errorf("get pods: code %d, stderr %q", code, errOut)
 	}
-	code, _, errOut = cliRun(runGet, "apps", "-o", "xml", "--server", url)
+	code, _, errOut = cliRun("get", "apps", "-o", "xml", "--server", url)
 	if code != 2 || !strings.Contains(errOut, `-o "xml"`) {
 		t.Errorf("-o xml: code %d, stderr %q", code, errOut)
 	}
@@ -165,7 +186,7 @@ func TestGet_DaemonNotThere(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
 	t.Setenv("PROCLET_SERVER", dead.URL)
-	code, _, errOut := cliRun(runGet, "apps")
+	code, _, errOut := cliRun("get", "apps")
 	want := "proclet get: cannot reach proclet at " + dead.URL + ": is the daemon running? (set --server or PROCLET_SERVER)\n"
 	if code != 1 || errOut != want {
 		t.Errorf("code %d, stderr %q, want %q", code, errOut, want)
@@ -175,7 +196,7 @@ func TestGet_DaemonNotThere(t *testing.T) {
 func TestDescribe_PrintsSections(t *testing.T) {
 	api := &cliFakeAPI{apps: []v1alpha1.App{cliApp("web", 1, 1)},
 		instances: []v1alpha1.Instance{cliInstance("web", 0, time.Now())}}
-	code, out, errOut := cliRun(runDescribe, "web", "--server", api.start(t))
+	code, out, errOut := cliRun("describe", "web", "--server", api.start(t))
 	if code != 0 {
 		t.Fatalf("code %d, stderr %s", code, errOut)
 	}
@@ -194,14 +215,14 @@ func TestLogs_AllInstancesPrefixed(t *testing.T) {
 		logs:      map[string]string{"web-0": "a\nb\n", "web-2": "c"},
 	}
 	url := api.start(t)
-	code, out, errOut := cliRun(runLogs, "web", "--server", url, "--tail", "5")
+	code, out, errOut := cliRun("logs", "web", "--server", url, "--tail", "5")
 	if out != "[web-0] a\n[web-0] b\n[web-2] c\n" {
 		t.Errorf("stdout %q", out)
 	}
 	if code != 1 || !strings.Contains(errOut, "proclet logs: web-1: instance \"web-1\" not found\n") {
 		t.Errorf("code %d, stderr %q", code, errOut)
 	}
-	code, out, _ = cliRun(runLogs, "web/web-0", "--server", url)
+	code, out, _ = cliRun("logs", "web/web-0", "--server", url)
 	if code != 0 || out != "a\nb\n" {
 		t.Errorf("one instance: code %d, stdout %q", code, out)
 	}
@@ -282,40 +303,21 @@ func TestDiff_ExitCodes(t *testing.T) {
 	served.Status = &v1alpha1.AppStatus{Revision: v1alpha1.Revision(&served.Spec), Source: "web.yaml"}
 	url := (&cliFakeAPI{apps: []v1alpha1.App{served}}).start(t)
 
-	if code, out, errOut := cliRun(runDiff, dir, "--server", url); code != 0 || out != "" {
+	if code, out, errOut := cliRun("diff", dir, "--server", url); code != 0 || out != "" {
 		t.Errorf("same: code %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	write("web.yaml", manifest("web", 4))
 	write("db.yaml", manifest("db", 1))
-	code, out, _ := cliRun(runDiff, dir, "--server", url)
+	code, out, _ := cliRun("diff", dir, "--server", url)
 	if want := "+ db (new, 1 replica)\n~ web: replicas 2 -> 4 (scale, no restart)\n"; code != 1 || out != want {
 		t.Errorf("changed: code %d, stdout %q, want %q", code, out, want)
 	}
 	write("web.yaml", "apiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata: {name: web}\nspec: {replicas: many}\n")
-	code, out, _ = cliRun(runDiff, dir, "--server", url)
+	code, out, _ = cliRun("diff", dir, "--server", url)
 	if code != 2 || !strings.HasPrefix(out, "! web.yaml:") || !strings.Contains(out, "= web (kept: web.yaml is invalid") {
 		t.Errorf("invalid: code %d, stdout %q", code, out)
 	}
-	if code, _, errOut := cliRun(runDiff, filepath.Join(dir, "missing"), "--server", url); code != 2 || errOut == "" {
+	if code, _, errOut := cliRun("diff", filepath.Join(dir, "missing"), "--server", url); code != 2 || errOut == "" {
 		t.Errorf("missing dir: code %d, stderr %q", code, errOut)
-	}
-}
-
-func TestParseArgs_FlagsAnywhere(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		pos  []string
-		out  string
-	}{
-		{[]string{"instances", "web", "-o", "yaml"}, []string{"instances", "web"}, "yaml"},
-		{[]string{"-o=json", "apps"}, []string{"apps"}, "json"},
-		{[]string{"apps", "--", "-o"}, []string{"apps", "-o"}, ""},
-	} {
-		fs := flag.NewFlagSet("t", flag.ContinueOnError)
-		out := fs.String("o", "", "")
-		pos, err := parseArgs(fs, tc.args)
-		if err != nil || !slices.Equal(pos, tc.pos) || *out != tc.out {
-			t.Errorf("parseArgs(%q) = %q, -o %q, %v; want %q, -o %q", tc.args, pos, *out, err, tc.pos, tc.out)
-		}
 	}
 }

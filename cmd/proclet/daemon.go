@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,18 +27,11 @@ import (
 // daemonGCPercent is the daemon's GOGC when the environment sets none.
 const daemonGCPercent = 50
 
-// runDaemon is `proclet run`: it wires the watcher, the reconciler, the
-// runtime and the server, runs them until SIGTERM/SIGINT, then stops the
-// instances (or leaves them with --on-exit keep).
-func runDaemon(args []string) int {
-	cfg, err := parseDaemonFlags(args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(os.Stderr, "proclet run: %v\n", err)
-		return 2
-	}
+// runDaemon is `proclet run` once its flags are parsed and checked: it
+// wires the watcher, the reconciler, the runtime and the server, runs them
+// until SIGTERM/SIGINT, then stops the instances (or leaves them with
+// --on-exit keep).
+func runDaemon(cfg daemonConfig) int {
 	log, err := newLogger(cfg.logFormat, cfg.logLevel)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "proclet run: %v\n", err)

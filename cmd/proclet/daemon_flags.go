@@ -1,8 +1,8 @@
 package main
 
 import (
-	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"proclet.dev/proclet/runtime/exec"
 )
@@ -46,28 +48,37 @@ type daemonConfig struct {
 }
 
 // parseDaemonFlags reads `proclet run`'s flags and checks them; the error
-// names the flag and the value.
+// names the flag and the value. The run command parses through cobra,
+// then calls finishDaemonFlags the same way.
 func parseDaemonFlags(args []string) (daemonConfig, error) {
 	var c daemonConfig
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	logFileMode := defineDaemonFlags(fs, &c)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	return c, finishDaemonFlags(&c, fs.Args(), *logFileMode)
+}
+
+// finishDaemonFlags refuses arguments, reads --log-file-mode's text and
+// checks the values.
+func finishDaemonFlags(c *daemonConfig, args []string, logFileMode string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	m, err := parseLogFileMode(*logFileMode)
+	m, err := parseLogFileMode(logFileMode)
 	if err != nil {
-		return c, err
+		return err
 	}
 	c.logFileMode = m
-	return c, c.check()
+	return c.check()
 }
 
 // defineDaemonFlags defines the flags into c, but --log-file-mode, whose
-// text it returns (parseLogFileMode reads it).
-func defineDaemonFlags(fs *flag.FlagSet, c *daemonConfig) *string {
+// text it returns (parseLogFileMode reads it). The names are those of
+// earlier versions (Go's flag package); none has a shorthand.
+func defineDaemonFlags(fs *pflag.FlagSet, c *daemonConfig) *string {
 	fs.StringVar(&c.manifests, "manifests", "./manifests", "the manifests `directory` (may be a symlink, e.g. git-sync's)")
 	fs.StringVar(&c.stateDir, "state-dir", "./.proclet", "`directory` for logs, run files and the lock")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9090", "`address` of the REST API")
@@ -169,6 +180,9 @@ func parseLabels(s string) (map[string]string, error) {
 type stringList []string
 
 func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+// Type is the value's name in the help.
+func (l *stringList) Type() string { return "name" }
 
 func (l *stringList) Set(v string) error {
 	*l = append(*l, strings.TrimSpace(v))

@@ -2,31 +2,45 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/server/client"
 )
 
 // describeEvents is how many recent events `proclet describe` shows.
 const describeEvents = 20
 
-// runDescribe is `proclet describe APP`: spec, status, conditions,
-// instances and recent events.
-func runDescribe(args []string, stdout, stderr io.Writer) int {
-	fs, cf := newClientFlags("describe", "proclet describe APP [--server URL]", false, stderr)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return flagExit(err)
+func newDescribeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "describe APP",
+		Short: "Show an app's spec, status, conditions, instances and recent events",
+		Long: `Show an app: a summary of its spec (env values never shown), its status, its
+conditions, its instances and its last 20 events, newest first. An app the
+daemon does not run but whose manifest is broken is reported with the file's
+problem.`,
+		Example: `  proclet describe web
+  proclet describe web --server http://10.0.0.5:9090`,
+		Args: argsBetween(1, 1, "want exactly one app"),
 	}
-	if len(pos) != 1 {
-		return exitCode(fs, stderr, &usageError{"want exactly one app"})
+	cf := addClientFlags(cmd)
+	cmd.ValidArgsFunction = completeApps(cf, 1)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return describe(cmd.Context(), cf.client(), args[0], cmd.OutOrStdout())
 	}
-	return exitCode(fs, stderr, describe(context.Background(), cf.client(), pos[0], stdout))
+	return cmd
 }
 
 func describe(ctx context.Context, c *client.Client, name string, stdout io.Writer) error {
 	app, err := c.App(ctx, name)
+	if client.IsNotFound(err) {
+		return notRunning(ctx, c, name, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -37,4 +51,46 @@ func describe(ctx context.Context, c *client.Client, name string, stdout io.Writ
 	d := &client.Description{App: app, Instances: insts}
 	d.Events, d.EventsErr = c.Events(ctx, name, describeEvents)
 	return client.Describe(stdout, d, time.Now())
+}
+
+// notRunning explains an app the daemon does not run: when a manifest
+// file with a problem defines it (its last good version named it) or is
+// named after it (NAME.yaml), that file's problem; else notFound.
+func notRunning(ctx context.Context, c *client.Client, name string, notFound error) error {
+	files, err := c.Manifests(ctx)
+	if err != nil {
+		return notFound
+	}
+	if f := brokenFileOf(files, name); f != nil {
+		return fmt.Errorf("app %q is not running: its manifest %s has a problem: %v", name, f.Path, f.Error)
+	}
+	return notFound
+}
+
+// brokenFileOf is the file with a problem that defines app, or whose name
+// without its extension is app; nil when none.
+func brokenFileOf(files []v1alpha1.FileStatus, app string) *v1alpha1.FileStatus {
+	for i := range files {
+		f := &files[i]
+		if f.Error == nil {
+			continue
+		}
+		base := f.Path[strings.LastIndex(f.Path, "/")+1:]
+		if i := strings.LastIndex(base, "."); i > 0 {
+			base = base[:i]
+		}
+		if base == app || containsString(f.Objects, app) {
+			return f
+		}
+	}
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

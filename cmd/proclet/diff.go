@@ -5,26 +5,42 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/cobra"
+
 	"proclet.dev/proclet/server/client"
 	"proclet.dev/proclet/watchers"
 )
+
+func newDiffCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "diff DIR",
+		Short: "Show what the daemon would change if DIR were its manifests directory",
+		Long: `Show what the daemon would change if DIR were its manifests directory, one
+line per app that differs, after the problems of DIR's files. Like diff(1):
+exit 0 when nothing differs, 1 when something does, 2 on trouble (DIR or the
+daemon cannot be read, or a file of DIR is invalid).`,
+		Example: `  # review a branch's manifests before a merge
+  proclet diff ./manifests; echo $?`,
+		Args: argsBetween(1, 1, "want exactly one directory"),
+	}
+	cf := addClientFlags(cmd)
+	cmd.ValidArgsFunction = dirsOnly
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if code := runDiff(cf, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr()); code != 0 {
+			return &exitError{code: code}
+		}
+		return nil
+	}
+	return cmd
+}
 
 // runDiff is `proclet diff DIR`: what the daemon would change if DIR were
 // its manifests directory. Like diff(1): exit 0 when nothing differs, 1
 // when something does, 2 on trouble: the daemon or DIR cannot be read, or
 // a file of DIR is invalid (its apps cannot be compared; the problems are
 // printed with the rest).
-func runDiff(args []string, stdout, stderr io.Writer) int {
-	fs, cf := newClientFlags("diff", "proclet diff DIR [--server URL]", false, stderr)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) != 1 {
-		exitCode(fs, stderr, &usageError{"want exactly one directory"})
-		return 2
-	}
-	snap, err := watchers.ReadOnce(pos[0])
+func runDiff(cf *clientFlags, dir string, stdout, stderr io.Writer) int {
+	snap, err := watchers.ReadOnce(dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "proclet diff: %v\n", err)
 		return 2

@@ -3,12 +3,15 @@
 // host to it. See README.md and docs/.
 //
 // This package owns the command line and the wiring, nothing else: the
-// daemon's flags and their checks (daemon_flags.go), the state dir's lock
+// command tree (spf13/cobra and pflag: root.go, one constructor per
+// command, each calling a function of its own that takes plain values, not
+// flags), the shell completion of names from a running daemon
+// (complete.go), the daemon's flags and their checks (daemon_flags.go), the state dir's lock
 // (lock.go), building the runtime, reconciler, server and watcher and
 // running them (daemon.go), the shutdown policy of --on-exit and
 // --shutdown-timeout (shutdown.go), the descriptor budget behind the API's
 // connection caps (fdbudget.go), and the client commands (get, describe,
-// logs, diff, rollout status) over server/client, plus validate, which
+// logs, diff, rollout status, version) over server/client, plus validate, which
 // decodes files offline, and rollout restart, which edits one manifest
 // file (through internal/manifestedit) and never talks to the daemon.
 //

@@ -2,66 +2,129 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/server/client"
 )
 
-const getUsage = "proclet get apps [NAME] | instances [APP] [-o json|yaml] [--server URL]"
-
-// runGet is `proclet get apps [NAME]` and `proclet get instances [APP]`:
-// kubectl-like tables, or the API's objects with -o json|yaml.
-func runGet(args []string, stdout, stderr io.Writer) int {
-	fs, cf := newClientFlags("get", getUsage, true, stderr)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	return exitCode(fs, stderr, get(context.Background(), cf, pos, stdout, stderr))
+// getKinds maps what `get` accepts to its kind.
+var getKinds = map[string]string{
+	"apps": "apps", "app": "apps",
+	"instances": "instances", "instance": "instances", "inst": "instances",
+	"manifests": "manifests", "manifest": "manifests",
+	"events": "events", "event": "events", "ev": "events",
 }
 
-func get(ctx context.Context, cf *clientFlags, pos []string, stdout, stderr io.Writer) error {
-	if err := cf.checkOutput(); err != nil {
-		return &usageError{err.Error()}
+// getFormats are the -o values of each kind.
+var getFormats = map[string][]string{
+	"apps":      {"wide", "json", "yaml", "name"},
+	"instances": {"wide", "json", "yaml", "name"},
+	"manifests": {"json", "yaml", "name"},
+	"events":    {"json", "yaml"},
+}
+
+// getOptions is the command line of `proclet get`.
+type getOptions struct {
+	kind, name string
+	watch      bool
+	forApp     string // events of this app only
+}
+
+func newGetCmd() *cobra.Command {
+	var o getOptions
+	cmd := &cobra.Command{
+		Use:   "get apps|instances|manifests|events [NAME]",
+		Short: "List apps, instances, manifest files or events",
+		Long: `List apps, instances (of every app, or of one), the manifest files the daemon
+read with their state (Applied, or the problem: Invalid, DuplicateName,
+Unreadable, PortConflict, with FILE:LINE: FIELD: MESSAGE), or the recent
+events, oldest first. -o wide adds columns; -o json|yaml prints the API's
+objects; -o name prints KIND/NAME. -w prints a new row each time an app or
+an instance changes, until Ctrl-C.`,
+		Example: `  proclet get apps
+  proclet get apps web -o yaml
+  proclet get instances workers -o wide
+  proclet get instances -w
+  proclet get manifests
+  proclet get events --for web`,
+		Args: getArgs,
 	}
-	if len(pos) == 0 || len(pos) > 2 {
-		return &usageError{"want a kind (apps or instances) and at most one name"}
+	cf := addClientFlags(cmd)
+	cf.addOutputFlag(cmd, "wide", "json", "yaml", "name")
+	cmd.Flags().BoolVarP(&o.watch, "watch", "w", false, "after the list, print a row each time an app or instance changes (apps, instances)")
+	cmd.Flags().StringVar(&o.forApp, "for", "", "events: only those of this app")
+	_ = cmd.RegisterFlagCompletionFunc("for", completeApps(cf, -1))
+	cmd.ValidArgsFunction = completeGet(cf)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		o.kind = getKinds[args[0]]
+		if len(args) == 2 {
+			o.name = args[1]
+		}
+		ctx := cmd.Context()
+		if o.watch {
+			var stop context.CancelFunc
+			ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+		}
+		return get(ctx, cf, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	}
-	name := ""
-	if len(pos) == 2 {
-		name = pos[1]
+	return cmd
+}
+
+// getArgs wants a known kind and at most one name.
+func getArgs(_ *cobra.Command, args []string) error {
+	if len(args) == 0 || len(args) > 2 {
+		return &usageError{"want a kind (apps, instances, manifests or events) and at most one name"}
+	}
+	if _, ok := getKinds[args[0]]; !ok {
+		return &usageError{fmt.Sprintf("unknown kind %q: want apps, instances, manifests or events", args[0])}
+	}
+	return nil
+}
+
+func get(ctx context.Context, cf *clientFlags, o getOptions, stdout, stderr io.Writer) error {
+	if err := cf.checkOutput(getFormats[o.kind]...); err != nil {
+		return err
+	}
+	if o.watch && (o.kind == "manifests" || o.kind == "events" || (cf.output != "" && cf.output != "wide")) {
+		return &usageError{"-w watches apps and instances as a table (-o wide too)"}
+	}
+	if o.forApp != "" && o.kind != "events" {
+		return &usageError{"--for is for events"}
 	}
 	c := cf.client()
-	switch pos[0] {
-	case "apps", "app":
-		return getApps(ctx, c, cf.output, name, stdout, stderr)
-	case "instances", "instance":
-		insts, err := c.Instances(ctx, name)
-		if err != nil {
-			return err
-		}
-		if len(insts) == 0 && cf.output == "" {
-			fmt.Fprintln(stderr, "No instances found.")
-			return nil
-		}
-		return printOut(stdout, cf.output, itemList[v1alpha1.Instance]{Items: nonNil(insts)}, client.InstanceTable(insts, time.Now()))
+	switch o.kind {
+	case "apps":
+		return getApps(ctx, c, cf.output, o, stdout, stderr)
+	case "instances":
+		return getInstances(ctx, c, cf.output, o, stdout, stderr)
+	case "manifests":
+		return getManifests(ctx, c, cf.output, o.name, stdout, stderr)
 	default:
-		return &usageError{fmt.Sprintf("unknown kind %q: want apps or instances", pos[0])}
+		if o.name != "" {
+			return &usageError{"get events takes no name: use --for APP"}
+		}
+		return getEvents(ctx, c, cf.output, o.forApp, stdout, stderr)
 	}
 }
 
-func getApps(ctx context.Context, c *client.Client, output, name string, stdout, stderr io.Writer) error {
+func getApps(ctx context.Context, c *client.Client, output string, o getOptions, stdout, stderr io.Writer) error {
 	var (
 		apps []v1alpha1.App
 		obj  any
 		err  error
 	)
-	if name != "" {
-		app, err := c.App(ctx, name)
+	if o.name != "" {
+		app, err := c.App(ctx, o.name)
 		if err != nil {
 			return err
 		}
@@ -72,29 +135,125 @@ func getApps(ctx context.Context, c *client.Client, output, name string, stdout,
 		}
 		obj = itemList[v1alpha1.App]{Items: nonNil(apps)}
 	}
-	if output != "" {
+	switch output {
+	case "json", "yaml":
 		return printOut(stdout, output, obj, nil)
+	case "name":
+		_, err := io.WriteString(stdout, client.Names("app", appNames(apps)))
+		return err
 	}
-	if len(apps) == 0 {
+	if len(apps) == 0 && !o.watch {
 		fmt.Fprintln(stderr, "No apps found.")
 		return nil
 	}
 	// AGE is the app's creationTimestamp (the oldest instance's from a
 	// daemon that keeps none).
-	insts, err := c.Instances(ctx, name)
+	insts, err := c.Instances(ctx, o.name)
 	if err != nil {
 		return err
 	}
-	return printOut(stdout, "", nil, client.AppTable(apps, insts, time.Now()))
+	t := appTable(apps, insts, output == "wide")
+	if o.watch {
+		return watchApps(ctx, c, o.name, output == "wide", t, apps, insts, stdout)
+	}
+	return printOut(stdout, "", nil, t)
 }
 
-// flagExit is the exit code of a flag parsing error (already printed by
-// the flag package with the usage): 0 for -h, else 2.
-func flagExit(err error) int {
-	if err == flag.ErrHelp {
-		return 0
+func getInstances(ctx context.Context, c *client.Client, output string, o getOptions, stdout, stderr io.Writer) error {
+	insts, err := c.Instances(ctx, o.name)
+	if err != nil {
+		return err
 	}
-	return 2
+	switch output {
+	case "json", "yaml":
+		return printOut(stdout, output, itemList[v1alpha1.Instance]{Items: nonNil(insts)}, nil)
+	case "name":
+		names := make([]string, len(insts))
+		for i, in := range insts {
+			names[i] = in.Name
+		}
+		_, err := io.WriteString(stdout, client.Names("instance", names))
+		return err
+	}
+	if len(insts) == 0 && !o.watch {
+		fmt.Fprintln(stderr, "No instances found.")
+		return nil
+	}
+	t := instanceTable(insts, output == "wide")
+	if o.watch {
+		return watchInstances(ctx, c, o.name, output == "wide", t, insts, stdout)
+	}
+	return printOut(stdout, "", nil, t)
+}
+
+// getManifests lists the files the daemon read (one when name is a path).
+func getManifests(ctx context.Context, c *client.Client, output, name string, stdout, stderr io.Writer) error {
+	files, err := c.Manifests(ctx)
+	if err != nil {
+		return err
+	}
+	if name != "" {
+		files = slices.DeleteFunc(files, func(f v1alpha1.FileStatus) bool { return f.Path != name })
+		if len(files) == 0 {
+			return fmt.Errorf("manifest %q not found", name)
+		}
+	}
+	switch output {
+	case "json", "yaml":
+		return printOut(stdout, output, itemList[v1alpha1.FileStatus]{Items: nonNil(files)}, nil)
+	case "name":
+		names := make([]string, len(files))
+		for i, f := range files {
+			names[i] = f.Path
+		}
+		_, err := io.WriteString(stdout, client.Names("manifest", names))
+		return err
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "No manifests found.")
+		return nil
+	}
+	return printOut(stdout, "", nil, client.ManifestTable(files))
+}
+
+// getEvents lists the daemon's recent events (the API's default count),
+// oldest first as kubectl events does, so the newest is above the prompt.
+func getEvents(ctx context.Context, c *client.Client, output, app string, stdout, stderr io.Writer) error {
+	events, err := c.Events(ctx, app, 0)
+	if err != nil {
+		return err
+	}
+	slices.Reverse(events)
+	if output != "" {
+		return printOut(stdout, output, itemList[v1alpha1.Event]{Items: nonNil(events)}, nil)
+	}
+	if len(events) == 0 {
+		fmt.Fprintln(stderr, "No events found.")
+		return nil
+	}
+	return printOut(stdout, "", nil, client.EventTable(events, time.Now()))
+}
+
+func appTable(apps []v1alpha1.App, insts []v1alpha1.Instance, wide bool) *client.Table {
+	if wide {
+		return client.AppTableWide(apps, insts, time.Now())
+	}
+	return client.AppTable(apps, insts, time.Now())
+}
+
+func instanceTable(insts []v1alpha1.Instance, wide bool) *client.Table {
+	if wide {
+		return client.InstanceTableWide(insts, time.Now())
+	}
+	return client.InstanceTable(insts, time.Now())
+}
+
+func appNames(apps []v1alpha1.App) []string {
+	names := make([]string, len(apps))
+	for i := range apps {
+		names[i] = apps[i].Metadata.Name
+	}
+	return names
 }
 
 func nonNil[T any](s []T) []T {

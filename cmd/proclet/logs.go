@@ -9,10 +9,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"proclet.dev/proclet/server/client"
 )
-
-const logsUsage = "proclet logs APP[/INSTANCE] [-f] [--tail N] [--stderr] [--server URL]"
 
 // logsOptions is the command line of `proclet logs`.
 type logsOptions struct {
@@ -22,36 +22,51 @@ type logsOptions struct {
 	follow        bool
 }
 
-// runLogs is `proclet logs APP[/INSTANCE]`: one instance's output as it is,
-// or every instance's, each line prefixed "[web-0] ". With -f the output is
-// followed (every instance at once) until Ctrl-C, which ends it cleanly
-// (exit 0). Instances that start after the command began are not picked up.
-func runLogs(args []string, stdout, stderr io.Writer) int {
-	fs, cf := newClientFlags("logs", logsUsage, false, stderr)
+// newLogsCmd is `proclet logs APP[/INSTANCE]`: one instance's output as
+// it is, or every instance's, each line prefixed "[web-0] ". With -f the
+// output is followed (every instance at once) until Ctrl-C, which ends it
+// cleanly (exit 0). Instances that start after the command began are not
+// picked up. An instance's name alone (web-1) stands for web/web-1.
+func newLogsCmd() *cobra.Command {
 	var o logsOptions
-	fs.BoolVar(&o.follow, "f", false, "follow the output until Ctrl-C")
-	fs.BoolVar(&o.follow, "follow", false, "same as -f")
-	fs.IntVar(&o.tail, "tail", -1, "show only the last `N` lines (of each instance); -1: all")
-	errStream := fs.Bool("stderr", false, "show the standard error instead of the standard output")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return flagExit(err)
+	var errStream bool
+	cmd := &cobra.Command{
+		Use:   "logs APP[/INSTANCE] | INSTANCE",
+		Short: "Print the output of an app's instances, or of one instance",
+		Long: `Print one instance's output as it was written or, with only an app, every
+instance's, each line prefixed with the instance's name. An instance's name
+alone (workers-1) is that instance. -f follows until Ctrl-C (exit 0).`,
+		Example: `  # the last 20 lines of every worker, then follow them
+  proclet logs workers -f --tail 20
+
+  # one instance, two ways
+  proclet logs workers/workers-1
+  proclet logs workers-1
+
+  # the standard error
+  proclet logs flaky --stderr`,
+		Args: argsBetween(1, 1, "want exactly one APP, APP/INSTANCE or INSTANCE"),
 	}
-	if len(pos) != 1 {
-		return exitCode(fs, stderr, &usageError{"want exactly one APP or APP/INSTANCE"})
+	cf := addClientFlags(cmd)
+	cmd.ValidArgsFunction = completeLogTargets(cf)
+	cmd.Flags().BoolVarP(&o.follow, "follow", "f", false, "follow the output until Ctrl-C")
+	cmd.Flags().IntVar(&o.tail, "tail", -1, "show only the last N lines (of each instance); -1: all")
+	cmd.Flags().BoolVar(&errStream, "stderr", false, "show the standard error instead of the standard output")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		o.app, o.instance, _ = strings.Cut(args[0], "/")
+		o.stream = "stdout"
+		if errStream {
+			o.stream = "stderr"
+		}
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		err := logs(ctx, cf.client(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		if ctx.Err() != nil {
+			return nil // Ctrl-C: the user is done reading
+		}
+		return err
 	}
-	o.app, o.instance, _ = strings.Cut(pos[0], "/")
-	o.stream = "stdout"
-	if *errStream {
-		o.stream = "stderr"
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err = logs(ctx, cf.client(), o, stdout, stderr)
-	if ctx.Err() != nil {
-		return 0 // Ctrl-C: the user is done reading
-	}
-	return exitCode(fs, stderr, err)
+	return cmd
 }
 
 func logs(ctx context.Context, c *client.Client, o logsOptions, stdout, stderr io.Writer) error {
@@ -67,6 +82,12 @@ func logs(ctx context.Context, c *client.Client, o logsOptions, stdout, stderr i
 		return nil
 	}
 	insts, err := c.Instances(ctx, o.app)
+	if client.IsNotFound(err) {
+		if in, ok := findInstance(ctx, c, o.app); ok {
+			o.app, o.instance = in.App, in.Name
+			return logs(ctx, c, o, stdout, stderr)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,51 +10,52 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/internal/atomicfile"
 	"proclet.dev/proclet/internal/manifestedit"
 	"proclet.dev/proclet/watchers"
 )
 
-const rolloutUsage = `proclet rollout restart APP [--manifests DIR]
-       proclet rollout status APP [--timeout D] [--revision REV] [--server URL]`
-
-// runRollout is `proclet rollout restart|status APP`.
-func runRollout(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "restart":
-			return runRolloutRestart(args[1:], stdout, stderr)
-		case "status":
-			return runRolloutStatus(args[1:], stdout, stderr)
-		}
+func newRolloutCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rollout restart|status APP",
+		Short: "Restart an app's instances, or wait for its rollout to finish",
+		Example: `  proclet rollout restart web --manifests manifests
+  proclet rollout status web --timeout 5m`,
+		Args: unknownCommand,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	fmt.Fprintf(stderr, "Usage: %s\n", rolloutUsage)
-	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
-		return 2
-	}
-	return 0
+	cmd.AddCommand(newRolloutRestartCmd(), newRolloutStatusCmd())
+	return cmd
 }
 
-// runRolloutRestart is `proclet rollout restart APP`: it sets the app's
+// newRolloutRestartCmd is `proclet rollout restart APP`: it sets the app's
 // proclet.dev/restartedAt annotation to now in the manifest file that
 // defines it, under --manifests, which the daemon then rolls out.
-func runRolloutRestart(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("rollout restart", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: proclet rollout restart APP [--manifests DIR]\n\nFlags:\n")
-		fs.PrintDefaults()
+func newRolloutRestartCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "restart APP",
+		Short: "Restart every instance of an app through its manifest file",
+		Long: `Set the annotation proclet.dev/restartedAt of APP to the current time in the
+manifest file that defines it, keeping the file's comments and layout. The
+daemon then rolls the app to a new revision following its strategy. Nothing
+is sent to the daemon; a file reached through a symlink (a synced checkout)
+is not edited: the change to commit is printed instead (exit 1).`,
+		Example: `  proclet rollout restart web --manifests manifests
+  proclet rollout restart web && proclet rollout status web`,
+		Args: argsBetween(1, 1, "want exactly one app"),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return manifestAppNames(dir, len(args)), cobra.ShellCompDirectiveNoFileComp
+		},
 	}
-	dir := fs.String("manifests", "./manifests", "the daemon's manifests `directory`, where the file that defines APP is found")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return flagExit(err)
+	cmd.Flags().StringVar(&dir, "manifests", "./manifests", "the daemon's manifests directory, where the file that defines APP is found")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return rolloutRestart(dir, args[0], time.Now(), cmd.OutOrStdout())
 	}
-	if len(pos) != 1 {
-		return exitCode(fs, stderr, &usageError{"want exactly one app"})
-	}
-	return exitCode(fs, stderr, rolloutRestart(*dir, pos[0], time.Now(), stdout))
+	return cmd
 }
 
 // restartRefused is a restart that was not written: the error says why

@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/server/client"
 )
@@ -14,25 +16,34 @@ import (
 // rolloutPollInterval is how often `rollout status` asks the daemon.
 const rolloutPollInterval = 500 * time.Millisecond
 
-// runRolloutStatus is `proclet rollout status APP`: it waits until every
-// replica of APP runs its newest revision and is available, printing each
-// new progress line, as kubectl rollout status does.
-func runRolloutStatus(args []string, stdout, stderr io.Writer) int {
-	fs, cf := newClientFlags("rollout status", "proclet rollout status APP [--timeout D] [--revision REV] [--server URL]", false, stderr)
-	timeout := fs.Duration("timeout", 0, "give up after `duration` (0: wait until the rollout finishes or fails)")
-	revision := fs.String("revision", "", "wait for this `revision` to be the app's first (as printed by rollout restart)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return flagExit(err)
+// newRolloutStatusCmd is `proclet rollout status APP`: it waits until
+// every replica of APP runs its newest revision and is available, printing
+// each new progress line, as kubectl rollout status does.
+func newRolloutStatusCmd() *cobra.Command {
+	var o statusOptions
+	cmd := &cobra.Command{
+		Use:   "status APP",
+		Short: "Wait until an app's rollout finishes",
+		Long: `Wait until every replica of APP runs its newest revision and is available,
+printing a line each time the progress changes. Exit 1 when the rollout
+exceeds its progress deadline, the app's manifest is invalid, or --timeout
+passes.`,
+		Example: `  proclet rollout status web
+  proclet rollout status web --revision 70a37e50f7 --timeout 5m`,
+		Args: argsBetween(1, 1, "want exactly one app"),
 	}
-	if len(pos) != 1 {
-		return exitCode(fs, stderr, &usageError{"want exactly one app"})
+	cf := addClientFlags(cmd)
+	cmd.ValidArgsFunction = completeApps(cf, 1)
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 0, "give up after this long (0: wait until the rollout finishes or fails)")
+	cmd.Flags().StringVar(&o.revision, "revision", "", "wait for this revision to be the app's first (as printed by rollout restart)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if o.timeout < 0 {
+			return &usageError{fmt.Sprintf("--timeout %s: want a duration of 0 or more", o.timeout)}
+		}
+		o.interval = rolloutPollInterval
+		return rolloutStatus(cmd.Context(), cf.client(), args[0], o, cmd.OutOrStdout())
 	}
-	if *timeout < 0 {
-		return exitCode(fs, stderr, &usageError{fmt.Sprintf("--timeout %s: want a duration of 0 or more", *timeout)})
-	}
-	o := statusOptions{timeout: *timeout, revision: *revision, interval: rolloutPollInterval}
-	return exitCode(fs, stderr, rolloutStatus(context.Background(), cf.client(), pos[0], o, stdout))
+	return cmd
 }
 
 type statusOptions struct {

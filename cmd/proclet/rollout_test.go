@@ -75,12 +75,12 @@ func TestRolloutStatusAgainstTheAPI(t *testing.T) {
 	api := &cliFakeAPI{apps: []v1alpha1.App{done, stalled}}
 	url := api.start(t)
 
-	code, out, errOut := cliRun(runRollout, "status", "web", "--server", url)
+	code, out, errOut := cliRun("rollout", "status", "web", "--server", url)
 	if code != 0 || out != "app \"web\" successfully rolled out\n" {
 		t.Fatalf("finished rollout: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	start := time.Now()
-	code, out, errOut = cliRun(runRollout, "status", "api", "--server", url, "--timeout", "300ms")
+	code, out, errOut = cliRun("rollout", "status", "api", "--server", url, "--timeout", "300ms")
 	if code != 1 || out != "Waiting for rollout to finish: 0 of 2 updated replicas are available...\n" ||
 		!strings.Contains(errOut, `timed out after 300ms waiting for the rollout of app "api"`) {
 		t.Fatalf("stalled rollout: exit %d, stdout %q, stderr %q", code, out, errOut)
@@ -88,11 +88,11 @@ func TestRolloutStatusAgainstTheAPI(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("--timeout 300ms took %s", d)
 	}
-	code, _, errOut = cliRun(runRollout, "status", "nope", "--server", url)
+	code, _, errOut = cliRun("rollout", "status", "nope", "--server", url)
 	if code != 1 || !strings.Contains(errOut, `app "nope" not found`) {
 		t.Fatalf("unknown app: exit %d, stderr %q", code, errOut)
 	}
-	if code, _, _ = cliRun(runRollout, "status", "web", "--timeout", "-1s", "--server", url); code != 2 {
+	if code, _, _ = cliRun("rollout", "status", "web", "--timeout", "-1s", "--server", url); code != 2 {
 		t.Fatalf("negative --timeout: exit %d, want 2", code)
 	}
 }
@@ -160,7 +160,7 @@ func TestRolloutRestartRefusesASymlinkedFolder(t *testing.T) {
 	if err := os.Symlink("rev-0123abcd", link); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := cliRun(runRollout, "restart", "web", "--manifests", link)
+	code, out, errOut := cliRun("rollout", "restart", "web", "--manifests", link)
 	if code != 1 || out != "" {
 		t.Fatalf("exit %d, stdout %q; want 1 and nothing", code, out)
 	}
@@ -182,7 +182,7 @@ func TestRolloutRestartErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("kind: [\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut := cliRun(runRollout, "restart", "api", "--manifests", dir)
+	code, _, errOut := cliRun("rollout", "restart", "api", "--manifests", dir)
 	if code != 1 || !strings.Contains(errOut, `app "api" is not defined in a valid file of `+dir+` (files with problems: broken.yaml`) {
 		t.Fatalf("unknown app: exit %d, stderr %q", code, errOut)
 	}
@@ -190,7 +190,7 @@ func TestRolloutRestartErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(anchored), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut = cliRun(runRollout, "restart", "web", "--manifests", dir)
+	code, _, errOut = cliRun("rollout", "restart", "web", "--manifests", dir)
 	if code != 1 || !strings.Contains(errOut, "cannot edit safely") || !strings.Contains(errOut, "proclet.dev/restartedAt: \"") {
 		t.Fatalf("unsafe edit: exit %d, stderr %q", code, errOut)
 	}
@@ -198,17 +198,17 @@ func TestRolloutRestartErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(huge), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut = cliRun(runRollout, "restart", "web", "--manifests", dir)
+	code, _, errOut = cliRun("rollout", "restart", "web", "--manifests", dir)
 	if code != 1 || !strings.Contains(errOut, `app "web" is not defined in a valid file of `+dir+` (files with problems: broken.yaml, web.yaml`) {
 		t.Fatalf("a file over 1 MiB: exit %d, stderr %q", code, errOut)
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "web.yaml")); string(got) != huge {
 		t.Fatal("the file over 1 MiB was changed")
 	}
-	if code, _, _ = cliRun(runRollout, "restart"); code != 2 {
+	if code, _, _ = cliRun("rollout", "restart"); code != 2 {
 		t.Fatalf("no app: exit %d, want 2", code)
 	}
-	if code, _, _ = cliRun(runRollout, "frobnicate"); code != 2 {
+	if code, _, _ = cliRun("rollout", "frobnicate"); code != 2 {
 		t.Fatalf("unknown subcommand: exit %d, want 2", code)
 	}
 }

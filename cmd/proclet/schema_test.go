@@ -15,16 +15,16 @@ func TestSchema_PrintsTheKindsSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	if code := runSchema([]string{"--kind", "App"}, &out, &errOut); code != 0 || !bytes.Equal(out.Bytes(), want) {
+	if code := run([]string{"schema", "--kind", "App"}, &out, &errOut); code != 0 || !bytes.Equal(out.Bytes(), want) {
 		t.Errorf("--kind App: exit %d, %d bytes (want docs/schema/app.json, %d), stderr %q", code, out.Len(), len(want), errOut.String())
 	}
 	out.Reset()
-	if code := runSchema(nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), `"App": {`) ||
+	if code := run([]string{"schema"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), `"App": {`) ||
 		!strings.Contains(out.String(), `"$ref": "#/$defs/App"`) {
 		t.Errorf("every kind: exit %d, output %.200s", code, out.String())
 	}
 	errOut.Reset()
-	if code := runSchema([]string{"--kind", "Job"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), `unknown kind "Job" (want one of App)`) {
+	if code := run([]string{"schema", "--kind", "Job"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), `unknown kind "Job" (want one of App)`) {
 		t.Errorf("--kind Job: exit %d, stderr %q", code, errOut.String())
 	}
 }

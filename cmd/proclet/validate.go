@@ -1,34 +1,47 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/watchers"
 )
+
+func newValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE|DIR...",
+		Short: "Check manifests without a daemon",
+		Long: `Parse and validate every manifest file given, and every manifest under each
+folder given as the daemon would read it, without a daemon, and print every problem
+of each file in one pass, ordered by line, as FILE:LINE: FIELD: MESSAGE (duplicate
+names and dependsOn cycles across all of them too). Exit 1 on any problem, for CI in
+GitOps repositories.`,
+		Example: `  proclet validate manifests/
+  proclet validate ./apps ./jobs
+  proclet validate manifests/web.yaml`,
+		Args:              argsBetween(1, -1, "want at least one file or directory"),
+				RunE: func(cmd *cobra.Command, args []string) error {
+			if code := runValidate(args, cmd.OutOrStdout(), cmd.ErrOrStderr()); code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+}
 
 // runValidate parses and validates every manifest file given, and every
 // manifest under each folder given, without a daemon, and prints every
 // problem of each file, ordered by line, as FILE:LINE: FIELD: MESSAGE.
 // Exit 1 on any problem, for CI in GitOps repos.
 func runValidate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: proclet validate FILE|DIR...") }
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return 2
-	}
 	var checks []*v1alpha1.FileCheck
 	problems := 0
-	for _, arg := range fs.Args() {
+	for _, arg := range args {
 		c, p := checkPath(arg, stdout)
 		checks = append(checks, c...)
 		problems += p
