@@ -1,5 +1,5 @@
 // Package ui is the daemon's live read-only web page: index.html, app.js
-// and style.css, embedded in the binary (no CDN, no build step, no
+// (with the module view.js) and style.css, embedded in the binary (no CDN, no build step, no
 // framework), served at / and /ui/ by the server package.
 //
 // It owns the assets and the headers they are served with: exact content

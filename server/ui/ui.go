@@ -27,6 +27,7 @@ type asset struct {
 var files = map[string]asset{
 	"/":               {read("assets/index.html"), "text/html; charset=utf-8"},
 	"/ui/app.js":      {read("assets/app.js"), "text/javascript; charset=utf-8"},
+	"/ui/view.js":     {read("assets/view.js"), "text/javascript; charset=utf-8"},
 	"/ui/style.css":   {read("assets/style.css"), "text/css; charset=utf-8"},
 	"/ui/favicon.svg": {read("assets/favicon.svg"), "image/svg+xml"},
 }

@@ -21,6 +21,7 @@ func TestHandler_ServesEachAssetWithItsTypeAndPolicy(t *testing.T) {
 	want := map[string]string{
 		"/":               "text/html; charset=utf-8",
 		"/ui/app.js":      "text/javascript; charset=utf-8",
+		"/ui/view.js":     "text/javascript; charset=utf-8",
 		"/ui/style.css":   "text/css; charset=utf-8",
 		"/ui/favicon.svg": "image/svg+xml",
 	}
@@ -86,6 +87,15 @@ func TestIndex_LoadsOnlyItsOwnAssets(t *testing.T) {
 			t.Errorf("index.html refers to %q, which is not served", m[1])
 		}
 	}
+	imports := regexp.MustCompile(`(?m)^import .* from '\./([^']+)';$`).FindAllStringSubmatch(string(read("assets/app.js")), -1)
+	if len(imports) == 0 {
+		t.Fatal("app.js imports nothing")
+	}
+	for _, m := range imports {
+		if !Serves("/ui/" + m[1]) {
+			t.Errorf("app.js imports %q, which is not served", m[1])
+		}
+	}
 	for _, re := range []string{`<script(?:\s[^>]*)?>\s*[^<\s]`, `<style`, `\sstyle=`, `\son[a-z]+=`, `javascript:`} {
 		if loc := regexp.MustCompile(re).FindStringIndex(html); loc != nil {
 			t.Errorf("index.html has inline code or style (%s): %q", re, html[loc[0]:min(loc[1]+40, len(html))])
@@ -96,7 +106,7 @@ func TestIndex_LoadsOnlyItsOwnAssets(t *testing.T) {
 // Every value from the daemon goes in as text: the script never parses
 // HTML or code from strings.
 func TestScript_NeverInsertsHTML(t *testing.T) {
-	js := string(read("assets/app.js"))
+	js := string(read("assets/app.js")) + string(read("assets/view.js"))
 	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setAttribute('style'", "createContextualFragment"} {
 		if strings.Contains(js, bad) {
 			t.Errorf("app.js uses %s", bad)
