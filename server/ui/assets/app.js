@@ -71,6 +71,14 @@ function showKeyPrompt(reason) {
   $('key-input').focus();
 }
 
+// authFailed asks for a key after a 401, and drops the key refused (the
+// daemon may have restarted with other keys).
+function authFailed() {
+  const had = getKey() !== '';
+  sessionStorage.removeItem(KEY_STORE);
+  showKeyPrompt(had ? 'The daemon refused this key.' : 'This daemon needs an API key.');
+}
+
 function onKeySubmit(ev) {
   ev.preventDefault();
   const k = $('key-input').value.trim();
@@ -129,7 +137,7 @@ async function connect() {
     sys = await (await api('/api/v1/system')).json();
   } catch (e) {
     if (e instanceof Unauthorized) {
-      showKeyPrompt(getKey() ? 'The daemon refused this key.' : 'This daemon needs an API key.');
+      authFailed();
       return;
     }
     scheduleRetry('daemon unreachable');
@@ -233,7 +241,7 @@ async function refreshUsage() {
     }
     scheduleRender();
   } catch (e) {
-    if (e instanceof Unauthorized) showKeyPrompt('The daemon refused this key.');
+    if (e instanceof Unauthorized) authFailed();
   }
 }
 
@@ -250,7 +258,7 @@ async function refreshEvents() {
     state.events = body.items || [];
     renderEvents();
   } catch (e) {
-    if (e instanceof Unauthorized) showKeyPrompt('The daemon refused this key.');
+    if (e instanceof Unauthorized) authFailed();
   }
 }
 
@@ -334,7 +342,7 @@ async function openLogs(app, name) {
     if (!pre.textContent) pre.textContent = '(no output)';
   } catch (e) {
     if (ctl.signal.aborted) return;
-    if (e instanceof Unauthorized) { showKeyPrompt('The daemon refused this key.'); return; }
+    if (e instanceof Unauthorized) { authFailed(); return; }
     appendLog(pre, '\n[' + e.message + ']\n');
   } finally {
     if (logAbort === ctl) logAbort = null;
