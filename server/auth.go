@@ -3,12 +3,14 @@ package server
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"proclet.dev/proclet/internal/boundedfile"
+	"proclet.dev/proclet/server/ui"
 )
 
 // MaxAPIKeyFile bounds the API key file (1 MiB: ten thousand keys of a
@@ -71,9 +73,11 @@ func (kr keyring) valid(presented string) bool {
 }
 
 // presentedKeys are the keys a request carries: Authorization: Bearer K,
-// Authorization: ApiKey K (schemes case-insensitive) and X-API-Key: K.
+// Authorization: ApiKey K (schemes case-insensitive) and X-API-Key: K;
+// and on a WebSocket upgrade of the watch, a subprotocol
+// proclet.key.BASE64URL(K) (watchKeys).
 func presentedKeys(r *http.Request) []string {
-	var out []string
+	out := watchKeys(r)
 	for _, v := range r.Header.Values("Authorization") {
 		scheme, key, ok := strings.Cut(strings.TrimSpace(v), " ")
 		if ok && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "ApiKey")) {
@@ -86,9 +90,44 @@ func presentedKeys(r *http.Request) []string {
 	return out
 }
 
-// open reports whether path needs no key.
+// WatchProtocol is the subprotocol the watch selects when a client offers
+// it; keyProtocolPrefix starts the one that carries a key, which is never
+// selected (never echoed back).
+const (
+	WatchProtocol     = "proclet.v1"
+	keyProtocolPrefix = "proclet.key."
+)
+
+// watchKeys are the keys offered as Sec-WebSocket-Protocol values
+// proclet.key.K, K the key's bytes in unpadded base64url (a subprotocol is
+// a token), on a WebSocket upgrade of /api/v1/watch only. A browser can
+// set no header on a WebSocket, and a key in the URL would end up in
+// histories and logs; the protocol header is what Kubernetes uses for
+// the same purpose. A value that is not base64url is ignored.
+func watchKeys(r *http.Request) []string {
+	if r.URL.Path != "/api/v1/watch" || !isWebSocket(r) {
+		return nil
+	}
+	var out []string
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(v, ",") {
+			enc, ok := strings.CutPrefix(strings.TrimSpace(p), keyProtocolPrefix)
+			if !ok {
+				continue
+			}
+			if k, err := base64.RawURLEncoding.DecodeString(enc); err == nil {
+				out = append(out, strings.TrimSpace(string(k)))
+			}
+		}
+	}
+	return out
+}
+
+// open reports whether path needs no key: the probes, /metrics when
+// public, and the web page's assets (the same for everyone, without data:
+// the page must load to ask for the key).
 func (s *Server) open(path string) bool {
-	return path == "/healthz" || path == "/readyz" || (path == "/metrics" && s.metricsPub)
+	return path == "/healthz" || path == "/readyz" || (path == "/metrics" && s.metricsPub) || ui.Serves(path)
 }
 
 // authenticate refuses requests without a valid key, when keys are

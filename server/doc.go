@@ -1,7 +1,7 @@
 // Package server is proclet's read-only HTTP face: the REST API of docs/api.md
 // (apps, instances, logs, manifests, events, system, the watch WebSocket,
-// Prometheus service discovery), /healthz, /readyz and, when given a
-// handler, /metrics. It reads the reconciler's state through the narrow
+// Prometheus service discovery), /healthz, /readyz, the web page of
+// package ui at / and /ui/ and, when given a handler, /metrics. It reads the reconciler's state through the narrow
 // StatusReader interface (which includes SharedReader, without deep
 // copies, for the paths that read everything often: /metrics and the
 // instance lists) and never writes state; it imports neither the
@@ -14,7 +14,8 @@
 // Every answer that shows a spec redacts env values and probe header
 // values (a manifest may hold a secret). Errors are JSON through one table (errors.go). Security lives
 // outside the router so that it covers 401, 404 and 405 answers too:
-// API keys (auth.go), security headers and CORS (middleware.go); path
+// API keys (auth.go: headers, and on the watch a subprotocol, which a
+// browser can set; the page's files need none), security headers and CORS (middleware.go); path
 // parameters are DNS-1123 names before any handler sees them; on a
 // loopback listener, only local Host headers are answered (host.go: DNS
 // rebinding), and the watch checks Origin. Streams (log follows, watches)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"proclet.dev/proclet/server/ui"
 )
 
 // DefaultMaxStreams is the default cap on concurrent log follows and watch
@@ -195,6 +197,10 @@ func (s *Server) registerRoutes(r *mux.Router, metrics http.Handler) {
 	r.HandleFunc("/api/v1/system", s.system).Methods(get...)
 	r.HandleFunc("/api/v1/watch", s.watch).Methods(get...)
 	r.HandleFunc("/api/v1/targets", s.targets).Methods(get...)
+	page := ui.Handler() // the web page at / and its assets under /ui/
+	for _, p := range ui.Paths() {
+		r.Handle(p, page).Methods(get...)
+	}
 	r.Use(s.validNames)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -42,7 +42,10 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 	// checkOrigin has decided: coder/websocket's own check (Origin's
 	// host:port equal to Host, or a pattern) would refuse a page of
 	// localhost:3000 reading a daemon on 127.0.0.1:9090.
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	// Subprotocols: a browser that offered proclet.v1 (the page does, beside
+	// its key) must get it back or it fails the connection; the key's own
+	// protocol is never chosen.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, Subprotocols: []string{WatchProtocol}})
 	if err != nil {
 		return // Accept has answered
 	}

@@ -4,7 +4,8 @@
 //
 // It owns the tests of what only the whole daemon does: adoption across a
 // restart, the shutdown policy, SIGHUP, the flags, hostile state and
-// manifest files, Prometheus scraping the real /metrics. It must never
+// manifest files, Prometheus scraping the real /metrics, the web page in
+// a headless Chromium (chromedp). It must never
 // assert through the daemon's internals, only through the built binary,
 // its API (decoded with the apis types), its files and /proc; never
 // sleep to wait for something (poll with a deadline); and never leave a
