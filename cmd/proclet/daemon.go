@@ -191,6 +191,7 @@ func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, m
 		Status:                  status,
 		Log:                     log,
 		Version:                 version,
+		Revision:                commit,
 		LogPath:                 func(a, i, s string) string { return logfile.Path(cfg.stateDir, a, i, s) },
 		APIKeys:                 apiKeys,
 		MetricsPublic:           cfg.metricsPublic,
