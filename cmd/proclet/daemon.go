@@ -100,7 +100,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	rtDone := make(chan error, 1)
 	go func() { rtDone <- p.rt.Run(rtCtx) }()
 	defer func() { rtCancel(); <-rtDone }()
-	stopNotify := startSDNotify(p.rec, log) // Type=notify: sdnotify.go
+	stopNotify := startSDNotify(ctx, p.rec, log) // Type=notify: sdnotify.go
 	cause := p.run(ctx, cfg, log, hup)
 	stopNotify()
 	shutdownPolicy(cfg.onExit, cfg.stopWait, p.rec, p.rt, log)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -96,19 +95,23 @@ func (n *sdNotifier) send(state string) {
 	}
 }
 
-// start runs the notifier until the returned stop is called, which sends
-// STOPPING=1 once nothing else will be sent. A nil notifier does nothing.
-func (n *sdNotifier) start(loop loopLiveness) (stop func()) {
+// start runs the notifier until ctx ends (a stop signal) or the returned
+// stop is called (a component failed), whichever comes first; then it
+// sends STOPPING=1, the last notification. A nil notifier does nothing.
+func (n *sdNotifier) start(ctx context.Context, loop loopLiveness) (stop func()) {
 	if n == nil {
 		return func() {}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { n.run(ctx, loop) })
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n.run(ctx, loop)
+		n.send("STOPPING=1\nSTATUS=stopping")
+	}()
 	return func() {
 		cancel()
-		wg.Wait()
-		n.send("STOPPING=1\nSTATUS=stopping")
+		<-done
 		_ = n.conn.Close()
 	}
 }
@@ -176,12 +179,12 @@ func sdStatus(apps []*v1alpha1.App) string {
 }
 
 // startSDNotify starts the notifier of the daemon's environment over
-// loop; the returned stop sends STOPPING=1. Without NOTIFY_SOCKET it does
+// loop until ctx ends or stop is called; either sends STOPPING=1. Without NOTIFY_SOCKET it does
 // nothing; with a NOTIFY_SOCKET it cannot use, it logs why.
-func startSDNotify(loop loopLiveness, log *slog.Logger) (stop func()) {
+func startSDNotify(ctx context.Context, loop loopLiveness, log *slog.Logger) (stop func()) {
 	n, err := newSDNotifier(os.Getenv, os.Getpid(), log)
 	if err != nil {
 		log.Warn("not notifying systemd", "err", err)
 	}
-	return n.start(loop)
+	return n.start(ctx, loop)
 }

@@ -158,7 +158,7 @@ func TestSDNotify_ReadyOnlyAfterTheFirstSync(t *testing.T) {
 	sock := listenNotify(t)
 	loop, release := runLoop(t)
 	loop.Replace(oneApp("web"))
-	stop := newTestNotifier(t, map[string]string{"NOTIFY_SOCKET": sock.addr}).start(loop)
+	stop := newTestNotifier(t, map[string]string{"NOTIFY_SOCKET": sock.addr}).start(context.Background(), loop)
 	sock.waitFor(t, "STATUS=starting")
 	pollUntil(t, "looked at Ready 20 times", func() bool { return loop.readyCalls.Load() >= 20 })
 	for _, m := range sock.drain() {
@@ -189,7 +189,7 @@ func TestSDNotify_WatchdogStopsWhileTheLoopIsStuck(t *testing.T) {
 	if n.watchdog != 10*time.Millisecond {
 		t.Fatalf("ping period %v, want half of WATCHDOG_USEC", n.watchdog)
 	}
-	defer n.start(loop)()
+	defer n.start(context.Background(), loop)()
 	for range 3 {
 		sock.waitFor(t, "WATCHDOG=1")
 	}
@@ -236,6 +236,25 @@ func TestSDNotify_Environment(t *testing.T) {
 		got, err := watchdogPeriod(env(map[string]string{"WATCHDOG_USEC": c.usec, "WATCHDOG_PID": c.pid}), 7)
 		if got != c.want || (err != nil) != c.err {
 			t.Errorf("WATCHDOG_USEC=%q WATCHDOG_PID=%q: %v, %v; want %v, error %v", c.usec, c.pid, got, err, c.want, c.err)
+		}
+	}
+}
+
+// TestSDNotify_StoppingAtTheSignal: STOPPING=1 goes out as soon as the
+// daemon's signal context ends, before the components have stopped (stop
+// is called later), and only once.
+func TestSDNotify_StoppingAtTheSignal(t *testing.T) {
+	sock := listenNotify(t)
+	loop, _ := runLoop(t)
+	ctx, signal := context.WithCancel(context.Background())
+	stop := newTestNotifier(t, map[string]string{"NOTIFY_SOCKET": sock.addr}).start(ctx, loop)
+	sock.waitFor(t, "STATUS=starting")
+	signal()
+	sock.waitFor(t, "STOPPING=1")
+	stop()
+	for _, m := range sock.drain() {
+		if strings.Contains(m, "STOPPING=1") {
+			t.Fatalf("a second STOPPING=1: %q", m)
 		}
 	}
 }
