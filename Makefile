@@ -14,7 +14,7 @@ TEST_FLAGS ?= -race -timeout 15m
 MINUTES   ?= 2
 SEED      ?= 0
 
-.PHONY: all build run test test-short bench lint fuzz chaos mutate clean
+.PHONY: all build install run test test-short bench lint fuzz chaos mutate clean
 
 all: build
 
@@ -24,6 +24,27 @@ build:
 	# static: a cgo-linked Go program pays the dynamic loader on every exec
 	# (~1.2 ms here), which the benchmarks would charge to the supervisors
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/workload ./hack/workload
+
+## install: build, then install bin/proclet to $(DESTDIR)$(PREFIX)/bin, the systemd
+## unit (its ExecStart pointing there) to $(DESTDIR)$(PREFIX)/lib/systemd/system, and
+## the shell completions when `proclet completion SHELL` can write them
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+DATADIR   ?= $(PREFIX)/share
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN)/proclet $(DESTDIR)$(BINDIR)/proclet
+	sed 's|/usr/local/bin/proclet|$(BINDIR)/proclet|' docs/proclet.service > $(DESTDIR)$(UNITDIR)/proclet.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/proclet.service
+	@set -e; for c in bash:bash-completion/completions/proclet zsh:zsh/site-functions/_proclet \
+	    fish:fish/vendor_completions.d/proclet.fish; do \
+	  sh=$${c%%:*}; dst=$(DESTDIR)$(DATADIR)/$${c#*:}; \
+	  if $(BIN)/proclet completion $$sh > $(BIN)/completion.$$sh 2>/dev/null && [ -s $(BIN)/completion.$$sh ]; then \
+	    install -D -m 0644 $(BIN)/completion.$$sh $$dst; echo "installed $$dst"; \
+	  else echo "no $$sh completion: this proclet has no 'completion $$sh' command"; fi; \
+	  rm -f $(BIN)/completion.$$sh; \
+	done
 
 ## run: build, then run the daemon in the foreground on the shipped examples
 run: build

@@ -21,9 +21,11 @@
 // derivation; status.go the status store, view.go its readers and
 // watch.go the watch broadcaster; events.go the events ring; saver.go and
 // state.go the state file; metrics.go and usage.go the loop metrics and
-// the usage refresh. What the loop holds of one app is an appState: its
-// desiredApp (written by Replace) and the loop's slots, guarded by r.mu,
-// never held across a runtime call. What readers see of it (the view, the
+// the usage refresh; heartbeat.go the loop's liveness (a heartbeat queued
+// behind the passes, answered by a free worker: the systemd watchdog).
+// What the loop holds of one app is an appState: its desiredApp (written
+// by Replace) and the loop's slots, guarded by r.mu, never held across a
+// runtime call. What readers see of it (the view, the
 // instances) is in the status store, under its own lock, taken after r.mu
 // when both are: a reader never waits for a snapshot or a plan.
 //

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +59,8 @@ type Reconciler struct {
 	enc        stateEncoder // guarded by the saver's lock (encodeState)
 	metrics    *metrics     // nil: none
 	limits     runtime.LimitSupport
+	// beatAsked and beatAnswered are the heartbeat's tickets (heartbeat.go).
+	beatAsked, beatAnswered atomic.Uint64
 
 	// mu guards the fields below. Never held across runtime calls; taken
 	// before the status store's lock when both are.
@@ -129,7 +132,9 @@ func (r *Reconciler) Run(ctx context.Context) error {
 				if !ok {
 					return
 				}
-				r.reconcileSafely(ctx, name)
+				if !r.answerHeartbeat(name) {
+					r.reconcileSafely(ctx, name)
+				}
 				r.q.Done(name)
 			}
 		})

@@ -115,7 +115,8 @@ type famSpec struct {
 // The families, in the order of fams: by name, as the exposition sorts
 // them.
 const (
-	famDesired = iota
+	famAvailable = iota
+	famDesired
 	famReady
 	famUpdated
 	famCPU
@@ -173,6 +174,8 @@ func NewCollector(src MetricsSources) *Collector {
 		typ        dto.MetricType
 		labels     []string
 	}{
+		famAvailable: {"proclet_app_replicas_available",
+			"Instances of the app that are available: ready for minReadySeconds.", gauge, app},
 		famDesired: {"proclet_app_replicas_desired",
 			"Instances the app should run on this host (0 when its node selector does not match).", gauge, app},
 		famReady:   {"proclet_app_replicas_ready", "Instances of the app that are ready.", gauge, app},

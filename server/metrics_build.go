@@ -103,7 +103,7 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 		nProbes += len(p)
 	}
 	nApps, nReplicas := len(apps), len(al.groups)
-	al.size(4*nApps+4*nReplicas, 2*nReplicas+2*nProbes+len(al.exits), nProbes, len(c.bounds),
+	al.size(5*nApps+4*nReplicas, 2*nReplicas+2*nProbes+len(al.exits), nProbes, len(c.bounds),
 		nApps+3*nReplicas+8*nProbes+2*len(al.exits))
 	fams := al.families(c)
 	add := func(f int, m *dto.Metric) { fams[f].Metric = append(fams[f].Metric, m) }
@@ -125,10 +125,11 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 			}
 		}
 		l := al.labels(&c.lApp, name)
-		var ready, updated int32
+		var ready, updated, available int32
 		if a.Status != nil {
-			ready, updated = a.Status.ReadyReplicas, a.Status.UpdatedReplicas
+			ready, updated, available = a.Status.ReadyReplicas, a.Status.UpdatedReplicas, a.Status.AvailableReplicas
 		}
+		add(famAvailable, al.gauge(l, float64(available)))
 		add(famDesired, al.gauge(l, float64(desiredReplicas(a))))
 		add(famReady, al.gauge(l, float64(ready)))
 		add(famUpdated, al.gauge(l, float64(updated)))

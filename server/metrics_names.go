@@ -20,8 +20,9 @@ const (
 	// MetricsSources: the reconciler's views and exit counts, and the
 	// ProbeRecorder the runtime records probe runs into.
 	OwnerCollector = "server.Collector"
-	// OwnerServer: the API's connection counts, registered by New on
-	// Options.Registerer (connlimit.go).
+	// OwnerServer: the API's connection counts (connlimit.go) and the
+	// build info (metrics_buildinfo.go), registered by New on
+	// Options.Registerer.
 	OwnerServer = "server"
 )
 
@@ -33,6 +34,7 @@ const (
 // TestMetrics_Contract against the built binary). A new metric goes into
 // its owner, this list and docs/metrics.md, or a test fails.
 var MetricFamilies = []MetricFamily{
+	{"proclet_app_replicas_available", OwnerCollector},
 	{"proclet_app_replicas_desired", OwnerCollector},
 	{"proclet_app_replicas_ready", OwnerCollector},
 	{"proclet_app_replicas_updated", OwnerCollector},
@@ -50,6 +52,7 @@ var MetricFamilies = []MetricFamily{
 	{"proclet_reconcile_errors_total", OwnerReconciler},
 	{"proclet_manifest_errors", OwnerReconciler},
 	{"proclet_manifest_last_change_timestamp_seconds", OwnerReconciler},
+	{"proclet_build_info", OwnerServer},
 	{"proclet_api_connections", OwnerServer},
 	{"proclet_api_connections_max", OwnerServer},
 	{"proclet_api_connections_refused_total", OwnerServer},

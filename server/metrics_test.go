@@ -106,17 +106,24 @@ func runningInstance(app string, ordinal int, pid int, cpu float64, mem uint64) 
 // fixture: web runs two instances, one of them mid-rollout with an old
 // process terminating under the same name (a series of its own: its
 // revision differs); db has one crash-looping instance and a readiness
-// probe.
+// probe. One of web's two ready instances is available (the other is
+// ready for less than minReadySeconds).
 func fixture() ([]v1alpha1.App, []v1alpha1.Instance) {
 	old := runningInstance("web", 1, 200, 1, 100)
 	old.Phase, old.Ready, old.UID, old.Revision = v1alpha1.PhaseTerminating, false, "old", "r1"
 	pending := v1alpha1.Instance{Name: "db-0", App: "db", Phase: v1alpha1.PhasePending, Reason: "CrashLoopBackOff", Restarts: 7,
 		Revision: "d1"}
-	return []v1alpha1.App{metricsApp("db", 1, 0, 1, true), metricsApp("web", 2, 2, 2, false)},
+	web := metricsApp("web", 2, 2, 2, false)
+	web.Status.AvailableReplicas = 1
+	return []v1alpha1.App{metricsApp("db", 1, 0, 1, true), web},
 		[]v1alpha1.Instance{pending, runningInstance("web", 0, 100, 2.5, 4096), old, runningInstance("web", 1, 300, 0.5, 1024)}
 }
 
 const fixtureWant = `
+# HELP proclet_app_replicas_available Instances of the app that are available: ready for minReadySeconds.
+# TYPE proclet_app_replicas_available gauge
+proclet_app_replicas_available{app="db"} 0
+proclet_app_replicas_available{app="web"} 1
 # HELP proclet_app_replicas_desired Instances the app should run on this host (0 when its node selector does not match).
 # TYPE proclet_app_replicas_desired gauge
 proclet_app_replicas_desired{app="db"} 1
@@ -242,8 +249,8 @@ func TestCollector_EveryNameFromTheFirstScrape(t *testing.T) {
 		}
 	}
 	names := collectorNames(NewCollector(f.sources()))
-	if len(names) != 13 {
-		t.Fatalf("the collector describes %d metrics, want 13: %v", len(names), names)
+	if len(names) != 14 {
+		t.Fatalf("the collector describes %d metrics, want 14: %v", len(names), names)
 	}
 	for _, name := range names {
 		if !got[name] {

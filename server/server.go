@@ -35,6 +35,9 @@ type Options struct {
 	Log *slog.Logger
 	// Version is the daemon's version, shown by /api/v1/system.
 	Version string
+	// Revision is the VCS revision the daemon was built from
+	// (proclet_build_info).
+	Revision string
 	// LogPath returns the path of an instance's output file for stream
 	// "stdout" or "stderr"; rotated files are that path plus ".1", ".2"...
 	// Nil: every log answer is empty.
@@ -162,6 +165,7 @@ func New(opts Options) *Server {
 	}
 	if opts.Registerer != nil {
 		s.registerConnMetrics(opts.Registerer)
+		registerBuildInfo(opts.Registerer, opts.Version, opts.Revision)
 	}
 	if s.logPath == nil {
 		s.logPath = func(string, string, string) string { return "" }

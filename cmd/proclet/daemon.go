@@ -92,7 +92,9 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	rtDone := make(chan error, 1)
 	go func() { rtDone <- p.rt.Run(rtCtx) }()
 	defer func() { rtCancel(); <-rtDone }()
+	stopNotify := startSDNotify(ctx, p.rec, log) // Type=notify: sdnotify.go
 	cause := p.run(ctx, cfg, log, hup)
+	stopNotify()
 	shutdownPolicy(cfg.onExit, cfg.stopWait, p.rec, p.rt, log)
 	if errors.Is(cause, context.Canceled) {
 		return nil
@@ -181,6 +183,7 @@ func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, m
 		Status:                  status,
 		Log:                     log,
 		Version:                 version,
+		Revision:                commit,
 		LogPath:                 func(a, i, s string) string { return logfile.Path(cfg.stateDir, a, i, s) },
 		APIKeys:                 apiKeys,
 		MetricsPublic:           cfg.metricsPublic,

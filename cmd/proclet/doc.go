@@ -8,7 +8,9 @@
 // flags), the shell completion of names from a running daemon
 // (complete.go), the daemon's flags and their checks (daemon_flags.go), the state dir's lock
 // (lock.go), building the runtime, reconciler, server and watcher and
-// running them (daemon.go), the shutdown policy of --on-exit and
+// running them (daemon.go), systemd's notify protocol (sdnotify.go:
+// READY=1 after the first full sync, STATUS=, STOPPING=1, and WATCHDOG=1
+// fed by the reconciler's heartbeat), the shutdown policy of --on-exit and
 // --shutdown-timeout (shutdown.go), the descriptor budget behind the API's
 // connection caps (fdbudget.go), and the client commands (get, describe,
 // logs, diff, rollout status, version) over server/client, plus validate, which
