@@ -165,7 +165,7 @@ func TestMakeInstall(t *testing.T) {
 		if fi, err := os.Stat(bin); err != nil || fi.Mode().Perm() != 0o755 {
 			t.Fatalf("installed binary: %v, %v", fi, err)
 		}
-		if out, err := exec.Command(bin, "version").Output(); err != nil || !strings.HasPrefix(string(out), "proclet ") {
+		if out, err := exec.Command(bin, "version", "--client").Output(); err != nil || !strings.HasPrefix(string(out), "Client Version: v") {
 			t.Errorf("%s version: %q, %v", bin, out, err)
 		}
 		unit, err := os.ReadFile(filepath.Join(dest, prefix, "lib", "systemd", "system", "proclet.service"))
