@@ -84,14 +84,7 @@ func Describe(w io.Writer, d *Description, now time.Time) error {
 		add("Limits:", l)
 	}
 	if len(s.DependsOn) > 0 {
-		deps := make([]string, len(s.DependsOn))
-		for i, d := range s.DependsOn {
-			deps[i] = d.App
-			if d.Condition != "" {
-				deps[i] += " (" + string(d.Condition) + ")"
-			}
-		}
-		add("Depends on:", strings.Join(deps, ", "))
+		add("Depends on:", dependsSummary(s.DependsOn))
 	}
 	if len(s.NodeSelector) > 0 {
 		add("Node selector:", keyValues(s.NodeSelector))
@@ -105,6 +98,18 @@ func Describe(w io.Writer, d *Description, now time.Time) error {
 	section(ew, "Instances", len(d.Instances), InstanceTable(d.Instances, now), nil)
 	section(ew, "Events", len(d.Events), EventTable(d.Events, now), d.EventsErr)
 	return ew.err
+}
+
+// dependsSummary is "db (Ready), cache": each dependency and its condition.
+func dependsSummary(deps []v1alpha1.Dependency) string {
+	out := make([]string, len(deps))
+	for i, d := range deps {
+		out[i] = d.App
+		if d.Condition != "" {
+			out[i] += " (" + string(d.Condition) + ")"
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // keyWidth is the width of describe's key column: every describe output
