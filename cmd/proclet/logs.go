@@ -12,7 +12,7 @@ import (
 	"proclet.dev/proclet/server/client"
 )
 
-const logsUsage = "proclet logs APP[/INSTANCE] [-f] [--tail N] [--stderr] [--server URL]"
+const logsUsage = "proclet logs APP[/INSTANCE] [-f] [--tail N] [--since 10m|TIME] [--previous] [--timestamps] [-o json] [--stderr] [--server URL]"
 
 // logsOptions is the command line of `proclet logs`.
 type logsOptions struct {
@@ -20,6 +20,7 @@ type logsOptions struct {
 	stream        string // stdout or stderr
 	tail          int    // < 0: everything
 	follow        bool
+	query         logsQueryFlags // logs_query.go
 }
 
 // runLogs is `proclet logs APP[/INSTANCE]`: one instance's output as it is,
@@ -33,9 +34,18 @@ func runLogs(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.follow, "follow", false, "same as -f")
 	fs.IntVar(&o.tail, "tail", -1, "show only the last `N` lines (of each instance); -1: all")
 	errStream := fs.Bool("stderr", false, "show the standard error instead of the standard output")
+	fs.StringVar(&o.query.since, "since", "", "show only the lines read since this `duration` ago (10m) or time (RFC 3339)")
+	fs.BoolVar(&o.query.previous, "previous", false, "show the previous run of the instance (the one before its last start)")
+	fs.BoolVar(&o.query.previous, "p", false, "same as --previous")
+	fs.BoolVar(&o.query.timestamps, "timestamps", false, "prefix each line with the time the daemon read it, and show each run's start")
+	fs.StringVar(&o.query.output, "o", "", "output `format`: json (JSON lines: time, stream, instance, line)")
+	fs.StringVar(&o.query.output, "output", "", "same as -o `format`")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return flagExit(err)
+	}
+	if err := o.query.check(); err != nil {
+		return exitCode(fs, stderr, err)
 	}
 	if len(pos) != 1 {
 		return exitCode(fs, stderr, &usageError{"want exactly one APP or APP/INSTANCE"})
@@ -56,7 +66,7 @@ func runLogs(args []string, stdout, stderr io.Writer) int {
 
 func logs(ctx context.Context, c *client.Client, o logsOptions, stdout, stderr io.Writer) error {
 	if o.instance != "" {
-		rc, err := c.Logs(ctx, o.app, o.instance, o.stream, o.tail, o.follow)
+		rc, err := openLog(ctx, c, o, o.instance)
 		if err != nil {
 			return err
 		}
@@ -81,13 +91,13 @@ func logs(ctx context.Context, c *client.Client, o logsOptions, stdout, stderr i
 		failed++
 	}
 	for _, in := range insts {
-		rc, err := c.Logs(ctx, o.app, in.Name, o.stream, o.tail, o.follow)
+		rc, err := openLog(ctx, c, o, in.Name)
 		if err != nil {
 			fail(in.Name, err)
 			continue
 		}
 		defer rc.Close()
-		src := client.LineSource{Prefix: "[" + in.Name + "] ", R: rc}
+		src := client.LineSource{Prefix: linePrefix(o, in.Name), R: rc}
 		if o.follow {
 			sources = append(sources, src)
 			continue

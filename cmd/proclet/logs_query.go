@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"proclet.dev/proclet/server/client"
+)
+
+// logsQueryFlags are the flags of `proclet logs` that choose and show
+// lines: --since, --previous, --timestamps, -o json.
+type logsQueryFlags struct {
+	since      string
+	previous   bool
+	timestamps bool
+	output     string
+}
+
+// check refuses an output format other than json.
+func (q *logsQueryFlags) check() error {
+	if q.output != "" && q.output != "json" {
+		return &usageError{fmt.Sprintf("-o %q: the only output format of logs is json", q.output)}
+	}
+	return nil
+}
+
+// openLog opens the log of one instance as the options ask.
+func openLog(ctx context.Context, c *client.Client, o logsOptions, instance string) (io.ReadCloser, error) {
+	return c.LogsQuery(ctx, o.app, instance, client.LogQuery{Stream: o.stream, Tail: o.tail, Follow: o.follow,
+		Previous: o.query.previous, Timestamps: o.query.timestamps, Since: o.query.since, JSON: o.query.output == "json"})
+}
+
+// linePrefix is what each line of an instance gets when several are
+// shown: its name, except in JSON (each record names its instance).
+func linePrefix(o logsOptions, instance string) string {
+	if o.query.output == "json" {
+		return ""
+	}
+	return "[" + instance + "] "
+}
