@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"proclet.dev/proclet/runtime/logfile"
 	"strconv"
 	"strings"
 	"syscall"
@@ -186,6 +187,7 @@ func logSeqs(t *testing.T, state, instance string) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	data = logfile.Plain(data) // the lines as printed, without their CRI prefix
 	var out []int
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
@@ -217,7 +219,7 @@ func waitLines(t *testing.T, state string, insts map[string]v1alpha1.Instance, w
 		want := want(name)
 		eventually(t, 20*time.Second, fmt.Sprintf("%s logging line %d", name, want), func() bool {
 			data, _ := os.ReadFile(logPath(state, name))
-			return bytes.Contains(data, []byte(fmt.Sprintf("%s stdout %d\n", name, want)))
+			return bytes.Contains(logfile.Plain(data), []byte(fmt.Sprintf("%s stdout %d\n", name, want)))
 		})
 	}
 }
