@@ -31,17 +31,6 @@ func (l *File) piece() int {
 	return int(max(min(l.maxSize, MaxLinePieceCap), 1))
 }
 
-// nextPiece is the text of the next line of the file taken from p, how
-// many bytes of p it consumes (its newline included), and whether it is
-// partial: cut at limit bytes, or the end of p without a newline.
-func nextPiece(p []byte, limit int) (text []byte, used int, partial bool) {
-	if i := bytes.IndexByte(p[:min(len(p), limit+1)], '\n'); i >= 0 {
-		return p[:i], i + 1, false
-	}
-	n := min(len(p), limit)
-	return p[:n], n, true
-}
-
 // lastLineLen is how many bytes the file at path, of the given size, holds
 // after its last newline, looked for in its last limit bytes (limit when
 // there is none there). A file written by an older daemon may end mid-line;

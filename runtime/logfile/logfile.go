@@ -1,12 +1,14 @@
 package logfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -186,19 +188,24 @@ func (l *File) emitLocked(p []byte, stream string, now time.Time) error {
 	bp := outBufs.Get().(*[]byte)
 	defer outBufs.Put(bp)
 	var prefix [64]byte
-	pre := appendPrefix(prefix[:0], now, stream)
+	pre := append(appendPrefix(prefix[:0], now, stream), 'F', ' ') // formatted once for all of p
+	tag := len(pre) - 2
 	out := (*bp)[:0]
 	if l.lineLen > 0 { // an older daemon's file ends mid-line: end it
 		out = append(out, '\n')
 	}
-	piece := l.piece()
+	out = slices.Grow(out, len(p)+(bytes.Count(p, []byte{'\n'})+1)*(len(pre)+1))
+	piece, partial := l.piece(), false
 	for len(p) > 0 {
-		text, used, partial := nextPiece(p, piece)
-		p = p[used:]
-		n := len(pre) + 2 + len(text) + 1
-		if l.size+int64(len(out)) > 0 && l.size+int64(len(out)+n) > l.maxSize {
+		n := bytes.IndexByte(p[:min(len(p), piece+1)], '\n') + 1 // the line and its newline
+		partial = n == 0
+		if partial { // no newline within a piece: a P piece (cut.go)
+			n = min(len(p), piece)
+		}
+		size := len(pre) + n + b2i(partial)
+		if l.size+int64(len(out)) > 0 && l.size+int64(len(out)+size) > l.maxSize {
 			if err := l.flushLocked(out); err != nil {
-				*bp = out
+				*bp = out[:0]
 				return err
 			}
 			out = out[:0]
@@ -207,13 +214,17 @@ func (l *File) emitLocked(p []byte, stream string, now time.Time) error {
 				return err
 			}
 		}
+		start := len(out)
 		out = append(out, pre...)
-		out = append(out, "FP"[b2i(partial)], ' ')
-		out = append(out, text...)
-		out = append(out, '\n')
-		if stream != StreamProclet {
-			l.partial = partial
+		out = append(out, p[:n]...)
+		if partial {
+			out[start+tag] = 'P'
+			out = append(out, '\n')
 		}
+		p = p[n:]
+	}
+	if stream != StreamProclet {
+		l.partial = partial
 	}
 	err := l.flushLocked(out)
 	*bp = out[:0]
