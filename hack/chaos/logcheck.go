@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"proclet.dev/proclet/runtime/logfile"
 	"regexp"
 	"slices"
 	"strconv"
@@ -181,24 +182,26 @@ func readLogSet(files []string) ([]logLine, error) {
 			parts = nil
 		}
 		for i, p := range parts {
-			l := logLine{file: filepath.Base(path), no: i + 1, text: p,
-				open: !complete && i == len(parts)-1 && fi == len(files)-1}
+			// CRI lines (docs/logging.md); lines without a prefix are an
+			// older daemon's, with the old cut mark.
+			parsed := logfile.ParseLine([]byte(p))
+			if parsed.Stream == logfile.StreamProclet {
+				continue // a run's start marker
+			}
+			last := i == len(parts)-1 && fi == len(files)-1
+			l := logLine{file: filepath.Base(path), no: i + 1, text: string(parsed.Text),
+				open: last && (!complete || parsed.Partial)}
 			if n := len(out); n > 0 && out[n-1].cut {
 				// The rest of a line the daemon cut: one line again.
 				l.text, l.file, l.no = out[n-1].text+l.text, out[n-1].file, out[n-1].no
 				out = out[:n-1]
 			}
-			l.text, l.cut = strings.CutSuffix(l.text, lineCutMark)
+			l.cut = parsed.Partial && !l.open
 			out = append(out, l)
 		}
 	}
 	return out, nil
 }
-
-// lineCutMark ends a piece of a line longer than the daemon's piece (64
-// KiB): the line goes on on the next line of the log, maybe in the next
-// file (docs/manifests.md).
-const lineCutMark = " [proclet: line cut, continued on the next line]"
 
 // instancesWithLogs lists the instances that have a log file set of
 // stream in an app's log directory.
@@ -239,7 +242,7 @@ func stderrLines(dir, instance string) ([]string, error) {
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if t := strings.TrimSpace(sc.Text()); t != "" {
+			if t := strings.TrimSpace(string(logfile.ParseLine(sc.Bytes()).Text)); t != "" {
 				out = append(out, filepath.Base(path)+": "+t)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"proclet.dev/proclet/runtime/logfile"
 	"reflect"
 	"strings"
 	"testing"
@@ -95,9 +96,11 @@ func TestLogSetOrderAndRead(t *testing.T) {
 		}
 	}
 	write("web-0.stdout.log.10", "a\n")
-	write("web-0.stdout.log.2", "b\nc1"+lineCutMark+"\n")
-	write("web-0.stdout.log.1", "c2"+lineCutMark+"\nc3\nd\n")
-	write("web-0.stdout.log", "e\nf") // f without its newline yet
+	// Files of an older daemon (bare lines, cut marks), then CRI lines.
+	write("web-0.stdout.log.2", "b\nc1"+logfile.CutMark)
+	const ts = "2026-12-07T17:20:31.123456789Z "
+	write("web-0.stdout.log.1", "c2"+logfile.CutMark+ts+"stdout P c3\n"+ts+"stdout F c4\n"+ts+"stdout F d\n")
+	write("web-0.stdout.log", ts+"stdout F e\n"+ts+"proclet F --- started pid 9 revision r ---\n"+ts+"stdout P f\n") // f not finished yet
 	write("web-0.stderr.log", "oops\n")
 	write("web-1.stdout.log", "")
 	write("web-0.stdout.log.x", "not a rotated file\n")
@@ -125,7 +128,7 @@ func TestLogSetOrderAndRead(t *testing.T) {
 			t.Errorf("line %q open=%v", l.text, l.open)
 		}
 	}
-	if !reflect.DeepEqual(texts, []string{"a", "b", "c1c2c3", "d", "e", "f"}) { // a cut line is one again
+	if !reflect.DeepEqual(texts, []string{"a", "b", "c1c2c3c4", "d", "e", "f"}) { // a cut line is one again
 		t.Fatalf("lines %q", texts)
 	}
 	insts, err := instancesWithLogs(dir, "stdout")
