@@ -120,3 +120,45 @@ func TestLogs_GoneInstanceReadFromItsFiles(t *testing.T) {
 		}
 	}
 }
+
+// Bounds of the view: a cut line is joined into JSON records of at most
+// maxJSONLine, partial on all but the last; a foreign line without a
+// newline is passed on in pieces of maxViewLine, never held whole.
+func TestLogs_ViewBounds(t *testing.T) {
+	f := newLogFixture(t, Options{})
+	now := time.Now()
+	piece := strings.Repeat("x", 64<<10)
+	var b strings.Builder
+	for range 5 { // 320 KiB of one line
+		b.WriteString(cri(now, "stdout", "P", piece))
+	}
+	b.WriteString(cri(now, "stdout", "F", "end"))
+	writeFile(t, f.path("web-0", "stdout"), b.String())
+	rec := get(t, f.s, "GET", "/api/v1/apps/web/instances/web-0/logs?format=json")
+	var recs []jsonLine
+	for _, l := range strings.Split(strings.TrimSuffix(rec.Body.String(), "\n"), "\n") {
+		var j jsonLine
+		if err := json.Unmarshal([]byte(l), &j); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, j)
+	}
+	if len(recs) != 2 || len(recs[0].Line) != maxJSONLine || !recs[0].Partial || recs[1].Partial ||
+		len(recs[0].Line)+len(recs[1].Line) != 5*len(piece)+3 {
+		t.Errorf("%d records", len(recs))
+	}
+
+	var out strings.Builder
+	vw := newViewWriter(&out, logView{})
+	huge := []byte(strings.Repeat("y", 4*maxViewLine))
+	for i := 0; i < len(huge); i += 1000 {
+		vw.Write(huge[i:min(i+1000, len(huge))])
+		if len(vw.pending) > maxViewLine {
+			t.Fatalf("the view holds %d bytes of one line", len(vw.pending))
+		}
+	}
+	vw.finish()
+	if out.String() != string(huge) {
+		t.Errorf("a foreign line of %d bytes came out as %d", len(huge), out.Len())
+	}
+}

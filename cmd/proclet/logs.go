@@ -78,7 +78,7 @@ func logs(ctx context.Context, c *client.Client, o logsOptions, stdout, stderr i
 	}
 	insts, err := c.Instances(ctx, o.app)
 	if err != nil {
-		return err
+		return goneAppHint(o.app, err)
 	}
 	if len(insts) == 0 {
 		return fmt.Errorf("app %q has no instances", o.app)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"proclet.dev/proclet/server/client"
 )
@@ -38,4 +39,13 @@ func linePrefix(o logsOptions, instance string) string {
 		return ""
 	}
 	return "[" + instance + "] "
+}
+
+// goneAppHint adds to an app's not found that the logs of a removed app
+// are read by naming an instance (they are kept --log-retention).
+func goneAppHint(app string, err error) error {
+	if strings.Contains(err.Error(), "not found") {
+		return fmt.Errorf("%w (the logs of a removed app are kept for a while: name an instance, %s/%s-0)", err, app, app)
+	}
+	return err
 }
