@@ -53,7 +53,7 @@ func sweepApp(dir, app string, cutoff time.Time, live func(app, instance string)
 	files := map[string][]string{}
 	for _, e := range entries {
 		inst, ok := logInstance(e.Name())
-		if !ok || live(app, inst) || looked >= budget {
+		if !ok || looked >= budget || live(app, inst) {
 			continue
 		}
 		looked++
