@@ -37,11 +37,12 @@ func (s *streamWriter) flush() bool {
 }
 
 // follow streams what is appended to the log at path until ctx ends or the
-// client is gone, starting at cur's position (cur may be nil: no file yet).
+// client is gone, through the view vw (which writes to out), starting at
+// cur's position (cur may be nil: no file yet).
 // It polls: after a rotation (path is another file now) it drains the old
 // file, then reads the new one from its start; after a truncation it reads
 // again from the start. One flush per batch.
-func (s *Server) follow(ctx context.Context, out *streamWriter, path string, cur *os.File) {
+func (s *Server) follow(ctx context.Context, vw *viewWriter, out *streamWriter, path string, cur *os.File) {
 	defer func() {
 		if cur != nil {
 			cur.Close()
@@ -52,7 +53,7 @@ func (s *Server) follow(ctx context.Context, out *streamWriter, path string, cur
 	defer tick.Stop()
 	for {
 		if cur != nil {
-			n, err := copyAvailable(out, cur, buf)
+			n, err := copyAvailable(vw, cur, buf)
 			if err != nil || (n > 0 && !out.flush()) {
 				return
 			}
@@ -65,7 +66,7 @@ func (s *Server) follow(ctx context.Context, out *streamWriter, path string, cur
 			if cur != nil {
 				// The writer closes a file before renaming it: what it
 				// wrote last is there now.
-				n, err := copyAvailable(out, cur, buf)
+				n, err := copyAvailable(vw, cur, buf)
 				if err != nil || (n > 0 && !out.flush()) {
 					next.Close()
 					return

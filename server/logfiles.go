@@ -125,24 +125,41 @@ type position struct {
 	off int64
 }
 
-// tailStart is where the last n lines begin (n < 0: the very beginning).
-// It reads backwards in chunks, so it costs one chunk of memory and reads
-// only what it returns. A final newline ends the last line; it does not
-// start an empty one.
-func (s *segments) tailStart(n int) (position, error) {
+// end is the position after the last byte of the log.
+func (s *segments) end() position {
+	if len(s.list) == 0 {
+		return position{}
+	}
+	last := len(s.list) - 1
+	return position{seg: last, off: s.list[last].size}
+}
+
+// tailStart is where the last n lines before stop begin (n < 0: the very
+// beginning). It reads backwards in chunks, so it costs one chunk of
+// memory and reads only what it returns. A final newline ends the last
+// line; it does not start an empty one. The daemon's start markers are not
+// counted, and a cut line counts once, with all its P pieces (tailKind),
+// when the chunk holds the beginning of their lines.
+func (s *segments) tailStart(n int, stop position) (position, error) {
 	if n < 0 || len(s.list) == 0 {
 		return position{}, nil
 	}
-	last := len(s.list) - 1
 	if n == 0 {
-		return position{seg: last, off: s.list[last].size}, nil
+		return stop, nil
 	}
 	buf := make([]byte, chunkSize)
 	finalByte, count, budget := true, 0, maxTailScan
-	for i := last; i >= 0; i-- {
+	var found *position // the nth line's start, moved back over its P pieces
+	for i := stop.seg; i >= 0; i-- {
 		end := s.list[i].size
+		if i == stop.seg {
+			end = stop.off
+		}
 		for end > 0 {
 			if budget == 0 {
+				if found != nil {
+					return *found, nil
+				}
 				return position{seg: i, off: end}, nil // looked back maxTailScan
 			}
 			start := max(0, end-int64(len(buf)), end-budget)
@@ -160,14 +177,39 @@ func (s *segments) tailStart(n int) (position, error) {
 					finalByte = false
 					continue
 				}
-				if count++; count == n {
-					return position{seg: i, off: start + int64(j) + 1}, nil
+				here := position{seg: i, off: start + int64(j) + 1}
+				marker, partial := tailKind(chunk[j+1:])
+				switch {
+				case found != nil && partial: // the first pieces of the line found
+					found = &here
+				case found != nil:
+					return *found, nil
+				case marker || partial: // a P piece counts with its last piece
+				default:
+					if count++; count == n {
+						found = &here
+					}
 				}
 			}
 			end = start
 		}
 	}
+	if found != nil && !(found.seg == 0 && found.off == 0) {
+		if _, partial := tailKind(s.firstBytes()); !partial {
+			return *found, nil
+		}
+	}
 	return position{}, nil
+}
+
+// firstBytes are the first bytes of the log (enough for tailKind).
+func (s *segments) firstBytes() []byte {
+	var b [64]byte
+	if len(s.list) == 0 {
+		return nil
+	}
+	n, _ := s.list[0].f.ReadAt(b[:], 0)
+	return b[:n]
 }
 
 // copyFrom writes everything from p to the current end of the newest file

@@ -42,6 +42,9 @@ type Options struct {
 	// "stdout" or "stderr"; rotated files are that path plus ".1", ".2"...
 	// Nil: every log answer is empty.
 	LogPath func(app, instance, stream string) string
+	// LogSweep, when not nil, deletes the log files of instances that are
+	// gone (logs_retention.go); Run calls it now and then.
+	LogSweep *LogSweep
 	// APIKeys, when not empty, are the keys every endpoint but /healthz,
 	// /readyz (and /metrics with MetricsPublic) requires.
 	APIKeys []string
@@ -114,6 +117,7 @@ type Server struct {
 	log        *slog.Logger
 	version    string
 	logPath    func(app, instance, stream string) string
+	sweep      *LogSweep
 	keys       keyring
 	metricsPub bool
 	corsOrigin string
@@ -142,6 +146,7 @@ func New(opts Options) *Server {
 		log:        opts.Log,
 		version:    opts.Version,
 		logPath:    opts.LogPath,
+		sweep:      opts.LogSweep,
 		keys:       newKeyring(opts.APIKeys),
 		metricsPub: opts.MetricsPublic,
 		corsOrigin: opts.CORSOrigin,
@@ -243,6 +248,9 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	}
 	if ready != nil {
 		ready(ln.Addr())
+	}
+	if s.sweep != nil {
+		go s.sweepLogs(ctx)
 	}
 	return s.serve(ctx, ln)
 }

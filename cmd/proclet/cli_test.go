@@ -333,7 +333,7 @@ func TestLogs_InstanceNameAlone(t *testing.T) {
 	if code, out, errOut := cliRun("logs", "web-1", "--server", url); code != 0 || out != "one\n" {
 		t.Errorf("logs web-1: code %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	if code, _, errOut := cliRun("logs", "web-7", "--server", url); code != 1 || errOut != "proclet logs: app \"web-7\" not found\n" {
+	if code, _, errOut := cliRun("logs", "web-7", "--server", url); code != 1 || errOut != "proclet logs: app \"web-7\" not found (the logs of a removed app or instance are kept for a while: name it as APP/INSTANCE, web/web-7)\n" {
 		t.Errorf("logs web-7: code %d, stderr %q", code, errOut)
 	}
 }

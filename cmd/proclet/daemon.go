@@ -179,7 +179,12 @@ func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, m
 	if err != nil {
 		return nil, err
 	}
+	var sweep *server.LogSweep
+	if cfg.logRetention > 0 {
+		sweep = &server.LogSweep{StateDir: cfg.stateDir, Retention: cfg.logRetention}
+	}
 	return server.New(server.Options{
+		LogSweep:                sweep,
 		Status:                  status,
 		Log:                     log,
 		Version:                 version,

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"proclet.dev/proclet/runtime/exec"
+	"proclet.dev/proclet/server"
 )
 
 // daemonConfig is the daemon's command line.
@@ -45,6 +46,9 @@ type daemonConfig struct {
 	debugListen string
 	// logFileMode is the mode of the instances' log files.
 	logFileMode os.FileMode
+	// logRetention is how long the log files of gone instances are kept
+	// after their last write (0: forever).
+	logRetention time.Duration
 }
 
 // parseDaemonFlags reads `proclet run`'s flags and checks them; the error
@@ -97,6 +101,7 @@ func defineDaemonFlags(fs *pflag.FlagSet, c *daemonConfig) *string {
 	fs.StringVar(&c.corsOrigin, "cors-origin", "", "the one `origin` (https://host[:port]) allowed to read the API from a browser")
 	fs.IntVar(&c.maxConnections, "max-connections", 0, "cap on open API connections (0: a quarter of RLIMIT_NOFILE, at most 1024); over it the longest idle one is closed, else the new one gets 503")
 	fs.IntVar(&c.maxPerClient, "max-connections-per-client", 0, "cap on open API connections from one client address (0: 64)")
+	fs.DurationVar(&c.logRetention, "log-retention", server.DefaultLogRetention, "delete the log files of instances that are gone (app removed, scaled down, replaced) this `long` after their last write (0: keep them)")
 	fs.Var(&c.allowedHosts, "allowed-host", "a `name` a request's Host header may give besides localhost and IP addresses (a reverse proxy's); repeatable. On a loopback --listen every other name is refused (DNS rebinding); elsewhere, names are checked only when this is given")
 	return fs.String("log-file-mode", "0600", "octal `mode` of the instances' log files, from 0600 to 0666 (e.g. 0640: readable by the group)")
 }
@@ -126,6 +131,9 @@ func (c *daemonConfig) check() error {
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return fmt.Errorf("--log-format: %q is neither text nor json", c.logFormat)
+	}
+	if c.logRetention < 0 {
+		return fmt.Errorf("--log-retention: %s must not be negative", c.logRetention)
 	}
 	if c.resync <= 0 {
 		return fmt.Errorf("--resync: %s must be positive", c.resync)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseDaemonFlags_LogFileMode(t *testing.T) {
@@ -53,5 +54,19 @@ func TestParseDaemonFlags_RefusesBadValues(t *testing.T) {
 		"--max-connections", "10", "--max-connections-per-client", "10", "--debug-listen", "localhost:6060"})
 	if err != nil || c.corsOrigin != "https://dash.example" || len(c.allowedHosts) != 1 {
 		t.Fatalf("good values: %+v, %v", c, err)
+	}
+}
+
+// --log-retention defaults to 7 days, takes 0 (keep forever) and refuses
+// a negative duration by name.
+func TestDaemonFlags_LogRetention(t *testing.T) {
+	if c, err := parseDaemonFlags(nil); err != nil || c.logRetention != 7*24*time.Hour {
+		t.Errorf("default: %v, %v; want 168h", c.logRetention, err)
+	}
+	if c, err := parseDaemonFlags([]string{"--log-retention", "0"}); err != nil || c.logRetention != 0 {
+		t.Errorf("0: %v, %v", c.logRetention, err)
+	}
+	if _, err := parseDaemonFlags([]string{"--log-retention", "-1h"}); err == nil || !strings.Contains(err.Error(), "--log-retention: -1h0m0s") {
+		t.Errorf("-1h: %v, want an error naming the flag and the value", err)
 	}
 }

@@ -20,6 +20,7 @@ type logsOptions struct {
 	stream        string // stdout or stderr
 	tail          int    // < 0: everything
 	follow        bool
+	query         logsQueryFlags // logs_query.go
 }
 
 // newLogsCmd is `proclet logs APP[/INSTANCE]`: one instance's output as
@@ -44,7 +45,16 @@ alone (workers-1) is that instance. -f follows until Ctrl-C (exit 0).`,
   proclet logs workers-1
 
   # the standard error
-  proclet logs flaky --stderr`,
+  proclet logs flaky --stderr
+
+  # with the time each line was read, of the last 10 minutes
+  proclet logs web --since 10m --timestamps
+
+  # the run before the last restart (after a crash)
+  proclet logs web/web-0 --previous
+
+  # JSON lines for a log shipper
+  proclet logs web -f -o json`,
 		Args: argsBetween(1, 1, "want exactly one APP, APP/INSTANCE or INSTANCE"),
 	}
 	cf := addClientFlags(cmd)
@@ -52,7 +62,14 @@ alone (workers-1) is that instance. -f follows until Ctrl-C (exit 0).`,
 	cmd.Flags().BoolVarP(&o.follow, "follow", "f", false, "follow the output until Ctrl-C")
 	cmd.Flags().IntVar(&o.tail, "tail", -1, "show only the last N lines (of each instance); -1: all")
 	cmd.Flags().BoolVar(&errStream, "stderr", false, "show the standard error instead of the standard output")
+	cmd.Flags().StringVar(&o.query.since, "since", "", "show only the lines read since this duration ago (10m) or time (RFC 3339)")
+	cmd.Flags().BoolVarP(&o.query.previous, "previous", "p", false, "show the previous run of the instance (the one before its last start)")
+	cmd.Flags().BoolVar(&o.query.timestamps, "timestamps", false, "prefix each line with the time the daemon read it, and show each run's start")
+	cmd.Flags().StringVarP(&o.query.output, "output", "o", "", "output format: json (JSON lines: time, stream, instance, line)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := o.query.check(); err != nil {
+			return err
+		}
 		o.app, o.instance, _ = strings.Cut(args[0], "/")
 		o.stream = "stdout"
 		if errStream {
@@ -71,7 +88,7 @@ alone (workers-1) is that instance. -f follows until Ctrl-C (exit 0).`,
 
 func logs(ctx context.Context, c *client.Client, o logsOptions, stdout, stderr io.Writer) error {
 	if o.instance != "" {
-		rc, err := c.Logs(ctx, o.app, o.instance, o.stream, o.tail, o.follow)
+		rc, err := openLog(ctx, c, o, o.instance)
 		if err != nil {
 			return err
 		}
@@ -89,7 +106,7 @@ func logs(ctx context.Context, c *client.Client, o logsOptions, stdout, stderr i
 		}
 	}
 	if err != nil {
-		return err
+		return goneAppHint(o.app, err)
 	}
 	if len(insts) == 0 {
 		return fmt.Errorf("app %q has no instances", o.app)
@@ -102,13 +119,13 @@ func logs(ctx context.Context, c *client.Client, o logsOptions, stdout, stderr i
 		failed++
 	}
 	for _, in := range insts {
-		rc, err := c.Logs(ctx, o.app, in.Name, o.stream, o.tail, o.follow)
+		rc, err := openLog(ctx, c, o, in.Name)
 		if err != nil {
 			fail(in.Name, err)
 			continue
 		}
 		defer rc.Close()
-		src := client.LineSource{Prefix: "[" + in.Name + "] ", R: rc}
+		src := client.LineSource{Prefix: linePrefix(o, in.Name), R: rc}
 		if o.follow {
 			sources = append(sources, src)
 			continue

@@ -24,8 +24,8 @@ GitOps repositories.`,
 		Example: `  proclet validate manifests/
   proclet validate ./apps ./jobs
   proclet validate manifests/web.yaml`,
-		Args:              argsBetween(1, -1, "want at least one file or directory"),
-				RunE: func(cmd *cobra.Command, args []string) error {
+		Args: argsBetween(1, -1, "want at least one file or directory"),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if code := runValidate(args, cmd.OutOrStdout(), cmd.ErrOrStderr()); code != 0 {
 				return &exitError{code: code}
 			}

@@ -35,7 +35,7 @@ type chaos struct {
 
 	daemonKills, daemonRestarts, instanceKills, apiErrors int
 	changes                                               map[string]int
-	logLines, logRuns, cutTails                           int
+	logLines, logRuns, cutTails, logReplays               int
 	converged, appsConverged                              bool
 	convergedIn, appsConvergedIn                          time.Duration
 	daemonLog                                             daemonLogStats

@@ -180,6 +180,7 @@ func (c *chaos) checkLogs(last []v1alpha1.Instance, stoppedAt time.Time) {
 			c.logLines += rep.lines
 			c.logRuns += len(rep.runs)
 			c.cutTails += rep.cutTails
+			c.logReplays += rep.replays
 			for _, b := range rep.breaches {
 				c.breach(invLogs, fmt.Sprintf("%s/%s: %s", app, inst, b))
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"proclet.dev/proclet/runtime/logfile"
 	"regexp"
 	"slices"
 	"strconv"
@@ -37,13 +38,22 @@ type run struct {
 	lines   int
 	cut     bool // ended by a cut line (a prefix of its next line)
 	where   string
+	// replay is the last seq of a round written again (0: none going on):
+	// a daemon killed between writing a round of output and taking it out
+	// of the instance's pipe writes that round again (docs/logging.md).
+	replay int
 }
+
+// maxReplayLines bounds a round written twice: one read of the pipe is at
+// most 64 KiB, and a chaos line is well over 20 bytes.
+const maxReplayLines = 64 << 10 / 20
 
 // logReport is the result of checking one instance's log file set.
 type logReport struct {
 	runs     map[string]*run
 	lines    int
 	cutTails int
+	replays  int // rounds written twice at a daemon kill (allowed)
 	breaches []string
 }
 
@@ -106,13 +116,34 @@ func checkLogLines(instance string, lines []logLine) logReport {
 		switch {
 		case r.cut:
 			bad(l, "run %s goes on after a cut line", id)
+		case r.replay > 0 && seq == r.replay+1:
+			r.replay = seq // the round again, line by line
+			if seq == r.max {
+				r.replay = 0 // and its end: the run goes on
+			}
+		case r.replay > 0:
+			bad(l, "run %s: seq %d in the round written again, want %d", id, seq, r.replay+1)
+			r.replay = 0
 		case seq == r.max+1:
+		case seq <= r.max && r.max-seq < maxReplayLines:
+			// A daemon killed between writing a round and taking it out of
+			// the pipe: the round (its end is the run's last line) again.
+			rep.replays++
+			if seq < r.max {
+				r.replay = seq
+			}
 		case seq <= r.max:
 			bad(l, "run %s: seq %d again (or out of order) after seq %d", id, seq, r.max)
 		default:
 			bad(l, "run %s: gap, seq %d..%d missing after seq %d", id, r.max+1, seq-1, r.max)
 		}
 		r.max = max(r.max, seq)
+	}
+	for _, id := range order {
+		// A round is written again whole: one that stops short was not.
+		if r := rep.runs[id]; r.replay > 0 && len(rep.breaches) < maxBreachesPerSet {
+			rep.breaches = append(rep.breaches, fmt.Sprintf("%s: run %s: seq %d..%d again, stopping at seq %d (or out of order)", r.where, id, r.replay, r.max, r.replay))
+		}
 	}
 	return rep
 }
@@ -181,24 +212,26 @@ func readLogSet(files []string) ([]logLine, error) {
 			parts = nil
 		}
 		for i, p := range parts {
-			l := logLine{file: filepath.Base(path), no: i + 1, text: p,
-				open: !complete && i == len(parts)-1 && fi == len(files)-1}
+			// CRI lines (docs/logging.md); lines without a prefix are an
+			// older daemon's, with the old cut mark.
+			parsed := logfile.ParseLine([]byte(p))
+			if parsed.Stream == logfile.StreamProclet {
+				continue // a run's start marker
+			}
+			last := i == len(parts)-1 && fi == len(files)-1
+			l := logLine{file: filepath.Base(path), no: i + 1, text: string(parsed.Text),
+				open: last && (!complete || parsed.Partial)}
 			if n := len(out); n > 0 && out[n-1].cut {
 				// The rest of a line the daemon cut: one line again.
 				l.text, l.file, l.no = out[n-1].text+l.text, out[n-1].file, out[n-1].no
 				out = out[:n-1]
 			}
-			l.text, l.cut = strings.CutSuffix(l.text, lineCutMark)
+			l.cut = parsed.Partial && !l.open
 			out = append(out, l)
 		}
 	}
 	return out, nil
 }
-
-// lineCutMark ends a piece of a line longer than the daemon's piece (64
-// KiB): the line goes on on the next line of the log, maybe in the next
-// file (docs/manifests.md).
-const lineCutMark = " [proclet: line cut, continued on the next line]"
 
 // instancesWithLogs lists the instances that have a log file set of
 // stream in an app's log directory.
@@ -239,7 +272,7 @@ func stderrLines(dir, instance string) ([]string, error) {
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if t := strings.TrimSpace(sc.Text()); t != "" {
+			if t := strings.TrimSpace(string(logfile.ParseLine(sc.Bytes()).Text)); t != "" {
 				out = append(out, filepath.Base(path)+": "+t)
 			}
 		}

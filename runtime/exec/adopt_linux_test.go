@@ -110,7 +110,7 @@ func byUID(states []runtime.State) map[string]runtime.State {
 // failing the test on any other line.
 func seqs(t *testing.T, path, instance string) []int {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	data, err := readLog(path)
 	if err != nil {
 		t.Fatal(err)
 	}

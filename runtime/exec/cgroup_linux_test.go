@@ -115,7 +115,7 @@ func TestCgroup_StopReachesEscapees(t *testing.T) {
 	st := h.startReady(s)
 	var child int
 	waitFor(t, 5*time.Second, "the setsid child's pid", func() bool {
-		data, _ := os.ReadFile(h.logPath(s, "stdout"))
+		data, _ := readLog(h.logPath(s, "stdout"))
 		if pids := childPIDs(string(data)); len(pids) == 1 {
 			child = pids[0]
 		}

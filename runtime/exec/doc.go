@@ -157,27 +157,31 @@
 // stalls during a long daemon downtime. What is still buffered when an
 // instance exits while no daemon runs is lost with the pipe.
 //
-// Nothing is lost or written twice when the daemon dies at any instant
-// (output_splice_linux.go): the reader does not copy the output through
-// its memory, where a kill -9 would lose what it held. It peeks at the
-// FIFO with tee(2), finds the line boundaries in the copy, and moves
-// exactly those bytes from the FIFO into the log file with splice(2)
-// (between lines, it rotates as Write does): a byte leaves the FIFO only
-// by entering the log, and the next daemon reads on from the first byte
-// not in it. Everything peeked is moved in the same round, a line's tail
-// too (the next round continues that line in the same file). Where tee(2)
-// is refused (not a FIFO) the reader copies through memory, as above.
+// Nothing is lost when the daemon dies at any instant
+// (output_splice_linux.go): the reader does not take output out of the
+// FIFO before it is in the log, where a kill -9 would lose what it held.
+// It peeks at the FIFO with tee(2), finds the line boundaries in the copy,
+// writes those lines to the log with their CRI prefixes (between lines, it
+// rotates as Write does), then takes exactly those bytes out of the FIFO
+// with a splice(2) to /dev/null: the next daemon reads on from the first
+// byte not taken, so a daemon killed between the write and the splice
+// has that round (at most 64 KiB) written twice, never lost. A full peek
+// is written up to its last newline (the rest of the line is in the FIFO
+// already); a shorter one whole, its unfinished tail as a P piece, so a
+// FIFO holding half a line is never peeked at in a loop. Where tee(2) is
+// refused (not a FIFO) the reader copies through memory, as above.
 //
 // # Logs
 //
 // Log files are appended across restarts of an instance and rotated by
 // size (spec.logs.maxSize): .log becomes .log.1, .1 becomes .2 and so on,
-// keeping maxFiles rotated files. Rotation happens only at a line boundary;
-// a line begun in a file is finished there. A line longer than a piece
-// (64 KiB, or maxSize when smaller) is cut: the piece ends with CutMark
-// and a newline, and the line goes on on the next line of the log
-// (runtime/logfile). A cut is a line boundary, so output without newlines is
-// rotated like any other, and a file holds at most maxSize plus a piece.
+// keeping maxFiles rotated files. Each line is in the CRI log format
+// (runtime/logfile: timestamp, stream, F or P), and each start writes a
+// marker line (stream proclet) in both files, so the runs can be told
+// apart. Rotation happens only between lines. A line longer than a piece
+// (64 KiB, or maxSize when smaller) is cut into P pieces, so output without
+// newlines is rotated like any other, and a file holds at most maxSize
+// plus one line.
 // A write error (a full disk) is logged once and the output is dropped
 // while it lasts (State.LogError says why): the reader keeps draining, so
 // an instance never blocks on the daemon's disk. Each round (up to 64 KiB

@@ -201,7 +201,7 @@ func (h *harness) waitLog(s runtime.StartSpec, stream, want string, within time.
 	h.t.Helper()
 	var data []byte
 	waitFor(h.t, within, fmt.Sprintf("%q in %s log", want, stream), func() bool {
-		data, _ = os.ReadFile(h.logPath(s, stream))
+		data, _ = readLog(h.logPath(s, stream))
 		return bytes.Contains(data, []byte(want))
 	})
 	return string(data)
@@ -280,3 +280,10 @@ func childPIDs(log string) []int {
 }
 
 func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
+
+// readLog reads a log file as the instance printed it: CRI prefixes
+// removed, cut lines joined, the daemon's start markers left out.
+func readLog(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	return logfile.Plain(data), err
+}

@@ -57,7 +57,7 @@ func TestLogs_FastWriterLosesNothing(t *testing.T) {
 			t.Errorf("%s holds %d bytes, above maxSize", names[i], len(c))
 		}
 	}
-	checkSequence(t, bytes.Join(contents, nil), s.Instance+" stdout", 1, lines)
+	checkSequence(t, logfile.Plain(bytes.Join(contents, nil)), s.Instance+" stdout", 1, lines)
 	// The log path's speed is measured by the benchmarks, not asserted
 	// here: a loaded machine (CI, -race) made a floor in MB/s flaky.
 }
@@ -80,7 +80,7 @@ func TestLogs_FastWriterKeepsMaxFiles(t *testing.T) {
 		if len(matches) > int(maxFiles)+1 {
 			t.Fatalf("%d log files while writing: %v", len(matches), matches)
 		}
-		data, _ := os.ReadFile(path)
+		data, _ := readLog(path)
 		done = bytes.Contains(data, fmt.Appendf(nil, "%s stdout %d ", s.Instance, lines))
 		if !done && time.Now().After(deadline) {
 			t.Fatal("timed out waiting for the last line")
@@ -91,7 +91,7 @@ func TestLogs_FastWriterKeepsMaxFiles(t *testing.T) {
 	if want := []string{base + ".3", base + ".2", base + ".1", base}; fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("files = %v, want %v", names, want)
 	}
-	all := bytes.Join(contents, nil)
+	all := logfile.Plain(bytes.Join(contents, nil))
 	first := lines - bytes.Count(all, []byte("\n")) + 1
 	checkSequence(t, all, s.Instance+" stdout", first, lines)
 }
@@ -207,16 +207,16 @@ func TestLogFile_ManyLinesPerWrite(t *testing.T) {
 			t.Errorf("%s does not end at a line boundary", names[i])
 		}
 		// A line begun below maxSize stays, up to a piece (maxSize here).
-		if limit := 2*maxSize + len(logfile.CutMark); len(c) > limit {
+		if limit := 2*maxSize + criOverhead; len(c) > limit {
 			t.Errorf("%s holds %d bytes, above maxSize and a piece (%d)", names[i], len(c), limit)
 		}
 		for _, line := range bytes.SplitAfter(c, []byte("\n")) {
-			if len(line) > maxSize+len(logfile.CutMark) {
+			if len(line) > maxSize+criOverhead {
 				t.Errorf("%s holds a line of %d bytes, longer than a piece (%d) and the mark", names[i], len(line), maxSize)
 			}
 		}
 	}
-	if got := joinCut(bytes.Join(contents, nil)); !bytes.Equal(got, input) {
+	if got := logfile.Plain(bytes.Join(contents, nil)); !bytes.Equal(got, input) {
 		t.Errorf("the files hold %d bytes, not the %d written, in order", len(got), len(input))
 	}
 }
@@ -255,8 +255,6 @@ func BenchmarkLogPath(b *testing.B) {
 	}
 }
 
-// joinCut undoes the cuts of a log's text: each piece of a cut line is
-// joined with the next line.
-func joinCut(b []byte) []byte {
-	return bytes.ReplaceAll(b, []byte(logfile.CutMark), nil)
-}
+// criOverhead is what a line of a log file adds to the text it holds:
+// its CRI prefix (for stdout or stderr) and newline.
+const criOverhead = len(logfile.TimeLayout) + len(" stdout P ") + 1

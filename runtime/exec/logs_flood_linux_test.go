@@ -2,7 +2,6 @@ package exec
 
 import (
 	"bytes"
-	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -29,7 +28,7 @@ func TestLogs_EndlessLineStaysBounded(t *testing.T) {
 	s.Spec.Logs = v1alpha1.LogSpec{MaxSize: "1Mi", MaxFiles: &maxFiles}
 	h.start(s)
 	path := h.logPath(s, "stdout")
-	const perFile = 1<<20 + logfile.MaxLinePieceCap + int64(len(logfile.CutMark))
+	const perFile = 1<<20 + logfile.MaxLinePieceCap + int64(criOverhead)
 	bound := int64(maxFiles+1) * perFile
 	deadline := time.Now().Add(2 * time.Minute)
 	checks := 0
@@ -38,7 +37,7 @@ func TestLogs_EndlessLineStaysBounded(t *testing.T) {
 			t.Fatalf("the log files hold %d bytes while it writes, above %d", n, bound)
 		}
 		checks++
-		if errLog, _ := os.ReadFile(h.logPath(s, "stderr")); bytes.Contains(errLog, []byte("flood done")) {
+		if errLog, _ := readLog(h.logPath(s, "stderr")); bytes.Contains(errLog, []byte("flood done")) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -68,7 +67,7 @@ func TestLogs_EndlessLineStaysBounded(t *testing.T) {
 	if total > bound {
 		t.Errorf("the log files hold %d bytes, above %d", total, bound)
 	}
-	tail := bytes.TrimSuffix(joinCut(bytes.Join(contents, nil)), []byte("\n"))
+	tail := bytes.TrimSuffix(logfile.Plain(bytes.Join(contents, nil)), []byte("\n"))
 	if len(tail) < 2<<20 || bytes.IndexByte(tail, '\n') >= 0 {
 		t.Errorf("the files hold %d bytes of output, with newlines where it had none", len(tail))
 	}

@@ -65,7 +65,7 @@ func TestNotify_ReadyAndStatusFromTheInstance(t *testing.T) {
 	if p := h.probeOf(s.UID); p.ReadySince.Sub(st.StartedAt) < 500*time.Millisecond {
 		t.Errorf("ready since %v, %v after the start: before its READY=1", p.ReadySince, p.ReadySince.Sub(st.StartedAt))
 	}
-	if log, _ := os.ReadFile(h.logPath(s, "stdout")); strings.Contains(string(log), "WATCHDOG_USEC") {
+	if log, _ := readLog(h.logPath(s, "stdout")); strings.Contains(string(log), "WATCHDOG_USEC") {
 		t.Error("WATCHDOG_USEC set without a notify liveness probe")
 	}
 }
@@ -239,7 +239,7 @@ func TestNotify_MainPIDOnlyFromTheTree(t *testing.T) {
 	st := h.start(s)
 	var child int
 	waitFor(t, 5*time.Second, "the child", func() bool {
-		log, _ := os.ReadFile(h.logPath(s, "stdout"))
+		log, _ := readLog(h.logPath(s, "stdout"))
 		pids := childPIDs(string(log))
 		if len(pids) > 0 {
 			child = pids[0]

@@ -17,6 +17,7 @@ import (
 
 	"proclet.dev/proclet/runtime"
 	"proclet.dev/proclet/runtime/internal/testutil"
+	"proclet.dev/proclet/runtime/logfile"
 	"proclet.dev/proclet/runtime/procfs"
 )
 
@@ -24,6 +25,7 @@ import (
 // n = first..last, each exactly once and in order.
 func checkSequence(t *testing.T, data []byte, prefix string, first, last int) {
 	t.Helper()
+	data = logfile.Plain(data) // the lines as printed
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	if got, want := len(lines), last-first+1; got != want {
 		t.Errorf("%d lines, want %d", got, want)
@@ -82,7 +84,7 @@ func TestExec_RotationDeletesTheOldest(t *testing.T) {
 	if want := []string{base + ".2", base + ".1", base}; fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("files = %v, want %v", names, want)
 	}
-	all := bytes.Join(contents, nil)
+	all := logfile.Plain(bytes.Join(contents, nil))
 	first := lines - bytes.Count(all, []byte("\n")) + 1
 	if first <= 1 {
 		t.Fatalf("nothing was deleted: first line %d", first)
@@ -112,7 +114,7 @@ func TestExec_DetachLeavesInstanceWritingToItsFIFO(t *testing.T) {
 	}
 
 	// A new reader (the next daemon) gets everything not yet logged.
-	logged, err := os.ReadFile(h.logPath(s, "stdout"))
+	logged, err := readLog(h.logPath(s, "stdout"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -336,8 +336,9 @@ func (p *outputPoller) turn(r *reader) (moved int, eof bool, err error) {
 		buf := readBufs.Get().(*[readBufSize]byte)
 		err = readFull(p.scratch[0], buf[:n])
 		if err == nil {
-			r.out.WriteFrom(src, buf[:n])
-			moved += int(n)
+			w := wholeLines(buf[:n])
+			r.out.WriteFrom(src, buf[:w])
+			moved += w
 		}
 		readBufs.Put(buf)
 		if err != nil {

@@ -396,6 +396,7 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 			done: make(chan struct{}),
 			p:    e.outputs,
 		}
+		h.output[i].out.Mark(logfile.StartMark(pid, s.Revision)) // where this run begins (logs --previous)
 	}
 	return h, nil
 }

@@ -130,7 +130,7 @@ func TestExec_ExpandsCommandAndResolvesPATH(t *testing.T) {
 	}
 	h.start(s)
 	h.waitExit(s.UID, 5*time.Second)
-	got, _ := os.ReadFile(h.logPath(s, "stdout"))
+	got, _ := readLog(h.logPath(s, "stdout"))
 	want := "argv0=" + filepath.Join(bin, "greet") + " arg=hi-" + strconv.Itoa(s.Ordinal) + " dir=" + h.dir + "\n"
 	if string(got) != want {
 		t.Errorf("output = %q, want %q", got, want)
@@ -153,7 +153,7 @@ func TestExec_WorkingDir(t *testing.T) {
 		s.Spec.WorkingDir = tc.workingDir
 		h.start(s)
 		h.waitExit(s.UID, 5*time.Second)
-		if got, _ := os.ReadFile(h.logPath(s, "stdout")); string(got) != tc.want+"\n" {
+		if got, _ := readLog(h.logPath(s, "stdout")); string(got) != tc.want+"\n" {
 			t.Errorf("workingDir %q: pwd = %q, want %q", tc.workingDir, got, tc.want)
 		}
 	}

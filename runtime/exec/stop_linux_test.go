@@ -138,7 +138,7 @@ func TestExec_PreStopRunsOnStop(t *testing.T) {
 	if err != nil || string(marker) != s.Instance+"\n" {
 		t.Errorf("preStop marker = %q, %v; want the instance name (hook env and working dir)", marker, err)
 	}
-	if log, _ := os.ReadFile(h.logPath(s, "stdout")); !strings.Contains(string(log), "draining "+strconv.Itoa(s.Ordinal)+"\n") {
+	if log, _ := readLog(h.logPath(s, "stdout")); !strings.Contains(string(log), "draining "+strconv.Itoa(s.Ordinal)+"\n") {
 		t.Errorf("hook output missing from the instance log: %q", log)
 	}
 }
@@ -360,10 +360,10 @@ func TestExec_DefaultSignalAndAOneWordPreStop(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(h.dir, "marker")); err != nil {
 		t.Errorf("the one-word preStop did not run: %v", err)
 	}
-	if log, _ := os.ReadFile(h.logPath(s, "stderr")); !strings.Contains(string(log), "hook-stderr\n") {
+	if log, _ := readLog(h.logPath(s, "stderr")); !strings.Contains(string(log), "hook-stderr\n") {
 		t.Errorf("hook stderr missing from the instance's stderr log: %q", log)
 	}
-	if log, _ := os.ReadFile(h.logPath(s, "stdout")); strings.Contains(string(log), "hook-stderr") {
+	if log, _ := readLog(h.logPath(s, "stdout")); strings.Contains(string(log), "hook-stderr") {
 		t.Errorf("hook stderr in the instance's stdout log: %q", log)
 	}
 }

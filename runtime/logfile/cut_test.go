@@ -7,34 +7,58 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
-
 	"proclet.dev/proclet/runtime/internal/testutil"
 )
 
-// joinCut undoes the cuts of a log's text: each piece of a cut line is
-// joined with the next line.
-func joinCut(b []byte) []byte {
-	return bytes.ReplaceAll(b, []byte(CutMark), nil)
+// criLine is a line of a log file in the CRI format.
+var criLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr|proclet) [FP] `)
+
+// tagged reads a log file as "F text" / "P text" lines, failing the test
+// on a line that is not in the CRI format.
+func tagged(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.SplitAfter(string(data), "\n") {
+		if line == "" {
+			continue
+		}
+		if !criLine.MatchString(line) || !strings.HasSuffix(line, "\n") {
+			t.Fatalf("%s: line %q is not a CRI line", filepath.Base(name), line)
+		}
+		l := ParseLine([]byte(strings.TrimSuffix(line, "\n")))
+		out = append(out, "FP"[b2i(l.Partial):b2i(l.Partial)+1]+" "+string(l.Text))
+	}
+	return strings.Join(out, "|")
 }
 
+// A line longer than a piece is cut into P pieces, the last one F; the
+// end of a write without a newline is a P piece that the next continues.
 func TestLogFile_CutsALineLongerThanAPiece(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "web-0.stdout.log")
-	l := NewFile(path, 10, 3, slog.New(slog.DiscardHandler)) // a piece is maxSize: 10
+	l := NewFile(path, 10, 10, slog.New(slog.DiscardHandler)) // a piece is maxSize: 10
 	defer l.Close()
-	l.Write([]byte("0123456789ABCDEFGHIJ")) // cut after 10; the rest begins the next line, in the next file
-	l.Write([]byte("\nok\n"))               // ends that line; the next rotates, as any would
-	for name, want := range map[string]string{
-		path + ".2": "0123456789" + CutMark,
-		path + ".1": "ABCDEFGHIJ\n",
-		path:        "ok\n",
-	} {
-		if got, _ := os.ReadFile(name); string(got) != want {
-			t.Errorf("%s = %q, want %q", filepath.Base(name), got, want)
-		}
+	l.Write([]byte("0123456789ABCDEFGHIJ")) // cut after 10; the rest is the end of the write
+	l.Write([]byte("KL\nok\n"))
+	names, contents := testutil.ReadRotated(t, path)
+	var got []string
+	for _, n := range names {
+		got = append(got, tagged(t, filepath.Join(filepath.Dir(path), n)))
+	}
+	if want := "P 0123456789|P ABCDEFGHIJ|F KL|F ok"; strings.Join(got, "|") != want {
+		t.Errorf("lines %q, want %q", strings.Join(got, "|"), want)
+	}
+	if p := Plain(bytes.Join(contents, nil)); string(p) != "0123456789ABCDEFGHIJKL\nok\n" {
+		t.Errorf("plain %q", p)
 	}
 }
 
@@ -49,11 +73,12 @@ func hugeLine(n int) []byte {
 }
 
 // A writer of one endless line: the files are rotated all the same and
-// hold at most maxSize and a piece (with its mark) each, so the set stays
-// within (maxFiles + 1) of that; what they hold is the line's tail,
-// nothing lost or repeated. Checked after every write, by both paths.
+// hold at most maxSize and one line each, so the set stays within
+// (maxFiles + 1) of that; what they hold is the line's tail, nothing lost
+// or repeated. Checked after every write, by both paths.
 func TestLogFile_OneHugeLineStaysBounded(t *testing.T) {
 	const maxSize, maxFiles, total = 100 << 10, 2, 8 << 20
+	const maxLine = len(TimeLayout) + len(" stdout P ") + MaxLinePieceCap + 1
 	input := hugeLine(total)
 	for _, spliced := range []bool{false, true} {
 		name := "copied"
@@ -61,7 +86,7 @@ func TestLogFile_OneHugeLineStaysBounded(t *testing.T) {
 			name = "spliced"
 		}
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "x.log")
+			path := filepath.Join(t.TempDir(), "x.stdout.log")
 			l := NewFile(path, maxSize, maxFiles, slog.New(slog.DiscardHandler))
 			defer l.Close()
 			var pipe [2]int
@@ -70,7 +95,7 @@ func TestLogFile_OneHugeLineStaysBounded(t *testing.T) {
 			}
 			defer unix.Close(pipe[0])
 			defer unix.Close(pipe[1])
-			bound := int64(maxFiles+1) * (maxSize + MaxLinePieceCap + int64(len(CutMark)))
+			bound := int64(maxFiles+1) * int64(maxSize+maxLine)
 			for p, i := input, 0; len(p) > 0; i++ {
 				chunk := p[:min(len(p), 1+(i*7919)%(32<<10))]
 				if spliced {
@@ -93,38 +118,39 @@ func TestLogFile_OneHugeLineStaysBounded(t *testing.T) {
 				t.Errorf("files %v, want %d", names, maxFiles+1)
 			}
 			for i, c := range contents {
-				if len(c) > maxSize+MaxLinePieceCap+len(CutMark) {
+				if len(c) > maxSize+maxLine {
 					t.Errorf("%s holds %d bytes", names[i], len(c))
 				}
 				for _, line := range bytes.SplitAfter(c, []byte("\n")) {
-					if len(line) > MaxLinePieceCap+len(CutMark) {
+					if len(line) > maxLine {
 						t.Errorf("%s holds a line of %d bytes", names[i], len(line))
 					}
 				}
 			}
-			got := joinCut(bytes.Join(contents, nil))
-			if len(got) < maxSize || !bytes.HasSuffix(input, got) {
+			got := Plain(bytes.Join(contents, nil))
+			if len(got) < maxSize/2 || !bytes.HasSuffix(input, got) {
 				t.Errorf("the files hold %d bytes that are not the last ones written", len(got))
 			}
 		})
 	}
 }
 
-// A daemon that finds a file ending mid-line (its predecessor was killed
-// while writing a line) continues that line in the same file.
-func TestLogFile_ContinuesTheLineAFileEndsWith(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.log")
+// A file an older daemon left ending mid-line (no CRI prefix) gets that
+// line ended before the first new one; both stay readable.
+func TestLogFile_EndsTheLineAnOlderFileEndsWith(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.stdout.log")
 	if err := os.WriteFile(path, []byte("abc\ndef"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l := NewFile(path, 8, 2, slog.New(slog.DiscardHandler))
-	l.Write([]byte("ghi\n")) // the file is past maxSize, but mid-line
-	l.Write([]byte("jk\n"))  // rotates
+	l := NewFile(path, 1<<20, 2, slog.New(slog.DiscardHandler))
+	l.Write([]byte("ghi\n"))
 	l.Close()
-	for name, want := range map[string]string{path + ".1": "abc\ndefghi\n", path: "jk\n"} {
-		if got, _ := os.ReadFile(name); string(got) != want {
-			t.Errorf("%s = %q, want %q", filepath.Base(name), got, want)
-		}
+	data, _ := os.ReadFile(path)
+	if !bytes.HasPrefix(data, []byte("abc\ndef\n")) || !criLine.Match(data[len("abc\ndef\n"):]) {
+		t.Errorf("x.log = %q", data)
+	}
+	if got := Plain(data); string(got) != "abc\ndef\nghi\n" {
+		t.Errorf("plain %q", got)
 	}
 }
 
@@ -181,7 +207,7 @@ func TestLogFile_TruncatedBehindItsBack(t *testing.T) {
 	l.Write([]byte("after\n"))
 	fd := pipeWith(t, "spliced\n")
 	l.WriteFrom(fd, []byte("spliced\n"))
-	if got, _ := os.ReadFile(path); string(got) != "after\nspliced\n" {
-		t.Errorf("x.log = %q, want %q", got, "after\nspliced\n")
+	if got := tagged(t, path); got != "F after|F spliced" {
+		t.Errorf("x.log = %q, want %q", got, "F after|F spliced")
 	}
 }

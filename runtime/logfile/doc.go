@@ -1,7 +1,11 @@
 // Package logfile writes an instance's output to its log files,
-// <state-dir>/logs/<app>/<instance>.<stream>.log (Path), rotated by size
-// between lines, with a line too long cut into pieces ending in CutMark,
-// from a buffer (Write) or straight from a pipe with splice(2) (WriteFrom).
+// <state-dir>/logs/<app>/<instance>.<stream>.log (Path), one line of
+// output a line in the CRI log format (cri.go: the time it was read, the
+// stream, F or P), rotated by size between lines, with a line too long cut
+// into P pieces; from a buffer (Write) or from a pipe it peeked at, taking
+// the bytes out of the pipe once written (WriteFrom). It also reads that
+// format back (ParseLine, Plain: older files without prefixes too) and
+// deletes the files of gone instances (Sweep).
 //
 // It owns the files and their rotation only: it must never block the
 // instance on the daemon's disk (a write error is logged once and the

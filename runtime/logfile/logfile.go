@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -29,11 +31,11 @@ func Path(stateDir, app, instance, stream string) string {
 // shared by every handle that writes the same path (an instance restarted
 // while its predecessor still drains), so rotation happens in one place.
 //
-// Invariants: a rotation only happens at a line boundary; a line is at
-// most maxLinePiece(maxSize) bytes in a file: a longer one is cut into
-// pieces, each but the last ending with CutMark (cut.go), and
-// a cut is a line boundary too. So whatever the output looks like, a file
-// holds at most maxSize plus one piece, and every file is rotated. A write
+// Invariants: every write ends on a newline of the file and a rotation
+// only happens between lines; a line's text is at most piece() bytes: a
+// longer one is cut into P pieces (cut.go). So whatever the output looks
+// like, a file holds at most maxSize plus one line (a prefix, a piece, a
+// newline), and every file is rotated. A write
 // error is logged once (until a write succeeds again) and the data is
 // dropped: the reader must keep draining so the instance never blocks on a
 // full disk.
@@ -50,7 +52,9 @@ type File struct {
 	f        *os.File    // opened without O_APPEND: written at size (pwrite, splice with an offset)
 	fd       int         // f's fd while f is open
 	size     int64       // the file's size, where the next byte goes
-	lineLen  int64       // bytes of the current line in the file: 0 at a line start
+	lineLen  int64       // bytes after the file's last newline (an older daemon's unfinished line)
+	stream   string      // of the lines Write appends: stdout or stderr, from the path
+	partial  bool        // the last line of the stream written is a P piece
 	failing  bool        // an error was logged and no write succeeded since
 
 	// failure is the error while failing, nil otherwise: read without mu
@@ -67,7 +71,11 @@ const DefaultMode os.FileMode = 0o600
 // maxFiles files; nothing is opened before the first write. Callers share
 // one File per path (runtime/exec counts the handles using it).
 func NewFile(path string, maxSize int64, maxFiles int, log *slog.Logger) *File {
-	return &File{path: path, maxSize: maxSize, maxFiles: maxFiles, log: log, mode: DefaultMode, fd: -1}
+	stream := "stdout"
+	if strings.HasSuffix(path, ".stderr.log") {
+		stream = "stderr"
+	}
+	return &File{path: path, maxSize: maxSize, maxFiles: maxFiles, log: log, mode: DefaultMode, fd: -1, stream: stream}
 }
 
 // Name is the file's path.
@@ -103,16 +111,30 @@ func (l *File) SetLimits(maxSize int64, maxFiles int) {
 	l.mu.Unlock()
 }
 
-// Write appends p: whole lines, or a piece of one, or lines and then a
-// piece. The file is rotated between lines, before a line that would push
-// it past maxSize; a line is cut at maxLinePiece.
+// Write appends p, the output of one read: each line of it becomes a
+// line of the file, prefixed with one timestamp (now, taken once for the
+// whole of p) and the file's stream; a line longer than a piece, and the
+// end of p when it has no newline, become P pieces (cut.go). The file is
+// rotated between lines of the file, before one that would push it past
+// maxSize.
 func (l *File) Write(p []byte) {
 	if len(p) == 0 {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, err := l.emitLocked(p, func(seg []byte) (int, error) { return l.f.WriteAt(seg, l.size) })
+	l.noteLocked(l.emitLocked(p, l.stream, time.Now()))
+}
+
+// Mark appends one line of the daemon's own (stream proclet), such as a
+// run's StartMark. A line of the instance left partial is ended first.
+func (l *File) Mark(text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.endLineLocked(time.Now())
+	if err == nil {
+		err = l.emitLocked([]byte(text+"\n"), StreamProclet, time.Now())
+	}
 	l.noteLocked(err)
 }
 
@@ -136,53 +158,100 @@ func (l *File) noteLocked(err error) {
 	l.failing = false
 }
 
-// EndLine terminates a line left unfinished (the stream ended without a
-// final newline), so the next writer starts on a fresh line.
+// EndLine ends a line left partial (the stream ended without a final
+// newline) with an empty F piece, so that readers see it whole.
 func (l *File) EndLine() {
 	l.mu.Lock()
-	mid := l.lineLen > 0
-	l.mu.Unlock()
-	if mid {
-		l.Write([]byte{'\n'})
-	}
+	defer l.mu.Unlock()
+	l.noteLocked(l.endLineLocked(time.Now()))
 }
 
-// emitLocked writes p segment by segment (segmentLocked), each with put
-// (a write of the copy, or a splice of the same bytes from a FIFO),
-// rotating before a segment and marking a cut after one as it says. On an
-// error it returns how many bytes of p were not offered to put: put itself
-// deals with the rest of its own segment.
-func (l *File) emitLocked(p []byte, put func(seg []byte) (int, error)) (rest int, err error) {
+func (l *File) endLineLocked(now time.Time) error {
+	if !l.partial {
+		return nil
+	}
+	return l.emitLocked([]byte{'\n'}, l.stream, now)
+}
+
+// outBufs holds the buffers a write formats its lines into.
+var outBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// emitLocked formats p into lines of stream at now and writes them, in one
+// write(2) per file it goes into, rotating between lines as needed.
+func (l *File) emitLocked(p []byte, stream string, now time.Time) error {
 	l.resyncLocked()
+	if l.f == nil { // first, so that size and lineLen are the file's
+		if err := l.openLocked(); err != nil {
+			return err
+		}
+	}
+	bp := outBufs.Get().(*[]byte)
+	defer outBufs.Put(bp)
+	var prefix [64]byte
+	pre := append(appendPrefix(prefix[:0], now, stream), 'F', ' ') // formatted once for all of p
+	tag := len(pre) - 2
+	out := (*bp)[:0]
+	if l.lineLen > 0 { // an older daemon's file ends mid-line: end it
+		out = append(out, '\n')
+	}
+	out = slices.Grow(out, len(p)+(bytes.Count(p, []byte{'\n'})+1)*(len(pre)+1))
+	piece, partial := l.piece(), false
 	for len(p) > 0 {
-		if l.f == nil { // first, so that size and lineLen are the file's
-			if err := l.openLocked(); err != nil {
-				return len(p), err
-			}
+		n := bytes.IndexByte(p[:min(len(p), piece+1)], '\n') + 1 // the line and its newline
+		partial = n == 0
+		if partial { // no newline within a piece: a P piece (cut.go)
+			n = min(len(p), piece)
 		}
-		n, cut, rotate := l.segmentLocked(p)
-		if rotate {
+		size := len(pre) + n + b2i(partial)
+		if l.size+int64(len(out)) > 0 && l.size+int64(len(out)+size) > l.maxSize {
+			if err := l.flushLocked(out); err != nil {
+				*bp = out[:0]
+				return err
+			}
+			out = out[:0]
 			if err := l.rotateLocked(); err != nil {
-				return len(p), err
+				*bp = out
+				return err
 			}
 		}
-		if n > 0 {
-			w, err := put(p[:n])
-			l.advanceLocked(p[:w])
-			if err != nil {
-				return len(p) - n, l.failLocked(err)
-			}
-		}
-		if cut {
-			w, err := l.f.WriteAt([]byte(CutMark), l.size)
-			l.advanceLocked([]byte(CutMark)[:w])
-			if err != nil {
-				return len(p) - n, l.failLocked(err)
-			}
+		start := len(out)
+		out = append(out, pre...)
+		out = append(out, p[:n]...)
+		if partial {
+			out[start+tag] = 'P'
+			out = append(out, '\n')
 		}
 		p = p[n:]
 	}
-	return 0, nil
+	if stream != StreamProclet {
+		l.partial = partial
+	}
+	err := l.flushLocked(out)
+	*bp = out[:0]
+	return err
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// flushLocked writes out at the end of the file.
+func (l *File) flushLocked(out []byte) error {
+	if len(out) == 0 {
+		return nil
+	}
+	w, err := l.f.WriteAt(out, l.size)
+	l.size += int64(w)
+	if w > 0 {
+		l.lineLen = 0 // the file ends with a newline again
+	}
+	if err != nil {
+		return l.failLocked(err)
+	}
+	return nil
 }
 
 // resyncLocked takes the file's end for its size again, once a round (an
@@ -200,16 +269,6 @@ func (l *File) resyncLocked() {
 	l.size = end
 	if end == 0 {
 		l.lineLen = 0
-	}
-}
-
-// advanceLocked accounts for seg, just written at the end of the file.
-func (l *File) advanceLocked(seg []byte) {
-	l.size += int64(len(seg))
-	if i := bytes.LastIndexByte(seg, '\n'); i >= 0 {
-		l.lineLen = int64(len(seg) - i - 1)
-	} else {
-		l.lineLen += int64(len(seg))
 	}
 }
 

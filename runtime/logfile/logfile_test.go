@@ -1,6 +1,7 @@
 package logfile
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 )
@@ -15,22 +17,24 @@ import (
 func TestLogFile_RotatesOnlyAtLineBoundaries(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "web-0.stdout.log")
-	l := NewFile(path, 10, 3, slog.New(slog.DiscardHandler))
+	const line = len(TimeLayout) + len(" stdout F ") // a prefix
+	l := NewFile(path, int64(2*line+10), 3, slog.New(slog.DiscardHandler))
 	defer l.Close()
-	l.Write([]byte("aaaa\n"))   // 5
-	l.Write([]byte("bbbb\n"))   // 10: fits exactly
-	l.Write([]byte("0123"))     // starts a line: rotates first
-	l.Write([]byte("456789\n")) // piece of the same line: no rotation
+	l.Write([]byte("aaaa\n"))   // line+5
+	l.Write([]byte("bbbb\n"))   // 2*line+10: fits exactly
+	l.Write([]byte("0123"))     // a P piece: rotates first
+	l.Write([]byte("456789\n")) // continues it: F
 	l.Write([]byte("cc\n"))     // rotates
-	l.Write([]byte("dd"))       // fits, unfinished
-	l.EndLine()                 // finishes it
-	l.EndLine()                 // nothing to finish
+	l.Write([]byte("dd"))       // P, fits
+	l.EndLine()                 // an empty F ends it: rotates
+	l.EndLine()                 // nothing to end
 	for name, want := range map[string]string{
-		path + ".2": "aaaa\nbbbb\n",
-		path + ".1": "0123456789\n",
-		path:        "cc\ndd\n",
+		path + ".3": "F aaaa|F bbbb",
+		path + ".2": "P 0123|F 456789",
+		path + ".1": "F cc|P dd",
+		path:        "F ",
 	} {
-		if got, _ := os.ReadFile(name); string(got) != want {
+		if got := tagged(t, name); got != want {
 			t.Errorf("%s = %q, want %q", filepath.Base(name), got, want)
 		}
 	}
@@ -39,17 +43,14 @@ func TestLogFile_RotatesOnlyAtLineBoundaries(t *testing.T) {
 func TestLogFile_KeepsMaxFilesAndAppends(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x.log")
-	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	const line = len(TimeLayout) + len(" stdout F ") + 8
 	if err := os.WriteFile(path+".7", []byte("stale\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l := NewFile(path, 8, 2, slog.New(slog.DiscardHandler))
+	l := NewFile(path, int64(line), 2, slog.New(slog.DiscardHandler))
 	defer l.Close()
-	l.Write([]byte("new\n")) // appended to the existing file: 8 bytes
-	for _, line := range []string{"1111111\n", "2222222\n", "3333333\n"} {
-		l.Write([]byte(line))
+	for _, text := range []string{"0000000\n", "1111111\n", "2222222\n", "3333333\n"} {
+		l.Write([]byte(text))
 	}
 	entries, _ := os.ReadDir(dir)
 	var names []string
@@ -60,12 +61,84 @@ func TestLogFile_KeepsMaxFilesAndAppends(t *testing.T) {
 		t.Errorf("files = %s, want %s", got, want)
 	}
 	for name, want := range map[string]string{
-		path + ".2": "1111111\n", // "old\nnew\n" was rotated out
-		path + ".1": "2222222\n",
-		path:        "3333333\n",
+		path + ".2": "F 1111111", // 0000000 was rotated out
+		path + ".1": "F 2222222",
+		path:        "F 3333333",
 	} {
-		if got, _ := os.ReadFile(name); string(got) != want {
+		if got := tagged(t, name); got != want {
 			t.Errorf("%s = %q, want %q", filepath.Base(name), got, want)
+		}
+	}
+}
+
+// The lines of one write share one timestamp, the time it was read; a
+// later write has a later one. The stream is the file's.
+func TestLogFile_TimestampPerWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web-0.stderr.log")
+	l := NewFile(path, 1<<20, 2, slog.New(slog.DiscardHandler))
+	defer l.Close()
+	before := time.Now()
+	l.Write([]byte("a\nb\nc\n"))
+	l.Write([]byte("d\n"))
+	after := time.Now()
+	data, _ := os.ReadFile(path)
+	var ls []Line
+	for _, b := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+		ls = append(ls, ParseLine(b))
+	}
+	if len(ls) != 4 {
+		t.Fatalf("%d lines: %q", len(ls), data)
+	}
+	for i, x := range ls {
+		if x.Stream != "stderr" || x.Partial || x.Time.Before(before.Truncate(time.Nanosecond)) || x.Time.After(after) {
+			t.Errorf("line %d = %+v, want stderr F between %v and %v", i, x, before, after)
+		}
+	}
+	if !ls[0].Time.Equal(ls[2].Time) || ls[3].Time.Before(ls[2].Time) {
+		t.Errorf("times %v %v %v %v: one per write, in order", ls[0].Time, ls[1].Time, ls[2].Time, ls[3].Time)
+	}
+}
+
+// A start marker ends a line left partial and is a proclet line; Plain
+// leaves it out.
+func TestLogFile_Mark(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web-0.stdout.log")
+	l := NewFile(path, 1<<20, 2, slog.New(slog.DiscardHandler))
+	defer l.Close()
+	l.Write([]byte("half"))
+	l.Mark(StartMark(42, "abc"))
+	l.Write([]byte("x\n"))
+	data, _ := os.ReadFile(path)
+	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+	if len(lines) != 4 {
+		t.Fatalf("%q", data)
+	}
+	m := ParseLine(lines[2])
+	if !m.IsStart() || string(m.Text) != "--- started pid 42 revision abc ---" {
+		t.Errorf("marker %+v", m)
+	}
+	if got := Plain(data); string(got) != "half\nx\n" {
+		t.Errorf("plain %q", got)
+	}
+}
+
+// Lines written before the CRI format are read as they are, with no time;
+// an old cut mark makes a partial line; something that merely looks like a
+// prefix is text.
+func TestParseLine_OldFormat(t *testing.T) {
+	for in, want := range map[string]Line{
+		"plain old line":                           {Text: []byte("plain old line")},
+		"0123456789" + CutMark[:len(CutMark)-1]:    {Text: []byte("0123456789"), Partial: true},
+		"2026-01-01 stdout F not a timestamp":      {Text: []byte("2026-01-01 stdout F not a timestamp")},
+		"2026-01-01T00:00:00Z console F x":         {Text: []byte("2026-01-01T00:00:00Z console F x")},
+		"2026-01-01T00:00:00Z stdout X x":          {Text: []byte("2026-01-01T00:00:00Z stdout X x")},
+		"2026-01-01T00:00:00.5Z stderr P x y":      {Time: time.Date(2026, 1, 1, 0, 0, 0, 5e8, time.UTC), Stream: "stderr", Partial: true, Text: []byte("x y")},
+		"2026-01-01T00:00:00.000000001Z stdout F ": {Time: time.Date(2026, 1, 1, 0, 0, 0, 1, time.UTC), Stream: "stdout", Text: []byte{}},
+		"": {Text: []byte{}},
+	} {
+		got := ParseLine([]byte(in))
+		if !got.Time.Equal(want.Time) || got.Stream != want.Stream || got.Partial != want.Partial || !bytes.Equal(got.Text, want.Text) {
+			t.Errorf("ParseLine(%q) = %+v, want %+v", in, got, want)
 		}
 	}
 }

@@ -2,64 +2,51 @@ package logfile
 
 import (
 	"errors"
+	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
-// WriteFrom moves the next len(p) bytes of the pipe src, which are p, into
-// the log, as Write would write p: rotating between lines, cutting a line
-// too long, and on an error logging once and dropping them (they are
-// taken from src all the same, so the instance never blocks on the
-// daemon's disk).
+// WriteFrom writes p, which are the next len(p) bytes of the pipe src
+// (peeked with tee(2)), as Write does, then takes them out of src: the
+// bytes leave the pipe only once they are in the log (or dropped on a
+// write error, so the instance never blocks on the daemon's disk). A
+// daemon killed between the two finds them in the pipe again: the lines
+// of that one round (at most 64 KiB) are then written twice, never lost.
+// They are not spliced: every line gets its prefix (cri.go).
 func (l *File) WriteFrom(src int, p []byte) {
 	if len(p) == 0 {
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	rest, err := l.emitLocked(p, func(seg []byte) (int, error) { return l.spliceLocked(src, seg) })
+	l.Write(p)
+	discard(src, len(p))
+}
+
+// devNull is where discard splices what it takes out of a pipe.
+var devNull = sync.OnceValue(func() int {
+	fd, err := unix.Open(os.DevNull, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		discard(src, rest)
+		return -1
 	}
-	l.noteLocked(err)
-}
+	return fd
+})
 
-// spliceLocked moves the next len(seg) bytes of src, which are seg, to the
-// end of the file with splice(2): at an explicit offset, so there is no
-// O_APPEND (which splice refuses) nor a seek to make. The daemon is the
-// file's only writer (one daemon per state dir, one logFile per path), so
-// writing at its size is appending. On an error, what was not moved is
-// discarded from src.
-func (l *File) spliceLocked(src int, seg []byte) (moved int, err error) {
-	defer func() {
-		if err != nil {
-			discard(src, len(seg)-moved)
-		}
-	}()
-	for moved < len(seg) {
-		off := l.size + int64(moved)
-		n, err := unix.Splice(src, nil, l.fd, &off, len(seg)-moved, unix.SPLICE_F_MOVE)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case errors.Is(err, unix.EINVAL):
-			// This file system cannot splice: write the copy, then
-			// take the bytes out of src.
-			w, err := l.f.WriteAt(seg[moved:], l.size+int64(moved))
-			discard(src, w)
-			return moved + w, err
-		case err != nil:
-			return moved, err
-		case n == 0:
-			return moved, errors.New("splice moved nothing")
-		}
-		moved += int(n)
-	}
-	return moved, nil
-}
-
-// discard takes n bytes, which the pipe src holds, out of it.
+// discard takes n bytes, which the pipe src holds, out of it: spliced to
+// /dev/null (no copy), else read.
 func discard(src, n int) {
+	if null := devNull(); null >= 0 {
+		for n > 0 {
+			k, err := unix.Splice(src, nil, null, nil, n, unix.SPLICE_F_MOVE)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil || k <= 0 {
+				break
+			}
+			n -= int(k)
+		}
+	}
 	var buf [4096]byte
 	for n > 0 {
 		k, err := unix.Read(src, buf[:min(n, len(buf))])

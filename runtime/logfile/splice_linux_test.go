@@ -3,7 +3,6 @@ package logfile
 import (
 	"errors"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -37,7 +36,7 @@ func pipeEmpty(t *testing.T, fd int) {
 // bytes out of the pipe into the log, rotating between lines as Write does.
 func TestLogFile_WriteFromMovesExactly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "web-0.stdout.log")
-	l := NewFile(path, 10, 3, slog.New(slog.DiscardHandler))
+	l := NewFile(path, 1<<20, 3, slog.New(slog.DiscardHandler))
 	defer l.Close()
 	data := "aaaa\nbbbb\n0123456789\ncc\ndd"
 	fd := pipeWith(t, data+"NEXT")
@@ -48,14 +47,8 @@ func TestLogFile_WriteFromMovesExactly(t *testing.T) {
 	}
 	l.EndLine()
 	l.Write([]byte("ee\n")) // the copying path goes on at the end
-	for name, want := range map[string]string{
-		path + ".2": "aaaa\nbbbb\n",
-		path + ".1": "0123456789\n",
-		path:        "cc\ndd\nee\n",
-	} {
-		if got, _ := os.ReadFile(name); string(got) != want {
-			t.Errorf("%s = %q, want %q", filepath.Base(name), got, want)
-		}
+	if got, want := tagged(t, path), "F aaaa|F bbbb|F 0123456789|F cc|P dd|F |F ee"; got != want {
+		t.Errorf("%s = %q, want %q", filepath.Base(path), got, want)
 	}
 }
 
