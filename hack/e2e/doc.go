@@ -7,7 +7,8 @@
 // manifest files, Prometheus scraping the real /metrics, the web page in
 // a headless Chromium (chromedp), systemd's notify protocol on a socket
 // the test owns, the unit file (systemd-analyze verify), make install, and
-// the Grafana dashboard's queries (promtool). It must never assert through
+// the Grafana dashboard's queries (promtool), and the examples of
+// docs/cli.md against what the binary prints (their shape). It must never assert through
 // the daemon's internals, only through the built binary,
 // its API (decoded with the apis types), its files and /proc; never
 // sleep to wait for something (poll with a deadline); and never leave a
