@@ -272,7 +272,11 @@ func stderrLines(dir, instance string) ([]string, error) {
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if t := strings.TrimSpace(string(logfile.ParseLine(sc.Bytes()).Text)); t != "" {
+			l := logfile.ParseLine(sc.Bytes())
+			if l.Stream == logfile.StreamProclet {
+				continue // a run's start marker, the daemon's
+			}
+			if t := strings.TrimSpace(string(l.Text)); t != "" {
 				out = append(out, filepath.Base(path)+": "+t)
 			}
 		}
