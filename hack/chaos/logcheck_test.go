@@ -106,7 +106,7 @@ func TestLogSetOrderAndRead(t *testing.T) {
 	const ts = "2026-12-07T17:20:31.123456789Z "
 	write("web-0.stdout.log.1", "c2"+logfile.CutMark+ts+"stdout P c3\n"+ts+"stdout F c4\n"+ts+"stdout F d\n")
 	write("web-0.stdout.log", ts+"stdout F e\n"+ts+"proclet F --- started pid 9 revision r ---\n"+ts+"stdout P f\n") // f not finished yet
-	write("web-0.stderr.log", ts+"proclet F --- started pid 9 revision r ---\noops\n") // the marker is not the instance's
+	write("web-0.stderr.log", ts+"proclet F --- started pid 9 revision r ---\noops\n")                               // the marker is not the instance's
 	write("web-1.stdout.log", "")
 	write("web-0.stdout.log.x", "not a rotated file\n")
 

@@ -24,8 +24,8 @@ import (
 // headers and, for tables of NAME/FILE/TYPE, the same row names. The
 // copy's fixed ports are rewritten to free ones, so the test never
 // collides with a developer's `make run`. Examples that need another
-// state get it from docSetups; `proclet logs` examples are left to the
-// logs tests; a block under `<!-- not checked: WHY -->` is skipped.
+// state get it from docSetups; a block under `<!-- not checked: WHY -->`
+// is skipped.
 func TestDocs_ExamplesMatchTheBinary(t *testing.T) {
 	skipShort(t)
 	repo, err := filepath.Abs("../..")
@@ -48,20 +48,8 @@ func TestDocs_ExamplesMatchTheBinary(t *testing.T) {
 		for _, s := range skipped {
 			t.Logf("not checked (marked in the doc): %s", strings.TrimPrefix(s, repo+"/"))
 		}
-		// A block showing `proclet logs` is the logs tests' part, with
-		// whatever steps lead to it.
-		logsBlock := map[int]bool{}
-		for _, s := range steps {
-			if strings.HasPrefix(s.cmd, "proclet logs") {
-				logsBlock[s.block] = true
-			}
-		}
 		for _, s := range steps {
 			s.file = file
-			if logsBlock[s.block] {
-				t.Logf("not checked (proclet logs, the logs tests' part): %s", s.where())
-				continue
-			}
 			if env.run(s) {
 				checked++
 			}
@@ -252,8 +240,8 @@ func checkReadmeTerminalBlock(t *testing.T, e *docEnv) {
 		}
 		at := strings.Count(text[:start], "\n") + 1 + j
 		l = strings.TrimSpace(commentRE.ReplaceAllString(l, ""))
-		if strings.HasPrefix(l, "bin/proclet logs") {
-			t.Logf("not checked (proclet logs, the logs tests' part): README.md:%d", at)
+		if strings.Contains(l, " -f") {
+			t.Logf("not checked (it follows until Ctrl-C): README.md:%d", at)
 			continue
 		}
 		n++
