@@ -89,12 +89,13 @@ func TestCLI_GetWatchPrintsRows(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "web.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"web-0", "web-1"} {
-		lr.waitFor(t, 30*time.Second, name+" deleted", &seen, func(l string) bool {
-			f := fields(l)
-			return len(f) > 1 && f[0] == name && f[1] == "Deleted"
-		})
-	}
+	deleted := map[string]bool{}
+	lr.waitFor(t, 30*time.Second, "web-0 and web-1 deleted (in any order)", &seen, func(l string) bool {
+		if f := fields(l); len(f) > 1 && f[1] == "Deleted" {
+			deleted[f[0]] = true
+		}
+		return deleted["web-0"] && deleted["web-1"]
+	})
 	// Rows are aligned under the header's columns.
 	col := strings.Index(seen[0], "PHASE")
 	for _, l := range seen[1:] {
