@@ -96,12 +96,30 @@ func TestDir_InPlaceRewriteWaitsForClose(t *testing.T) {
 				if got := specOf(s); got != before && got != want {
 					t.Fatalf("snapshot %d applied a half-written file: web is %q, neither %q nor %q", i, got, before, want)
 				}
+				// A writer stalled past the hold (2 s after its last write:
+				// a loaded machine) has its file read as it is: an empty
+				// one keeps the last good version, with an error. Anything
+				// else must be the first snapshot again.
+				if tc.cmd == "a" && keptLastGoodOfEmpty(s, before) {
+					continue
+				}
 				if tc.cmd == "a" && (len(s.Apps) != len(first.Apps) || &s.Apps[0] != &first.Apps[0]) {
 					t.Fatalf("snapshot %d is not the first one again although the file's content is the same: %s (errors %+v)", i, describe(s), s.Files)
 				}
 			}
 		})
 	}
+}
+
+// keptLastGoodOfEmpty reports whether s is a read of web.yaml found empty
+// that kept web's last good spec, before.
+func keptLastGoodOfEmpty(s v1alpha1.Snapshot, before string) bool {
+	for _, f := range s.Files {
+		if f.Path == "web.yaml" && f.Error != nil && strings.Contains(f.Error.Message, "file is empty") {
+			return specOf(s) == before
+		}
+	}
+	return false
 }
 
 func decodeOne(t *testing.T, data string) v1alpha1.App {
