@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -37,12 +38,18 @@ var metricNameRE = regexp.MustCompile(`proclet_[a-z_]+`)
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// Below the kernel's ephemeral range (32768-60999 by default): a port
+	// from there (port 0) can be taken by any outgoing connection of the
+	// other tests between this check and the daemon's or instance's bind.
+	for range 200 {
+		p := 22768 + rand.IntN(10000)
+		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err == nil {
+			l.Close()
+			return p
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 22768-32767")
+	return 0
 }
 
 // servingManifest is an app of one workload instance serving HTTP on a
@@ -242,7 +249,7 @@ func TestPrometheus_ScrapesAndDiscovers(t *testing.T) {
 		writeFile(t, filepath.Join(dir, app+".yaml"), servingManifest(app, ports[app], i == 0))
 	}
 	d := startDaemon(t, dir, "--sample-interval", "1s")
-	eventually(t, 15*time.Second, "every app running", func() bool {
+	eventually(t, 30*time.Second, "every app running", func() bool {
 		for _, app := range apps {
 			if len(d.runningPIDs(app)) != 1 {
 				return false

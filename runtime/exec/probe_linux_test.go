@@ -2,7 +2,6 @@ package exec
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,17 +11,13 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/internal/testutil"
 )
 
 // unusedPort returns a port no one listens on right now.
 func unusedPort(t *testing.T) int32 {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return int32(ln.Addr().(*net.TCPAddr).Port)
+	return testutil.FreePort(t)
 }
 
 // workloadOnPort is a StartSpec of the workload serving HTTP on a fixed

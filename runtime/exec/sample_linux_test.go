@@ -3,7 +3,6 @@ package exec
 import (
 	"context"
 	"log/slog"
-	"net"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/internal/testutil"
 	"proclet.dev/proclet/runtime/procfs"
 )
 
@@ -49,12 +49,7 @@ func newSamplingExec(t *testing.T, interval time.Duration, onSample func()) *Run
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return int(testutil.FreePort(t))
 }
 
 // TestSample_ProcessTree runs a workload with children, grandchildren, a

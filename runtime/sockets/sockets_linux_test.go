@@ -11,18 +11,14 @@ import (
 	"testing"
 
 	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime/internal/testutil"
 	_ "proclet.dev/proclet/runtime/sockets/shim" // this test binary is the shim of TestShim*
 )
 
 // freePort returns a TCP port nothing listens on (now).
 func freePort(t *testing.T) int32 {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return int32(l.Addr().(*net.TCPAddr).Port)
+	return testutil.FreePort(t)
 }
 
 func refused(port int32) bool {
