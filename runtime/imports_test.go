@@ -28,7 +28,7 @@ func TestImportsRunDownwards(t *testing.T) {
 		"runtime/probe":             {"runtime", "runtime/internal/testutil"},
 		"runtime/procfs":            {"runtime", "runtime/internal/testutil"},
 		"runtime/sockets/shim":      nil, // syscall only: see its doc
-		"runtime/sockets":           {"runtime/sockets/shim"},
+		"runtime/sockets":           {"runtime/sockets/shim", "runtime/internal/testutil"},
 		"runtime/ports":             {"runtime", "runtime/procfs", "runtime/sockets", "runtime/internal/testutil"},
 		"runtime/exec": {"runtime", "runtime/cgroup", "runtime/logfile", "runtime/probe", "runtime/procfs",
 			"runtime/ports", "runtime/sockets", "runtime/sockets/shim", "runtime/internal/testutil"},
