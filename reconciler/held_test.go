@@ -1,7 +1,6 @@
 package reconciler
 
 import (
-	"context"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -20,13 +19,6 @@ func TestReconciler_ARestartedDaemonHoldsTheAppsOfABrokenFile(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
 		rt := runtimetest.New()
-		run := func() (*Reconciler, func()) {
-			r := New(Options{Runtime: rt, StateFile: stateFile})
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan struct{})
-			go func() { _ = r.Run(ctx); close(done) }()
-			return r, func() { cancel(); <-done }
-		}
 		good := func() v1alpha1.Snapshot {
 			web, db := named("web", 2), named("db", 1)
 			v1alpha1.Default(web)
@@ -52,7 +44,7 @@ func TestReconciler_ARestartedDaemonHoldsTheAppsOfABrokenFile(t *testing.T) {
 			return out
 		}
 
-		r, stop := run()
+		r, stop := runDaemon(t, rt, stateFile)
 		r.Replace(good())
 		synctest.Wait()
 		rt.Calls() // drain: the calls below are the restarted daemon's
@@ -63,7 +55,7 @@ func TestReconciler_ARestartedDaemonHoldsTheAppsOfABrokenFile(t *testing.T) {
 		stop()
 
 		// The daemon restarts while web.yaml is broken.
-		r, stop = run()
+		r, stop = runDaemon(t, rt, stateFile)
 		r.Replace(broken())
 		synctest.Wait()
 		if c := rt.Calls(); len(c) != 0 {
@@ -96,7 +88,7 @@ func TestReconciler_ARestartedDaemonHoldsTheAppsOfABrokenFile(t *testing.T) {
 		stop()
 
 		// Broken again across a restart, then removed: now they stop.
-		r, stop = run()
+		r, stop = runDaemon(t, rt, stateFile)
 		defer stop()
 		r.Replace(broken())
 		synctest.Wait()

@@ -16,24 +16,27 @@ import (
 // TestReconciler_ARestartedDaemonKeepsBackoffAndCounts: a crash-looping
 // instance's nextStartAt and restart count survive the reconciler, and
 // the running instances are adopted, not started again.
+// runDaemon runs a Reconciler on rt and stateFile, as one daemon's life;
+// stop ends it (Run returns) and a later runDaemon is the next daemon.
+func runDaemon(t *testing.T, rt *runtimetest.Fake, stateFile string) (r *Reconciler, stop func()) {
+	r = New(Options{Runtime: rt, StateFile: stateFile})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	return r, func() { cancel(); <-done }
+}
+
 func TestReconciler_ARestartedDaemonKeepsBackoffAndCounts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
 		rt := runtimetest.New()
-		run := func() (*Reconciler, context.CancelFunc, chan struct{}) {
-			r := New(Options{Runtime: rt, StateFile: stateFile})
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan struct{})
-			go func() { _ = r.Run(ctx); close(done) }()
-			return r, cancel, done
-		}
 		snap := func() v1alpha1.Snapshot {
 			a, b := named("web", 1), named("loop", 1)
 			v1alpha1.Default(a)
 			v1alpha1.Default(b)
 			return v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: *b, Path: "loop.yaml"}, {App: *a, Path: "web.yaml"}}}
 		}
-		r, cancel, done := run()
+		r, stop := runDaemon(t, rt, stateFile)
 		r.Replace(snap())
 		synctest.Wait()
 		rt.ExitInstance("loop-0", 1) // restarted at once
@@ -42,14 +45,13 @@ func TestReconciler_ARestartedDaemonKeepsBackoffAndCounts(t *testing.T) {
 		synctest.Wait()
 		rt.Calls()
 		web := rt.Instances("web")[0]
-		cancel()
-		<-done
+		stop()
 		if _, err := os.Stat(stateFile); err != nil {
 			t.Fatalf("no state file after Run: %v", err)
 		}
 
-		r, cancel, done = run()
-		defer func() { cancel(); <-done }()
+		r, stop = runDaemon(t, rt, stateFile)
+		defer stop()
 		r.Replace(snap())
 		synctest.Wait()
 		if c := rt.Calls(); len(c) != 0 {
@@ -143,11 +145,8 @@ func TestReconciler_StateSavedWithinSaveEvery(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
 		rt := runtimetest.New()
-		r := New(Options{Runtime: rt, StateFile: stateFile})
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan struct{})
-		go func() { _ = r.Run(ctx); close(done) }()
-		defer func() { cancel(); <-done }()
+		r, stop := runDaemon(t, rt, stateFile)
+		defer stop()
 		a := named("web", 1)
 		v1alpha1.Default(a)
 		r.Replace(v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: *a, Path: "web.yaml"}}})
@@ -168,19 +167,12 @@ func TestReconciler_RestartCountsStartFromZeroAfterACleanStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
 		rt := runtimetest.New()
-		run := func() (*Reconciler, context.CancelFunc, chan struct{}) {
-			r := New(Options{Runtime: rt, StateFile: stateFile})
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan struct{})
-			go func() { _ = r.Run(ctx); close(done) }()
-			return r, cancel, done
-		}
 		snap := func() v1alpha1.Snapshot {
 			a := named("web", 1)
 			v1alpha1.Default(a)
 			return v1alpha1.Snapshot{Apps: []v1alpha1.SourcedApp{{App: *a, Path: "web.yaml"}}}
 		}
-		r, cancel, done := run()
+		r, stop := runDaemon(t, rt, stateFile)
 		r.Replace(snap())
 		synctest.Wait()
 		rt.ExitInstance("web-0", 1)
@@ -188,14 +180,13 @@ func TestReconciler_RestartCountsStartFromZeroAfterACleanStop(t *testing.T) {
 		if inst, _ := r.Instances("web"); len(inst) != 1 || inst[0].Restarts != 1 {
 			t.Fatalf("before the stop: %+v, want one restart", inst)
 		}
-		cancel()
-		<-done
+		stop()
 		if err := r.Shutdown(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 
-		r, cancel, done = run()
-		defer func() { cancel(); <-done }()
+		r, stop = runDaemon(t, rt, stateFile)
+		defer stop()
 		r.Replace(snap())
 		synctest.Wait()
 		inst, _ := r.Instances("web")
@@ -214,13 +205,6 @@ func TestReconciler_CreationTimestampIsTheFirstApply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
 		rt := runtimetest.New()
-		run := func() (*Reconciler, context.CancelFunc, chan struct{}) {
-			r := New(Options{Runtime: rt, StateFile: stateFile})
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan struct{})
-			go func() { _ = r.Run(ctx); close(done) }()
-			return r, cancel, done
-		}
 		snap := func(command ...string) v1alpha1.Snapshot {
 			a := named("web", 1, command...)
 			v1alpha1.Default(a)
@@ -235,7 +219,7 @@ func TestReconciler_CreationTimestampIsTheFirstApply(t *testing.T) {
 			return app.Metadata.CreationTimestamp
 		}
 		first := time.Now().UTC().Truncate(time.Second)
-		r, cancel, done := run()
+		r, stop := runDaemon(t, rt, stateFile)
 		r.Replace(snap())
 		synctest.Wait()
 		if got := created(r); !got.Equal(first) {
@@ -247,12 +231,11 @@ func TestReconciler_CreationTimestampIsTheFirstApply(t *testing.T) {
 		if got := created(r); !got.Equal(first) {
 			t.Fatalf("after a spec change creationTimestamp %v, want %v", got, first)
 		}
-		cancel()
-		<-done
+		stop()
 
 		time.Sleep(time.Hour)
-		r, cancel, done = run()
-		defer func() { cancel(); <-done }()
+		r, stop = runDaemon(t, rt, stateFile)
+		defer stop()
 		r.Replace(snap("/bin/other"))
 		synctest.Wait()
 		if got := created(r); !got.Equal(first) {

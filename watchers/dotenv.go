@@ -3,6 +3,7 @@ package watchers
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,11 +26,7 @@ func parseEnvFile(data []byte) ([]v1alpha1.EnvValue, error) {
 		line, msg := envErrorAt(data)
 		return nil, fmt.Errorf("line %d: %s", line, msg)
 	}
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(m))
 	out := make([]v1alpha1.EnvValue, 0, len(names))
 	for _, k := range names {
 		v := m[k]

@@ -14,16 +14,10 @@ import (
 	"proclet.dev/proclet/runtime/internal/testutil"
 )
 
-// unusedPort returns a port no one listens on right now.
-func unusedPort(t *testing.T) int32 {
-	t.Helper()
-	return testutil.FreePort(t)
-}
-
 // workloadOnPort is a StartSpec of the workload serving HTTP on a fixed
 // free port named "http", with args.
 func (h *harness) workloadOnPort(args ...string) runtime.StartSpec {
-	port := unusedPort(h.t)
+	port := testutil.FreePort(h.t)
 	s := h.spec(append([]string{workload}, args...)...)
 	s.Spec.Ports = []v1alpha1.PortSpec{{Name: "http", Port: port}}
 	s.Ports = map[string]int32{"http": port}

@@ -10,6 +10,7 @@ import (
 	"proclet.dev/proclet/apis/v1alpha1"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/internal/testutil"
 )
 
 // listenOn listens on 127.0.0.1:port, retrying for a while (the port was
@@ -58,7 +59,7 @@ func tcpProbeOn(port string, failures int32) *v1alpha1.Probe {
 func TestExec_ProbeMessageClearedOnRecovery(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	ready, live := unusedPort(t), unusedPort(t)
+	ready, live := testutil.FreePort(t), testutil.FreePort(t)
 	readyLn, liveLn := listenOn(t, ready), listenOn(t, live)
 	s := h.spec("/bin/sleep", "100")
 	s.Spec.Ports = []v1alpha1.PortSpec{{Name: "ready", Port: ready}, {Name: "live", Port: live}}

@@ -47,11 +47,6 @@ func newSamplingExec(t *testing.T, interval time.Duration, onSample func()) *Run
 	return e
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	return int(testutil.FreePort(t))
-}
-
 // TestSample_ProcessTree runs a workload with children, grandchildren, a
 // child that left the group (setsid) and an HTTP port, and checks the
 // usage the Runtime writes into State: the whole tree's RSS, the port, a
@@ -59,7 +54,7 @@ func freePort(t *testing.T) int {
 func TestSample_ProcessTree(t *testing.T) {
 	var samples atomic.Int64
 	e := newSamplingExec(t, 20*time.Millisecond, func() { samples.Add(1) })
-	port := freePort(t)
+	port := int(testutil.FreePort(t))
 	spec := runtime.StartSpec{UID: "uid-tree", App: "web", Instance: "web-0", Revision: "r1", Dir: t.TempDir(),
 		Spec: &v1alpha1.AppSpec{Command: []string{workload, "--port", strconv.Itoa(port), "--children", "2",
 			"--grandchildren", "--setsid-child", "--alloc", "48Mi"}}}
