@@ -30,9 +30,11 @@ type cliFakeAPI struct {
 	instances []v1alpha1.Instance
 	logs      map[string]string // instance -> output
 	manifests []v1alpha1.FileStatus
-	version   string     // daemon.version of /api/v1/system
-	watch     []string   // the messages of /api/v1/watch, then a close 1001
-	follow    bool       // keep log answers open until the client goes
+	version   string   // daemon.version of /api/v1/system
+	watch     []string // the messages of /api/v1/watch, then a close 1001
+	follow    bool     // keep log answers open until the client goes
+	node      string   // the name GET /api/v1/node gives; "": 404, as a daemon without it
+	targets   []client.TargetGroup
 	auth      string     // the last Authorization header
 	mu        sync.Mutex // guards auth
 }
@@ -71,6 +73,10 @@ func (f *cliFakeAPI) start(t *testing.T) string {
 				}
 			}
 			_ = c.Close(websocket.StatusGoingAway, "the daemon is stopping")
+		case r.URL.Path == "/api/v1/node" && f.node != "":
+			writeJSON(w, 200, map[string]any{"name": f.node, "labels": map[string]string{"ring": "main"}})
+		case r.URL.Path == "/api/v1/targets":
+			writeJSON(w, 200, f.targets)
 		case r.URL.Path == "/api/v1/system":
 			writeJSON(w, 200, map[string]any{"daemon": map[string]any{"version": f.version}})
 		case r.URL.Path == "/api/v1/events":

@@ -25,12 +25,20 @@ conditions, its instances and its last 20 events, newest first. An app the
 daemon does not run but whose manifest is broken is reported with the file's
 problem.`,
 		Example: `  proclet describe web
-  proclet describe web --server http://10.0.0.5:9090`,
+  proclet describe web --server http://10.0.0.5:9090
+  proclet describe web --servers @hosts.txt`,
 		Args: argsBetween(1, 1, "want exactly one app"),
 	}
 	cf := addClientFlags(cmd)
+	ff := addFleetFlags(cmd)
 	cmd.ValidArgsFunction = completeApps(cf, 1)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := ff.check(cmd); err != nil {
+			return err
+		}
+		if ff.active() {
+			return fleetDescribe(cmd.Context(), ff.fleet(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}
 		return describe(cmd.Context(), cf.client(), args[0], cmd.OutOrStdout())
 	}
 	return cmd

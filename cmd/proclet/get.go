@@ -37,6 +37,7 @@ type getOptions struct {
 	kind, name string
 	watch      bool
 	forApp     string // events of this app only
+	fleet      *fleet // --servers: every daemon of the fleet (fleet_get.go)
 }
 
 func newGetCmd() *cobra.Command {
@@ -55,10 +56,15 @@ an instance changes, until Ctrl-C.`,
   proclet get instances workers -o wide
   proclet get instances -w
   proclet get manifests
-  proclet get events --for web`,
+  proclet get events --for web
+
+  # every host of a fleet, one table with a NODE column
+  proclet get apps --servers h1:9090,h2:9090
+  proclet get instances web --servers @hosts.txt -o json`,
 		Args: getArgs,
 	}
 	cf := addClientFlags(cmd)
+	ff := addFleetFlags(cmd)
 	cf.addOutputFlag(cmd, "wide", "json", "yaml", "name")
 	cmd.Flags().BoolVarP(&o.watch, "watch", "w", false, "after the list, print a row each time an app or instance changes (apps, instances)")
 	cmd.Flags().StringVar(&o.forApp, "for", "", "events: only those of this app")
@@ -66,6 +72,12 @@ an instance changes, until Ctrl-C.`,
 	cmd.ValidArgsFunction = completeGet(cf)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		o.kind = getKinds[args[0]]
+		if err := ff.check(cmd); err != nil {
+			return err
+		}
+		if ff.active() {
+			o.fleet = ff.fleet()
+		}
 		if len(args) == 2 {
 			o.name = args[1]
 		}
@@ -100,6 +112,9 @@ func get(ctx context.Context, cf *clientFlags, o getOptions, stdout, stderr io.W
 	}
 	if o.forApp != "" && o.kind != "events" {
 		return &usageError{"--for is for events"}
+	}
+	if o.fleet != nil {
+		return fleetGet(ctx, o.fleet, o, cf.output, stdout, stderr)
 	}
 	c := cf.client()
 	switch o.kind {

@@ -54,10 +54,14 @@ alone (workers-1) is that instance. -f follows until Ctrl-C (exit 0).`,
   proclet logs web/web-0 --previous
 
   # JSON lines for a log shipper
-  proclet logs web -f -o json`,
+  proclet logs web -f -o json
+
+  # every host's instances of web, each line prefixed [NODE]
+  proclet logs web --tail 5 --servers @hosts.txt`,
 		Args: argsBetween(1, 1, "want exactly one APP, APP/INSTANCE or INSTANCE"),
 	}
 	cf := addClientFlags(cmd)
+	ff := addFleetFlags(cmd)
 	cmd.ValidArgsFunction = completeLogTargets(cf)
 	cmd.Flags().BoolVarP(&o.follow, "follow", "f", false, "follow the output until Ctrl-C")
 	cmd.Flags().IntVar(&o.tail, "tail", -1, "show only the last N lines (of each instance); -1: all")
@@ -75,9 +79,17 @@ alone (workers-1) is that instance. -f follows until Ctrl-C (exit 0).`,
 		if errStream {
 			o.stream = "stderr"
 		}
+		if err := ff.check(cmd); err != nil {
+			return err
+		}
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		err := logs(ctx, cf.client(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		var err error
+		if ff.active() {
+			err = fleetLogs(ctx, ff.fleet(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		} else {
+			err = logs(ctx, cf.client(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}
 		if ctx.Err() != nil {
 			return nil // Ctrl-C: the user is done reading
 		}
@@ -109,7 +121,7 @@ func logs(ctx context.Context, c *client.Client, o logsOptions, stdout, stderr i
 		return goneAppHint(o.app, err)
 	}
 	if len(insts) == 0 {
-		return fmt.Errorf("app %q has no instances", o.app)
+		return fmt.Errorf("app %q %w", o.app, errNoInstances)
 	}
 	var sources []client.LineSource
 	failed := 0

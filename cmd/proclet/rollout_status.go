@@ -27,13 +27,19 @@ func newRolloutStatusCmd() *cobra.Command {
 		Long: `Wait until every replica of APP runs its newest revision and is available,
 printing a line each time the progress changes. Exit 1 when the rollout
 exceeds its progress deadline, the app's manifest is invalid, or --timeout
-passes.`,
+passes. With --servers, every host that selects APP (has it and is not
+NotScheduled) must finish; the hosts still waiting at --timeout are named.`,
 		Example: `  proclet rollout status web
-  proclet rollout status web --revision 70a37e50f7 --timeout 5m`,
+  proclet rollout status web --revision 70a37e50f7 --timeout 5m
+
+  # the ring gate: every canary host that selects web runs commit 4f2a9c1's spec
+  proclet rollout status web --servers @canary.txt --commit 4f2a9c1 --timeout 10m`,
 		Args: argsBetween(1, 1, "want exactly one app"),
 	}
 	cf := addClientFlags(cmd)
+	ff := addFleetFlags(cmd)
 	cmd.ValidArgsFunction = completeApps(cf, 1)
+	cmd.Flags().StringVar(&o.commit, "commit", "", "wait for the daemon to read the manifests of this commit (status.sourceRevision, a git-sync checkout's name, starts with it)")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 0, "give up after this long (0: wait until the rollout finishes or fails)")
 	cmd.Flags().StringVar(&o.revision, "revision", "", "wait for this revision to be the app's first (as printed by rollout restart)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -41,6 +47,12 @@ passes.`,
 			return &usageError{fmt.Sprintf("--timeout %s: want a duration of 0 or more", o.timeout)}
 		}
 		o.interval = rolloutPollInterval
+		if err := ff.check(cmd); err != nil {
+			return err
+		}
+		if ff.active() {
+			return fleetRolloutStatus(cmd.Context(), ff.fleet(), args[0], o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}
 		return rolloutStatus(cmd.Context(), cf.client(), args[0], o, cmd.OutOrStdout())
 	}
 	return cmd
@@ -49,6 +61,7 @@ passes.`,
 type statusOptions struct {
 	timeout  time.Duration // 0: none
 	revision string        // wait for the daemon to run this one first
+	commit   string        // wait for the daemon to read this commit first
 	interval time.Duration // between two looks
 }
 
@@ -77,6 +90,9 @@ func rolloutStatus(ctx context.Context, c *client.Client, name string, o statusO
 			return err
 		}
 		msg, done, err := rolloutProgress(app, insts, o.revision)
+		if cmsg, ok := commitProgress(app, o.commit); !ok {
+			msg, done, err = cmsg, false, nil
+		}
 		if err != nil {
 			return err
 		}

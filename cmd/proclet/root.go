@@ -45,7 +45,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		c.GroupID = "daemon"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newGetCmd(), newDescribeCmd(), newLogsCmd(), newDiffCmd(), newRolloutCmd()} {
+	for _, c := range []*cobra.Command{newGetCmd(), newDescribeCmd(), newLogsCmd(), newDiffCmd(), newRolloutCmd(), newFleetCmd()} {
 		c.GroupID = "client"
 		root.AddCommand(c)
 	}
