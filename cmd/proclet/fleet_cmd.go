@@ -20,6 +20,8 @@ func newFleetCmd() *cobra.Command {
 		Short: "Commands of many daemons at once (targets)",
 		Long: `Commands about many daemons at once. get, describe, logs and rollout status
 take --servers as well (docs/fleet.md).`,
+		Example: `  proclet fleet targets --servers @hosts.txt
+  proclet get apps --servers h1:9090,h2:9090`,
 		Args: unknownCommand,
 	}
 	cmd.AddCommand(newFleetTargetsCmd())
