@@ -332,8 +332,7 @@ type prometheus struct {
 // waits until it is ready. Cleanup kills it by PID.
 func startPrometheus(t *testing.T, bin, addr string) *prometheus {
 	t.Helper()
-	dir := t.TempDir()
-	config := fmt.Sprintf(`global:
+	return startPrometheusWith(t, bin, fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
@@ -345,7 +344,15 @@ scrape_configs:
     http_sd_configs:
       - url: http://%s/api/v1/targets
         refresh_interval: 1s
-`, addr, addr)
+`, addr, addr))
+}
+
+// startPrometheusWith starts Prometheus with config on a free loopback
+// port, its data in a temp dir, and waits until it is ready. Cleanup
+// kills it by PID.
+func startPrometheusWith(t *testing.T, bin, config string) *prometheus {
+	t.Helper()
+	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
