@@ -84,4 +84,10 @@ func TestFleetRolloutStatus_WaitsForSelectingHostsOnly(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "Waiting for the daemon to read commit 99aa (it is at 4f2a9c1e0000)...") {
 		t.Errorf("--commit of another commit: code %d, %q", code, out)
 	}
+
+	// --commit of one daemon, without --servers.
+	code, out, _ = cliRun("rollout", "status", "web", "--server", ready.start(t), "--commit", "99aa", "--timeout", "700ms")
+	if code != 1 || !strings.Contains(out, "Waiting for the daemon to read commit 99aa (it is at 4f2a9c1e0000)...") {
+		t.Errorf("--commit of one daemon: code %d, %q", code, out)
+	}
 }

@@ -50,7 +50,8 @@ read with their state (Applied, or the problem: Invalid, DuplicateName,
 Unreadable, PortConflict, with FILE:LINE: FIELD: MESSAGE), or the recent
 events, oldest first. -o wide adds columns; -o json|yaml prints the API's
 objects; -o name prints KIND/NAME. -w prints a new row each time an app or
-an instance changes, until Ctrl-C.`,
+an instance changes, until Ctrl-C. --servers asks many daemons at once and
+prints one table with a NODE column (docs/fleet.md).`,
 		Example: `  proclet get apps
   proclet get apps web -o yaml
   proclet get instances workers -o wide

@@ -249,9 +249,9 @@ scrape_configs:
       - files: [%q]
         refresh_interval: 1s
 `, sd))
-	want := map[string]string{} // node → the address of its web instance
+	want := map[string]bool{} // node and the address of its web instance
 	for _, h := range hosts {
-		want[nodeOf(h)] = "127.0.0.1:" + strconv.Itoa(int(h.d.instances("web")[0].Ports["http"]))
+		want[nodeOf(h)+" 127.0.0.1:"+strconv.Itoa(int(h.d.instances("web")[0].Ports["http"]))] = true
 	}
 	eventually(t, 60*time.Second, "every host's web discovered by Prometheus with its node", func() bool {
 		var r struct {
@@ -267,7 +267,7 @@ scrape_configs:
 		}
 		found := 0
 		for _, tg := range r.Data.ActiveTargets {
-			if tg.ScrapePool == "fleet" && tg.Labels["app"] == "web" && want[tg.Labels["node"]] == tg.Labels["instance"] {
+			if tg.ScrapePool == "fleet" && tg.Labels["app"] == "web" && want[tg.Labels["node"]+" "+tg.Labels["instance"]] {
 				found++
 			}
 		}
