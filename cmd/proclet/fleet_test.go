@@ -261,3 +261,17 @@ func TestFleetDescribeAndLogs(t *testing.T) {
 		t.Errorf("logs of one instance: code %d, %q", code, out)
 	}
 }
+
+func TestFleetLogs_OneHostsOutputIsCutAtTheBound(t *testing.T) {
+	line := strings.Repeat("x", 1023) + "\n"
+	a := &cliFakeAPI{node: "alpha", apps: []v1alpha1.App{cliApp("web", 1, 1)},
+		instances: []v1alpha1.Instance{cliInstance("web", 0, time.Now())},
+		logs:      map[string]string{"web-0": strings.Repeat(line, maxFleetLogBytes/1024+100)}}
+	code, out, errOut := cliRun("logs", "web", "--servers", hostOf(a.start(t)))
+	if code != 1 || len(out) > maxFleetLogBytes || len(out) < maxFleetLogBytes/2 || !strings.HasPrefix(out, "[alpha] [web-0] xxx") {
+		t.Errorf("code %d, %d bytes of output", code, len(out))
+	}
+	if !strings.Contains(errOut, "more than 4194304 bytes of output") {
+		t.Errorf("stderr %q", errOut)
+	}
+}
