@@ -5,7 +5,8 @@
 // commit out into ROOT/.worktrees/<commit>, points ROOT/<link> at it by
 // making a symlink under a temporary name and renaming it over the link
 // (one atomic rename: a reader sees the old tree or the new one, never a
-// mix), then removes the previous worktree. A daemon's --manifests is
+// mix), then removes the previous worktree (and any other a killed
+// syncer left). A daemon's --manifests is
 // ROOT/<link>; the commit is the target's name, which the daemon reports as
 // each app's status.sourceRevision.
 //

@@ -56,14 +56,27 @@ func (s *syncer) sync(ctx context.Context) error {
 		return err
 	}
 	s.log.Info("synced", "ref", s.ref, "commit", hash, "link", linkPath)
-	if old != "" && old != want {
-		if _, err := s.git(ctx, "worktree", "remove", "--force", filepath.Join(s.root, old)); err != nil {
-			s.log.Warn("removing the previous worktree", "err", err)
-			_ = os.RemoveAll(filepath.Join(s.root, old))
-			_, _ = s.git(ctx, "worktree", "prune")
+	s.removeOthers(ctx, hash)
+	return nil
+}
+
+// removeOthers removes every worktree but keep's: the previous one, and
+// any a killed syncer left behind.
+func (s *syncer) removeOthers(ctx context.Context, keep string) {
+	entries, _ := os.ReadDir(filepath.Join(s.root, worktrees))
+	for _, e := range entries {
+		if e.Name() == keep {
+			continue
+		}
+		dir := filepath.Join(s.root, worktrees, e.Name())
+		if _, err := s.git(ctx, "worktree", "remove", "--force", dir); err != nil {
+			s.log.Warn("removing an old worktree", "dir", dir, "err", err)
+			_ = os.RemoveAll(dir)
 		}
 	}
-	return nil
+	if len(entries) > 1 {
+		_, _ = s.git(ctx, "worktree", "prune")
+	}
 }
 
 // initRepo makes root a git repository once.

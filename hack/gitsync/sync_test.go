@@ -46,6 +46,11 @@ func TestSync_SwapsTheLinkToEachNewCommitAndRemovesTheOld(t *testing.T) {
 	gitIn(t, dir, "init", "-q", "--bare", "-b", "main", bare)
 	gitIn(t, dir, "clone", "-q", bare, work)
 	first := commit(t, work, "web.yaml", "v1\n")
+	// A worktree a killed syncer left behind goes at the next swap.
+	stale := filepath.Join(root, ".worktrees", "0123456789abcdef0123456789abcdef01234567")
+	if err := os.MkdirAll(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	s := &syncer{repo: bare, ref: "main", root: root, link: "current", depth: 1, log: slog.New(slog.DiscardHandler)}
 	ctx := context.Background()
 	if err := s.sync(ctx); err != nil {
@@ -64,6 +69,9 @@ func TestSync_SwapsTheLinkToEachNewCommitAndRemovesTheOld(t *testing.T) {
 		}
 	}
 	check(first, "v1\n")
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("a stale worktree is still there: %v", err)
+	}
 	second := commit(t, work, "web.yaml", "v2\n")
 	if err := s.sync(ctx); err != nil {
 		t.Fatal(err)
