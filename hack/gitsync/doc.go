@@ -6,9 +6,9 @@
 // making a symlink under a temporary name and renaming it over the link
 // (one atomic rename: a reader sees the old tree or the new one, never a
 // mix), then removes the previous worktree (and any other a killed
-// syncer left). A daemon's --manifests is
-// ROOT/<link>; the commit is the target's name, which the daemon reports as
-// each app's status.sourceRevision.
+// syncer left). A daemon's --manifests is ROOT/<link>; the commit is the
+// target's name, which the daemon reports as each app's
+// status.sourceRevision.
 //
 //	gitsync --repo URL --ref main --root /srv/manifests --link current --period 1m
 //
