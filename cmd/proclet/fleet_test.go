@@ -275,3 +275,31 @@ func TestFleetLogs_OneHostsOutputIsCutAtTheBound(t *testing.T) {
 		t.Errorf("stderr %q", errOut)
 	}
 }
+
+func TestFleetGetEvents_MergedOldestFirst(t *testing.T) {
+	t0 := time.Now().Add(-time.Hour)
+	host := func(evs ...v1alpha1.Event) string {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/api/v1/events" {
+				http.NotFound(w, r)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"items": evs}) // newest first, as the API
+		}))
+		t.Cleanup(s.Close)
+		return hostOf(s.URL)
+	}
+	ev := func(min int, reason string) v1alpha1.Event {
+		return v1alpha1.Event{Time: t0.Add(time.Duration(min) * time.Minute), Type: "Normal", Reason: reason, Object: "web"}
+	}
+	a := host(ev(30, "A3"), ev(10, "A1"))
+	b := host(ev(20, "B2"))
+	code, out, errOut := cliRun("get", "events", "--servers", a+","+b)
+	var reasons []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		reasons = append(reasons, strings.Fields(l)[3])
+	}
+	if code != 0 || strings.Join(reasons, ",") != "A1,B2,A3" || !strings.HasPrefix(out, "NODE") {
+		t.Errorf("code %d, %q\n%s", code, errOut, out)
+	}
+}
