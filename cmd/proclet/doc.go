@@ -13,7 +13,10 @@
 // fed by the reconciler's heartbeat), the shutdown policy of --on-exit and
 // --shutdown-timeout (shutdown.go), the descriptor budget behind the API's
 // connection caps (fdbudget.go), and the client commands (get, describe,
-// logs, diff, rollout status, version) over server/client, plus validate, which
+// logs, diff, rollout status, version) over server/client, their fan-out
+// over many daemons (fleet*.go: --servers, at most --parallel asked at once,
+// each within --host-timeout, one table with a NODE column; proclet fleet
+// targets), plus validate, which
 // decodes files offline, and rollout restart, which edits one manifest
 // file (through internal/manifestedit) and never talks to the daemon.
 //

@@ -1,5 +1,6 @@
 // Package client is the command line's side of proclet's REST API: an HTTP
-// client typed with apis/v1alpha1 (Client), its reader of the WebSocket
+// client typed with apis/v1alpha1 (Client; Bounded cuts every answer at a
+// size, for a client of many daemons), its reader of the WebSocket
 // watch (Watcher), and the pure presentation the
 // client commands print: kubectl-like tables, ages, `describe`, the merge
 // of several instances' log lines, and the `diff` of a manifests directory
