@@ -184,11 +184,12 @@ func readInt(path string) int {
 }
 
 // The daemon's descriptors (docs/operating.md, cmd/proclet/fdbudget.go):
-// the API's capped share, 5 per instance (a pidfd, two FIFOs, two log
-// files) and the sampler's /proc stat one per instance, up to a quarter
-// of the limit.
+// the API's capped share, 6 per instance (two pidfds, its own and
+// os.Process's; two FIFOs; two log files: counted in /proc/<pid>/fd of a
+// daemon running 100 instances) and the sampler's /proc stat one per
+// instance, up to a quarter of the limit.
 const (
-	daemonFDsPerInstance = 5
+	daemonFDsPerInstance = 6
 	daemonAPIFixedFDs    = 96*6 + 8 + 64 // streams and log reads × 6 files, listener, state files
 )
 
