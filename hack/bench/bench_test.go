@@ -233,3 +233,19 @@ func TestTargets_JudgedAtTheirSize(t *testing.T) {
 		t.Errorf("quick run:\n%s", out)
 	}
 }
+
+// A size runs only when the memory available holds 1.5× what a workload
+// took at the size before, per workload, and 1 GiB more.
+func TestFits_Memory(t *testing.T) {
+	b := benchWith([]int{1000, 5000}, map[string]map[string][]float64{"floor": {"workload_mem_mib": {1.9, math.NaN()}}})
+	if err := b.fitsIn(24000, 5000); err != nil { // 5000 × 1.9 × 1.5 + 1024 = 15274
+		t.Errorf("5000 in 24000 MiB: %v", err)
+	}
+	err := b.fitsIn(12000, 5000)
+	if err == nil || err.Error() != "5000 workloads of ~1.9 MiB need ~15274 MiB, 12000 MiB available" {
+		t.Errorf("5000 in 12000 MiB: %v", err)
+	}
+	if err := b.fitsIn(4100, 1000); err != nil { // before any figure: 2 MiB each, 4024
+		t.Errorf("1000 in 4100 MiB: %v", err)
+	}
+}

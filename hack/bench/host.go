@@ -108,13 +108,17 @@ func (b *bench) workloadThreads(ctx context.Context) (int, error) {
 // at 1.5× the memory one took at the largest smaller size measured (2 MiB
 // before any), with 1 GiB to spare.
 func (b *bench) fits(n int) error {
+	return b.fitsIn(float64(memAvailableKiB())/1024, n)
+}
+
+// fitsIn is fits with avail MiB available (0: unknown, fits).
+func (b *bench) fitsIn(avail float64, n int) error {
 	per := 2.0
 	for _, m := range b.cfg.Sizes {
 		if v, ok := b.res.value("floor", m, "workload_mem_mib"); ok && m < n {
 			per = max(v, 0.5)
 		}
 	}
-	avail := float64(memAvailableKiB()) / 1024
 	if need := float64(n)*per*1.5 + 1024; avail > 0 && avail < need {
 		return fmt.Errorf("%d workloads of ~%.1f MiB need ~%.0f MiB, %.0f MiB available", n, per, need, avail)
 	}

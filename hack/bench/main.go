@@ -320,7 +320,7 @@ func (b *bench) measurePeers(ctx context.Context, want map[string]bool, out stri
 // and the inotify latency.
 func (b *bench) floor(ctx context.Context) {
 	b.res.How["floor"] = "a Go loop of exec.Command(...).Start(), then SIGTERM to every group; " +
-		"the column is the median of every floor measurement of the run (3 at the start, and one just before each supervisor at each N)"
+		"the column is the median of every floor measurement of the run (3 at the start, 1 above 1000, and one just before each supervisor at each N)"
 	// A warm-up, not recorded: the first start of the workload binary pays
 	// for the page cache.
 	if _, _, _, err := b.floorRun(ctx, min(100, b.top()), "warmup", nil); err != nil {
