@@ -97,9 +97,9 @@ func (b *bench) skipLarge(peer string, n int) string {
 		(c+s)/1000, prev, est.Seconds(), n, largeBudget, largeN)
 }
 
-// writeExecN is the size beside which manifest write → exec is timed:
-// the largest the daemon has the descriptors for.
-func (b *bench) writeExecN() int {
+// procletTop is the largest size the daemon has the descriptors for:
+// manifest write → exec is timed beside it, and -profile profiles it.
+func (b *bench) procletTop() int {
 	out := 0
 	for _, n := range b.cfg.Sizes {
 		if daemonFits(n) == nil {

@@ -311,7 +311,7 @@ func (b *bench) measurePeers(ctx context.Context, want map[string]bool, out stri
 			b.outputCost(ctx)
 		}
 		if k.name == "proclet" && cfg.Profile && ctx.Err() == nil {
-			b.profileProclet(ctx, b.top(), out)
+			b.profileProclet(ctx, b.procletTop(), out)
 		}
 	}
 }

@@ -233,7 +233,7 @@ func (b *bench) floorWriteExec(q string) string {
 
 // tableRows are the figures of the table, in order.
 func (b *bench) tableRows() []tableRow {
-	top := b.writeExecN()
+	top := b.procletTop()
 	return []tableRow{
 		{"cold converge: config → N live (ms)", b.per("converge_ms", num)},
 		{"  ÷ the floor measured just before", b.vsFloor("converge_ms")},

@@ -138,7 +138,7 @@ func (b *bench) running(ctx context.Context, k peerKind, p peer, ph *phase, apps
 	}
 	if pp, ok := p.(*procletPeer); ok && ctx.Err() == nil {
 		b.apiLatency(pp, n)
-		if n == b.writeExecN() {
+		if n == b.procletTop() {
 			b.writeExec(ctx, pp, ph, n)
 		}
 	}

@@ -111,7 +111,7 @@ func (b *bench) writeExecTargets() []target {
 	}{{"p50", 20}, {"p99", 100}} {
 		worst := math.NaN()
 		var parts []string
-		for _, n := range []int{0, b.writeExecN()} {
+		for _, n := range []int{0, b.procletTop()} {
 			if v, ok := b.res.value("proclet", n, "write_exec_"+q.name+"_ms"); ok {
 				where := "idle"
 				if n > 0 {
