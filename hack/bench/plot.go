@@ -111,7 +111,7 @@ func (b *bench) hasAnySeries(c string) bool {
 // drawPanel draws p into r of img: title, log axes with their labels, a
 // line per column, the floor's level when p has one.
 func (b *bench) drawPanel(img *image.RGBA, r image.Rectangle, p panel) {
-	const left, right, top, bottom = 90, 20, 50, 70
+	const left, right, top, bottom = 110, 20, 50, 70
 	drawText(img, r.Min.X+left, r.Min.Y+16, p.title, 2, ink)
 	series := map[string][]pt{}
 	lo, hi := math.Inf(1), math.Inf(-1)
