@@ -233,3 +233,14 @@ func TestExpandBuildsNothingOverTheBound(t *testing.T) {
 		t.Errorf("Expand under the bound = %d bytes, %v", len(got), err)
 	}
 }
+
+// One app may ask for 10000 instances (docs/manifests.md, Bounds), and
+// no more.
+func TestReplicas_BoundIsTenThousand(t *testing.T) {
+	apps := mustDecode(t, "a.yaml", []byte(minimal+"  replicas: 10000\n"))
+	if r := apps[0].Spec.Replicas; r == nil || *r != 10000 {
+		t.Fatalf("replicas = %v, want 10000", r)
+	}
+	list := decodeErrs(t, "a.yaml", minimal+"  replicas: 10001\n")
+	wantErr(t, list, 7, "spec.replicas", "10001 must be <= 10000")
+}

@@ -355,8 +355,8 @@ spec:
 	}
 	// JSON lines.
 	list = decodeErrs(t, "a.json", "{\n \"apiVersion\": \"proclet.dev/v1alpha1\",\n \"kind\": \"App\",\n"+
-		" \"metadata\": {\"name\": \"a\"},\n \"spec\": {\n  \"command\": [\"a\"],\n  \"replicas\": 5000\n }\n}\n")
-	wantErr(t, list, 7, "spec.replicas", "must be <= 1000")
+		" \"metadata\": {\"name\": \"a\"},\n \"spec\": {\n  \"command\": [\"a\"],\n  \"replicas\": 50000\n }\n}\n")
+	wantErr(t, list, 7, "spec.replicas", "must be <= 10000")
 	// TOML lines, through tables, array tables and inline values.
 	list = decodeErrs(t, "a.toml", `apiVersion = "proclet.dev/v1alpha1"
 kind = "App"

@@ -16,7 +16,7 @@ var invalidManifests = []struct {
 	name, add, field string
 	replace          [2]string
 }{
-	{name: "replicas over 1000", add: "  replicas: 1001\n", field: "spec.replicas"},
+	{name: "replicas over 10000", add: "  replicas: 10001\n", field: "spec.replicas"},
 	{name: "replicas a string", add: "  replicas: three\n", field: "spec.replicas"},
 	{name: "restartPolicy", add: "  restartPolicy: Sometimes\n", field: "spec.restartPolicy"},
 	{name: "name", replace: [2]string{"name: web", "name: Bad_Name"}, field: "metadata.name"},

@@ -53,9 +53,9 @@ type ObjectMeta struct {
 
 // AppSpec is the desired state of an App. docs/manifests.md describes each field.
 type AppSpec struct {
-	// Replicas is the number of instances, 0 to 1000 (default 1); 0 keeps
+	// Replicas is the number of instances, 0 to 10000 (default 1); 0 keeps
 	// the app defined but stopped.
-	Replicas *int32 `json:"replicas,omitempty" validate:"omitempty,min=0,max=1000"`
+	Replicas *int32 `json:"replicas,omitempty" validate:"omitempty,min=0,max=10000"`
 	// Command is the program and its arguments, run without a shell;
 	// $(VAR) references expand from env, PORT and PROCLET_* variables.
 	Command []string `json:"command" validate:"required,min=1,dive,nonul"`

@@ -70,7 +70,7 @@ func TestValidateRules(t *testing.T) {
 		{"replicas 0", func(a *App) { a.Spec.Replicas = ptr(int32(0)) }, "", ""},
 		{"replicas 1000", func(a *App) { a.Spec.Replicas = ptr(int32(1000)); a.Spec.Ports = nil; a.Spec.ReadinessProbe = nil }, "", ""},
 		{"replicas -1", func(a *App) { a.Spec.Replicas = ptr(int32(-1)) }, "spec.replicas", "-1 must be >= 0"},
-		{"replicas 1001", func(a *App) { a.Spec.Replicas = ptr(int32(1001)) }, "spec.replicas", "1001 must be <= 1000"},
+		{"replicas 10001", func(a *App) { a.Spec.Replicas = ptr(int32(10001)) }, "spec.replicas", "10001 must be <= 10000"},
 		// command
 		{"command nil", func(a *App) { a.Spec.Command = nil }, "spec.command", "required"},
 		{"command empty", func(a *App) { a.Spec.Command = []string{} }, "spec.command", "at least 1"},

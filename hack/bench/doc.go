@@ -1,10 +1,15 @@
 // Command bench measures proclet side by side with PM2, supervisord, s6
 // and runit, and with the physical floor (a plain fork/exec loop, and the
 // raw inotify latency), on this machine, in one run: the scenarios of
-// docs/performance.md at N = 10, 100 and 1000 instances of the same workload
-// (bin/workload), one supervisor after the other.
+// docs/performance.md at N = 10, 100, 1000 and 5000 instances of the same
+// workload (bin/workload), one supervisor after the other. Above 1000 a
+// size is cut to fit make bench's 30 minutes (large.go), and the host's
+// limits are checked first (host.go): kernel.pid_max is raised for the
+// run when the workloads' threads would not fit, RLIMIT_NOFILE when it
+// may be, and a supervisor that cannot hold N (runit's 1000 services, the
+// daemon's descriptors) is not measured there, with the reason.
 //
-//	go run ./hack/bench [-quick] [-sizes 10,100,1000] [-peers proclet,pm2,supervisord,s6,runit] [-only output]
+//	go run ./hack/bench [-quick] [-sizes 10,100,1000,5000] [-peers proclet,pm2,supervisord,s6,runit] [-only output]
 //
 // `make bench` builds and runs it after the Go benchmarks. It installs
 // the peers it lacks (PM2 with npm under the results folder, the others
@@ -19,8 +24,9 @@
 // CPU is utime+stime from /proc of the supervisor's processes (the
 // workloads left out), RSS their summed VmRSS.
 //
-// It prints one table and writes results.json, results.csv, table.md and
-// converge.png under <out>/<timestamp>/. Every process it starts carries
+// It prints one table and writes results.json, results.csv, table.md,
+// converge.png and growth.png (the figures that grow with N, log-log)
+// under <out>/<timestamp>/. Every process it starts carries
 // PROCLET_BENCH_RUN in its environment: on the way out (also on SIGINT or
 // SIGTERM, and at the next run after a SIGKILL) it stops what it started,
 // by process group, then kills by PID whatever still carries the mark.

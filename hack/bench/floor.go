@@ -17,7 +17,9 @@ import (
 // n workloads (each in its own session and process group, as proclet
 // starts an instance), timed to their start stamps; then SIGTERM to every
 // group, timed until the last one has exited. No supervisor, no config: the cost of the work itself.
-func (b *bench) floorRun(ctx context.Context, n int, label string) (first, all, stop time.Duration, err error) {
+// When measure is set, it is given the workloads' PIDs once they all run,
+// and the host's MemAvailable (KiB) before the first started.
+func (b *bench) floorRun(ctx context.Context, n int, label string, measure func(availBefore int64, pids []int)) (first, all, stop time.Duration, err error) {
 	ph, err := b.newPhase(fmt.Sprintf("floor-%d-%s", n, label))
 	if err != nil {
 		return 0, 0, 0, err
@@ -25,8 +27,12 @@ func (b *bench) floorRun(ctx context.Context, n int, label string) (first, all, 
 	defer ph.close()
 	apps := ph.apps(n)
 	var kids []*child
+	avail := memAvailableKiB()
 	t0 := time.Now()
 	for _, a := range apps {
+		if ctx.Err() != nil {
+			return 0, 0, 0, ctx.Err()
+		}
 		cmd := exec.Command(a.argv[0], a.argv[1:]...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		c, err := b.r.start(ph.name, cmd, "PROCLET_INSTANCE="+a.inst)
@@ -43,6 +49,13 @@ func (b *bench) floorRun(ctx context.Context, n int, label string) (first, all, 
 	if err != nil {
 		return 0, 0, 0, err
 	}
+	if measure != nil {
+		pids := make([]int, len(kids))
+		for i, c := range kids {
+			pids[i] = c.cmd.Process.Pid
+		}
+		measure(avail, pids)
+	}
 	s, err := stopTime(ctx, ph.token, b.stopTimeout(n), func() error {
 		for _, c := range kids {
 			c.kill(syscall.SIGTERM)
@@ -58,8 +71,13 @@ type floorSamples struct{ first, all, stop []float64 }
 // floorAt measures the floor at n once more, labelled label, adds it to
 // the floor's figures (medians over every measurement of the run) and
 // returns it.
+// The first one (label "0") also measures the workloads' memory.
 func (b *bench) floorAt(ctx context.Context, n int, label string) (all, stop float64, err error) {
-	f, a, s, err := b.floorRun(ctx, n, label)
+	var measure func(int64, []int)
+	if label == "0" {
+		measure = func(avail int64, pids []int) { b.measureMemory(n, avail, pids) }
+	}
+	f, a, s, err := b.floorRun(ctx, n, label, measure)
 	if err != nil {
 		return 0, 0, err
 	}

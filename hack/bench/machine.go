@@ -20,6 +20,9 @@ type machine struct {
 	// Load is /proc/loadavg when the run began: other work on the host
 	// skews every figure.
 	Load string `json:"loadAtStart"`
+	// Changed are the host's limits the run raised for its largest size
+	// (host.go), or could not.
+	Changed []string `json:"changed,omitempty"`
 }
 
 func readMachine() machine {

@@ -41,9 +41,9 @@ var allKinds = []peerKind{procletKind, pm2Kind, supervisordKind, s6Kind, runitKi
 func parseFlags() (config, error) {
 	var c config
 	quick := flag.Bool("quick", os.Getenv("QUICK") != "", "N = 10 and 100, shorter windows (also QUICK=1 in the environment)")
-	sizes := flag.String("sizes", "", "instance counts (default 10,100,1000; quick: 10,100)")
+	sizes := flag.String("sizes", "", "instance counts, up to 10000 (default 10,100,1000,5000; quick: 10,100); above 1000 see large.go")
 	peers := flag.String("peers", "proclet,pm2,supervisord,s6,runit", "supervisors to measure")
-	flag.IntVar(&c.Reps, "reps", 0, "repetitions of converge and stop all (default 3; quick: 1); peers do 1 at N >= 1000")
+	flag.IntVar(&c.Reps, "reps", 0, "repetitions of converge and stop all (default 3; quick: 1); peers do 1 at N >= 1000, everyone above 1000")
 	flag.IntVar(&c.Kills, "kills", 0, "kill -9 per size (default 20; quick: 10)")
 	flag.DurationVar(&c.Steady, "steady", 0, "steady-state window (default 30s; quick: 5s)")
 	flag.DurationVar(&c.Loop, "crash-loop", 0, "crash-loop window (default 30s; quick: 5s)")
@@ -80,15 +80,15 @@ func parseFlags() (config, error) {
 	defD(&c.Steady, 30*time.Second, 5*time.Second)
 	defD(&c.Loop, 30*time.Second, 5*time.Second)
 	if *sizes == "" {
-		*sizes = "10,100,1000"
+		*sizes = "10,100,1000,5000"
 		if c.Quick {
 			*sizes = "10,100"
 		}
 	}
 	for s := range strings.SplitSeq(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || n > 1000 {
-			return c, fmt.Errorf("-sizes: %q is not a count from 1 to 1000", s)
+		if err != nil || n < 1 || n > maxSize {
+			return c, fmt.Errorf("-sizes: %q is not a count from 1 to %d", s, maxSize)
 		}
 		c.Sizes = append(c.Sizes, n)
 	}
@@ -254,6 +254,7 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 		cfg.Reps, cfg.Kills, cfg.Steady, cfg.Loop, b.tmp)
 
 	defer b.finish(ctx, out)
+	defer b.prepareHost(ctx)()
 	b.floor(ctx)
 	b.measurePeers(ctx, want, out)
 	return ctx.Err()
@@ -294,6 +295,9 @@ func (b *bench) measurePeers(ctx context.Context, want map[string]bool, out stri
 			if ctx.Err() != nil {
 				break
 			}
+			if b.skipSize(k.name, n) {
+				continue
+			}
 			b.adjacentFloor(ctx, k.name, n)
 			b.peerSize(ctx, k, n)
 			if k.name == "proclet" && ctx.Err() == nil {
@@ -307,7 +311,7 @@ func (b *bench) measurePeers(ctx context.Context, want map[string]bool, out stri
 			b.outputCost(ctx)
 		}
 		if k.name == "proclet" && cfg.Profile && ctx.Err() == nil {
-			b.profileProclet(ctx, b.top(), out)
+			b.profileProclet(ctx, b.procletTop(), out)
 		}
 	}
 }
@@ -316,14 +320,18 @@ func (b *bench) measurePeers(ctx context.Context, want map[string]bool, out stri
 // and the inotify latency.
 func (b *bench) floor(ctx context.Context) {
 	b.res.How["floor"] = "a Go loop of exec.Command(...).Start(), then SIGTERM to every group; " +
-		"the column is the median of every floor measurement of the run (3 at the start, and one just before each supervisor at each N)"
+		"the column is the median of every floor measurement of the run (3 at the start, 1 above 1000, and one just before each supervisor at each N)"
 	// A warm-up, not recorded: the first start of the workload binary pays
 	// for the page cache.
-	if _, _, _, err := b.floorRun(ctx, min(100, b.top()), "warmup"); err != nil {
+	if _, _, _, err := b.floorRun(ctx, min(100, b.top()), "warmup", nil); err != nil {
 		b.logf("floor warm-up: %v", err)
 	}
 	for _, n := range b.cfg.Sizes {
-		for rep := range 3 {
+		if err := b.fits(n); err != nil {
+			b.missAll("floor", n, "cannot: "+err.Error(), "converge_ms")
+			continue
+		}
+		for rep := range floorReps(n) {
 			if _, _, err := b.floorAt(ctx, n, strconv.Itoa(rep)); err != nil {
 				b.logf("floor-%d: %v", n, err)
 				b.missAll("floor", n, short(err), "converge_ms", "first_ms", "stop_ms")
@@ -336,7 +344,7 @@ func (b *bench) floor(ctx context.Context) {
 	}
 	var one []float64
 	for rep := range 20 {
-		_, a, _, err := b.floorRun(ctx, 1, "one-"+strconv.Itoa(rep))
+		_, a, _, err := b.floorRun(ctx, 1, "one-"+strconv.Itoa(rep), nil)
 		if err != nil {
 			b.missAll("floor", 1, short(err), "exec_ms")
 			return

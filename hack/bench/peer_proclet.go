@@ -213,3 +213,21 @@ func freeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// validates checks, with the daemon under test's own `proclet validate`,
+// that it accepts one app of n replicas: a build that refuses it would
+// leave the manifest unapplied, and the converge would wait for its
+// timeout.
+func (b *bench) validates(ctx context.Context, n int) error {
+	a := app{name: "r", argv: []string{b.workload}, replicas: n}
+	file := filepath.Join(b.tmp, fmt.Sprintf("validate-replicas-%d.yaml", n))
+	if err := os.WriteFile(file, []byte(manifest(a)), 0o644); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, b.proclet, "validate", file).CombinedOutput()
+	if err != nil {
+		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+		return fmt.Errorf("this build refuses replicas: %d (%s)", n, strings.TrimPrefix(line, file+":"))
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -34,9 +35,9 @@ func (p *s6Peer) start(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(p.ph.dir, "stage"), 0o755); err != nil {
 		return err
 	}
-	// -c: room for more services than the default; -t0: no periodic scan
-	// (the default), the harness asks with -a.
-	cmd := exec.Command("s6-svscan", "-c", "4096", p.scan)
+	// -c: room for more services than the default (1000) at every size;
+	// -t0: no periodic scan (the default), the harness asks with -a.
+	cmd := exec.Command("s6-svscan", "-c", strconv.Itoa(max(4096, 2*p.ph.b.top())), p.scan)
 	cmd.Stdout, cmd.Stderr = p.ph.log, p.ph.log
 	var err error
 	if p.daemon, err = p.ph.r.start(p.ph.name, cmd); err != nil {

@@ -78,6 +78,12 @@ func pssKiB(pid int) int64 {
 	return 0
 }
 
+// openFDs is how many descriptors pid holds open, 0 when it is gone.
+func openFDs(pid int) int {
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	return len(fds)
+}
+
 // allPIDs lists the numeric entries of /proc.
 func allPIDs() []int {
 	entries, err := os.ReadDir("/proc")

@@ -16,8 +16,8 @@ import (
 // columns of the table, in order.
 var columns = []string{"floor", "proclet", "pm2", "supervisord", "s6", "runit"}
 
-// report prints the table and writes results.json, results.csv, table.md
-// and converge.png into out.
+// report prints the table and writes results.json, results.csv, table.md,
+// converge.png and growth.png into out.
 func (b *bench) report(out string) error {
 	table := b.table()
 	fmt.Println()
@@ -38,8 +38,11 @@ func (b *bench) report(out string) error {
 	if err := b.plot(filepath.Join(out, "converge.png")); err != nil {
 		return err
 	}
+	if err := b.plotGrowth(filepath.Join(out, "growth.png")); err != nil {
+		return err
+	}
 	abs, _ := filepath.Abs(out)
-	fmt.Printf("\nwritten: %s/{table.md,results.json,results.csv,converge.png}\n", abs)
+	fmt.Printf("\nwritten: %s/{table.md,results.json,results.csv,converge.png,growth.png}\n", abs)
 	return nil
 }
 
@@ -230,7 +233,7 @@ func (b *bench) floorWriteExec(q string) string {
 
 // tableRows are the figures of the table, in order.
 func (b *bench) tableRows() []tableRow {
-	top := b.top()
+	top := b.procletTop()
 	return []tableRow{
 		{"cold converge: config → N live (ms)", b.per("converge_ms", num)},
 		{"  ÷ the floor measured just before", b.vsFloor("converge_ms")},
@@ -250,8 +253,12 @@ func (b *bench) tableRows() []tableRow {
 		{"steady: supervisor CPU (% of a core)", b.per("steady_cpu_pct", pctNum)},
 		{"steady: supervisor RSS, summed (MiB)", b.per("steady_rss_mib", num)},
 		{"steady: supervisor PSS, summed (MiB)", b.per("steady_pss_mib", num)},
+		{"steady: supervisor's open descriptors, summed", b.per("steady_fds", num)},
 		{"steady, readiness probe on each: CPU (%)", b.per("probes_cpu_pct", pctNum)},
 		{"steady, readiness probe on each: RSS (MiB)", b.per("probes_rss_mib", num)},
+		{"floor: one workload's RSS, mean (MiB)", b.per("workload_rss_mib", num)},
+		{"floor: one workload's PSS, mean (MiB)", b.per("workload_pss_mib", num)},
+		{"floor: host memory per workload, MemAvailable's drop (MiB)", b.per("workload_mem_mib", num)},
 		{"stop all (ms)", b.per("stop_ms", num)},
 		{"  ÷ the floor measured just before", b.vsFloor("stop_ms")},
 		{"proclet: 1 app × N replicas, scaled to 0 (ms)", procletOnly(b.per("replicas_stop_ms", num))},
@@ -285,6 +292,10 @@ func (b *bench) table() string {
 	m := b.res.Machine
 	fmt.Fprintf(&sb, "N = %s. Medians. Machine: %d CPUs (%s), %d MiB, %s, kernel %s, %s; load at start %s.\n\n",
 		strings.Join(sizes, " / "), m.CPUs, m.CPUModel, m.MemMiB, m.OS, m.Kernel, m.Go, m.Load)
+	for _, c := range m.Changed {
+		fmt.Fprintf(&sb, "Host: %s.\n", c)
+	}
+	sb.WriteString(b.largeNote())
 	header := []string{"figure"}
 	for _, c := range columns {
 		name := c

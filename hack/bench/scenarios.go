@@ -57,10 +57,7 @@ func (b *bench) converge(ctx context.Context, p peer, ph *phase, apps []app, ins
 // stop all, repeated; on the last repetition, with the apps running, the
 // steady state, crash restarts, (proclet) the API's latency, and a change.
 func (b *bench) peerSize(ctx context.Context, k peerKind, n int) {
-	reps := b.cfg.Reps
-	if n >= 1000 && k.name != "proclet" {
-		reps = 1 // PM2 alone needs a minute to stop 1000
-	}
+	reps := b.repsAt(k.name, n)
 	var conv, first, apiConv, stops []float64
 	for rep := range reps {
 		name := fmt.Sprintf("%s-%d-%d", k.name, n, rep)
@@ -109,29 +106,31 @@ func (b *bench) peerSize(ctx context.Context, k peerKind, n int) {
 // apps).
 func (b *bench) running(ctx context.Context, k peerKind, p peer, ph *phase, apps []app) {
 	n := len(apps)
-	if st, err := b.steady(ctx, p, ph, b.cfg.Steady); err != nil {
+	if st, err := b.steady(ctx, p, ph, b.steadyAt(n)); err != nil {
 		b.missAll(k.name, n, short(err), "steady_cpu_pct", "steady_rss_mib", "steady_pss_mib")
 	} else {
-		note := fmt.Sprintf("over %s, %d processes", b.cfg.Steady, st.procs)
+		note := fmt.Sprintf("over %s, %d processes", b.steadyAt(n), st.procs)
 		b.res.set(k.name, n, "steady_cpu_pct", "%", st.cpu, nil, note)
 		b.res.set(k.name, n, "steady_rss_mib", "MiB", st.rss, nil, note)
 		b.res.set(k.name, n, "steady_pss_mib", "MiB", st.pss, nil, note)
-		b.logf("%s: steady %.3f%% CPU, RSS %.1f MiB, PSS %.1f MiB (%s)", ph.name, st.cpu, st.rss, st.pss, note)
+		b.res.set(k.name, n, "steady_fds", "fds", float64(st.fds), nil, note)
+		b.logf("%s: steady %.3f%% CPU, RSS %.1f MiB, PSS %.1f MiB, %d fds (%s)", ph.name, st.cpu, st.rss, st.pss, st.fds, note)
 	}
 	if ctx.Err() != nil {
 		return
 	}
-	lat, timeouts, err := b.crashRestarts(ctx, ph, instances(apps))
+	kills := b.killsAt(n)
+	lat, timeouts, err := b.crashRestarts(ctx, ph, instances(apps), kills)
 	if err != nil || len(lat) == 0 {
-		b.missAll(k.name, n, short(errors.Join(err, fmt.Errorf("%d of %d kills timed out", timeouts, b.cfg.Kills))),
+		b.missAll(k.name, n, short(errors.Join(err, fmt.Errorf("%d of %d kills timed out", timeouts, kills))),
 			"crash_p50_ms", "crash_p95_ms")
 	} else {
 		note := fmt.Sprintf("%d kills", len(lat)+timeouts)
 		if timeouts > 0 {
 			note += fmt.Sprintf(", %d with no restart within 10 s (left out)", timeouts)
 		}
-		if n < b.cfg.Kills {
-			note += fmt.Sprintf("; %d instances, so each is killed about %d times", n, (b.cfg.Kills+n-1)/n)
+		if n < kills {
+			note += fmt.Sprintf("; %d instances, so each is killed about %d times", n, (kills+n-1)/n)
 		}
 		b.res.set(k.name, n, "crash_p50_ms", "ms", pct(lat, 0.5), lat, note)
 		b.res.set(k.name, n, "crash_p95_ms", "ms", pct(lat, 0.95), nil, note)
@@ -139,7 +138,7 @@ func (b *bench) running(ctx context.Context, k peerKind, p peer, ph *phase, apps
 	}
 	if pp, ok := p.(*procletPeer); ok && ctx.Err() == nil {
 		b.apiLatency(pp, n)
-		if n == slices.Max(b.cfg.Sizes) {
+		if n == b.procletTop() {
 			b.writeExec(ctx, pp, ph, n)
 		}
 	}
@@ -171,6 +170,7 @@ func (b *bench) running(ctx context.Context, k peerKind, p peer, ph *phase, apps
 type steadyState struct {
 	cpu      float64 // % of one core
 	rss, pss float64 // MiB, summed over the supervisor's processes
+	fds      int     // open descriptors, summed
 	procs    int
 }
 
@@ -197,19 +197,20 @@ func (b *bench) steady(ctx context.Context, p peer, ph *phase, window time.Durat
 	for _, pid := range procs {
 		st.rss += float64(rssKiB(pid)) / 1024
 		st.pss += float64(pssKiB(pid)) / 1024
+		st.fds += openFDs(pid)
 	}
 	return st, nil
 }
 
-// crashRestarts kills an instance with SIGKILL, cfg.Kills times, each
-// time another one where there are enough, and times each to the new
-// process's start stamp.
-func (b *bench) crashRestarts(ctx context.Context, ph *phase, insts []string) (lat []float64, timeouts int, err error) {
+// crashRestarts kills an instance with SIGKILL, kills times, each time
+// another one where there are enough, and times each to the new process's
+// start stamp.
+func (b *bench) crashRestarts(ctx context.Context, ph *phase, insts []string, kills int) (lat []float64, timeouts int, err error) {
 	n := len(insts)
-	for k := range b.cfg.Kills {
+	for k := range kills {
 		inst := insts[k%n]
-		if n >= b.cfg.Kills {
-			inst = insts[k*(n/b.cfg.Kills)]
+		if n >= kills {
+			inst = insts[k*(n/kills)]
 		}
 		s, ok := ph.marks.latest(inst)
 		if !ok || !alive(s.pid) {
