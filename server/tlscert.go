@@ -23,6 +23,10 @@ import (
 type CertReloader struct {
 	certFile, keyFile string
 	log               *slog.Logger
+	// OnError, when set, is told of each change of the files that did not
+	// load, instead of the log (the daemon records an event, which logs).
+	// Set it before the first handshake.
+	OnError func(error)
 
 	mu      sync.Mutex
 	cert    *tls.Certificate
@@ -73,7 +77,11 @@ func (c *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	cert, err := c.load()
 	if err != nil {
 		c.lastErr = err
-		c.log.Error("new TLS certificate not loaded; serving the one loaded before", "err", err)
+		if c.OnError != nil {
+			c.OnError(err)
+		} else {
+			c.log.Error("new TLS certificate not loaded; serving the one loaded before", "err", err)
+		}
 		return c.cert, nil
 	}
 	c.cert, c.lastErr = cert, nil

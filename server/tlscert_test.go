@@ -197,3 +197,27 @@ func TestConnLimiter_TLSConnectionsGoIdle(t *testing.T) {
 		t.Fatal("an idle TLS connection is not idle to the limiter")
 	}
 }
+
+// TestCertReloader_OnError: a change of the files that does not load is
+// told to OnError once, not at every handshake after it.
+func TestCertReloader_OnError(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	newTestCA(t).issue(t, 5, certFile, keyFile)
+	reloader, err := NewCertReloader(certFile, keyFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var told []error
+	reloader.OnError = func(err error) { told = append(told, err) }
+	replaceFile(t, keyFile, []byte("not a key"))
+	for range 3 {
+		cert, err := reloader.GetCertificate(nil)
+		if err != nil || cert.Leaf.SerialNumber.Int64() != 5 {
+			t.Fatalf("serving %v, %v; want the last good serial 5", cert, err)
+		}
+	}
+	if len(told) != 1 || !strings.Contains(told[0].Error(), "--tls-key-file "+keyFile) {
+		t.Errorf("OnError got %v, want one error naming the key file", told)
+	}
+}

@@ -163,7 +163,11 @@ func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir s
 	// scrape time (server.NewMetricsHandler): 10 ms instead of ~50 at 1000.
 	stateMetrics := server.NewCollector(server.MetricsSources{State: p.rec, Exits: p.rec, Probes: probeStats})
 	node.SourceRevision = p.rec.SourceRevision
-	if p.srv, err = newServer(cfg, log, p.rec, node, server.NewMetricsHandler(reg, stateMetrics), reg); err != nil {
+	tlsConfig, err := newTLSConfig(cfg, log, p.rec)
+	if err != nil {
+		return nil, err
+	}
+	if p.srv, err = newServer(cfg, log, p.rec, node, tlsConfig, server.NewMetricsHandler(reg, stateMetrics), reg); err != nil {
 		return nil, err
 	}
 	// Owners: of two files defining one name, the one that held it before
@@ -175,8 +179,8 @@ func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir s
 
 // newServer builds the API server over status, with the API keys and
 // connection caps of cfg.
-func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, node *server.NodeOptions, metrics http.Handler,
-	reg prometheus.Registerer) (*server.Server, error) {
+func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, node *server.NodeOptions, tlsConfig *tls.Config,
+	metrics http.Handler, reg prometheus.Registerer) (*server.Server, error) {
 	var apiKeys []string
 	if cfg.apiKeyFile != "" {
 		var err error
@@ -187,14 +191,6 @@ func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, n
 		log.Warn("the API listens beyond loopback without --api-key-file: anyone who can reach it can read it", "listen", cfg.listen)
 	}
 	log = log.With("component", "server")
-	var tlsConfig *tls.Config
-	if cfg.tlsCertFile != "" {
-		certs, err := server.NewCertReloader(cfg.tlsCertFile, cfg.tlsKeyFile, log)
-		if err != nil {
-			return nil, err
-		}
-		tlsConfig = certs.TLSConfig()
-	}
 	maxConns, perClient, err := connectionCaps(cfg, log)
 	if err != nil {
 		return nil, err

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
+
+	"proclet.dev/proclet/reconciler"
+	"proclet.dev/proclet/server"
 )
 
 // checkRemoteAccess refuses a --listen beyond loopback that would expose
@@ -83,6 +88,25 @@ func advertiseAddress(listen, advertise string, bound net.Addr, hostname string,
 			"give --advertise-address host:port", listen, hostname, why)
 	}
 	return net.JoinHostPort(pick.String(), port), nil
+}
+
+// newTLSConfig is the API's TLS configuration from --tls-cert-file and
+// --tls-key-file (nil without them): the pair loaded now (an error names
+// the files), reloaded when they change; a change that does not load is
+// a Warning event TLSCertificateNotLoaded of the certificate file, and the
+// last good pair keeps serving.
+func newTLSConfig(cfg daemonConfig, log *slog.Logger, rec *reconciler.Reconciler) (*tls.Config, error) {
+	if cfg.tlsCertFile == "" {
+		return nil, nil
+	}
+	certs, err := server.NewCertReloader(cfg.tlsCertFile, cfg.tlsKeyFile, log.With("component", "server"))
+	if err != nil {
+		return nil, err
+	}
+	certs.OnError = func(err error) {
+		rec.Warn(cfg.tlsCertFile, "TLSCertificateNotLoaded", "new TLS certificate not loaded, serving the one loaded before: "+err.Error())
+	}
+	return certs.TLSConfig(), nil
 }
 
 // nodeName is --node-name, else the host name.

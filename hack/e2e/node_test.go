@@ -90,8 +90,8 @@ func (ca *e2eCA) serialAt(t *testing.T, addr string) int64 {
 // TestNode_TLS: the daemon serves HTTPS from --tls-cert-file and
 // --tls-key-file; the CLI reaches it with --cacert (PROCLET_CACERT) and
 // says what is wrong without; a pair written over the files is served
-// from the next handshake on, a broken one is logged and the last good
-// one kept.
+// from the next handshake on, a broken one is a Warning event and the
+// last good one is kept.
 func TestNode_TLS(t *testing.T) {
 	skipShort(t)
 	dir, certs := t.TempDir(), t.TempDir()
@@ -131,6 +131,10 @@ func TestNode_TLS(t *testing.T) {
 	eventually(t, 10*time.Second, "the broken pair logged", func() bool {
 		return strings.Contains(d.logs.String(), "new TLS certificate not loaded")
 	})
+	code, out, errOut := proclet(t, "get", "events", "--server", d.base)
+	if code != 0 || !strings.Contains(out, "TLSCertificateNotLoaded") || !strings.Contains(out, certFile) {
+		t.Errorf("get events: exit %d, want a TLSCertificateNotLoaded warning of %s\n%s%s", code, certFile, out, errOut)
+	}
 }
 
 // stopTLSInstances records the instances' PIDs over TLS for the cleanup
