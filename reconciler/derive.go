@@ -28,7 +28,8 @@ type statusInput struct {
 	observed       []runtime.State
 	synced         bool // the first full snapshot has arrived
 	sourceRevision string
-	nodeMatches    bool // pass.app's node selector matches this host
+	nodeMatches    bool              // pass.app's node selector matches this host
+	nodeLabels     map[string]string // this host's labels (never modified)
 	limits         runtime.LimitSupport
 	now            time.Time
 }
@@ -62,6 +63,9 @@ func deriveStatus(in statusInput) derivedStatus {
 		if c := in.desired.Content; c != nil {
 			s.Files = c.Sources // never modified: the watcher makes a new Content on a change
 		}
+	}
+	if in.pass.app != nil && !in.nodeMatches {
+		s.State = v1alpha1.AppNotScheduled
 	}
 	insts, live := liveInstances(in, &s)
 	for o := range in.pass.replicas {
@@ -303,6 +307,9 @@ func conditions(in statusInput, s v1alpha1.AppStatus, rc rolloutCounts) ([]v1alp
 			conds = append(conds, cond(v1alpha1.ConditionAvailable, v1alpha1.ConditionFalse, "MinimumReplicasUnavailable",
 				fmt.Sprintf("%d of %d instances available, %d needed", s.AvailableReplicas, want, minAvail)))
 		}
+		if !in.nodeMatches {
+			conds = append(conds, notScheduled(app.Spec.NodeSelector, in.nodeLabels))
+		}
 		prog = prog.advance(in.revision, rc, in.now)
 		var c v1alpha1.Condition
 		c, recheck = progressing(app, in.revision, prog, want, s, rc, in.now)
@@ -332,6 +339,26 @@ func conditions(in statusInput, s v1alpha1.AppStatus, rc rolloutCounts) ([]v1alp
 		}
 	}
 	return conds, prog, recheck
+}
+
+// notScheduled is the Scheduled=False condition of an app whose node
+// selector does not match this host's labels: it names both, sorted.
+func notScheduled(selector, labels map[string]string) v1alpha1.Condition {
+	return cond(v1alpha1.ConditionScheduled, v1alpha1.ConditionFalse, string(v1alpha1.AppNotScheduled),
+		fmt.Sprintf("nodeSelector {%s} does not match this node's labels {%s}: no instances run here",
+			joinLabels(selector), joinLabels(labels)))
+}
+
+// joinLabels is k=v,k=v sorted by key.
+func joinLabels(m map[string]string) string {
+	var b []byte
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, k+"="+m[k]...)
+	}
+	return string(b)
 }
 
 func cond(typ string, status v1alpha1.ConditionStatus, reason, message string) v1alpha1.Condition {

@@ -136,7 +136,7 @@ func TestDeriveStatus(t *testing.T) {
 			insts: []string{"web-0 Running/@B ready"}, conds: []string{availableNot, inProgress, manifestOK}, recheck: 8 * time.Second},
 		{name: "node selector mismatch: nothing runs here", in: statusFor(1), mod: func(in *statusInput) {
 			in.nodeMatches, in.pass.replicas = false, 0
-		}, conds: []string{"Available=True/NodeSelectorMismatch", newRevision, manifestOK}},
+		}, conds: []string{"Available=True/NodeSelectorMismatch", "Scheduled=False/NotScheduled", newRevision, manifestOK}},
 		{name: "removed: the applied spec's view, its instance stopping", in: statusFor(1), mod: func(in *statusInput) {
 			in.applied, in.desired, in.pass.app, in.pass.replicas = &in.desired.App, nil, nil, 0
 			in.observed = []runtime.State{stopping(run(0, "B", t0.Add(-time.Minute)))}
@@ -227,4 +227,33 @@ func deepCopyInput(in statusInput) statusInput {
 	in.observed = slices.Clone(in.observed)
 	in.pass.app = &in.desired.App
 	return in
+}
+
+// TestDeriveStatus_NotScheduled: an app whose node selector does not match
+// is shown with state NotScheduled and Scheduled=False, whose message
+// names the selector and this node's labels; a matching app has neither.
+func TestDeriveStatus_NotScheduled(t *testing.T) {
+	in := statusFor(2, func(s *v1alpha1.AppSpec) { s.NodeSelector = map[string]string{"zone": "eu", "disk": "ssd"} })
+	in.nodeMatches, in.pass.replicas = false, 0
+	in.nodeLabels = map[string]string{"zone": "us", "role": "web"}
+	s := deriveStatus(in).view.Status
+	if s.State != v1alpha1.AppNotScheduled {
+		t.Errorf("state %q, want NotScheduled", s.State)
+	}
+	var c *v1alpha1.Condition
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == v1alpha1.ConditionScheduled {
+			c = &s.Conditions[i]
+		}
+	}
+	want := "nodeSelector {disk=ssd,zone=eu} does not match this node's labels {role=web,zone=us}: no instances run here"
+	if c == nil || c.Status != v1alpha1.ConditionFalse || c.Reason != "NotScheduled" || c.Message != want {
+		t.Fatalf("Scheduled condition %+v, want False/NotScheduled %q", c, want)
+	}
+	matching := deriveStatus(statusFor(2)).view.Status
+	if matching.State != "" || slices.ContainsFunc(matching.Conditions, func(c v1alpha1.Condition) bool {
+		return c.Type == v1alpha1.ConditionScheduled
+	}) {
+		t.Errorf("a matching app: state %q, conditions %v", matching.State, conditionSummary(matching.Conditions))
+	}
 }

@@ -21,6 +21,13 @@ type ring struct {
 	count int
 }
 
+// Warn records a Warning event of the daemon itself rather than of an
+// app: object names what it is about (a file), reason says what happened
+// (TLSCertificateNotLoaded). It is logged as every event is.
+func (r *Reconciler) Warn(object, reason, message string) {
+	r.record(Event{Time: r.now(), Type: "Warning", Reason: reason, Object: object, Message: message})
+}
+
 func newRing(size int) *ring { return &ring{buf: make([]Event, size)} }
 
 func (r *ring) add(e Event) {

@@ -260,7 +260,7 @@ func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1a
 func (r *Reconciler) statusInputLocked(name string, st *appState, prev *v1alpha1.App, prog progress, in input, observed []runtime.State, now time.Time) statusInput {
 	si := statusInput{desired: st.desired, applied: st.applied, revision: st.revision, generation: st.generation,
 		fileErr: st.fileErr, slots: st.slots, prev: prev, progress: prog, pass: in, observed: observed,
-		synced: r.synced, sourceRevision: r.desired.sourceRevision, nodeMatches: true, limits: r.limits, now: now}
+		synced: r.synced, sourceRevision: r.desired.sourceRevision, nodeMatches: true, nodeLabels: r.nodeLabels, limits: r.limits, now: now}
 	if st.held && si.applied == nil {
 		// Shown by name with its instances and ManifestValid=False (its
 		// file's error); never stored as applied (stops use the defaults).

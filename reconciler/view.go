@@ -199,6 +199,14 @@ func (r *Reconciler) SourceError() string {
 	return r.desired.sourceErr
 }
 
+// SourceRevision is the revision of the manifests folder the last
+// snapshot applied was read at (v1alpha1.Snapshot.SourceRevision), or "".
+func (r *Reconciler) SourceRevision() string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.desired.sourceRevision
+}
+
 // forgetSlots clears every app's slots (restart counts, backoff, last
 // exits) and saves the state file, once a shutdown stopped every instance:
 // the next daemon starts them afresh and counts their restarts from zero,

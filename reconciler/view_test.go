@@ -187,3 +187,22 @@ func TestReaders_DoNotWaitForTheLoop(t *testing.T) {
 		t.Fatal("a reader still waits for r.mu after 10 s")
 	}
 }
+
+// TestReconciler_WarnAndSourceRevision: a warning of the daemon itself is
+// an event of no app; the source revision is the last snapshot's.
+func TestReconciler_WarnAndSourceRevision(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := New(Options{Runtime: runtimetest.New(), Now: func() time.Time { return t0 }})
+	r.Warn("/etc/proclet/tls.crt", "TLSCertificateNotLoaded", "bad pair")
+	want := []Event{{Time: t0, Type: "Warning", Reason: "TLSCertificateNotLoaded", Object: "/etc/proclet/tls.crt", Message: "bad pair"}}
+	if got := r.Events("", 0); !reflect.DeepEqual(got, want) {
+		t.Errorf("events %+v, want %+v", got, want)
+	}
+	if got := r.Events("web", 0); len(got) != 0 {
+		t.Errorf("events of app web: %+v", got)
+	}
+	r.Replace(v1alpha1.Snapshot{SourceRevision: "abc1234"})
+	if got := r.SourceRevision(); got != "abc1234" {
+		t.Errorf("SourceRevision %q", got)
+	}
+}

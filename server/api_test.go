@@ -34,6 +34,7 @@ var allRoutes = []string{
 	"/api/v1/apps", "/api/v1/apps/web", "/api/v1/apps/web/instances",
 	"/api/v1/apps/web/instances/web-0/logs", "/api/v1/instances", "/api/v1/manifests",
 	"/api/v1/events", "/api/v1/system", "/api/v1/watch", "/api/v1/targets",
+	"/api/v1/node",
 }
 
 func okHandler(body string) http.Handler {
@@ -154,14 +155,14 @@ func TestServer_Targets(t *testing.T) {
 	// A ready instance of an app without ports is left out.
 	f.instances["web"] = append(f.instances["web"], v1alpha1.Instance{Name: "web-2", App: "web", Revision: "xyz", Ready: true,
 		Ports: map[string]int32{"http": 8002}})
-	s := New(Options{Status: f, AdvertiseHost: "10.0.0.5:9090"})
+	s := New(Options{Status: f, AdvertiseHost: "10.0.0.5:9090", Node: &NodeOptions{Name: "host-a"}})
 	var groups []targetGroup
 	getJSON(t, s, "/api/v1/targets", &groups)
 	want := []targetGroup{
 		{Targets: []string{"10.0.0.5:9100"}, Labels: map[string]string{"app": "web", "replica": "web-0", "revision": "abc",
-			"label_team": "core", "label_app_kubernetes_io_part_of": "shop"}},
+			"node": "host-a", "label_team": "core", "label_app_kubernetes_io_part_of": "shop"}},
 		{Targets: []string{"10.0.0.5:8002"}, Labels: map[string]string{"app": "web", "replica": "web-2", "revision": "xyz",
-			"label_team": "core", "label_app_kubernetes_io_part_of": "shop"}},
+			"node": "host-a", "label_team": "core", "label_app_kubernetes_io_part_of": "shop"}},
 	}
 	if !reflect.DeepEqual(groups, want) {
 		t.Errorf("targets\n got %+v\nwant %+v", groups, want)

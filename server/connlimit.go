@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -160,6 +161,9 @@ func (l *connLimiter) forget(c *limitedConn) {
 // connState follows the server's view of each connection: an idle
 // keep-alive connection may give its place to a new one.
 func (l *connLimiter) connState(nc net.Conn, st http.ConnState) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
 	c, ok := nc.(*limitedConn)
 	if !ok {
 		return

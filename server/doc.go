@@ -23,5 +23,9 @@
 // timeout with one per write, and end with the client or the daemon.
 // Connections are capped in total and per client address at the listener
 // (connlimit.go), so that no API load can take the descriptors that
-// supervision needs.
+// supervision needs. With Options.TLS the listener serves HTTPS; a
+// CertReloader (tlscert.go) picks up a renewed certificate pair at the next
+// handshake and keeps the last good one when a new pair is broken. With
+// Options.Node the server says which node it is: /api/v1/node, the node
+// label of the targets, proclet_node_info (node.go).
 package server

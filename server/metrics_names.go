@@ -20,9 +20,9 @@ const (
 	// MetricsSources: the reconciler's views and exit counts, and the
 	// ProbeRecorder the runtime records probe runs into.
 	OwnerCollector = "server.Collector"
-	// OwnerServer: the API's connection counts (connlimit.go) and the
-	// build info (metrics_buildinfo.go), registered by New on
-	// Options.Registerer.
+	// OwnerServer: the API's connection counts (connlimit.go), the
+	// build info (metrics_buildinfo.go) and the node's info (node.go),
+	// registered by New on Options.Registerer.
 	OwnerServer = "server"
 )
 
@@ -53,6 +53,8 @@ var MetricFamilies = []MetricFamily{
 	{"proclet_manifest_errors", OwnerReconciler},
 	{"proclet_manifest_last_change_timestamp_seconds", OwnerReconciler},
 	{"proclet_build_info", OwnerServer},
+	{"proclet_node_info", OwnerServer},
+	{"proclet_manifests_source_revision_info", OwnerServer},
 	{"proclet_api_connections", OwnerServer},
 	{"proclet_api_connections_max", OwnerServer},
 	{"proclet_api_connections_refused_total", OwnerServer},

@@ -117,6 +117,7 @@ func TestMetricFamilies_AreDocumentedAndExported(t *testing.T) {
 	rec := reconciler.New(reconciler.Options{Runtime: rt, Registerer: recReg})
 	coll := server.NewCollector(server.MetricsSources{State: rec, Exits: rec, Probes: server.NewProbeRecorder()})
 	srv := server.New(server.Options{Status: rec, Registerer: srvReg,
+		Node:    &server.NodeOptions{Name: "node-a", Folder: "/srv", SourceRevision: rec.SourceRevision},
 		Metrics: server.NewMetricsHandler(prometheus.Gatherers{recReg, srvReg}, coll)})
 	for owner, got := range map[string][]string{
 		server.OwnerReconciler: gathered(t, recReg),

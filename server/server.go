@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -71,6 +72,12 @@ type Options struct {
 	// MaxConnectionsPerClient caps those of one client address (0:
 	// DefaultMaxConnectionsPerClient). See connLimiter.
 	MaxConnections, MaxConnectionsPerClient int
+	// TLS, when set, makes Run serve HTTPS (CertReloader.TLSConfig).
+	TLS *tls.Config
+	// Node, when set, is this daemon's identity: GET /api/v1/node, the
+	// node label of /api/v1/targets, proclet_node_info and
+	// proclet_manifests_source_revision_info (node.go).
+	Node *NodeOptions
 	// Registerer, when set, gets the connection metrics
 	// (proclet_api_connections...).
 	Registerer prometheus.Registerer
@@ -122,6 +129,8 @@ type Server struct {
 	metricsPub bool
 	corsOrigin string
 	advertise  string
+	tls        *tls.Config
+	node       *NodeOptions
 	streams    *limiter
 	logReads   *limiter
 	// allowedHosts are Options.AllowedHosts; hosts, the policy serve
@@ -151,6 +160,8 @@ func New(opts Options) *Server {
 		metricsPub: opts.MetricsPublic,
 		corsOrigin: opts.CORSOrigin,
 		advertise:  advertiseHost(opts.AdvertiseHost),
+		tls:        opts.TLS,
+		node:       opts.Node,
 		streams:    newLimiter(opts.MaxStreams),
 		logReads:   newLimiter(MaxLogReads),
 		t:          defaultTimeouts,
@@ -171,6 +182,9 @@ func New(opts Options) *Server {
 	if opts.Registerer != nil {
 		s.registerConnMetrics(opts.Registerer)
 		registerBuildInfo(opts.Registerer, opts.Version, opts.Revision)
+		if s.node != nil {
+			opts.Registerer.MustRegister(&nodeCollector{s: s})
+		}
 	}
 	if s.logPath == nil {
 		s.logPath = func(string, string, string) string { return "" }
@@ -206,6 +220,7 @@ func (s *Server) registerRoutes(r *mux.Router, metrics http.Handler) {
 	r.HandleFunc("/api/v1/system", s.system).Methods(get...)
 	r.HandleFunc("/api/v1/watch", s.watch).Methods(get...)
 	r.HandleFunc("/api/v1/targets", s.targets).Methods(get...)
+	r.HandleFunc("/api/v1/node", s.nodeInfo).Methods(get...)
 	page := ui.Handler() // the web page at / and its assets under /ui/
 	for _, p := range ui.Paths() {
 		r.Handle(p, page).Methods(get...)
@@ -255,6 +270,16 @@ func (s *Server) Run(ctx context.Context, addr string, ready func(net.Addr)) err
 	return s.serve(ctx, ln)
 }
 
+// Advertise sets the host:port others reach the server at: the host of
+// /api/v1/targets' addresses and /api/v1/node's advertiseAddress. Call it
+// before Run serves (from its ready callback, once the port is known).
+func (s *Server) Advertise(hostPort string) {
+	s.advertise = advertiseHost(hostPort)
+	if s.node != nil {
+		s.node.AdvertiseAddress = hostPort
+	}
+}
+
 // nofileLimit is the process's soft RLIMIT_NOFILE (which Go raises to the
 // hard limit at start), 1024 if unknown.
 func nofileLimit() uint64 {
@@ -278,6 +303,9 @@ func (s *Server) serve(ctx context.Context, ln net.Listener) error {
 	s.hosts.Store(newHostPolicy(isLoopbackAddr(ln.Addr()), s.allowedHosts))
 	limited := newConnLimiter(ln, s.maxConns, s.maxPerClient, s.log, &s.conns)
 	ln = limited
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+	}
 	srv := &http.Server{
 		ConnState:         limited.connState,
 		Handler:           s,

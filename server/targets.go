@@ -19,9 +19,10 @@ type targetGroup struct {
 
 // targets serves GET /api/v1/targets in the Prometheus HTTP SD format. A
 // group shares its labels, so there is one group per ready instance:
-// target host:port (the instance's first port, in the order of the app's
-// spec.ports; instances without a port are left out), labels app, replica
-// (the instance's name), revision, and each of the app's labels as
+// target host:port (Options.AdvertiseHost and the instance's first port,
+// in the order of the app's spec.ports; instances without a port are left
+// out), labels app, replica (the instance's name), revision, node
+// (Options.Node's name, when set), and each of the app's labels as
 // label_<name>, the name sanitized (see promLabel).
 func (s *Server) targets(w http.ResponseWriter, r *http.Request) {
 	groups := []targetGroup{}
@@ -47,6 +48,9 @@ func (s *Server) targets(w http.ResponseWriter, r *http.Request) {
 			labels["app"] = app.Metadata.Name
 			labels["replica"] = inst.Name
 			labels["revision"] = inst.Revision
+			if s.node != nil {
+				labels["node"] = s.node.Name
+			}
 			groups = append(groups, targetGroup{
 				Targets: []string{net.JoinHostPort(s.advertise, strconv.Itoa(int(port)))},
 				Labels:  labels,

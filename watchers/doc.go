@@ -92,7 +92,9 @@
 //     follows a git-sync swap instead of pinning a deleted worktree and
 //     changing every app's revision on each commit.
 //   - Snapshot.SourceRevision is the base name of the target of the last
-//     link followed while resolving the root (git-sync's commit), else "".
+//     link followed while resolving the root (git-sync's commit), else the
+//     commit a .git at the resolved root checks out (gitrev.go: HEAD and
+//     the refs read directly, never git run), else "".
 //   - FileStatus.Objects lists every name a file defines, a duplicate it
 //     lost included; SourcedApp.Path says which file an app came from.
 //   - Every scan that reads the directory emits, changed or not (the

@@ -60,6 +60,9 @@ func list(root string, readDir func(string) ([]os.DirEntry, error), prevDirLinks
 		return l, fmt.Errorf("manifests directory %s: %w", root, syscall.ENOTDIR)
 	}
 	l.root, l.revision = real, revision(l.links)
+	if l.revision == "" {
+		l.revision = gitHead(real) // a clone rather than git-sync's links
+	}
 	w := walker{l: l, readDir: readDir, prevDirLinks: prevDirLinks, visited: map[string]bool{}}
 	if err := w.dir(real, ""); err != nil {
 		if errors.Is(err, errWalkBound) {

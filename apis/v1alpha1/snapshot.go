@@ -14,7 +14,8 @@ type Snapshot struct {
 	// Files is every manifest file read, sorted by path, with its problem.
 	Files []FileStatus
 	// SourceRevision is the commit-like name of the symlink target the
-	// directory was read through (git-sync), or empty.
+	// directory was read through (git-sync), else the commit a .git at its
+	// root checks out, or empty.
 	SourceRevision string
 	// ReadAt is when the directory was read.
 	ReadAt time.Time

@@ -6,6 +6,9 @@ import (
 
 // AppStatus is what the daemon reports about an App.
 type AppStatus struct {
+	// State is AppNotScheduled when the app's nodeSelector does not match
+	// this node's labels (nothing of it runs here), else empty.
+	State              AppState    `json:"state,omitempty"`
 	Replicas           int32       `json:"replicas"`
 	ReadyReplicas      int32       `json:"readyReplicas"`
 	UpdatedReplicas    int32       `json:"updatedReplicas"`
@@ -28,6 +31,19 @@ const (
 	ConditionAvailable     = "Available"
 	ConditionProgressing   = "Progressing"
 	ConditionManifestValid = "ManifestValid"
+	// ConditionScheduled is set, False with reason NotScheduled, on an
+	// app whose nodeSelector does not match this node's labels.
+	ConditionScheduled = "Scheduled"
+)
+
+// AppState is the state of an App on this node beyond its conditions.
+type AppState string
+
+// The app states.
+const (
+	// AppNotScheduled: the nodeSelector does not match this node's
+	// labels; the app is listed, and nothing of it runs here.
+	AppNotScheduled AppState = "NotScheduled"
 )
 
 // ConditionStatus is True, False or Unknown.

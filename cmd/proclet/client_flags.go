@@ -21,10 +21,11 @@ const defaultServer = "http://127.0.0.1:9090"
 // from PROCLET_API_KEY only: a flag would show it in ps and shell history.
 type clientFlags struct {
 	server string
+	cacert string // PEM CA certificates an https:// --server is checked against
 	output string // "" or one of the formats addOutputFlag allowed
 }
 
-// addClientFlags registers --server on cmd.
+// addClientFlags registers --server and --cacert on cmd.
 func addClientFlags(cmd *cobra.Command) *clientFlags {
 	cf := &clientFlags{}
 	server := os.Getenv("PROCLET_SERVER")
@@ -32,6 +33,7 @@ func addClientFlags(cmd *cobra.Command) *clientFlags {
 		server = defaultServer
 	}
 	cmd.Flags().StringVar(&cf.server, "server", server, "the daemon's URL (PROCLET_SERVER sets the default)")
+	cmd.Flags().StringVar(&cf.cacert, "cacert", os.Getenv("PROCLET_CACERT"), "PEM `file` of the CA certificates an https:// --server is checked against instead of the system's (PROCLET_CACERT sets the default)")
 	return cf
 }
 
@@ -43,7 +45,7 @@ func (cf *clientFlags) addOutputFlag(cmd *cobra.Command, formats ...string) {
 
 // client returns the API client the flags and PROCLET_API_KEY describe.
 func (cf *clientFlags) client() *client.Client {
-	return client.New(cf.server, os.Getenv("PROCLET_API_KEY"))
+	return client.New(cf.server, os.Getenv("PROCLET_API_KEY")).WithCACertFile(cf.cacert)
 }
 
 // checkOutput refuses a -o that is not one of formats.

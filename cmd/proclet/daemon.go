@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +60,13 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	node, err := nodeName(cfg.nodeName)
+	if err != nil {
+		return err
+	}
+	if _, err := advertiseAddress(cfg.listen, cfg.advertiseAddress, nil, node, net.LookupIP); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.stateDir, 0o755); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
@@ -73,7 +81,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	}
 	runDir, removeRunDir := chooseRunDir(cfg, log)
 	defer removeRunDir()
-	p, err := wire(cfg, log, labels, manifests, runDir)
+	p, err := wire(cfg, log, &server.NodeOptions{Name: node, Labels: labels, Folder: manifests}, runDir)
 	if err != nil {
 		return err
 	}
@@ -84,7 +92,7 @@ func daemon(cfg daemonConfig, log *slog.Logger) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	log.Info("proclet starting", "version", version, "manifests", manifests, "state_dir", cfg.stateDir, "run_dir", runDir,
+	log.Info("proclet starting", "version", version, "node", node, "manifests", manifests, "state_dir", cfg.stateDir, "run_dir", runDir,
 		"listen", cfg.listen, "pid", os.Getpid(), "notify_socket", p.rt.NotifySocket())
 	// The runtime outlives the other components: it does the stopping at
 	// shutdown, after the reconciler can no longer restart anything.
@@ -123,14 +131,17 @@ type daemonParts struct {
 	rec *reconciler.Reconciler
 	srv *server.Server
 	dir *watchers.Dir
+	// node is the server's identity; its advertise address is set once
+	// the API listens.
+	node *server.NodeOptions
 }
 
 // wire builds the components: the runtime, which samples usage for the
 // reconciler and counts probe runs for the metrics; the reconciler over
 // the runtime; the server over the reconciler and the one metrics
 // registry, owned here; the watcher feeding the reconciler.
-func wire(cfg daemonConfig, log *slog.Logger, labels map[string]string, manifests, runDir string) (*daemonParts, error) {
-	p := &daemonParts{}
+func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir string) (*daemonParts, error) {
+	p := &daemonParts{node: node}
 	sampleEvery := cfg.sampleInterval
 	if sampleEvery == 0 {
 		sampleEvery = -1 // never
@@ -145,33 +156,38 @@ func wire(cfg daemonConfig, log *slog.Logger, labels map[string]string, manifest
 	}
 	p.rt = rt
 	reg := prometheus.NewRegistry()
-	p.rec = reconciler.New(reconciler.Options{Runtime: rt, Log: log.With("component", "reconciler"), NodeLabels: labels,
+	p.rec = reconciler.New(reconciler.Options{Runtime: rt, Log: log.With("component", "reconciler"), NodeLabels: node.Labels,
 		Registerer: reg, StateFile: filepath.Join(cfg.stateDir, "reconciler.json"), Limits: rt.LimitSupport()})
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The state's series are built apart from the registry and merged at
 	// scrape time (server.NewMetricsHandler): 10 ms instead of ~50 at 1000.
 	stateMetrics := server.NewCollector(server.MetricsSources{State: p.rec, Exits: p.rec, Probes: probeStats})
-	if p.srv, err = newServer(cfg, log, p.rec, server.NewMetricsHandler(reg, stateMetrics), reg); err != nil {
+	node.SourceRevision = p.rec.SourceRevision
+	tlsConfig, err := newTLSConfig(cfg, log, p.rec)
+	if err != nil {
+		return nil, err
+	}
+	if p.srv, err = newServer(cfg, log, p.rec, node, tlsConfig, server.NewMetricsHandler(reg, stateMetrics), reg); err != nil {
 		return nil, err
 	}
 	// Owners: of two files defining one name, the one that held it before
 	// the restart keeps it (no rollout of the adopted instances).
-	p.dir = watchers.New(watchers.Options{Root: manifests, Resync: cfg.resync, Log: log.With("component", "watchers"),
+	p.dir = watchers.New(watchers.Options{Root: node.Folder, Resync: cfg.resync, Log: log.With("component", "watchers"),
 		Owners: p.rec.Owners()}, p.rec)
 	return p, nil
 }
 
 // newServer builds the API server over status, with the API keys and
 // connection caps of cfg.
-func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, metrics http.Handler,
-	reg prometheus.Registerer) (*server.Server, error) {
+func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, node *server.NodeOptions, tlsConfig *tls.Config,
+	metrics http.Handler, reg prometheus.Registerer) (*server.Server, error) {
 	var apiKeys []string
 	if cfg.apiKeyFile != "" {
 		var err error
 		if apiKeys, err = server.LoadAPIKeys(cfg.apiKeyFile); err != nil {
 			return nil, err
 		}
-	} else if !isLoopback(cfg.listen) {
+	} else if !isLoopback(cfg.listen) { // --insecure-allow-remote
 		log.Warn("the API listens beyond loopback without --api-key-file: anyone who can reach it can read it", "listen", cfg.listen)
 	}
 	log = log.With("component", "server")
@@ -198,6 +214,8 @@ func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, m
 		MaxConnectionsPerClient: perClient,
 		Registerer:              reg,
 		Metrics:                 metrics,
+		TLS:                     tlsConfig,
+		Node:                    node,
 	}), nil
 }
 
@@ -218,7 +236,12 @@ func (p *daemonParts) run(ctx context.Context, cfg daemonConfig, log *slog.Logge
 	component("reconciler", p.rec.Run)
 	component("watcher", p.dir.Run)
 	component("server", func(ctx context.Context) error {
-		return p.srv.Run(ctx, cfg.listen, func(a net.Addr) { log.Info("serving the API", "addr", a.String()) })
+		return p.srv.Run(ctx, cfg.listen, func(a net.Addr) {
+			// Checked at start: only the port of a --listen on port 0 is new.
+			adv, _ := advertiseAddress(cfg.listen, cfg.advertiseAddress, a, p.node.Name, net.LookupIP)
+			p.srv.Advertise(adv)
+			log.Info("serving the API", "addr", a.String(), "advertise", adv, "tls", cfg.tlsCertFile != "")
+		})
 	})
 	if cfg.debugListen != "" {
 		component("debug", func(ctx context.Context) error { return serveDebug(ctx, cfg.debugListen, log) })

@@ -27,7 +27,11 @@ type daemonConfig struct {
 	logLevel   string
 	onExit     string
 	nodeLabels string
-	stopWait   time.Duration
+	// Node identity and remote access (node.go).
+	nodeName, advertiseAddress string
+	tlsCertFile, tlsKeyFile    string
+	insecureAllowRemote        bool
+	stopWait                   time.Duration
 	// API security (see server.Options).
 	apiKeyFile    string
 	metricsPublic bool
@@ -91,6 +95,11 @@ func defineDaemonFlags(fs *pflag.FlagSet, c *daemonConfig) *string {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.onExit, "on-exit", "stop", "what a stopping daemon does with the instances: stop or keep")
 	fs.StringVar(&c.nodeLabels, "node-labels", "", "this host's labels `k=v,...`, matched against nodeSelector")
+	fs.StringVar(&c.nodeName, "node-name", "", "this node's `name` in /api/v1/node, the targets' node label and proclet_node_info (default: the host name)")
+	fs.StringVar(&c.advertiseAddress, "advertise-address", "", "the `host:port` others reach this daemon at, and the host of /api/v1/targets (default: --listen's; on 0.0.0.0 or ::, the host name's first address beyond loopback)")
+	fs.StringVar(&c.tlsCertFile, "tls-cert-file", "", "serve the API over HTTPS with this PEM certificate `file` (the chain after it); reloaded when it changes")
+	fs.StringVar(&c.tlsKeyFile, "tls-key-file", "", "the PEM private key `file` of --tls-cert-file; reloaded when it changes")
+	fs.BoolVar(&c.insecureAllowRemote, "insecure-allow-remote", false, "serve a --listen beyond loopback without --api-key-file, or API keys without TLS")
 	fs.DurationVar(&c.stopWait, "shutdown-timeout", 0, "give up waiting for instances to stop after this long (0: the longest grace period plus 10s)")
 	fs.DurationVar(&c.sampleInterval, "sample-interval", exec.DefaultSampleInterval, "sample the CPU, memory and listening ports of every instance's process tree every `interval` (0: never)")
 	fs.StringVar(&c.cgroupRoot, "cgroup-root", "", "a cgroup v2 `directory` delegated to proclet: each instance gets a cgroup there with its memory and cpu limits (without it, memory limits are polled and cpu limits are not enforced)")
@@ -144,7 +153,10 @@ func (c *daemonConfig) check() error {
 	if c.sampleInterval < 0 {
 		return fmt.Errorf("--sample-interval: %s must not be negative", c.sampleInterval)
 	}
-	return nil
+	if err := c.checkAdvertiseAddress(); err != nil {
+		return err
+	}
+	return c.checkRemoteAccess()
 }
 
 // parseLogFileMode reads --log-file-mode: octal, the owner's read and

@@ -6,7 +6,8 @@
 // command tree (spf13/cobra and pflag: root.go, one constructor per
 // command, each calling a function of its own that takes plain values, not
 // flags), the shell completion of names from a running daemon
-// (complete.go), the daemon's flags and their checks (daemon_flags.go), the state dir's lock
+// (complete.go), the daemon's flags and their checks (daemon_flags.go; the
+// node identity and the remote access rules: node.go), the state dir's lock
 // (lock.go), building the runtime, reconciler, server and watcher and
 // running them (daemon.go), systemd's notify protocol (sdnotify.go:
 // READY=1 after the first full sync, STATUS=, STOPPING=1, and WATCHDOG=1

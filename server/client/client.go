@@ -154,6 +154,9 @@ func (c *Client) do(ctx context.Context, path string, q url.Values) (*http.Respo
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
+		if tlsErr := tlsProblem(c.base, err); tlsErr != nil {
+			return nil, tlsErr
+		}
 		return nil, &UnreachableError{URL: c.base, Err: err}
 	}
 	if resp.StatusCode/100 == 2 {

@@ -9,7 +9,8 @@ import (
 )
 
 // AppTable is `proclet get apps`: NAME READY UP-TO-DATE AVAILABLE AGE.
-// READY is readyReplicas/spec.replicas. proclet keeps no creation time, so
+// READY is readyReplicas/spec.replicas, or NotScheduled for an app whose
+// nodeSelector does not match the daemon's node (status.state). proclet keeps no creation time, so
 // AGE is the age of the app's oldest instance that has a start time
 // (instances of every app may be passed; others are ignored), or "-".
 func AppTable(apps []v1alpha1.App, instances []v1alpha1.Instance, now time.Time) *Table {
@@ -35,8 +36,11 @@ func AppTable(apps []v1alpha1.App, instances []v1alpha1.Instance, now time.Time)
 		} else if o, ok := oldest[a.Metadata.Name]; ok {
 			age = Age(&o, now) // a daemon that keeps no creation time
 		}
-		t.Append(a.Metadata.Name,
-			fmt.Sprintf("%d/%d", st.ReadyReplicas, desiredReplicas(a)),
+		ready := fmt.Sprintf("%d/%d", st.ReadyReplicas, desiredReplicas(a))
+		if st.State == v1alpha1.AppNotScheduled {
+			ready = string(st.State)
+		}
+		t.Append(a.Metadata.Name, ready,
 			strconv.Itoa(int(st.UpdatedReplicas)),
 			strconv.Itoa(int(st.AvailableReplicas)),
 			age)

@@ -59,6 +59,24 @@ func TestAppTable(t *testing.T) {
 	}
 }
 
+// TestAppTable_NotScheduled: an app whose nodeSelector does not match
+// the daemon's node reads NotScheduled in READY.
+func TestAppTable_NotScheduled(t *testing.T) {
+	apps := []v1alpha1.App{
+		{Metadata: v1alpha1.ObjectMeta{Name: "gpu"}, Spec: v1alpha1.AppSpec{Replicas: i32(2)},
+			Status: &v1alpha1.AppStatus{State: v1alpha1.AppNotScheduled}},
+		{Metadata: v1alpha1.ObjectMeta{Name: "web"}, Spec: v1alpha1.AppSpec{Replicas: i32(1)},
+			Status: &v1alpha1.AppStatus{ReadyReplicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}},
+	}
+	want := "" +
+		"NAME   READY          UP-TO-DATE   AVAILABLE   AGE\n" +
+		"gpu    NotScheduled   0            0           -\n" +
+		"web    1/1            1            1           -\n"
+	if got := AppTable(apps, nil, tableNow).String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestInstanceTable(t *testing.T) {
 	insts := []v1alpha1.Instance{
 		{Name: "web-0", App: "web", Phase: v1alpha1.PhaseRunning, Ready: true, PID: 4242,
