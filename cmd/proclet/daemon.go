@@ -151,7 +151,8 @@ func wire(cfg daemonConfig, log *slog.Logger, labels map[string]string, manifest
 	// The state's series are built apart from the registry and merged at
 	// scrape time (server.NewMetricsHandler): 10 ms instead of ~50 at 1000.
 	stateMetrics := server.NewCollector(server.MetricsSources{State: p.rec, Exits: p.rec, Probes: probeStats})
-	if p.srv, err = newServer(cfg, log, p.rec, server.NewMetricsHandler(reg, stateMetrics), reg); err != nil {
+	// The usage readers show is sampled when they read it (SampleStale).
+	if p.srv, err = newServer(cfg, log, p.rec, server.NewMetricsHandler(reg, stateMetrics), reg, rt.SampleStale); err != nil {
 		return nil, err
 	}
 	// Owners: of two files defining one name, the one that held it before
@@ -164,7 +165,7 @@ func wire(cfg daemonConfig, log *slog.Logger, labels map[string]string, manifest
 // newServer builds the API server over status, with the API keys and
 // connection caps of cfg.
 func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, metrics http.Handler,
-	reg prometheus.Registerer) (*server.Server, error) {
+	reg prometheus.Registerer, freshUsage func()) (*server.Server, error) {
 	var apiKeys []string
 	if cfg.apiKeyFile != "" {
 		var err error
@@ -198,6 +199,7 @@ func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, m
 		MaxConnectionsPerClient: perClient,
 		Registerer:              reg,
 		Metrics:                 metrics,
+		FreshUsage:              freshUsage,
 	}), nil
 }
 

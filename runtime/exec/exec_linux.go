@@ -84,6 +84,8 @@ type Runtime struct {
 
 	sampleInterval time.Duration // <= 0: no sampling
 	onSample       func()
+	samplers       samplers // sample_linux.go
+	demand         onDemand // SampleStale's: the on-demand set's passes, at most one an interval
 
 	onProbe func(app, probe string, ok bool, d time.Duration) // Options.OnProbe
 
@@ -176,6 +178,8 @@ func New(opts Options) (*Runtime, error) {
 		store:    newInstanceStore(stateDir),
 	}
 	e.store.saver = atomicfile.NewSaver(flushEvery, e.writeInstances)
+	e.demand.maxAge, e.demand.now = e.sampleInterval, time.Now
+	e.demand.pass = func(now time.Time) { e.samplePass(setOnDemand, now) }
 	e.outputs = newOutputPoller(e)
 	e.openNotify()
 	e.adopt() // before anything can start: nothing runs twice (adopt_linux.go)
@@ -225,6 +229,10 @@ type handleLive struct {
 	reaped     bool       // the waiter claimed the exited leader: no more group signals
 	hook       *pidWaiter // the preStop hook running, if any
 	finished   bool       // exit recorded, output drained
+	// limit is sampledLimitLocked's answer once limitKnown: each pass
+	// asks it of every instance, and a quantity is parsed only once.
+	limit      int64
+	limitKnown bool
 }
 
 // Run delivers the events of Events until ctx is done. Exits are recorded
