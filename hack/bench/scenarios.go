@@ -118,7 +118,7 @@ func (b *bench) running(ctx context.Context, k peerKind, p peer, ph *phase, apps
 		b.res.set(k.name, n, "steady_pss_mib", "MiB", st.pss, nil, note)
 		b.logf("%s: steady %.3f%% CPU, RSS %.1f MiB, PSS %.1f MiB (%s)", ph.name, st.cpu, st.rss, st.pss, note)
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || b.cfg.Only == "steady" {
 		return
 	}
 	lat, timeouts, err := b.crashRestarts(ctx, ph, instances(apps))
