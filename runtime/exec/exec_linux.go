@@ -36,12 +36,15 @@ type Options struct {
 	// Env is the daemon environment passed on to instances (without
 	// PROCLET_API_KEY); nil means os.Environ().
 	Env []string
-	// SampleInterval is how often Run samples the CPU, memory and
-	// listening ports of every instance's process tree into State.Usage
-	// (0: DefaultSampleInterval; negative: never).
+	// SampleInterval is the most the CPU, memory and listening ports of
+	// an instance's process tree in State.Usage may be old after
+	// SampleStale, and how often Run samples the instances whose memory
+	// limit is polled (0: DefaultSampleInterval; negative: never). See
+	// "Sampling" in doc.go.
 	SampleInterval time.Duration
 	// OnSample, when set, is called once after each sampling pass, from
-	// the sampling goroutine, with no lock held. Sampling sends no Event.
+	// Run's sampling goroutine or the caller of SampleStale, one call at
+	// a time, with no lock of the Runtime held. Sampling sends no Event.
 	OnSample func()
 	// OnProbe, when set, is called after every probe run with the app,
 	// the probe ("startup", "readiness" or "liveness"), its result and
