@@ -99,7 +99,9 @@ type State struct {
 	// Exit is nil while the process runs.
 	Exit *v1alpha1.ExitStatus
 	// Usage is the last sample of the instance's process tree; zero
-	// before the first sample.
+	// before the first sample. A runtime may sample only when its caller
+	// asks or a limit needs it (runtime/exec: SampleStale), so it may be
+	// old; Usage.SampledAt says how old.
 	Usage Usage
 	// Probe is what the instance's probes say.
 	Probe ProbeStatus
@@ -134,7 +136,7 @@ type ProbeStatus struct {
 type Usage struct {
 	SampledAt   time.Time
 	CPUSeconds  float64 // user+system CPU time of the tree so far
-	CPUPercent  float64 // of one core, over the last sampling interval
+	CPUPercent  float64 // of one core, between this sample and the instance's previous one
 	MemoryBytes uint64  // RSS of the tree
 	Listening   []int32 // TCP ports the tree listens on, sorted
 	// OverMemoryLimit counts the consecutive samples, up to this one,

@@ -231,3 +231,22 @@ func TestServer_SecurityHeadersOnErrors(t *testing.T) {
 		}
 	}
 }
+
+// The answers that show instances' CPU and memory ask the runtime for
+// fresh samples first (FreshUsage); the others do not make it sample.
+func TestServer_FreshUsageBeforeUsageReads(t *testing.T) {
+	calls := 0
+	s := New(Options{Status: newFake(), Metrics: okHandler("m"), FreshUsage: func() { calls++ }})
+	for _, p := range []string{"/metrics", "/api/v1/instances", "/api/v1/apps/web/instances"} {
+		calls = 0
+		if rec := get(t, s, "GET", p); rec.Code != http.StatusOK || calls != 1 {
+			t.Errorf("GET %s: %d, FreshUsage called %d times, want once", p, rec.Code, calls)
+		}
+	}
+	for _, p := range []string{"/api/v1/apps", "/api/v1/apps/web", "/api/v1/events", "/api/v1/system", "/healthz"} {
+		calls = 0
+		if get(t, s, "GET", p); calls != 0 {
+			t.Errorf("GET %s called FreshUsage %d times, want none", p, calls)
+		}
+	}
+}

@@ -53,6 +53,16 @@ func (s *Server) instances(app string) ([]v1alpha1.Instance, bool) {
 	return s.status.SharedInstances(app)
 }
 
+// withFreshUsage calls Options.FreshUsage before h: h shows the
+// instances' usage, which the runtime samples only when it is read (or
+// when a decision needs it), at most one sampling interval old.
+func (s *Server) withFreshUsage(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fresh()
+		h.ServeHTTP(w, r)
+	})
+}
+
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}

@@ -81,6 +81,12 @@ type Options struct {
 	// Registerer, when set, gets the connection metrics
 	// (proclet_api_connections...).
 	Registerer prometheus.Registerer
+	// FreshUsage, when set, is called before the answers that show the
+	// instances' CPU and memory (/metrics, /api/v1/instances and
+	// /api/v1/apps/{app}/instances) are read: the runtime samples then the
+	// instances whose sample is older than its sampling interval (a few
+	// milliseconds at 1000 instances; concurrent reads share one pass).
+	FreshUsage func()
 }
 
 // timeouts are the HTTP server's; tests shorten them.
@@ -146,6 +152,8 @@ type Server struct {
 	// listBuffer is the buffer the last instance list was written into,
 	// for the next (writeInstances).
 	listBuffer atomic.Pointer[[]byte]
+	// fresh is Options.FreshUsage, or a no-op.
+	fresh func()
 }
 
 // New builds the server and its routes.
@@ -189,6 +197,10 @@ func New(opts Options) *Server {
 	if s.logPath == nil {
 		s.logPath = func(string, string, string) string { return "" }
 	}
+	s.fresh = opts.FreshUsage
+	if s.fresh == nil {
+		s.fresh = func() {}
+	}
 	s.router = mux.NewRouter()
 	s.registerRoutes(s.router, opts.Metrics)
 	// Outside the router, so that they also apply to 401, 404 and 405;
@@ -208,13 +220,13 @@ func (s *Server) registerRoutes(r *mux.Router, metrics http.Handler) {
 	r.HandleFunc("/healthz", s.healthz).Methods(get...)
 	r.HandleFunc("/readyz", s.readyz).Methods(get...)
 	if metrics != nil {
-		r.Handle("/metrics", metrics).Methods(get...)
+		r.Handle("/metrics", s.withFreshUsage(metrics)).Methods(get...)
 	}
 	r.HandleFunc("/api/v1/apps", s.listApps).Methods(get...)
 	r.HandleFunc("/api/v1/apps/{app}", s.getApp).Methods(get...)
-	r.HandleFunc("/api/v1/apps/{app}/instances", s.listAppInstances).Methods(get...)
+	r.Handle("/api/v1/apps/{app}/instances", s.withFreshUsage(http.HandlerFunc(s.listAppInstances))).Methods(get...)
 	r.HandleFunc("/api/v1/apps/{app}/instances/{instance}/logs", s.logs).Methods(get...)
-	r.HandleFunc("/api/v1/instances", s.listInstances).Methods(get...)
+	r.Handle("/api/v1/instances", s.withFreshUsage(http.HandlerFunc(s.listInstances))).Methods(get...)
 	r.HandleFunc("/api/v1/manifests", s.manifests).Methods(get...)
 	r.HandleFunc("/api/v1/events", s.events).Methods(get...)
 	r.HandleFunc("/api/v1/system", s.system).Methods(get...)

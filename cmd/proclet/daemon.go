@@ -167,7 +167,8 @@ func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir s
 	if err != nil {
 		return nil, err
 	}
-	if p.srv, err = newServer(cfg, log, p.rec, node, tlsConfig, server.NewMetricsHandler(reg, stateMetrics), reg); err != nil {
+	// The usage readers show is sampled when they read it (SampleStale).
+	if p.srv, err = newServer(cfg, log, p.rec, node, tlsConfig, server.NewMetricsHandler(reg, stateMetrics), reg, rt.SampleStale); err != nil {
 		return nil, err
 	}
 	// Owners: of two files defining one name, the one that held it before
@@ -180,7 +181,7 @@ func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir s
 // newServer builds the API server over status, with the API keys and
 // connection caps of cfg.
 func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, node *server.NodeOptions, tlsConfig *tls.Config,
-	metrics http.Handler, reg prometheus.Registerer) (*server.Server, error) {
+	metrics http.Handler, reg prometheus.Registerer, freshUsage func()) (*server.Server, error) {
 	var apiKeys []string
 	if cfg.apiKeyFile != "" {
 		var err error
@@ -216,6 +217,7 @@ func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, n
 		Metrics:                 metrics,
 		TLS:                     tlsConfig,
 		Node:                    node,
+		FreshUsage:              freshUsage,
 	}), nil
 }
 

@@ -14,11 +14,16 @@ import (
 // of 1000 apps decodes, plans and starts them all) the daemon's RSS stays
 // megabytes above what it uses. At 1000 idle instances: 45–46 → 41 MiB.
 //
-// It does so only when a GC ran since the last time (the heap churned:
-// there are pages to give back), so an idle daemon, whose GC runs every
-// few minutes, pays a forced GC (~10 ms of CPU at 1000 instances) that
-// often, not every freeMemoryEvery.
+// It does so only when a GC ran since the last time (the heap churned)
+// and at least freeMemoryMin of the heap is free and still held: an idle
+// daemon, whose only GC is the runtime's every two minutes, has a few
+// hundred KiB free after it, which the runtime's own scavenger returns,
+// and a forced GC (10–40 ms of CPU at 1000 instances) for them doubled
+// what its collector cost.
 const freeMemoryEvery = 30 * time.Second
+
+// freeMemoryMin is the free heap worth a forced GC to give back.
+const freeMemoryMin = 4 << 20
 
 // releaseFreeMemory returns free heap memory to the OS, as said above,
 // until ctx is done.
@@ -32,7 +37,9 @@ func releaseFreeMemory(ctx context.Context) {
 			return
 		case <-t.C:
 			if n := gcCycles(); n != last {
-				debug.FreeOSMemory()
+				if heapFreeHeld() >= freeMemoryMin {
+					debug.FreeOSMemory()
+				}
 				last = gcCycles() // counting the GC FreeOSMemory ran
 			}
 		}
@@ -40,8 +47,13 @@ func releaseFreeMemory(ctx context.Context) {
 }
 
 // gcCycles is how many GC cycles the process completed.
-func gcCycles() uint64 {
-	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+func gcCycles() uint64 { return readUint64Metric("/gc/cycles/total:gc-cycles") }
+
+// heapFreeHeld is the heap memory free and not returned to the OS.
+func heapFreeHeld() uint64 { return readUint64Metric("/memory/classes/heap/free:bytes") }
+
+func readUint64Metric(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0

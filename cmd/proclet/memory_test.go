@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 	"testing/synctest"
@@ -38,6 +39,31 @@ func TestReleaseFreeMemory(t *testing.T) {
 		synctest.Wait()
 		if free := heapFree(); free > 16<<20 { // other goroutines may free some meanwhile
 			t.Errorf("%d bytes of heap free and kept after the release", free)
+		}
+		cancel()
+		<-done
+	})
+}
+
+// A GC that left little free heap (the runtime's periodic one in an idle
+// daemon) is not followed by a forced one: it would cost a full GC to
+// give back what the runtime's scavenger returns anyway.
+func TestReleaseFreeMemory_NoForcedGCForLittle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { releaseFreeMemory(ctx); close(done) }()
+		debug.FreeOSMemory() // nothing free and held from here
+		if free := heapFree(); free >= freeMemoryMin {
+			t.Skipf("%d bytes free and held after FreeOSMemory", free)
+		}
+		before := gcCycles()
+		runtime.GC() // a GC ran, with little to give back
+		after := gcCycles()
+		time.Sleep(freeMemoryEvery)
+		synctest.Wait()
+		if n := gcCycles(); n != after {
+			t.Errorf("%d GCs after the release tick (%d before it): a forced GC for %d bytes free", n-after, after-before, heapFree())
 		}
 		cancel()
 		<-done

@@ -116,7 +116,7 @@ func (b *bench) running(ctx context.Context, k peerKind, p peer, ph *phase, apps
 		b.res.set(k.name, n, "steady_fds", "fds", float64(st.fds), nil, note)
 		b.logf("%s: steady %.3f%% CPU, RSS %.1f MiB, PSS %.1f MiB, %d fds (%s)", ph.name, st.cpu, st.rss, st.pss, st.fds, note)
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || b.cfg.Only == "steady" {
 		return
 	}
 	kills := b.killsAt(n)

@@ -322,18 +322,33 @@
 //
 // # Sampling
 //
-// Run samples every live instance once per Options.SampleInterval, in
-// one pass over /proc that holds no lock during its reads (runtime/procfs),
-// into State.Usage: the CPU time (a counter that never goes down, counting
-// reaped children through cutime), RSS and listening TCP ports of the
-// instance's process tree (its process group, plus descendants that left
-// the group while their parent chain leads back into it). A sample sends no
-// Event; OnSample is called once after each pass instead.
+// A pass samples live instances in one pass over /proc that holds no
+// lock during its reads (runtime/procfs), into State.Usage: the CPU time
+// (a counter that never goes down, counting reaped children through
+// cutime), RSS and listening TCP ports of the instance's process tree (its
+// process group, plus descendants that left the group while their parent
+// chain leads back into it). A sample sends no Event; OnSample is called
+// once after each pass instead, passes one at a time.
+//
+// Only what a decision needs is sampled on a clock: Run samples the
+// instances whose memory limit is polled (see Limits) once per
+// Options.SampleInterval. Every other instance is sampled on demand
+// (SampleStale, ondemand.go): a reader about to show usage (the server,
+// before /metrics and the instance lists) asks, and the Runtime samples
+// them all in one pass if their last pass began an interval ago or more;
+// readers that ask meanwhile wait for that pass and share it. So a figure
+// is at most an interval old when read, and an idle daemon nobody reads
+// makes no pass at all: the periodic pass was most of its CPU (1000
+// stat reads every 5 s). The two sets have a sampler each (an instance
+// stays in its set for life), so each keeps its own CPU accounting and
+// descriptors; an instance's CPUPercent spans the time since its previous
+// sample, which for the on-demand set is the time between two reads that
+// sampled (at least an interval).
 //
 // What a pass costs is mostly system calls, so it makes few: the sampler
 // holds each tree process's /proc/<pid>/stat open between passes (one
 // pread a pass; a quarter of RLIMIT_NOFILE at most), reads a process
-// outside every tree again only every 60th pass (5 min) or when its /proc
+// outside every tree again only every 60th pass (5 min at 5 s) or when its /proc
 // entry changes (a reused pid), lists /proc only from the pids allocated
 // since the last pass (/proc/loadavg has the last one; every 60th pass
 // lists all), takes the listening sockets from one sock_diag dump

@@ -36,12 +36,15 @@ type Options struct {
 	// Env is the daemon environment passed on to instances (without
 	// PROCLET_API_KEY); nil means os.Environ().
 	Env []string
-	// SampleInterval is how often Run samples the CPU, memory and
-	// listening ports of every instance's process tree into State.Usage
-	// (0: DefaultSampleInterval; negative: never).
+	// SampleInterval is the most the CPU, memory and listening ports of
+	// an instance's process tree in State.Usage may be old after
+	// SampleStale, and how often Run samples the instances whose memory
+	// limit is polled (0: DefaultSampleInterval; negative: never). See
+	// "Sampling" in doc.go.
 	SampleInterval time.Duration
 	// OnSample, when set, is called once after each sampling pass, from
-	// the sampling goroutine, with no lock held. Sampling sends no Event.
+	// Run's sampling goroutine or the caller of SampleStale, one call at
+	// a time, with no lock of the Runtime held. Sampling sends no Event.
 	OnSample func()
 	// OnProbe, when set, is called after every probe run with the app,
 	// the probe ("startup", "readiness" or "liveness"), its result and
@@ -84,6 +87,8 @@ type Runtime struct {
 
 	sampleInterval time.Duration // <= 0: no sampling
 	onSample       func()
+	samplers       samplers // sample_linux.go
+	demand         onDemand // SampleStale's: the on-demand set's passes, at most one an interval
 
 	onProbe func(app, probe string, ok bool, d time.Duration) // Options.OnProbe
 
@@ -176,6 +181,8 @@ func New(opts Options) (*Runtime, error) {
 		store:    newInstanceStore(stateDir),
 	}
 	e.store.saver = atomicfile.NewSaver(flushEvery, e.writeInstances)
+	e.demand.maxAge, e.demand.now = e.sampleInterval, time.Now
+	e.demand.pass = func(now time.Time) { e.samplePass(setOnDemand, now) }
 	e.outputs = newOutputPoller(e)
 	e.openNotify()
 	e.adopt() // before anything can start: nothing runs twice (adopt_linux.go)
@@ -225,6 +232,10 @@ type handleLive struct {
 	reaped     bool       // the waiter claimed the exited leader: no more group signals
 	hook       *pidWaiter // the preStop hook running, if any
 	finished   bool       // exit recorded, output drained
+	// limit is sampledLimitLocked's answer once limitKnown: each pass
+	// asks it of every instance, and a quantity is parsed only once.
+	limit      int64
+	limitKnown bool
 }
 
 // Run delivers the events of Events until ctx is done. Exits are recorded

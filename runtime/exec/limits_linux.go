@@ -32,8 +32,11 @@ func overMemoryLimit(prev int, limit int64, u runtime.Usage) int {
 // tree-summed RSS counts shared pages once per process and could restart
 // an instance the cgroup holds under its limit). Caller holds e.mu.
 func (h *handle) sampledLimitLocked() int64 {
-	if h.cgroup != nil && h.cgroup.MemoryMax {
-		return 0
+	if !h.live.limitKnown {
+		h.live.limit, h.live.limitKnown = 0, true
+		if h.cgroup == nil || !h.cgroup.MemoryMax {
+			h.live.limit = runtime.MemoryLimit(h.spec.Spec)
+		}
 	}
-	return runtime.MemoryLimit(h.spec.Spec)
+	return h.live.limit
 }

@@ -46,6 +46,7 @@ func TestMemoryLimit_NotPolledUnderMemoryMax(t *testing.T) {
 	h.start(s)
 	var st runtime.State
 	waitFor(t, 10*time.Second, "the tree sampled at 96Mi", func() bool {
+		h.e.SampleStale() // not polled: sampled when read
 		st, _ = h.find(s.UID)
 		return st.Usage.MemoryBytes > 96<<20
 	})

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"proclet.dev/proclet/runtime"
@@ -12,21 +13,34 @@ import (
 // Options.SampleInterval is zero.
 const DefaultSampleInterval = 5 * time.Second
 
-// sampleLoop runs a pass at once and then every interval until ctx is
-// done. Run owns it.
+// samplers holds the Runtime's two samplers (see "Sampling" in doc.go):
+// polled, for the instances whose memory limit is polled, sampled every
+// interval by Run; onDemand, for every other live instance, sampled when
+// a reader asks (SampleStale). Each instance is in one set for its whole
+// life (the set depends on its spec and cgroup only), so each sampler
+// always passes the same instances and keeps their CPU accounting.
+type samplers struct {
+	mu      sync.Mutex         // one pass at a time, its OnSample included
+	s       [2]*procfs.Sampler // by set (setPolled, setOnDemand); made on first use
+	lastN   [2]int             // targets of each set's last pass
+	lastErr [2]string          // each set's last error logged
+	closed  bool               // Run ended: no more passes
+}
+
+// The two sets of instances, indexes into samplers' arrays.
+const (
+	setPolled   = 0
+	setOnDemand = 1
+)
+
+// sampleLoop samples the polled set at once and then every interval
+// until ctx is done, then closes the samplers. Run owns it.
 func (e *Runtime) sampleLoop(ctx context.Context) {
-	s := procfs.NewHostSampler()
-	defer s.Close()
+	defer e.closeSamplers()
 	t := time.NewTicker(e.sampleInterval)
 	defer t.Stop()
-	var lastErr string
 	for {
-		if err := e.sampleOnce(s, time.Now()); err != nil && err.Error() != lastErr {
-			e.log.Warn("sampling the instances", "err", err)
-			lastErr = err.Error()
-		} else if err == nil {
-			lastErr = ""
-		}
+		e.samplePass(setPolled, time.Now())
 		select {
 		case <-ctx.Done():
 			return
@@ -35,21 +49,49 @@ func (e *Runtime) sampleLoop(ctx context.Context) {
 	}
 }
 
-// sampleOnce samples every live instance and writes their Usage, then
-// calls OnSample. No lock is held during the /proc reads: the targets are
-// collected first, and a handle reaped meanwhile keeps its last usage.
-func (e *Runtime) sampleOnce(s *procfs.Sampler, now time.Time) error {
-	e.mu.Lock()
-	targets := make([]procfs.Target, 0, len(e.handles))
-	for uid, h := range e.handles {
-		if !h.live.reaped && !h.live.finished {
-			targets = append(targets, procfs.Target{UID: uid, PID: h.pid, StartedAt: h.live.state.StartedAt})
-		}
+// SampleStale makes the Usage of every live instance at most one
+// sampling interval old, for a reader about to show it: the instances
+// whose memory limit is polled are sampled every interval anyway; the
+// others are sampled now, in one pass, when their last pass began an
+// interval ago or more (a few milliseconds at 1000 instances), and
+// OnSample is called after it as after any pass. Concurrent callers share
+// one pass. It does nothing when sampling is off, or after Run has ended.
+func (e *Runtime) SampleStale() {
+	if e.sampleInterval > 0 {
+		e.demand.refresh()
 	}
-	e.mu.Unlock()
-	usage, err := s.Pass(now, targets)
+}
+
+// samplePass samples the live instances of set with that set's sampler,
+// writes their Usage and calls OnSample. No lock but samplers.mu is held
+// during the /proc reads: the targets are collected first, and a handle
+// reaped meanwhile keeps its last usage. A set without live instances is
+// not passed (but once, to let go of what its sampler held).
+func (e *Runtime) samplePass(set int, now time.Time) {
+	sm := &e.samplers
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	if sm.closed {
+		return
+	}
+	targets := e.sampleTargets(set == setPolled)
+	if len(targets) == 0 && sm.lastN[set] == 0 {
+		return
+	}
+	sm.lastN[set] = len(targets)
+	if sm.s[set] == nil {
+		sm.s[set] = procfs.NewHostSampler()
+	}
+	usage, err := sm.s[set].Pass(now, targets)
+	switch {
+	case err != nil && err.Error() != sm.lastErr[set]:
+		e.log.Warn("sampling the instances", "err", err)
+		sm.lastErr[set] = err.Error()
+	case err == nil:
+		sm.lastErr[set] = ""
+	}
 	if err != nil {
-		return err
+		return
 	}
 	e.mu.Lock()
 	for uid, u := range usage {
@@ -62,7 +104,33 @@ func (e *Runtime) sampleOnce(s *procfs.Sampler, now time.Time) error {
 	if e.onSample != nil {
 		e.onSample()
 	}
-	return nil
+}
+
+// sampleTargets are the live instances whose memory limit is polled
+// (polled) or the others.
+func (e *Runtime) sampleTargets(polled bool) []procfs.Target {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var targets []procfs.Target
+	for uid, h := range e.handles {
+		if !h.live.reaped && !h.live.finished && (h.sampledLimitLocked() > 0) == polled {
+			targets = append(targets, procfs.Target{UID: uid, PID: h.pid, StartedAt: h.live.state.StartedAt})
+		}
+	}
+	return targets
+}
+
+// closeSamplers releases what the samplers hold; no pass runs after it.
+func (e *Runtime) closeSamplers() {
+	sm := &e.samplers
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	for _, s := range sm.s {
+		if s != nil {
+			s.Close()
+		}
+	}
+	sm.closed = true
 }
 
 func sampleInterval(d time.Duration) time.Duration {

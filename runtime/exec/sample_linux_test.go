@@ -72,6 +72,7 @@ func TestSample_ProcessTree(t *testing.T) {
 	})
 	var u runtime.Usage
 	waitFor(t, 10*time.Second, "the port and 48 MiB in the sample", func() bool {
+		e.SampleStale() // no memory limit: sampled when read
 		u = e.Instances("web")[0].Usage
 		return slices.Contains(u.Listening, int32(port)) && u.MemoryBytes >= 48<<20
 	})
@@ -115,7 +116,7 @@ func TestSample_ProcessTree(t *testing.T) {
 	prev := u
 	for range 5 {
 		n := samples.Load()
-		waitFor(t, 5*time.Second, "another sample", func() bool { return samples.Load() > n+1 })
+		waitFor(t, 5*time.Second, "another sample", func() bool { e.SampleStale(); return samples.Load() > n+1 })
 		cur := e.Instances("web")[0].Usage
 		if cur.CPUSeconds < prev.CPUSeconds || !cur.SampledAt.After(prev.SampledAt) || cur.CPUPercent < 0 {
 			t.Fatalf("usage went back: %+v then %+v", prev, cur)
@@ -129,6 +130,58 @@ func TestSample_ProcessTree(t *testing.T) {
 	}
 }
 
+// An instance whose memory limit is polled is sampled every interval
+// with no reader (the reconciler decides on its samples); any other is
+// sampled only when read: SampleStale samples it when its sample is an
+// interval old or more, and leaves a younger sample as it is.
+func TestSample_OnDemandAndPolled(t *testing.T) {
+	const interval = time.Second
+	var samples atomic.Int64
+	e := newSamplingExec(t, interval, func() { samples.Add(1) })
+	dir := t.TempDir()
+	polled := testutil.WithLimits(runtime.StartSpec{UID: "uid-polled", App: "limited", Instance: "limited-0", Dir: dir,
+		Spec: &v1alpha1.AppSpec{Command: []string{workload}}}, "1Gi", "")
+	lazy := runtime.StartSpec{UID: "uid-lazy", App: "web", Instance: "web-0", Dir: dir,
+		Spec: &v1alpha1.AppSpec{Command: []string{workload}}}
+	for _, s := range []runtime.StartSpec{polled, lazy} {
+		if _, err := e.Start(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	usage := func(app string) runtime.Usage { return e.Instances(app)[0].Usage }
+
+	var first time.Time
+	waitFor(t, 10*time.Second, "two periodic samples of the instance with a memory limit", func() bool {
+		u := usage("limited")
+		if first.IsZero() {
+			first = u.SampledAt
+		}
+		return !first.IsZero() && u.SampledAt.After(first) && u.MemoryBytes > 0
+	})
+	if u := usage("web"); !u.SampledAt.IsZero() {
+		t.Fatalf("the instance without a limit was sampled with no reader: %+v", u)
+	}
+
+	e.SampleStale()
+	read := usage("web")
+	if read.SampledAt.IsZero() || read.MemoryBytes == 0 {
+		t.Fatalf("a read of a never-sampled instance did not sample it: %+v", read)
+	}
+	if time.Since(read.SampledAt) < interval {
+		e.SampleStale() // younger than the interval: kept as it is
+		if again := usage("web"); !again.SampledAt.Equal(read.SampledAt) {
+			t.Fatalf("a read %s after a sample sampled again: %s then %s", time.Since(read.SampledAt), read.SampledAt, again.SampledAt)
+		}
+	}
+	waitFor(t, 10*time.Second, "the sample to be older than the interval", func() bool {
+		return time.Since(read.SampledAt) > interval
+	})
+	e.SampleStale()
+	if fresh := usage("web"); !fresh.SampledAt.After(read.SampledAt) || time.Since(fresh.SampledAt) >= interval {
+		t.Fatalf("a read after the interval did not get a fresh sample: %s then %s", read.SampledAt, fresh.SampledAt)
+	}
+}
+
 // TestSample_Disabled checks that a negative interval samples nothing.
 func TestSample_Disabled(t *testing.T) {
 	var samples atomic.Int64
@@ -137,6 +190,7 @@ func TestSample_Disabled(t *testing.T) {
 		Spec: &v1alpha1.AppSpec{Command: []string{workload}}}); err != nil {
 		t.Fatal(err)
 	}
+	e.SampleStale()
 	if u := e.Instances("web")[0].Usage; !u.SampledAt.IsZero() || samples.Load() != 0 {
 		t.Fatalf("sampled with sampling off: %+v", u)
 	}
