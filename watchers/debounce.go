@@ -19,7 +19,7 @@ import "time"
 // that an event announced, since the two steps of a save come microseconds
 // apart; it doubles with each event that comes while the removal is held,
 // up to the window, and is the whole window at once when an editor's
-// leftover (a backup file, vim's 4913 probe) was touched in the last window
+// backup, probe or swap file (saveMark) was touched in the last window
 // (a save in progress) or when the scan was not caused by events (a
 // resync, Rescan or watch error may have raced a change whose events have
 // not arrived yet).

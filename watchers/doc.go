@@ -88,7 +88,7 @@
 //     after an event that announced the removal: the two steps of a save
 //     are system calls microseconds apart. Each event while it is held
 //     doubles it, up to the debounce window (a busy folder); it is the
-//     whole window when an editor's leftover (vim's backup or 4913 probe)
+//     whole window when an editor's backup, probe or swap file (saveMark)
 //     was touched in the last window, a save under way, and for a scan not
 //     caused by events (resync, Rescan, a watch error), which may have read
 //     before a change's events came. The first scan always emits. A file

@@ -47,7 +47,7 @@ func (l *loop) run(ctx context.Context) error {
 				l.ws.rebuild()
 				l.writes.reset()
 				l.scan(ctx, true)
-			} else if leftover(filepath.Base(ev.Name)) {
+			} else if saveMark(filepath.Base(ev.Name)) {
 				l.db.Leftover(time.Now()) // no scan, but a save may be under way
 			} else if l.ws.relevant(ev) && l.db.Event(time.Now()) {
 				l.scan(ctx, false)

@@ -155,6 +155,29 @@ func TestLoop_AnnouncedRemovalAppliesAfterTheShortHold(t *testing.T) {
 	})
 }
 
+// The temporary file of an atomic save (written aside, renamed over) is
+// no sign of a save that looks like a removal: a removal right after one
+// applies after the short hold.
+func TestLoop_RemovalRightAfterAnAtomicSaveIsFast(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startLoop(t, map[string]string{"web.yaml": manifest("web", "v1"), "db.yaml": manifest("db", "v1")})
+		h.advance(time.Second)
+		h.event(".db.yaml.tmp", fsnotify.Create)
+		h.event(".db.yaml.tmp", fsnotify.Rename)
+		h.advance(time.Millisecond)
+		if err := os.Remove(filepath.Join(h.root, "web.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		h.event("web.yaml", fsnotify.Remove)
+		h.advance(time.Second)
+		s := h.snaps()
+		if last := s[len(s)-1]; !slices.Equal(appNames(last), []string{"db"}) || !last.ReadAt.Equal(t0.Add(DefaultRemovalQuiet)) {
+			t.Fatalf("after the removal: %s at %v, want db alone at %v", describe(last), last.ReadAt.Sub(t0), DefaultRemovalQuiet)
+		}
+	})
+}
+
 // git checkout replaces a file by unlinking it and creating it again;
 // the create may come a little after the scan the unlink caused. No
 // snapshot without the app: the hold outlasts the gap.
