@@ -116,8 +116,9 @@ func (d *desiredStore) apply(apps map[string]*appState, snap v1alpha1.Snapshot, 
 	})
 	files := slices.Clone(snap.Files)
 	d.refuse(apps, refused, files, errs, now, &c)
+	revs := newRevisions(apps, admitted)
 	for i := range admitted {
-		if d.admitted(apps, &admitted[i], errs, now, s, &c) {
+		if d.admitted(apps, &admitted[i], revs[i], errs, now, s, &c) {
 			c.enqueue = append(c.enqueue, admitted[i].App.Metadata.Name)
 		}
 		c.seen[admitted[i].App.Metadata.Name] = true
@@ -206,11 +207,12 @@ func (d *desiredStore) refuse(apps map[string]*appState, refused []refusal, file
 }
 
 // admitted makes sa (an admitted app of the snapshot, sa its own copy)
-// the desired version of its app, and reports whether that changed it. Its
+// the desired version of its app, and reports whether that changed it.
+// newRev is its revision when newRevisions hashed it, else "". Its
 // ManifestValid problem is its file's, else its content's (files it reads
 // that cannot be read: sa is then its last good version). c gets an event
 // when its content changed its revision or cannot be read.
-func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedApp, errs map[string]*v1alpha1.FileError, now time.Time, s *saver, c *snapshotChanges) bool {
+func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedApp, newRev string, errs map[string]*v1alpha1.FileError, now time.Time, s *saver, c *snapshotChanges) bool {
 	name := sa.App.Metadata.Name
 	st := apps[name]
 	sa.App.Status = nil
@@ -227,11 +229,13 @@ func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedA
 		}
 	}
 	digest := sa.ContentDigest()
-	var rev string
-	if st != nil && st.desired != nil && st.desired.ContentDigest() == digest && reflect.DeepEqual(st.desired.App.Spec, sa.App.Spec) &&
-		st.desired.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation] == sa.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation] {
+	rev := newRev
+	switch {
+	case rev != "": // a new app, hashed beforehand (newRevisions)
+	case st != nil && st.desired != nil && st.desired.ContentDigest() == digest && reflect.DeepEqual(st.desired.App.Spec, sa.App.Spec) &&
+		st.desired.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation] == sa.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation]:
 		rev = st.revision // unchanged spec, restartedAt and content: skip the canonical-JSON hash
-	} else {
+	default:
 		rev = v1alpha1.AppRevision(&sa.App, digest)
 	}
 	if st == nil {

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -95,5 +96,27 @@ func TestReplace_AnEqualSnapshotChangesNothing(t *testing.T) {
 	}
 	if !r.desired.replaced.noop {
 		t.Errorf("an equal snapshot was not a no-op")
+	}
+}
+
+// A snapshot of many new apps has their revisions hashed on several cores
+// beforehand (newRevisions); each is the one AppRevision gives, with its
+// content digest and restartedAt, and an app known already keeps its own.
+func TestReplace_ManyNewAppsGetTheirOwnRevisions(t *testing.T) {
+	r := New(Options{Runtime: runtimetest.New()})
+	r.Replace(replaceSnapshot(named("app-0", 1, "/bin/old")))
+	var apps []*v1alpha1.App
+	for i := range 3 * parallelRevisions {
+		apps = append(apps, named(fmt.Sprintf("app-%d", i), 1, "/bin/x", fmt.Sprint(i)))
+	}
+	snap := replaceSnapshot(apps...)
+	snap.Apps[5].Content = &v1alpha1.Content{Digest: "d5"}
+	snap.Apps[7].App.Metadata.Annotations = map[string]string{v1alpha1.RestartedAtAnnotation: "now"}
+	r.Replace(snap)
+	for i, sa := range snap.Apps {
+		want := v1alpha1.AppRevision(&sa.App, sa.ContentDigest())
+		if got := r.apps[sa.App.Metadata.Name].revision; got != want {
+			t.Fatalf("app %d: revision %s, want %s", i, got, want)
+		}
 	}
 }

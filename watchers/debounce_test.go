@@ -6,10 +6,10 @@ import (
 )
 
 func TestDebouncer(t *testing.T) {
-	const w = 50 * time.Millisecond
+	const w, q = 50 * time.Millisecond, 2 * time.Millisecond
 	type step struct {
 		at   time.Duration // since t0
-		op   string        // event | fire | scanned | removal | follow
+		op   string        // event | fire | scanned | removal | forced removal | leftover | follow
 		want bool          // for event and fire: scan now? for removal: emit it?
 	}
 	tests := []struct {
@@ -47,26 +47,55 @@ func TestDebouncer(t *testing.T) {
 			{0, "scanned", false}, {time.Millisecond, "event", true}, {2 * time.Millisecond, "event", false},
 			{time.Millisecond + w, "fire", true},
 		}},
-		{"a held removal waits for a quiet window after the last event, and a window after it was seen", []step{
-			{0, "event", true}, {30 * time.Millisecond, "event", false}, {31 * time.Millisecond, "removal", false},
-			{w, "fire", false}, {80 * time.Millisecond, "fire", false}, {81 * time.Millisecond, "fire", true},
-			{81 * time.Millisecond, "removal", true},
+		{"an announced removal is confirmed once the folder was quiet for the short hold", []step{
+			{0, "event", true}, {0, "removal", false},
+			{q - 1, "fire", false}, {q, "fire", true}, {q, "removal", true},
 		}},
-		{"a removal seen with no recent event is confirmed a window later", []step{
-			{0, "event", true}, {time.Second, "scanned", false}, {time.Second, "removal", false},
+		{"the hold counts from the last event and from the first scan that saw the removal", []step{
+			{0, "event", true}, {30 * time.Millisecond, "event", false}, {31 * time.Millisecond, "removal", false},
+			{31*time.Millisecond + q - 1, "fire", false}, {31*time.Millisecond + q, "fire", true},
+			{31*time.Millisecond + q, "removal", true},
+		}},
+		{"an event while a removal is held doubles the hold", []step{
+			{0, "event", true}, {0, "removal", false}, {time.Millisecond, "event", false},
+			{time.Millisecond + 2*q - 1, "fire", false}, {time.Millisecond + 2*q, "fire", true},
+			{time.Millisecond + 2*q, "removal", true},
+		}},
+		{"events that keep coming hold a removal up to the window", []step{
+			{0, "event", true}, {0, "removal", false},
+			{1 * time.Millisecond, "event", false}, {2 * time.Millisecond, "event", false},
+			{3 * time.Millisecond, "event", false}, {4 * time.Millisecond, "event", false},
+			{5 * time.Millisecond, "event", false}, {6 * time.Millisecond, "event", false},
+			{6*time.Millisecond + w - 1, "fire", false}, {6*time.Millisecond + w, "fire", true},
+			{6*time.Millisecond + w, "removal", true},
+		}},
+		{"a leftover touched while a removal is held (vim's backup) holds it a window", []step{
+			{0, "event", true}, {0, "removal", false}, {0, "leftover", false},
+			{w - 1, "fire", false}, {w, "fire", true}, {w, "removal", true},
+		}},
+		{"a leftover touched within the window before a removal holds it a window", []step{
+			{0, "leftover", false}, {10 * time.Millisecond, "event", true}, {10 * time.Millisecond, "removal", false},
+			{10*time.Millisecond + w - 1, "fire", false}, {10*time.Millisecond + w, "fire", true},
+			{10*time.Millisecond + w, "removal", true},
+		}},
+		{"a leftover a window before a removal does not hold it longer", []step{
+			{0, "leftover", false}, {w, "event", true}, {w, "removal", false},
+			{w + q, "fire", true}, {w + q, "removal", true},
+		}},
+		{"a removal a forced scan saw after quiet is confirmed a window later", []step{
+			{0, "event", true}, {time.Second, "scanned", false}, {time.Second, "forced removal", false},
 			{time.Second + w - 1, "fire", false}, {time.Second + w, "fire", true}, {time.Second + w, "removal", true},
 		}},
-		{"an event during the confirmation window delays it", []step{
-			{time.Second, "removal", false}, {time.Second + 10*time.Millisecond, "event", false},
-			{time.Second + w, "fire", true}, {time.Second + w, "removal", false},
-			{time.Second + 10*time.Millisecond + w - 1, "fire", false}, {time.Second + 10*time.Millisecond + w, "fire", true},
+		{"a forced scan's removal: an event during the confirmation window delays it", []step{
+			{time.Second, "forced removal", false}, {time.Second + 10*time.Millisecond, "event", false},
+			{time.Second + w, "fire", false}, {time.Second + 10*time.Millisecond + w - 1, "fire", false}, {time.Second + 10*time.Millisecond + w, "fire", true},
 			{time.Second + 10*time.Millisecond + w, "removal", true},
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t0 := time.Unix(1000, 0)
-			d := debouncer{window: w}
+			d := debouncer{window: w, quiet: q}
 			for i, s := range tt.steps {
 				now := t0.Add(s.at)
 				var got bool
@@ -78,7 +107,11 @@ func TestDebouncer(t *testing.T) {
 				case "scanned":
 					d.Scanned(now)
 				case "removal":
-					got = d.Removal(now)
+					got = d.Removal(now, false)
+				case "forced removal":
+					got = d.Removal(now, true)
+				case "leftover":
+					d.Leftover(now)
 				case "follow":
 					d.Follow()
 				}
@@ -90,27 +123,28 @@ func TestDebouncer(t *testing.T) {
 	}
 }
 
-func TestDebouncer_QuietAndRemoval(t *testing.T) {
-	const w = 50 * time.Millisecond
+func TestDebouncer_RemovalIsForgottenOnceEmitted(t *testing.T) {
+	const w, q = 50 * time.Millisecond, 2 * time.Millisecond
 	t0 := time.Unix(1000, 0)
-	d := debouncer{window: w}
+	d := debouncer{window: w, quiet: q}
 	d.Event(t0)
-	if d.Quiet(t0) {
-		t.Fatal("quiet right after an event")
-	}
-	if d.Removal(t0) {
+	if d.Removal(t0, false) {
 		t.Fatal("a removal emitted right after an event")
 	}
 	at, ok := d.Due()
-	if !ok || !at.Equal(t0.Add(w)) {
-		t.Fatalf("Due after a held removal = %v, %v; want %v, true", at, ok, t0.Add(w))
+	if !ok || !at.Equal(t0.Add(q)) {
+		t.Fatalf("Due after a held removal = %v, %v; want %v, true", at, ok, t0.Add(q))
 	}
-	if !d.Quiet(at) || !d.Fire(at) || !d.Removal(at) {
-		t.Fatal("not quiet, due and emitting the removal one window after the last event")
+	if !d.Fire(at) || !d.Removal(at, false) {
+		t.Fatal("not due and emitting the removal the short hold after the last event")
 	}
 	d.Emitted()
-	if later := at.Add(time.Hour); d.Removal(later) {
-		t.Fatal("a new removal was emitted without waiting a window: the last one was not forgotten")
+	later := at.Add(time.Hour)
+	if d.Removal(later, true) {
+		t.Fatal("a new removal was emitted without waiting: the last one was not forgotten")
+	}
+	if due, ok := d.Due(); !ok || !due.Equal(later.Add(w)) {
+		t.Fatalf("Due after a forced scan's removal = %v, %v; want a window later", due.Sub(later), ok)
 	}
 }
 

@@ -60,7 +60,7 @@ func (d *Dir) Run(ctx context.Context) error {
 		d:       d,
 		r:       r,
 		ws:      newWatches(d.newWatcher, d.log),
-		db:      debouncer{window: d.opts.Debounce},
+		db:      debouncer{window: d.opts.Debounce, quiet: d.opts.RemovalQuiet},
 		logged:  map[string]string{},
 		content: newContents(d.opts.ContentQuiet),
 		clogged: map[string]string{},

@@ -79,14 +79,21 @@
 //     that had apps is taken for a write in progress and fails the same
 //     way: to remove every app of a file, delete it.
 //   - Deletions wait for quiet: a scan whose result lacks an app of the
-//     last snapshot is not emitted until no event has come for a debounce
-//     window and a window has passed since a scan first saw the removal (a
-//     save that renames the old file away or truncates it, or a folder
-//     being removed, looks like a deletion for a moment; a scan can read in
-//     the middle of one before its events arrive). This holds for scans on
-//     resync, on Rescan and after watch errors too. The first scan always
-//     emits. A file swapped for a FIFO, a device or a folder between the
-//     walk and its read makes the scan read again, never a deletion.
+//     last snapshot is not emitted until a scan confirms it once no event
+//     has come for a hold, counted from the last event and from the first
+//     scan that saw the removal (a save that renames the old file away or
+//     unlinks it and creates it again, or a folder being removed, looks
+//     like a deletion for a moment; a scan can read in the middle of one
+//     before its events arrive). The hold is Options.RemovalQuiet (2 ms)
+//     after an event that announced the removal: the two steps of a save
+//     are system calls microseconds apart. Each event while it is held
+//     doubles it, up to the debounce window (a busy folder); it is the
+//     whole window when an editor's backup, probe or swap file (saveMark)
+//     was touched in the last window, a save under way, and for a scan not
+//     caused by events (resync, Rescan, a watch error), which may have read
+//     before a change's events came. The first scan always emits. A file
+//     swapped for a FIFO, a device or a folder between the walk and its
+//     read makes the scan read again, never a deletion.
 //   - SourcedApp.Dir is the file's folder under the root as the user gave
 //     it (not the resolved path), so a working directory defaulted from it
 //     follows a git-sync swap instead of pinning a deleted worktree and

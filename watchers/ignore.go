@@ -29,6 +29,17 @@ func leftover(name string) bool {
 	return false
 }
 
+// saveMark reports a leftover an editor touches while it saves by renaming
+// the old file away first: vim's and Emacs' backup ("web.yaml~", ".bak"),
+// vim's writability probe ("4913") and swap file. A removal seen while one
+// was just touched is held for the whole window (debouncer.Leftover). Not
+// the temporary files of an atomic save (".tmp", ".dpkg-new"): a rename
+// over a file never looks like a removal.
+func saveMark(name string) bool {
+	return name == "4913" || strings.HasSuffix(name, "~") || strings.HasSuffix(name, ".bak") ||
+		strings.HasSuffix(name, ".swp")
+}
+
 // manifestExt reports whether a file name has a manifest extension. The
 // match is exact (".YAML" is not one), as the decoder's is.
 func manifestExt(name string) bool {

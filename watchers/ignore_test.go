@@ -37,3 +37,14 @@ func TestIgnoreRules(t *testing.T) {
 		}
 	}
 }
+
+func TestSaveMarks(t *testing.T) {
+	for name, want := range map[string]bool{
+		"web.yaml~": true, "web.yaml.bak": true, "4913": true, ".web.yaml.swp": true,
+		".web.yaml.tmp": false, "web.yaml.dpkg-new": false, "#web.yaml#": false, "web.yaml": false,
+	} {
+		if got := saveMark(name); got != want {
+			t.Errorf("saveMark(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -47,6 +47,8 @@ func (l *loop) run(ctx context.Context) error {
 				l.ws.rebuild()
 				l.writes.reset()
 				l.scan(ctx, true)
+			} else if saveMark(filepath.Base(ev.Name)) {
+				l.db.Leftover(time.Now()) // no scan, but a save may be under way
 			} else if l.ws.relevant(ev) && l.db.Event(time.Now()) {
 				l.scan(ctx, false)
 			}
@@ -82,7 +84,7 @@ func (l *loop) run(ctx context.Context) error {
 
 // scan reads the directory and hands the result to the sink. Every scan
 // but the first holds back a result that removes an app until the
-// directory is quiet and a scan a window later confirms it (debouncer): a
+// directory is quiet and a later scan confirms it (debouncer.Removal): a
 // forced one too (resync, Rescan, a watch error), which can land in the
 // middle of a save or of a folder's removal as well as an event scan can,
 // and an event scan that began reading before the change's event came.
@@ -110,7 +112,7 @@ func (l *loop) scan(ctx context.Context, forced bool) {
 		l.d.sink.Unavailable(s.err)
 		return
 	}
-	if removes(l.emitted, s.snap) && !l.db.Removal(start) {
+	if removes(l.emitted, s.snap) && !l.db.Removal(start, forced) {
 		l.d.log.Debug("holding back a scan that removes apps until the directory is quiet")
 		return
 	}

@@ -112,7 +112,8 @@ func TestLoop_HoldsRemovalsUntilQuiet(t *testing.T) {
 			t.Fatalf("after the save: %d snapshots, last %s; want exactly one more, with v2", len(s), describe(s[len(s)-1]))
 		}
 
-		// A real deletion applies once nothing happened for a window.
+		// A real deletion applies once nothing happened for the short
+		// hold; an event meanwhile doubles it.
 		if err := os.Remove(web); err != nil {
 			t.Fatal(err)
 		}
@@ -121,14 +122,125 @@ func TestLoop_HoldsRemovalsUntilQuiet(t *testing.T) {
 		if n := len(h.snaps()); n != 3 {
 			t.Fatal("a deletion applied before the directory was quiet")
 		}
-		h.advance(30 * time.Millisecond)
-		h.event("db.yaml", fsnotify.Chmod) // not quiet yet: wait a window from here
+		h.advance(time.Millisecond)
+		h.event("db.yaml", fsnotify.Chmod) // not quiet yet: hold twice as long from here
 		h.advance(time.Second)
 		s = h.snaps()
-		if len(s) != 4 || !slices.Equal(appNames(s[3]), []string{"db"}) || !s[3].ReadAt.Equal(t0.Add(30*time.Millisecond+testWindow)) {
-			t.Fatalf("after the deletion: %d snapshots, last %s at %v", len(s), describe(s[len(s)-1]), s[len(s)-1].ReadAt.Sub(t0))
+		if want := t0.Add(time.Millisecond + 2*DefaultRemovalQuiet); len(s) != 4 || !slices.Equal(appNames(s[3]), []string{"db"}) || !s[3].ReadAt.Equal(want) {
+			t.Fatalf("after the deletion: %d snapshots, last %s at %v, want at %v", len(s), describe(s[len(s)-1]), s[len(s)-1].ReadAt.Sub(t0), want.Sub(t0))
 		}
 	})
+}
+
+// Removing a file stops its apps fast: the scan its event caused is
+// confirmed by one the short hold later, not a debounce window later.
+func TestLoop_AnnouncedRemovalAppliesAfterTheShortHold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startLoop(t, map[string]string{"web.yaml": manifest("web", "v1"), "db.yaml": manifest("db", "v1")})
+		h.advance(time.Second)
+		if err := os.Remove(filepath.Join(h.root, "web.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		h.event("web.yaml", fsnotify.Remove)
+		h.advance(DefaultRemovalQuiet - 1)
+		if n := len(h.snaps()); n != 2 {
+			t.Fatalf("a removal was emitted before the short hold: %s", describe(h.snaps()[n-1]))
+		}
+		h.advance(time.Second)
+		s := h.snaps()
+		if len(s) != 3 || !slices.Equal(appNames(s[2]), []string{"db"}) || !s[2].ReadAt.Equal(t0.Add(DefaultRemovalQuiet)) {
+			t.Fatalf("after the removal: %d snapshots, last %s at %v", len(s), describe(s[len(s)-1]), s[len(s)-1].ReadAt.Sub(t0))
+		}
+	})
+}
+
+// The temporary file of an atomic save (written aside, renamed over) is
+// no sign of a save that looks like a removal: a removal right after one
+// applies after the short hold.
+func TestLoop_RemovalRightAfterAnAtomicSaveIsFast(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startLoop(t, map[string]string{"web.yaml": manifest("web", "v1"), "db.yaml": manifest("db", "v1")})
+		h.advance(time.Second)
+		h.event(".db.yaml.tmp", fsnotify.Create)
+		h.event(".db.yaml.tmp", fsnotify.Rename)
+		h.advance(time.Millisecond)
+		if err := os.Remove(filepath.Join(h.root, "web.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		h.event("web.yaml", fsnotify.Remove)
+		h.advance(time.Second)
+		s := h.snaps()
+		if last := s[len(s)-1]; !slices.Equal(appNames(last), []string{"db"}) || !last.ReadAt.Equal(t0.Add(DefaultRemovalQuiet)) {
+			t.Fatalf("after the removal: %s at %v, want db alone at %v", describe(last), last.ReadAt.Sub(t0), DefaultRemovalQuiet)
+		}
+	})
+}
+
+// git checkout replaces a file by unlinking it and creating it again;
+// the create may come a little after the scan the unlink caused. No
+// snapshot without the app: the hold outlasts the gap.
+func TestLoop_UnlinkThenCreateKeepsTheApp(t *testing.T) {
+	for _, gap := range []time.Duration{0, DefaultRemovalQuiet / 2, DefaultRemovalQuiet - 1} {
+		t.Run(gap.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := startLoop(t, map[string]string{"web.yaml": manifest("web", "v1")})
+				web := filepath.Join(h.root, "web.yaml")
+				if err := os.Remove(web); err != nil {
+					t.Fatal(err)
+				}
+				h.event("web.yaml", fsnotify.Remove)
+				if gap > 0 {
+					h.advance(gap)
+				}
+				writeFile(t, web, manifest("web", "v2"))
+				h.event("web.yaml", fsnotify.Create)
+				h.event("web.yaml", fsnotify.Write)
+				h.advance(time.Second)
+				assertNeverWithout(t, h.snaps(), "web", "v2")
+			})
+		})
+	}
+}
+
+// An editor's save that renames the file away (vim's backup) holds a
+// removal for the whole window, however long writing the new file takes
+// within it; an atomic save renamed over the file is never a removal.
+func TestLoop_EditorSavesKeepTheApp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startLoop(t, map[string]string{"web.yaml": manifest("web", "v1")})
+		web := filepath.Join(h.root, "web.yaml")
+		rename(t, web, web+"~")
+		h.event("web.yaml", fsnotify.Rename)
+		h.event("web.yaml~", fsnotify.Create)
+		h.advance(testWindow - time.Millisecond) // a slow write of the new file
+		writeFile(t, web, manifest("web", "v2"))
+		h.event("web.yaml", fsnotify.Create)
+		h.advance(time.Second)
+		assertNeverWithout(t, h.snaps(), "web", "v2")
+
+		writeAtomic(t, web, manifest("web", "v3"))
+		h.event(".tmp-web.yaml", fsnotify.Create)
+		h.event(".tmp-web.yaml", fsnotify.Rename)
+		h.event("web.yaml", fsnotify.Create)
+		h.advance(time.Second)
+		assertNeverWithout(t, h.snaps(), "web", "v3")
+	})
+}
+
+// assertNeverWithout fails if a snapshot lacks app, or the last one does
+// not run cmd.
+func assertNeverWithout(t *testing.T, snaps []v1alpha1.Snapshot, app, cmd string) {
+	t.Helper()
+	for _, snap := range snaps {
+		if !slices.Contains(appNames(snap), app) {
+			t.Fatalf("a snapshot without %s was emitted: %s", app, describe(snap))
+		}
+	}
+	if last := snaps[len(snaps)-1]; appCmd(last, app) != cmd {
+		t.Fatalf("last snapshot %s, want %s %s", describe(last), app, cmd)
+	}
 }
 
 // A resync (or Rescan) that finds an app gone confirms it with another

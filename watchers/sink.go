@@ -35,6 +35,11 @@ type Options struct {
 	// Debounce is the window in which events coalesce into one scan
 	// (default 50ms).
 	Debounce time.Duration
+	// RemovalQuiet is the shortest quiet before a scan that removes an app
+	// is confirmed and emitted, when an event announced the removal
+	// (default DefaultRemovalQuiet; at most Debounce, which holds when
+	// events keep coming: debouncer.Removal).
+	RemovalQuiet time.Duration
 	// Log receives the watcher's logs (default: discarded).
 	Log *slog.Logger
 	// Decode decodes, defaults and validates one file; path is the file's
@@ -55,6 +60,10 @@ type Options struct {
 const (
 	DefaultResync   = 30 * time.Second
 	DefaultDebounce = 50 * time.Millisecond
+	// DefaultRemovalQuiet: the two steps of a save that looks like a
+	// removal for a moment (vim's rename away then write, git's unlink then
+	// create) are system calls microseconds apart.
+	DefaultRemovalQuiet = 2 * time.Millisecond
 )
 
 func (o Options) withDefaults() Options {
@@ -64,6 +73,10 @@ func (o Options) withDefaults() Options {
 	if o.Debounce <= 0 {
 		o.Debounce = DefaultDebounce
 	}
+	if o.RemovalQuiet <= 0 {
+		o.RemovalQuiet = DefaultRemovalQuiet
+	}
+	o.RemovalQuiet = min(o.RemovalQuiet, o.Debounce)
 	if o.ContentQuiet <= 0 {
 		o.ContentQuiet = DefaultContentQuiet
 	}

@@ -70,3 +70,31 @@ spec:
 		})
 	}
 }
+
+// BenchmarkDecodeOneFile1000Docs decodes one multi-document file of 1000
+// apps, as a deploy tool writes them (and hack/bench's "first instance
+// live" at N = 1000 renames in): nothing of the file applies before all
+// of it is decoded and valid, so this is on the path to the first start.
+func BenchmarkDecodeOneFile1000Docs(b *testing.B) {
+	var sb strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&sb, `---
+apiVersion: proclet.dev/v1alpha1
+kind: App
+metadata:
+  name: app-%d
+spec:
+  command: ["/srv/bin/workload", "--mark-start", "/tmp/marks", "app-%d"]
+  terminationGracePeriodSeconds: 5
+`, i, i)
+	}
+	data := []byte(sb.String())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		apps, err := DecodeFile("bench.yaml", data)
+		if err != nil || len(apps) != 1000 {
+			b.Fatal(len(apps), err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -498,5 +499,38 @@ func TestDecodeConcurrently(t *testing.T) {
 				decodeErrs(t, "a.yaml", minimal+"  replicas: -1\n")
 			}
 		})
+	}
+}
+
+// A file of many documents is decoded on several cores; its apps and its
+// errors still come in the documents' order, and one bad document still
+// rejects the whole file.
+func TestDecodeManyDocumentsInOrder(t *testing.T) {
+	var sb strings.Builder
+	bad := map[int]bool{7: true, 150: true, 399: true}
+	for i := range 400 {
+		name := fmt.Sprintf("app-%d", i)
+		if bad[i] {
+			name = fmt.Sprintf("Bad_%d", i)
+		}
+		fmt.Fprintf(&sb, "---\napiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata:\n  name: %s\nspec:\n  command: [x]\n", name)
+	}
+	apps, err := DecodeFile("many.yaml", []byte(sb.String()))
+	var list ErrorList
+	if !errors.As(err, &list) || len(apps) != 0 {
+		t.Fatalf("apps %d, err %v; want none and an ErrorList", len(apps), err)
+	}
+	if len(list) != 3 || list[0].Line != 7*7+5 || list[1].Line != 150*7+5 || list[2].Line != 399*7+5 {
+		t.Fatalf("errors not in the documents' order: %v", list)
+	}
+	good := strings.NewReplacer("Bad_", "app-").Replace(sb.String())
+	apps, err = DecodeFile("many.yaml", []byte(good))
+	if err != nil || len(apps) != 400 {
+		t.Fatalf("apps %d, err %v", len(apps), err)
+	}
+	for i, a := range apps {
+		if want := fmt.Sprintf("app-%d", i); a.Metadata.Name != want {
+			t.Fatalf("app %d is %s, want %s", i, a.Metadata.Name, want)
+		}
 	}
 }
