@@ -51,7 +51,7 @@ func (e *Runtime) readSpliced(r *reader) bool {
 		if err == nil && n > 0 {
 			buf := readBufs.Get().(*[readBufSize]byte)
 			if err = readFull(scratch[0], buf[:n]); err == nil {
-				r.out.WriteFrom(src, buf[:wholeLines(buf[:n])])
+				r.out.WriteFrom(src, buf[:wholeLines(buf[:n], readBufSize)])
 			}
 			readBufs.Put(buf)
 			if err == nil {
@@ -137,14 +137,14 @@ func readFull(fd int, p []byte) error {
 	return nil
 }
 
-// wholeLines is how much of a round's peek p to write: all of it, unless
-// the peek was a full buffer with a newline in it, then up to its last
+// wholeLines is how much of a round's peek p, of at most round bytes, to
+// write: all of it, unless the peek was a full round with a newline in it, then up to its last
 // newline: the rest of that line is in the FIFO already, and the next
 // round writes it whole rather than as a P piece and its end (a FIFO that
 // held less was drained, and its unfinished line is written as a P piece,
 // so a half line is never peeked at in a loop).
-func wholeLines(p []byte) int {
-	if len(p) < readBufSize {
+func wholeLines(p []byte, round int) int {
+	if len(p) < round {
 		return len(p)
 	}
 	if i := bytes.LastIndexByte(p, '\n'); i >= 0 {
