@@ -45,7 +45,8 @@ func (b *bench) findOutputPeer(ctx context.Context, peer string) error {
 			b.tools.pm2 = p
 			return nil
 		}
-		if !b.cfg.Install {
+		local := filepath.Join(b.cfg.Out, ".tools", "node_modules", ".bin", "pm2") // an earlier run's install
+		if _, err := os.Stat(local); err != nil && !b.cfg.Install {
 			return fmt.Errorf("not installed (-install=false)")
 		}
 		p, err := b.findPM2(ctx)
