@@ -87,6 +87,7 @@ func (b *bench) outputPeer(ctx context.Context, k peerKind, v string, line int, 
 	err := b.withPeer(ctx, k, k.name+"-output-"+v, func(p peer, ph *phase) error {
 		a := ph.app("flood", floodArgs(size, line)...)
 		stdout, stderr := filepath.Join(ph.dir, "flood.stdout.log"), filepath.Join(ph.dir, "flood.stderr.log")
+		waitIdle(ctx, func() []int { return supervisorTree(p.roots(), ph.token) })
 		before := onCPU(supervisorTree(p.roots(), ph.token))
 		if err := applyOutput(ctx, p, a, stdout, stderr); err != nil {
 			return err
