@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +58,32 @@ func (b *bench) outputCost(ctx context.Context) {
 func floodArgs(size int64, line int) []string {
 	return []string{"--flood", strconv.FormatInt(size, 10), "--flood-line", strconv.Itoa(line),
 		"--flood-rate", strconv.Itoa(outputRate)}
+}
+
+// outputTargetPct is the target of the output scenario: the daemon's CPU
+// at most this percentage of the writer's, at outputRate.
+const outputTargetPct = 10
+
+// outputTarget checks proclet's output figures against outputTargetPct,
+// the worse of the two variants.
+func (b *bench) outputTarget() target {
+	t := target{what: fmt.Sprintf("daemon CPU ≤ %d %% of the writer's at %d MB/s of output", outputTargetPct, outputRate/1_000_000),
+		measured: "not measured", ratio: math.NaN()}
+	var parts []string
+	for _, v := range outputVariants {
+		pct, ok := b.res.value("proclet", 0, "output_"+v.name+"_pct_of_writer")
+		if !ok {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.0f %%", v.name, pct))
+		if r := pct / outputTargetPct; math.IsNaN(t.ratio) || r > t.ratio {
+			t.ratio = r
+		}
+	}
+	if len(parts) > 0 {
+		t.measured = strings.Join(parts, ", ")
+	}
+	return t
 }
 
 // setOutput records one reader's figures for variant v.
