@@ -229,17 +229,6 @@ func (p *outputPoller) openLocked() error {
 	return nil
 }
 
-// scratchRound enlarges the scratch pipe to roundSize and says what a
-// round can take through it.
-func scratchRound(fd int) int {
-	setPipeSize(fd, roundSize)
-	n, err := unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
-	if err != nil || n <= 0 {
-		return readBufSize // a new pipe's own size
-	}
-	return min(n, roundSize)
-}
-
 func (p *outputPoller) closeLocked() {
 	for _, fd := range []int{p.epfd, p.wake, p.scratch[0], p.scratch[1]} {
 		if fd >= 0 {
@@ -338,25 +327,6 @@ func (p *outputPoller) loop(epfd, wake int) {
 				p.end(r, err, false)
 			}
 		}
-	}
-}
-
-// nap sleeps d in a nanosleep(2) rather than on a Go timer: the loop's
-// thread stays in a syscall, as it is in epoll_wait and the rounds. With
-// time.Sleep every Go thread may park, and the runtime's sysmon, finding
-// the process idle, sleeps deeply and then polls every 20 µs again after
-// each nap; a parked thread's wake also costs more than a nanosleep's.
-// perf under a steady 100 MB/s writer (one run each, a loaded box):
-// runtime.sysmon was 14 % of the daemon's CPU with time.Sleep, 10 % with
-// this.
-func nap(d time.Duration) {
-	ts := unix.NsecToTimespec(d.Nanoseconds())
-	for {
-		var left unix.Timespec
-		if err := unix.Nanosleep(&ts, &left); !errors.Is(err, unix.EINTR) {
-			return
-		}
-		ts = left
 	}
 }
 
