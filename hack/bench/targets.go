@@ -23,6 +23,7 @@ func (b *bench) targets() string {
 	ts = append(ts, b.writeExecTargets()...)
 	ts = append(ts, b.sizeTargets()...)
 	ts = append(ts, b.untouchedTarget())
+	ts = append(ts, b.outputTarget()) // scenario_output.go
 
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "Targets (N = %d is the largest size of this run):\n\n", b.top())

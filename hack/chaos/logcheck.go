@@ -45,8 +45,8 @@ type run struct {
 }
 
 // maxReplayLines bounds a round written twice: one read of the pipe is at
-// most 64 KiB, and a chaos line is well over 20 bytes.
-const maxReplayLines = 64 << 10 / 20
+// most 1 MiB, and a chaos line is well over 20 bytes.
+const maxReplayLines = 1 << 20 / 20
 
 // logReport is the result of checking one instance's log file set.
 type logReport struct {

@@ -27,6 +27,7 @@
 //	                        writes of --flood-write bytes, then "flood done" on stderr
 //	--flood-line BYTES    a newline every BYTES of the flood (default 0: none at all)
 //	--flood-write BYTES   the size of each write of the flood (default 65536)
+//	--flood-rate SIZE     pace the flood at SIZE bytes a second (default 0: full speed)
 //	--flood-exit          exit 0 once the flood is written
 //	--print-env           print the environment once, sorted, one VAR=value a line
 //	--print-rlimit        print "rlimit nofile soft=S hard=H" once

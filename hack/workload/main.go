@@ -28,6 +28,7 @@ type config struct {
 	lineID                     bool
 	flood                      int64
 	floodLine, floodWrite      int
+	floodRate                  int64
 	floodExit                  bool
 	printEnv, printRlimit      bool
 	announce                   bool
@@ -56,6 +57,7 @@ func main() {
 	flag.Func("flood", "bytes to write to stdout at full speed", sizeFlag(&c.flood))
 	flag.IntVar(&c.floodLine, "flood-line", 0, "a newline every this many bytes of the flood (0: none)")
 	flag.IntVar(&c.floodWrite, "flood-write", 64<<10, "bytes per write of the flood")
+	flag.Func("flood-rate", "bytes a second the flood is paced at (0: as fast as it can)", sizeFlag(&c.floodRate))
 	flag.BoolVar(&c.floodExit, "flood-exit", false, "exit once the flood is written")
 	flag.BoolVar(&c.lineID, "line-id", false, "prefix lines with <pid>.<start ms>, unique per run")
 	flag.BoolVar(&c.printEnv, "print-env", false, "print the environment")
@@ -114,7 +116,7 @@ func run(c config) int {
 		go emit(os.Stderr, prefix+" stderr", c.stderrRate, c.lines, c.lineSize)
 		if c.flood > 0 {
 			go func() {
-				flood(c.flood, c.floodLine, c.floodWrite)
+				flood(c.flood, c.floodLine, c.floodWrite, c.floodRate)
 				if c.floodExit {
 					os.Exit(0)
 				}
@@ -255,10 +257,11 @@ func emit(w *os.File, prefix string, rate, limit, size int) {
 	}
 }
 
-// flood writes total bytes of letters to stdout as fast as it can, in
-// writes of size bytes, with a newline every line bytes (none when line is
-// 0), then says so on stderr.
-func flood(total int64, line, size int) {
+// flood writes total bytes of letters to stdout as fast as it can (or at
+// rate bytes a second, when rate > 0), in writes of size bytes, with a
+// newline every line bytes (none when line is 0), then says so on stderr.
+// A paced flood sleeps whenever it is 1 ms or more ahead of its rate.
+func flood(total int64, line, size int, rate int64) {
 	size = max(size, 1)
 	buf := make([]byte, 64<<10+size) // a write starts anywhere in the pattern
 	for i := range buf {
@@ -271,7 +274,14 @@ func flood(total int64, line, size int) {
 	if line > 0 {
 		period = period / line * line // so the lines go on across writes
 	}
+	began := time.Now()
 	for done := int64(0); done < total; {
+		if rate > 0 {
+			due := began.Add(time.Duration(float64(done) / float64(rate) * float64(time.Second)))
+			if ahead := time.Until(due); ahead >= time.Millisecond {
+				time.Sleep(ahead)
+			}
+		}
 		off := int(done % int64(period))
 		n := int(min(total-done, int64(size)))
 		if _, err := os.Stdout.Write(buf[off : off+n]); err != nil {

@@ -136,11 +136,11 @@
 // FIFO through a separate O_RDONLY|O_NONBLOCK open and copies lines to
 // <state-dir>/logs/<app>/<instance>.<stream>.log. One goroutine reads every
 // FIFO of the Runtime (output_poll_linux.go): an epoll set of the FIFOs, one
-// scratch pipe and a 64 KiB buffer taken only for a round; an idle
+// scratch pipe and a 1 MiB buffer taken only for a round; an idle
 // instance costs no goroutine, buffer or extra fd for its output (a
 // goroutine per stream cost ~100 KiB per instance: 2000 stacks grown by
 // their buffers and 4000 scratch-pipe fds at 1000 instances). A turn gives
-// one FIFO at most 128 KiB, so a flood from one instance does not starve
+// one FIFO at most two rounds, so a flood from one instance does not starve
 // the others. A wake that moved less than a round, less than 1 ms after
 // the loop began to wait, makes it sleep 1 ms before it waits again
 // (outputCoalesce), so small writes are read in batches. A stream the loop cannot read (not a FIFO, no tee(2)) gets a
@@ -165,7 +165,7 @@
 // rotates as Write does), then takes exactly those bytes out of the FIFO
 // with a splice(2) to /dev/null: the next daemon reads on from the first
 // byte not taken, so a daemon killed between the write and the splice
-// has that round (at most 64 KiB) written twice, never lost. A full peek
+// has that round (at most 1 MiB) written twice, never lost. A full peek
 // is written up to its last newline (the rest of the line is in the FIFO
 // already); a shorter one whole, its unfinished tail as a P piece, so a
 // FIFO holding half a line is never peeked at in a loop. Where tee(2) is
@@ -184,7 +184,7 @@
 // plus one line.
 // A write error (a full disk) is logged once and the output is dropped
 // while it lasts (State.LogError says why): the reader keeps draining, so
-// an instance never blocks on the daemon's disk. Each round (up to 64 KiB
+// an instance never blocks on the daemon's disk. Each round (up to 1 MiB
 // from the FIFO) is written in as few writes as rotation and cuts allow,
 // not one per line. Log files are created with Options.LogFileMode
 // (0600 by default), and an existing file of another mode is given it.

@@ -140,9 +140,9 @@ func TestLogs_FullDiskReportedInstanceRuns(t *testing.T) {
 	if _, err := fmt.Sscanf(data, s.Instance+" stdout %d", &seq); err != nil {
 		t.Fatalf("first line after the disk came back: %.60q: %v", data, err)
 	}
-	// Before the removal it had written 8 MiB; at most a pipe and a
-	// reader's buffer of that were still unread (and are logged now).
-	if floor := (rootPipeSize - readBufSize) / 512; seq <= floor {
+	// Before the removal it had written 8 MiB; at most a pipe and a round
+	// of that were still unread (and are logged now).
+	if floor := (rootPipeSize - roundSize) / 512; seq <= floor {
 		t.Errorf("first line logged after the full disk is #%d, want past #%d: output was held back, not dropped", seq, floor)
 	}
 	waitFor(t, 5*time.Second, "the log error to clear", func() bool {

@@ -17,21 +17,26 @@ import (
 // output: the workload writes b.N × 64 KiB into a FIFO as fast as it
 // takes them, in writes of "write" bytes, and the output loop (tee, scan,
 // splice) moves them into a log rotated at 16 MiB. "lines=N" has a newline
-// every N bytes; "lines=none" none at all (every piece is cut). It reports
+// every N bytes; "lines=none" none at all (every piece is cut); "rate=" paces
+// the writer (the others write as fast as the FIFO takes it). It reports
 // this process's CPU per MiB (the daemon's side: the writer is another
 // process), the writer's, and the first as a percentage of the second.
 func BenchmarkOutput_FIFOToLog(b *testing.B) {
-	for _, c := range []struct{ line, write int }{{100, 64 << 10}, {0, 64 << 10}, {100, 4096}, {100, 100}} {
+	for _, c := range []struct{ line, write, rate int }{{100, 64 << 10, 0}, {0, 64 << 10, 0}, {100, 4096, 0}, {100, 100, 0},
+		{100, 64 << 10, 100e6}, {0, 64 << 10, 100e6}} {
 		name := "lines=" + strconv.Itoa(c.line)
 		if c.line == 0 {
 			name = "lines=none"
 		}
 		name += "/write=" + strconv.Itoa(c.write)
-		b.Run(name, func(b *testing.B) { benchOutput(b, c.line, c.write) })
+		if c.rate > 0 {
+			name += "/rate=" + strconv.Itoa(c.rate/1e6) + "MB/s"
+		}
+		b.Run(name, func(b *testing.B) { benchOutput(b, c.line, c.write, c.rate) })
 	}
 }
 
-func benchOutput(b *testing.B, line, write int) {
+func benchOutput(b *testing.B, line, write, rate int) {
 	e, err := New(Options{StateDir: b.TempDir(), SampleInterval: -1})
 	if err != nil {
 		b.Fatal(err)
@@ -54,7 +59,7 @@ func benchOutput(b *testing.B, line, write int) {
 	const chunk = 64 << 10
 	total := int64(b.N) * chunk
 	cmd := exec.Command(workload, "--flood", strconv.FormatInt(total, 10), "--flood-line", strconv.Itoa(line),
-		"--flood-write", strconv.Itoa(write))
+		"--flood-write", strconv.Itoa(write), "--flood-rate", strconv.Itoa(rate))
 	cmd.Stdout = o.child[0]
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -28,9 +28,21 @@ import (
 )
 
 // roundsPerWake bounds what one FIFO gets in a turn (rounds of at most
-// readBufSize), so a flood from one instance does not starve the others:
+// roundSize), so a flood from one instance does not starve the others:
 // epoll is level-triggered, the rest is read on the next turn.
 const roundsPerWake = 2
+
+// roundSize is what one round of the loop takes from a FIFO at most (a
+// tee, a read, a write, a splice): 1 MiB, what an unprivileged FIFO holds,
+// so a busy instance costs a few rounds per MiB rather than sixteen of 64
+// KiB, and each syscall and each timestamp is paid once for up to ten
+// thousand lines. The round is capped by the scratch pipe's size (tee
+// copies no more than it holds): 64 KiB when F_SETPIPE_SZ is refused.
+const roundSize = 1 << 20
+
+// roundBufs holds the loop's round buffers: one is taken only for the
+// duration of a round, so an idle daemon holds at most the pool's.
+var roundBufs = sync.Pool{New: func() any { b := make([]byte, roundSize); return &b }}
 
 // outputCoalesce is how long the loop lets output gather before it waits
 // again, when it is woken often for little: a writer making small writes
@@ -50,6 +62,7 @@ type outputPoller struct {
 	epfd    int    // -1 while there is no loop
 	wake    int    // eventfd: a cancel wakes the loop
 	scratch [2]int // the tee rounds' pipe: only the loop (and add's empty tee) use it
+	round   int    // bytes a round takes at most: roundSize, or less if the scratch pipe holds less
 	readers map[int32]*reader
 	watches map[int32]*fdWatch // functions held back until their fd is readable (onReadable)
 	cancels []*reader          // cancelled, for the loop to end
@@ -212,6 +225,7 @@ func (p *outputPoller) openLocked() error {
 		return fmt.Errorf("epoll_ctl: %w", err)
 	}
 	p.epfd, p.wake, p.scratch = epfd, wake, scratch
+	p.round = scratchRound(scratch[1])
 	return nil
 }
 
@@ -275,8 +289,8 @@ func (p *outputPoller) loop(epfd, wake int) {
 			return
 		}
 		p.mu.Unlock()
-		if last.moved > 0 && last.moved < readBufSize && last.waited < outputCoalesce {
-			time.Sleep(outputCoalesce) // a little output, soon after the last: let more gather
+		if last.moved > 0 && last.moved < p.round && last.waited < outputCoalesce {
+			nap(outputCoalesce) // a little output, soon after the last: let more gather
 		}
 		waitFrom := time.Now()
 		n, err := unix.EpollWait(epfd, events, -1)
@@ -320,9 +334,9 @@ func (p *outputPoller) loop(epfd, wake int) {
 // rounds, and says how many bytes. It reports EOF (no writer left and
 // nothing more to read) or an error, either of which ends the reader.
 func (p *outputPoller) turn(r *reader) (moved int, eof bool, err error) {
-	src := int(r.poll.src)
+	src, round := int(r.poll.src), p.round
 	for range roundsPerWake {
-		n, err := unix.Tee(src, p.scratch[1], readBufSize, unix.SPLICE_F_NONBLOCK)
+		n, err := unix.Tee(src, p.scratch[1], round, unix.SPLICE_F_NONBLOCK)
 		switch {
 		case errors.Is(err, unix.EINTR):
 			continue
@@ -333,14 +347,15 @@ func (p *outputPoller) turn(r *reader) (moved int, eof bool, err error) {
 		case n == 0:
 			return moved, true, nil
 		}
-		buf := readBufs.Get().(*[readBufSize]byte)
-		err = readFull(p.scratch[0], buf[:n])
+		bp := roundBufs.Get().(*[]byte)
+		buf := (*bp)[:n]
+		err = readFull(p.scratch[0], buf)
 		if err == nil {
-			w := wholeLines(buf[:n])
+			w := wholeLines(buf, round)
 			r.out.WriteFrom(src, buf[:w])
 			moved += w
 		}
-		readBufs.Put(buf)
+		roundBufs.Put(bp)
 		if err != nil {
 			p.resetScratch()
 			return moved, false, err
@@ -356,10 +371,11 @@ func (p *outputPoller) resetScratch() {
 	if err := unix.Pipe2(fresh[:], unix.O_CLOEXEC); err != nil {
 		return // keep the old one: better than none
 	}
+	round := scratchRound(fresh[1])
 	p.mu.Lock()
 	unix.Close(p.scratch[0])
 	unix.Close(p.scratch[1])
-	p.scratch = fresh
+	p.scratch, p.round = fresh, round
 	p.mu.Unlock()
 }
 

@@ -13,7 +13,7 @@ import (
 // bytes leave the pipe only once they are in the log (or dropped on a
 // write error, so the instance never blocks on the daemon's disk). A
 // daemon killed between the two finds them in the pipe again: the lines
-// of that one round (at most 64 KiB) are then written twice, never lost.
+// of that one round (at most 1 MiB) are then written twice, never lost.
 // They are not spliced: every line gets its prefix (cri.go).
 func (l *File) WriteFrom(src int, p []byte) {
 	if len(p) == 0 {
