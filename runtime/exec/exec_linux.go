@@ -86,6 +86,7 @@ type Runtime struct {
 	onSample       func()
 
 	onProbe func(app, probe string, ok bool, d time.Duration) // Options.OnProbe
+	probes  probeScheduler                                    // runs every instance's probes (probe_linux.go)
 
 	logFileMode os.FileMode // Options.LogFileMode, defaulted
 
