@@ -251,3 +251,34 @@ func probeGoroutines() int {
 	}
 	return n
 }
+
+// A lone instance whose probe fails at once (a refused connect, ended
+// in the scheduler's goroutine) is probed again every period.
+func TestScheduler_ProbesAgainAfterAnImmediateFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	var (
+		s    Scheduler
+		wg   sync.WaitGroup
+		runs atomic.Int32
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Worker{App: "a", Instance: "a-0", Started: time.Now(), Log: slog.New(slog.DiscardHandler),
+		Readiness: NewLoop(Readiness, &v1alpha1.Probe{PeriodSeconds: 1}, NewTCP(&v1alpha1.TCPSocketAction{}, port)),
+		Update:    func(bool, func(*rt.ProbeStatus)) {},
+		OnProbe:   func(string, string, bool, time.Duration) { runs.Add(1) },
+	}
+	s.Add(ctx, w, &wg, nil)
+	for deadline := time.Now().Add(10 * time.Second); runs.Load() < 3 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // polling a count that has no event
+	}
+	cancel()
+	wg.Wait()
+	if n := runs.Load(); n < 3 {
+		t.Errorf("%d runs in 10 s with a period of 1 s", n)
+	}
+}

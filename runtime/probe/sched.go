@@ -231,10 +231,6 @@ func (s *Scheduler) loop(inc *incarnation) {
 		for len(s.due) > 0 && !s.due[0].next.After(now) {
 			due = append(due, heap.Pop(&s.due).(*Loop))
 		}
-		var next time.Time
-		if len(s.due) > 0 {
-			next = s.due[0].next
-		}
 		noPoll := s.noPoll
 		s.mu.Unlock()
 		for _, l := range due {
@@ -243,6 +239,14 @@ func (s *Scheduler) loop(inc *incarnation) {
 			}
 		}
 		clear(due)
+		// After the runs began: one the poller ended at once (a refused
+		// connect) is queued again.
+		var next time.Time
+		s.mu.Lock()
+		if len(s.due) > 0 {
+			next = s.due[0].next
+		}
+		s.mu.Unlock()
 		inc.wait(s, next)
 	}
 	if inc.pool != nil {
