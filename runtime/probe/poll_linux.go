@@ -325,6 +325,14 @@ func (p *poller) wait(next time.Time) {
 	p.rc.Read(p.onReady) // a deadline, a wake or a result
 	now := time.Now()
 	for _, c := range p.conns {
+		if !now.Before(c.l.deadline) {
+			// What arrived before the deadline counts, even when this
+			// goroutine was slow to get to it.
+			p.ready(uintptr(p.epfd))
+			break
+		}
+	}
+	for _, c := range p.conns {
 		switch {
 		case c.l.ws.ctx.Err() != nil:
 			p.finish(c, Result{})
