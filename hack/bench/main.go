@@ -54,7 +54,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.Out, "out", "hack/bench/results", "results folder")
 	flag.BoolVar(&c.Install, "install", true, "install missing peers (npm, apt-get)")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the temporary folder (configs, logs)")
-	flag.StringVar(&c.Only, "only", "", "run one scenario alone: output (proclet and the floor only), sockets (proclet only), steady (converge, the steady window, stop)")
+	flag.StringVar(&c.Only, "only", "", "run one scenario alone: output (proclet and the floor only), sockets, probes (proclet only), steady (converge, the steady window, stop)")
 	flag.BoolVar(&c.Profile, "profile", false, "also record perf profiles of proclet at the largest N (converge, steady) into the results")
 	flag.Parse()
 	c.Quick = *quick
@@ -93,8 +93,8 @@ func parseFlags() (config, error) {
 		c.Sizes = append(c.Sizes, n)
 	}
 	slices.Sort(c.Sizes)
-	if c.Only != "" && c.Only != "output" && c.Only != "sockets" && c.Only != "steady" {
-		return c, fmt.Errorf("-only: unknown scenario %q (known: output, sockets, steady)", c.Only)
+	if c.Only != "" && c.Only != "output" && c.Only != "sockets" && c.Only != "steady" && c.Only != "probes" {
+		return c, fmt.Errorf("-only: unknown scenario %q (known: output, sockets, steady, probes)", c.Only)
 	}
 	for p := range strings.SplitSeq(*peers, ",") {
 		p = strings.TrimSpace(p)
@@ -239,6 +239,13 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 		b.res.How["proclet"] = procletKind.how
 		for _, n := range cfg.Sizes {
 			b.peerSize(ctx, procletKind, n) // converge, the steady window, stop all
+		}
+		return ctx.Err()
+	case "probes": // the steady state with a readiness probe on each, at every size
+		defer b.finish(ctx, out)
+		b.res.How["proclet"] = procletKind.how
+		for _, n := range cfg.Sizes {
+			b.procletProbes(ctx, n)
 		}
 		return ctx.Err()
 	}

@@ -248,9 +248,10 @@
 //
 // Start sets State.Probe (InitialProbeStatus: Started without a startup
 // probe, Ready from the start without a startup or readiness probe) and,
-// when the spec has probes, starts a probe worker for the instance. It
-// runs the startup probe alone until it succeeds, then readiness and
-// liveness, each in a goroutine of its own on its own period, with the
+// when the spec has probes, hands a probe worker for the instance to the
+// Runtime's probe scheduler (runtime/probe: one goroutine for every
+// instance's probes). It runs the startup probe alone until it succeeds,
+// then readiness and liveness, each on its own period, with the
 // Kubernetes semantics and defaults (initialDelaySeconds 0, periodSeconds
 // 10, timeoutSeconds 1, successThreshold 1, failureThreshold 3; success
 // threshold 1 for liveness and startup). The initial delay counts from the
@@ -282,9 +283,11 @@
 // success; redirects are followed to the same host only, a redirect to
 // another host is a success with a logged warning; at most 10 KiB of the
 // body and 64 KiB of the response header are read. It speaks HTTP/1.1
-// itself, in the probe's goroutine: one dial, the request in one write,
-// http.ReadResponse on the connection, one close; no net/http Transport
-// and none of its goroutines.
+// itself: to an IP address over plain HTTP in the scheduler's goroutine
+// (a non-blocking socket on its epoll set, no goroutine per run), else
+// in a runner goroutine of the scheduler's pool: one dial, the request in
+// one write, http.ReadResponse on the connection, one close; no net/http
+// Transport and none of its goroutines.
 // tcpSocket succeeds when a connection opens. exec runs the command
 // ($(VAR)-expanded as the kubelet does) with the instance's environment,
 // working dir and user, in a process group of its own, its output into a

@@ -91,6 +91,7 @@ type Runtime struct {
 	demand         onDemand // SampleStale's: the on-demand set's passes, at most one an interval
 
 	onProbe func(app, probe string, ok bool, d time.Duration) // Options.OnProbe
+	probes  probeScheduler                                    // runs every instance's probes (probe_linux.go)
 
 	logFileMode os.FileMode // Options.LogFileMode, defaulted
 

@@ -9,8 +9,12 @@ import (
 	"proclet.dev/proclet/runtime/probe"
 )
 
+// probeScheduler runs the probes of every instance of a Runtime (one
+// goroutine, while any instance has probes; see runtime/probe).
+type probeScheduler = probe.Scheduler
+
 // startProbes sets h's initial ProbeStatus and, when its spec has probes,
-// starts its probe worker, owned by e (e.wg) and stopped by h.stopProbes:
+// hands its probe worker to e's probe scheduler, stopped by h.stopProbes:
 // on Stop, on the exit, on Detach. Call it from Start, before h is
 // published.
 func (e *Runtime) startProbes(h *handle) {
@@ -58,11 +62,9 @@ func (e *Runtime) startProbes(h *handle) {
 	// Adopted: go on from the recorded status (adopt_linux.go).
 	h.resumeProbes(w)
 	e.registerNotify(h, n, cancel)
-	e.wg.Add(1) // within Start: StopAll and Detach wait for e.starts first
-	go func() {
-		defer e.wg.Done()
-		w.Run(ctx)
-	}()
+	// Within Start: StopAll and Detach wait for e.starts first, then for
+	// e.wg, which counts the scheduler's goroutine while it runs.
+	e.probes.Add(ctx, w, &e.wg, nil)
 }
 
 // stopProbes ends the probing of h for good. Call it with e.mu held, so

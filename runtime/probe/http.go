@@ -52,8 +52,13 @@ type httpProbe struct {
 	invalid string
 
 	dialer net.Dialer
-	tls    *tls.Config // for https, without a ServerName (set per request)
+	poll   *pollTarget // nil: not for the poller (https, a host name, an invalid header)
 }
+
+// probeTLS is the TLS config of https probes, cloned per request (with
+// its ServerName): shared rather than one per probe, which would be
+// a kilobyte of heap per instance.
+var probeTLS = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // as the kubelet
 
 func NewHTTP(a *v1alpha1.HTTPGetAction, port int) *httpProbe {
 	host := a.Host
@@ -79,7 +84,6 @@ func NewHTTP(a *v1alpha1.HTTPGetAction, port int) *httpProbe {
 		// No keep-alive probes: a probe's connection lives a few
 		// milliseconds, and they cost four setsockopt calls a dial.
 		dialer: net.Dialer{KeepAlive: -1},
-		tls:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // as the kubelet
 	}
 	var b strings.Builder
 	userAgent, accept := false, false
@@ -121,8 +125,16 @@ func NewHTTP(a *v1alpha1.HTTPGetAction, port int) *httpProbe {
 	b.WriteString("Connection: close\r\n")
 	p.header = b.String()
 	p.req = p.request(u, p.requestHost(u), "")
+	if scheme == "http" && p.invalid == "" {
+		if t := newPollTarget(host, port); t != nil {
+			t.req, t.get, t.http = p.req, fmt.Sprintf("Get %q: ", u.Redacted()), p
+			p.poll = t
+		}
+	}
 	return p
 }
+
+func (p *httpProbe) pollTarget() *pollTarget { return p.poll }
 
 // requestHost is the Host header of the first request to u.
 func (p *httpProbe) requestHost(u *url.URL) string {
@@ -159,11 +171,22 @@ func (p *httpProbe) Probe(ctx context.Context) Result {
 	if p.invalid != "" {
 		return Result{Msg: p.invalid}
 	}
+	return p.from(ctx, nil)
+}
+
+// from runs the requests of a run, the first one's response already read
+// (by the poller) when first is not nil: redirects are followed from it.
+func (p *httpProbe) from(ctx context.Context, first *httpResponse) Result {
 	u, host, req := p.url, p.requestHost(p.url), p.req
 	for n := 1; ; n++ {
-		res, err := p.get(ctx, u, req)
-		if err != nil {
-			return Result{Msg: fmt.Sprintf("Get %q: %v", u.Redacted(), err)}
+		var res httpResponse
+		if first != nil {
+			res, first = *first, nil
+		} else {
+			var err error
+			if res, err = p.get(ctx, u, req); err != nil {
+				return Result{Msg: fmt.Sprintf("Get %q: %v", u.Redacted(), err)}
+			}
 		}
 		if !followsRedirect(res.code) || res.location == "" {
 			return res.result()
@@ -219,8 +242,8 @@ func (r httpResponse) result() Result {
 }
 
 // validHeaderName: name is an HTTP token (RFC 7230).
-func validHeaderName(name string) bool {
-	if name == "" {
+func validHeaderName[T string | []byte](name T) bool {
+	if len(name) == 0 {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
@@ -237,7 +260,7 @@ func validHeaderName(name string) bool {
 
 // validHeaderValue: value holds no control character but tab, so it
 // cannot end the header line early.
-func validHeaderValue(value string) bool {
+func validHeaderValue[T string | []byte](value T) bool {
 	for i := 0; i < len(value); i++ {
 		if c := value[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return false

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
+
+	"proclet.dev/proclet/runtime"
 )
 
 // serverPort is the port of an httptest server (it listens on 127.0.0.1).
@@ -30,12 +33,41 @@ func serverPort(t *testing.T, s *httptest.Server) int {
 	return p
 }
 
+// runProbe runs r once as the daemon does: on a Scheduler, by its poller
+// when r is an HTTP (plain) or TCP probe of an IP address, else by its
+// pool.
 func runProbe(r Runner, timeout time.Duration) (Result, time.Duration) {
+	return scheduledProbe(&Scheduler{}, r, timeout)
+}
+
+// directProbe runs r once in the caller's goroutine, as the pool does.
+func directProbe(r Runner, timeout time.Duration) (Result, time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	begin := time.Now()
 	res := r.Probe(ctx)
 	return res, time.Since(begin)
+}
+
+// scheduledProbe runs r once on s, as a startup probe that fails at the
+// first failure: its one run ends the worker.
+func scheduledProbe(s *Scheduler, r Runner, timeout time.Duration) (Result, time.Duration) {
+	l := NewLoop(Startup, &v1alpha1.Probe{FailureThreshold: 1}, r)
+	l.timeout = timeout
+	var (
+		res  Result
+		took time.Duration
+		wg   sync.WaitGroup
+		done = make(chan struct{})
+	)
+	w := &Worker{App: "web", Instance: "web-0", Started: time.Now(), Startup: l, Log: slog.New(slog.DiscardHandler),
+		Update:   func(bool, func(*runtime.ProbeStatus)) {},
+		onResult: func(r Result, d time.Duration) { res, took = r, d },
+	}
+	s.Add(context.Background(), w, &wg, func() { close(done) })
+	<-done
+	wg.Wait()
+	return res, took
 }
 
 // 200, 302 to the same host, 302 to another host, 399, 400 and

@@ -122,7 +122,7 @@ func (p *httpProbe) target(u *url.URL) (*tls.Config, string, error) {
 		if port == "" {
 			port = "443"
 		}
-		cfg = p.tls.Clone()
+		cfg = probeTLS.Clone()
 		cfg.ServerName = host
 	default:
 		return nil, "", fmt.Errorf("unsupported protocol scheme %q", u.Scheme)

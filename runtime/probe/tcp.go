@@ -13,6 +13,7 @@ import (
 type tcpProbe struct {
 	addr   string
 	dialer net.Dialer
+	poll   *pollTarget
 }
 
 func NewTCP(a *v1alpha1.TCPSocketAction, port int) *tcpProbe {
@@ -22,8 +23,11 @@ func NewTCP(a *v1alpha1.TCPSocketAction, port int) *tcpProbe {
 	}
 	// No TCP keep-alive: it would cost four setsockopt calls a run on a
 	// connection closed at once.
-	return &tcpProbe{addr: net.JoinHostPort(host, strconv.Itoa(port)), dialer: net.Dialer{KeepAlive: -1}}
+	return &tcpProbe{addr: net.JoinHostPort(host, strconv.Itoa(port)), dialer: net.Dialer{KeepAlive: -1},
+		poll: newPollTarget(host, port)}
 }
+
+func (p *tcpProbe) pollTarget() *pollTarget { return p.poll }
 
 func (p *tcpProbe) Probe(ctx context.Context) Result {
 	c, err := p.dialer.DialContext(ctx, "tcp", p.addr)

@@ -62,8 +62,8 @@ func Failing(msg string) Runner {
 	return Func(func(context.Context) Result { return Result{Msg: msg} })
 }
 
-// Loop is one probe of a worker: its timing, thresholds and runner.
-// Only its loop goroutine touches it.
+// Loop is one probe of a worker: its timing, thresholds and runner. One
+// run of it at a time touches it.
 type Loop struct {
 	kind                          Kind
 	initialDelay, period, timeout time.Duration
@@ -71,6 +71,18 @@ type Loop struct {
 	runner                        Runner
 
 	lastMsg, lastWarn string // the last failure and warning seen, to update and log on change only
+	log               *slog.Logger
+
+	// The Scheduler's, under its lock: the worker, the next run, the
+	// index in its heap (-1: not queued).
+	ws   *workerState
+	next time.Time
+	idx  int
+	// The current run's start and deadline when the poller began it
+	// (zero otherwise), and what is left of it to do when the poller
+	// handed it to the pool after a redirect; the run's owner's.
+	begin, deadline time.Time
+	resume          func(context.Context) Result
 }
 
 // NewLoop applies the Kubernetes defaults to whatever p leaves zero
@@ -98,6 +110,7 @@ func NewLoop(kind Kind, p *v1alpha1.Probe, r Runner) *Loop {
 		timeout:      time.Duration(or(p.TimeoutSeconds, v1alpha1.DefaultProbeTimeoutSeconds)) * time.Second,
 		counter:      newProbeCounter(success, or(p.FailureThreshold, v1alpha1.DefaultProbeFailureThreshold), initial),
 		runner:       r,
+		idx:          -1,
 	}
 }
 
@@ -126,9 +139,8 @@ func onTick(t time.Time) time.Time {
 	return t.Add(probeTick - r)
 }
 
-// Worker runs the probes of one instance: the startup probe first,
-// then readiness and liveness, each on its own period in a goroutine of its
-// own. It never restarts anything: a liveness or startup failure is
+// Worker is the probes of one instance: the startup probe first, then
+// readiness and liveness, each on its own period, run by a Scheduler. It never restarts anything: a liveness or startup failure is
 // recorded (ProbeStatus.Failed) and ends all probing of the instance.
 type Worker struct {
 	App, Instance string
@@ -147,79 +159,36 @@ type Worker struct {
 	// probing was stopped, so nothing is changed after a Stop.
 	Update func(notify bool, change func(*runtime.ProbeStatus))
 	Log    *slog.Logger
+
+	onResult func(Result, time.Duration) // tests: every run's result
 }
 
 // Run probes until a liveness or startup probe fails or ctx is done, and
-// returns after every goroutine it started has ended.
+// returns after every goroutine it started has ended: it is w alone on a
+// Scheduler of its own (the runtime shares one Scheduler between all its
+// instances instead).
 func (w *Worker) Run(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if w.Startup != nil && !w.loop(ctx, w.Startup) {
-		return
-	}
-	var wg sync.WaitGroup
-	for _, l := range []*Loop{w.Readiness, w.Liveness} {
-		if l != nil {
-			wg.Go(func() {
-				if !w.loop(ctx, l) {
-					cancel() // a liveness failure ends readiness too
-				}
-			})
-		}
-	}
+	var (
+		s    Scheduler
+		wg   sync.WaitGroup
+		done = make(chan struct{})
+	)
+	s.Add(ctx, w, &wg, func() { close(done) })
+	<-done
 	wg.Wait()
 }
 
-// loop runs l until ctx is done (false) or l is over: the startup probe
-// succeeded (true) or a liveness or startup probe failed (false). The first
-// run is due after the initial delay, counted from the process start (or
-// at once, when that is past: a startup probe passed late, an adopted
-// instance); then one run every period. Each run happens on the first
-// probeTick at or after it is due.
-func (w *Worker) loop(ctx context.Context, l *Loop) bool {
-	next := w.Started.Add(l.initialDelay)
-	if now := time.Now(); next.Before(now) {
-		next = now
-	}
-	next = onTick(next)
-	t := time.NewTimer(time.Until(next))
-	defer t.Stop()
-	log := w.Log.With("instance", w.Instance, "probe", l.kind.String())
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
-		if over, ok := w.step(ctx, l, log); over {
-			return ok
-		}
-		// Period from the last scheduled run, not from its end (periods
-		// are whole seconds: the schedule stays on the ticks); a run that
-		// overran the period is followed on the next tick (a ticker's
-		// slip).
-		next = next.Add(l.period)
-		if now := time.Now(); next.Before(now) {
-			next = onTick(now)
-		}
-		t.Reset(time.Until(next))
-	}
-}
-
-// step runs l once with its timeout and applies the thresholds. It reports
-// whether l is over, and if so whether it ended well (startup passed).
-func (w *Worker) step(ctx context.Context, l *Loop, log *slog.Logger) (over, ok bool) {
-	pctx, cancel := context.WithTimeout(ctx, l.timeout)
-	begin := time.Now()
-	res := l.runner.Probe(pctx)
-	d := time.Since(begin)
-	cancel()
-	if ctx.Err() != nil {
-		return true, false // stopped while probing: the result means nothing
-	}
+// step applies the result of one run of l, which took d: the thresholds,
+// the status (Update) and OnProbe. It reports whether l is over, and if
+// so whether it ended well (startup passed).
+func (w *Worker) step(l *Loop, res Result, d time.Duration) (over, ok bool) {
 	if w.OnProbe != nil {
 		w.OnProbe(w.App, l.kind.String(), res.OK, d)
 	}
+	if w.onResult != nil {
+		w.onResult(res, d)
+	}
+	log := l.log
 	msg := ""
 	if !res.OK {
 		msg = l.kind.String() + " probe: " + res.Msg
