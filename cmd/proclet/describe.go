@@ -37,7 +37,7 @@ problem.`,
 			return err
 		}
 		if ff.active() {
-			return fleetDescribe(cmd.Context(), ff.fleet(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return fleetDescribe(cmd.Context(), ff.fleet(cf.cacert), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		}
 		return describe(cmd.Context(), cf.client(), args[0], cmd.OutOrStdout())
 	}

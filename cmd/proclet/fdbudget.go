@@ -18,12 +18,12 @@ import (
 //	    + apiFixedFDs (the listener, epoll)
 //
 // and supervision takes what is left: ~fdsPerInstance per instance
-// (pidfd, two FIFOs, two log files), a probe's connection while it runs,
+// (two pidfds: the waiter's and os.Process's, two FIFOs, two log files), a probe's connection while it runs,
 // the sampler's /proc/<pid>/stat descriptors (a quarter of the limit at
 // most, 16384 at most), and the state files, the watcher and the lock.
 const (
 	apiFixedFDs    = 8
-	fdsPerInstance = 5
+	fdsPerInstance = 6
 	// minSupervisionFDs is the least an explicit --max-connections must
 	// leave to supervision.
 	minSupervisionFDs = 256

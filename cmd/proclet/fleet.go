@@ -20,6 +20,7 @@ type fleet struct {
 	parallel  int
 	timeout   time.Duration
 	apiKey    string
+	cacert    string // --cacert: the CA an https:// daemon is checked against
 	maxAnswer int64
 	// stream: the answers are streams (logs -f): neither bounded nor
 	// timed, but for the node's name.
@@ -29,10 +30,11 @@ type fleet struct {
 	names map[string]string // host → node name, once a daemon said it
 }
 
-// fleet returns the fleet the checked flags describe.
-func (ff *fleetFlags) fleet() *fleet {
+// fleet returns the fleet the checked flags describe; https:// daemons are
+// checked against the CA certificates in cacert ("" = the system's).
+func (ff *fleetFlags) fleet(cacert string) *fleet {
 	return &fleet{hosts: ff.hosts, parallel: ff.parallel, timeout: ff.hostTimeout,
-		apiKey: os.Getenv("PROCLET_API_KEY"), maxAnswer: maxFleetAnswer, names: map[string]string{}}
+		apiKey: os.Getenv("PROCLET_API_KEY"), cacert: cacert, maxAnswer: maxFleetAnswer, names: map[string]string{}}
 }
 
 // hostAnswer is one daemon's answer to a fleet command.
@@ -64,7 +66,7 @@ func fanOut[T any](ctx context.Context, f *fleet, ask func(context.Context, *cli
 }
 
 func askHost[T any](ctx context.Context, f *fleet, host string, ask func(context.Context, *client.Client) (T, error)) hostAnswer[T] {
-	c := client.New(host, f.apiKey)
+	c := client.New(host, f.apiKey).WithCACertFile(f.cacert)
 	if !f.stream {
 		c = c.Bounded(f.maxAnswer)
 	}

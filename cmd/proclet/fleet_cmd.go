@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -43,6 +44,7 @@ targets are then left out: keep the previous file if that is not wanted).`,
 		Args:    argsBetween(0, 0, "fleet targets takes no argument: give the daemons with --servers"),
 	}
 	ff := addFleetFlags(cmd)
+	cacert := cmd.Flags().String("cacert", os.Getenv("PROCLET_CACERT"), "PEM `file` of the CA certificates https:// daemons are checked against instead of the system's (PROCLET_CACERT sets the default)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if !ff.active() {
 			return &usageError{"give the daemons with --servers (or PROCLET_SERVERS)"}
@@ -50,7 +52,7 @@ targets are then left out: keep the previous file if that is not wanted).`,
 		if err := ff.check(nil); err != nil {
 			return err
 		}
-		return fleetTargets(cmd.Context(), ff.fleet(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		return fleetTargets(cmd.Context(), ff.fleet(*cacert), cmd.OutOrStdout(), cmd.ErrOrStderr())
 	}
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -301,5 +302,32 @@ func TestFleetGetEvents_MergedOldestFirst(t *testing.T) {
 	}
 	if code != 0 || strings.Join(reasons, ",") != "A1,B2,A3" || !strings.HasPrefix(out, "NODE") {
 		t.Errorf("code %d, %q\n%s", code, errOut, out)
+	}
+}
+
+func TestFleet_HTTPSDaemonsCheckedAgainstCACert(t *testing.T) {
+	s := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/node":
+			_, _ = w.Write([]byte(`{"name":"secure"}`))
+		case "/api/v1/targets":
+			_, _ = w.Write([]byte(`[{"targets":["10.0.0.9:80"],"labels":{"app":"web"}}]`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(s.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cliRun("fleet", "targets", "--servers", s.URL, "--cacert", ca)
+	if code != 0 || !strings.Contains(out, `"node": "secure"`) {
+		t.Fatalf("with --cacert: code %d, %s %s", code, out, errOut)
+	}
+	code, _, errOut = cliRun("get", "apps", "--servers", s.URL)
+	if code == 0 || !strings.Contains(errOut, "certificate") {
+		t.Errorf("without --cacert the daemon's certificate must be refused: code %d, %s", code, errOut)
 	}
 }

@@ -77,7 +77,7 @@ prints one table with a NODE column (docs/fleet.md).`,
 			return err
 		}
 		if ff.active() {
-			o.fleet = ff.fleet()
+			o.fleet = ff.fleet(cf.cacert)
 		}
 		if len(args) == 2 {
 			o.name = args[1]

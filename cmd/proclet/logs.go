@@ -86,7 +86,7 @@ alone (workers-1) is that instance. -f follows until Ctrl-C (exit 0).`,
 		defer stop()
 		var err error
 		if ff.active() {
-			err = fleetLogs(ctx, ff.fleet(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			err = fleetLogs(ctx, ff.fleet(cf.cacert), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		} else {
 			err = logs(ctx, cf.client(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		}

@@ -51,7 +51,7 @@ NotScheduled) must finish; the hosts still waiting at --timeout are named.`,
 			return err
 		}
 		if ff.active() {
-			return fleetRolloutStatus(cmd.Context(), ff.fleet(), args[0], o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return fleetRolloutStatus(cmd.Context(), ff.fleet(cf.cacert), args[0], o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		}
 		return rolloutStatus(cmd.Context(), cf.client(), args[0], o, cmd.OutOrStdout())
 	}

@@ -88,10 +88,10 @@ func startFleet(t *testing.T) ([]*fleetHost, *gitRepo, int) {
 	var hosts []*fleetHost
 	for i, h := range []struct{ labels, branch string }{
 		{"ring=canary,zone=a", "canary"}, {"ring=main,zone=a", "main"}, {"ring=main,zone=b", "main"}} {
-		fh := &fleetHost{addr: fmt.Sprintf("127.0.0.%d:%d", i+1, freePort(t)), labels: h.labels, branch: h.branch,
+		fh := &fleetHost{name: fmt.Sprintf("host%d", i+1), addr: fmt.Sprintf("127.0.0.%d:%d", i+1, freePort(t)), labels: h.labels, branch: h.branch,
 			root: filepath.Join(dir, fmt.Sprintf("host%d", i+1), "git"), state: filepath.Join(dir, fmt.Sprintf("host%d", i+1), "state")}
 		startSyncer(t, repo.bare, fh.branch, fh.root)
-		fh.d = startDaemonOn(t, filepath.Join(fh.root, "current"), fh.state, "--listen", fh.addr, "--node-labels", fh.labels, "--log-level", "info")
+		fh.d = startDaemonOn(t, filepath.Join(fh.root, "current"), fh.state, "--listen", fh.addr, "--node-name", fh.name, "--node-labels", fh.labels, "--log-level", "info")
 		eventually(t, 30*time.Second, "web ready on "+fh.addr, func() bool { return webReadyOn(fh) })
 		hosts = append(hosts, fh)
 	}
@@ -145,7 +145,7 @@ func fleetKillOneDaemon(t *testing.T, hosts []*fleetHost) {
 	others := []*fleetHost{hosts[0], hosts[2]}
 	checkPIDs(t, "with one daemon killed", map[string]map[string]int{hosts[0].addr: before[hosts[0].addr], hosts[2].addr: before[hosts[2].addr]},
 		fleetPIDs(others))
-	victim.d = startDaemonOn(t, filepath.Join(victim.root, "current"), victim.state, "--listen", victim.addr,
+	victim.d = startDaemonOn(t, filepath.Join(victim.root, "current"), victim.state, "--listen", victim.addr, "--node-name", victim.name,
 		"--node-labels", victim.labels, "--log-level", "info")
 	eventually(t, 30*time.Second, "the restarted daemon adopted web and api", func() bool {
 		return webReadyOn(victim) && len(victim.d.runningPIDs("api")) == 1
@@ -205,7 +205,7 @@ func fleetRingGate(t *testing.T, hosts []*fleetHost, repo *gitRepo, lo int) {
 	}
 	// Main's gate names the main hosts while they wait.
 	code, _, errOut = proclet(t, "rollout", "status", "web", "--servers", servers(mains...), "--commit", c, "--timeout", "1s")
-	if code != 1 || !strings.Contains(errOut, mains[0].addr) || !strings.Contains(errOut, mains[1].addr) {
+	if code != 1 || !strings.Contains(errOut, nodeOf(mains[0])) || !strings.Contains(errOut, nodeOf(mains[1])) {
 		t.Errorf("main before the merge: code %d, stderr %q", code, errOut)
 	}
 	repo.git(t, "checkout", "-q", "main")
@@ -251,7 +251,7 @@ scrape_configs:
 `, sd))
 	want := map[string]bool{} // node and the address of its web instance
 	for _, h := range hosts {
-		want[nodeOf(h)+" 127.0.0.1:"+strconv.Itoa(int(h.d.instances("web")[0].Ports["http"]))] = true
+		want[nodeOf(h)+" "+strings.Split(h.addr, ":")[0]+":"+strconv.Itoa(int(h.d.instances("web")[0].Ports["http"]))] = true
 	}
 	eventually(t, 60*time.Second, "every host's web discovered by Prometheus with its node", func() bool {
 		var r struct {

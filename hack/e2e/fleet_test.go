@@ -19,6 +19,7 @@ import (
 // labels and branch, and the syncer that keeps its manifests folder on
 // that branch.
 type fleetHost struct {
+	name   string // --node-name
 	addr   string // ip:port
 	labels string
 	branch string
@@ -168,17 +169,9 @@ func sourceAt(h *fleetHost, app, commit string) bool {
 	return ok && a.Status != nil && a.Status.SourceRevision == commit
 }
 
-// nodeOf is the NODE a fleet command shows for h: the name GET
-// /api/v1/node gives, or its address when the daemon has no such endpoint.
-func nodeOf(h *fleetHost) string {
-	var n struct {
-		Name string `json:"name"`
-	}
-	if code, err := h.d.getJSON("/api/v1/node", &n); err == nil && code == 200 && n.Name != "" {
-		return n.Name
-	}
-	return h.addr
-}
+// nodeOf is the NODE a fleet command shows for h: its --node-name, which
+// GET /api/v1/node gives.
+func nodeOf(h *fleetHost) string { return h.name }
 
 func servers(hosts ...*fleetHost) string {
 	addrs := make([]string, len(hosts))
