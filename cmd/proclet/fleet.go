@@ -118,6 +118,11 @@ func hostError(parent context.Context, f *fleet, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
 		return fmt.Errorf("no answer within %s (--host-timeout)", f.timeout)
 	}
+	// One host of many: the transport's own reason, not the single-daemon
+	// hint to set --server.
+	if u, ok := errors.AsType[*client.UnreachableError](err); ok {
+		return fmt.Errorf("cannot reach proclet at %s: %v", u.URL, u.Err)
+	}
 	return err
 }
 
