@@ -201,7 +201,9 @@ func logRange(segs *segments, q logQuery, inst string) (start, stop position, er
 // follows the log when asked.
 func (s *Server) answerLog(r *http.Request, out *streamWriter, segs *segments, q logQuery, path string, follow bool, start, stop position) {
 	vw := newViewWriter(out, q.view)
-	if q.previous {
+	// Without -f the answer ends where the log ended when it was asked
+	// (stop): lines written meanwhile would make --tail N give more than N.
+	if q.previous || !follow {
 		if segs.copyRange(vw, start, stop) == nil && vw.finish() == nil {
 			out.flush()
 		}
@@ -211,10 +213,7 @@ func (s *Server) answerLog(r *http.Request, out *streamWriter, segs *segments, q
 	if err != nil {
 		return // the client went away or the file failed mid-answer: no way to say so now
 	}
-	if !follow {
-		vw.finish()
-	}
-	if !out.flush() || !follow {
+	if !out.flush() {
 		if cur != nil {
 			cur.Close()
 		}
