@@ -223,31 +223,8 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 		return err
 	}
 
-	switch cfg.Only {
-	case "output":
-		defer b.finish(ctx, out)
-		b.res.How["proclet"] = procletKind.how
-		b.outputCost(ctx)
-		return ctx.Err()
-	case "sockets":
-		defer b.finish(ctx, out)
-		b.res.How["proclet"] = procletKind.how
-		b.socketRollouts(ctx)
-		return ctx.Err()
-	case "steady":
-		defer b.finish(ctx, out)
-		b.res.How["proclet"] = procletKind.how
-		for _, n := range cfg.Sizes {
-			b.peerSize(ctx, procletKind, n) // converge, the steady window, stop all
-		}
-		return ctx.Err()
-	case "probes": // the steady state with a readiness probe on each, at every size
-		defer b.finish(ctx, out)
-		b.res.How["proclet"] = procletKind.how
-		for _, n := range cfg.Sizes {
-			b.procletProbes(ctx, n)
-		}
-		return ctx.Err()
+	if cfg.Only != "" {
+		return b.runOnly(ctx, out)
 	}
 	want := map[string]bool{}
 	for _, p := range cfg.Peers {
@@ -272,6 +249,31 @@ func run(ctx context.Context, cfg config, r *reaper) error {
 	b.floor(ctx)
 	b.measurePeers(ctx, want, out)
 	return ctx.Err()
+}
+
+// runOnly runs the one scenario -only names, alone.
+func (b *bench) runOnly(ctx context.Context, out string) error {
+	defer b.finish(ctx, out)
+	b.res.How["proclet"] = procletKind.how
+	switch b.cfg.Only {
+	case "output":
+		b.outputCost(ctx)
+		return ctx.Err()
+	case "sockets":
+		b.socketRollouts(ctx)
+		return ctx.Err()
+	case "steady":
+		for _, n := range b.cfg.Sizes {
+			b.peerSize(ctx, procletKind, n) // converge, the steady window, stop all
+		}
+		return ctx.Err()
+	case "probes": // the steady state with a readiness probe on each, at every size
+		for _, n := range b.cfg.Sizes {
+			b.procletProbes(ctx, n)
+		}
+		return ctx.Err()
+	}
+	return fmt.Errorf("-only: unknown scenario %q", b.cfg.Only)
 }
 
 // finish writes the report into out, partial when ctx ended early.
