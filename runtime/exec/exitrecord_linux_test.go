@@ -100,7 +100,8 @@ func TestWaitShim_StopSameStatus(t *testing.T) {
 }
 
 // TestWaitShim_AdoptedExit: after a daemon restart, the exit code of an
-// adopted instance (exit 3, then a signal death) is the recorded one.
+// adopted instance (exit 3, and a signal death after the adoption) is the
+// recorded one.
 func TestWaitShim_AdoptedExit(t *testing.T) {
 	t.Parallel()
 	a := newHarness(t)
@@ -112,7 +113,10 @@ func TestWaitShim_AdoptedExit(t *testing.T) {
 	a.detach()
 	b := a.reopen(nil)
 	byState := func(uid string) runtime.State { return byUID(b.Instances("web"))[uid] }
-	if got := byState(s3.UID); got.PID != st3.PID || got.Exit != nil {
+	if got := byState(s3.UID); got.PID != st3.PID {
+		t.Fatalf("not adopted: %+v", got) // running, or exited already on a slow host: the code is 3 either way
+	}
+	if got := byState(sk.UID); got.PID != stk.PID || got.Exit != nil {
 		t.Fatalf("not adopted running: %+v", got)
 	}
 	unix.Kill(commandOf(t, stk.PID), unix.SIGKILL)
@@ -240,5 +244,30 @@ func TestWaitShim_HostileRecord(t *testing.T) {
 	os.WriteFile(path, []byte(`{"pid":42,"code":3,"signal":0,"at":1}`+"\n"), 0o600)
 	if x, known := h.e.adoptedExit("u1", 42, time.Now()); !known || x.Code != 3 {
 		t.Errorf("a good record: %+v, %v", x, known)
+	}
+}
+
+// TestWaitShim_Notify: the command, the shim's child, is of the
+// instance's tree: its READY=1 and STATUS= count.
+func TestWaitShim_Notify(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	s := recorded(h.notifySpec(workload, "--notify-ready-after", "100ms", "--notify-status", "up"))
+	st := h.start(s)
+	commandOf(t, st.PID)
+	waitFor(t, 5*time.Second, "ready through the shim", func() bool { p := h.probeOf(s.UID); return p.Ready && p.Message == "up" })
+}
+
+// TestWaitShim_ListenFDsWithoutSockets: LISTEN_FDS in the spec's env,
+// without sockets, hands the command no fd 3 (in the shim, a file the Go
+// runtime holds, or nothing): exit 4, not 5.
+func TestWaitShim_ListenFDsWithoutSockets(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	s := recorded(h.spec("/bin/sh", "-c", "[ -e /proc/self/fd/3 ] && exit 5; exit 4"))
+	s.Spec.Env = []v1alpha1.EnvVar{{Name: "LISTEN_FDS", Value: "3"}}
+	h.start(s)
+	if got := h.waitExit(s.UID, 10*time.Second); got.Exit.Code != 4 {
+		t.Fatalf("exit %+v, want 4: fd 3 handed to the command", got.Exit)
 	}
 }

@@ -84,6 +84,14 @@ func childFiles() []uintptr {
 		return files
 	}
 	for i := range n {
+		// Sockets only: LISTEN_FDS set without sockets (by the spec's
+		// env) must not hand the child a closed fd (the fork would fail)
+		// nor one of the Go runtime's own (it keeps the cgroup CPU limit
+		// files open, at 3 and 4 when nothing else is there).
+		var st syscall.Stat_t
+		if syscall.Fstat(3+i, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFSOCK {
+			break
+		}
 		files = append(files, uintptr(3+i))
 	}
 	return files
