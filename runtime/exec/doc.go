@@ -293,8 +293,11 @@
 // exit of its record when the record is the shim's: at most 512 bytes, a
 // regular file (not followed through a link), this PID, code 0-255 or a
 // signal 1-64; anything else is logged and the exit is Unknown, as is a
-// missing record (a shim killed by SIGKILL writes none). Records are
-// removed on Release, and those no handle owns when a daemon adopts.
+// missing record (a shim killed by SIGKILL writes none). A record is
+// removed once the daemon has the exit in hand: when it reaps a shim it
+// started (its status is the command's), on the Release of an adopted
+// instance, and when a daemon adopts, those no handle owns. The exits
+// folder is made by the first start through the shim.
 // The shim costs ~1 MiB of private memory while it waits and some
 // milliseconds per start (docs/performance.md).
 //

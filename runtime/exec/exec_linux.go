@@ -139,7 +139,7 @@ func New(opts Options) (*Runtime, error) {
 	if logFileMode == 0 {
 		logFileMode = logfile.DefaultMode
 	}
-	for d, mode := range map[string]os.FileMode{runDir: 0o755, exitsDir(runDir): 0o700, filepath.Join(stateDir, "logs"): logfile.DirMode(logFileMode)} {
+	for d, mode := range map[string]os.FileMode{runDir: 0o755, filepath.Join(stateDir, "logs"): logfile.DirMode(logFileMode)} {
 		if err := os.MkdirAll(d, mode); err != nil {
 			return nil, fmt.Errorf("new exec runtime: %w", err)
 		}

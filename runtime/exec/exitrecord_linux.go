@@ -30,7 +30,8 @@ import (
 // 80 bytes; a bigger file is not one it wrote.
 const maxExitRecord = 512
 
-// exitsDir is the folder of the exit records.
+// exitsDir is the folder of the exit records, private to the daemon's
+// user (the shims run as it).
 func exitsDir(runDir string) string { return filepath.Join(runDir, "exits") }
 
 // exitRecordPath is uid's exit record.
@@ -44,7 +45,8 @@ func (e *Runtime) exitRecordPath(uid string) string {
 // (it writes into the run dir) and starts the command with l.cred.
 func (e *Runtime) withWaitShim(l *launch, uid string) {
 	rec := e.exitRecordPath(uid)
-	os.Remove(rec) // a uid is started once: nothing of it can be there
+	os.Mkdir(exitsDir(e.runDir), 0o700) // made by the first such start: the run dir of others stays as it was
+	os.Remove(rec)                      // a uid is started once: nothing of it can be there
 	cred := "-"
 	if c := l.cred; c != nil {
 		groups := make([]string, len(c.Groups))

@@ -30,8 +30,7 @@ func commandOf(t *testing.T, pid int) int {
 
 // TestWaitShim_ExitCode: an instance started with RecordExit is the
 // waiting shim, whose child is the command in its group and session; the
-// exit code 3 is the instance's, and recorded in the exits folder until
-// the release.
+// exit code 3 is the instance's, and its record is gone once reaped.
 func TestWaitShim_ExitCode(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -45,13 +44,8 @@ func TestWaitShim_ExitCode(t *testing.T) {
 	if got.Exit.Code != 3 || got.Exit.Reason != "Error" || got.Exit.Signal != "" {
 		t.Fatalf("exit %+v, want code 3", got.Exit)
 	}
-	rec, err := os.ReadFile(h.e.exitRecordPath(s.UID))
-	if err != nil || !strings.Contains(string(rec), `"code":3,`) || !strings.Contains(string(rec), `"pid":`+strconv.Itoa(st.PID)+",") {
-		t.Fatalf("exit record %q, %v", rec, err)
-	}
-	h.e.Release(s.UID)
 	if _, err := os.Stat(h.e.exitRecordPath(s.UID)); !isNotExist(err) {
-		t.Fatalf("exit record left after the release: %v", err)
+		t.Fatalf("exit record left after the reap: %v", err) // the daemon has the status: nobody needs it
 	}
 }
 
@@ -66,10 +60,6 @@ func TestWaitShim_SignalDeath(t *testing.T) {
 	got := h.waitExit(s.UID, 10*time.Second)
 	if got.Exit.Code != 137 || got.Exit.Signal != "SIGKILL" {
 		t.Fatalf("exit %+v, want SIGKILL", got.Exit)
-	}
-	x, err := h.e.readExitRecord(s.UID, st.PID)
-	if err != nil || x.Code != 137 || x.Signal != "SIGKILL" {
-		t.Fatalf("recorded %+v, %v", x, err)
 	}
 }
 
@@ -102,8 +92,7 @@ func TestWaitShim_StopSameStatus(t *testing.T) {
 // TestWaitShim_AdoptedExit: after a daemon restart, the exit code of an
 // adopted instance (exit 3, and a signal death after the adoption) is the
 // recorded one.
-func TestWaitShim_AdoptedExit(t *testing.T) {
-	t.Parallel()
+func TestWaitShim_AdoptedExit(t *testing.T) { // not parallel: its zombies (after Detach) are reaped at the end
 	a := newHarness(t)
 	s3 := recorded(a.spec(workload, "--announce", "--exit-after", "2s", "--exit-code", "3"))
 	st3 := a.start(s3)
@@ -135,8 +124,7 @@ func TestWaitShim_AdoptedExit(t *testing.T) {
 
 // TestWaitShim_ExitedWhileAway: an instance whose command exited 0 while
 // no daemon ran is reported Completed by the next one, not Unknown.
-func TestWaitShim_ExitedWhileAway(t *testing.T) {
-	t.Parallel()
+func TestWaitShim_ExitedWhileAway(t *testing.T) { // not parallel: its zombies (after Detach) are reaped at the end
 	a := newHarness(t)
 	s := recorded(a.spec(workload, "--announce"))
 	st := a.start(s)
@@ -218,6 +206,7 @@ func TestWaitShim_HostileRecord(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	path := h.e.exitRecordPath("u1")
+	os.Mkdir(exitsDir(h.e.runDir), 0o700)
 	for name, content := range map[string]string{
 		"big":      `{"pid":42,"code":3,"signal":0,"at":1}` + strings.Repeat(" ", maxExitRecord),
 		"pid":      `{"pid":43,"code":3,"signal":0,"at":1}`,
