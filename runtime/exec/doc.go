@@ -268,9 +268,9 @@
 //     PID (State.PID, the API's status.pid, the logs' start marks). The
 //     command is its child in the same session and group: a stop, which
 //     signals the group, reaches the command directly, and the final
-//     SIGKILL both. The shim ignores the stop signals (SIGTERM, SIGINT,
-//     SIGHUP, SIGQUIT, SIGUSR1/2, SIGPIPE, SIGALRM, job control...) so it
-//     outlives its command: a signal sent to the shim's PID alone is not
+//     SIGKILL both. The shim ignores every signal a stopSignal may name
+//     (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1/2, SIGABRT, job control...;
+//     not SIGKILL, SIGSTOP) so it outlives its command: a signal sent to the shim's PID alone is not
 //     forwarded (signal the group, kill -- -PID, as the daemon does). The
 //     command starts with those signals at their defaults (Go's fork
 //     resets what its runtime handles).

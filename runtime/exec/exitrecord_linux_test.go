@@ -63,29 +63,41 @@ func TestWaitShim_SignalDeath(t *testing.T) {
 	}
 }
 
-// TestWaitShim_StopSameStatus: the stop path's SIGTERM reaches the
-// command through the shim (the workload exits 0 on it), and the exit is
-// what it is without the shim.
+// TestWaitShim_StopSameStatus: the stop path's signal reaches the command
+// through the shim, and the exit is what it is without the shim: SIGTERM
+// (the workload exits 0), SIGHUP (it dies of it), SIGABRT (Go's crash,
+// exit 2), SIGUSR1 (sleep dies of it).
 func TestWaitShim_StopSameStatus(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	var exits []v1alpha1.ExitStatus
-	for _, record := range []bool{false, true} {
-		s := h.spec(workload)
-		s.RecordExit = record
-		st := h.startReady(s)
-		if record {
-			commandOf(t, st.PID) // through the shim
+	for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGHUP, unix.SIGABRT, unix.SIGUSR1} {
+		var exits []v1alpha1.ExitStatus
+		for _, record := range []bool{false, true} {
+			s := h.spec(workload)
+			s.RecordExit = record
+			var st runtime.State
+			if sig == unix.SIGUSR1 { // the workload (Go) ignores it
+				s.Spec.Command = []string{"/bin/sleep", "60"}
+				st = h.start(s)
+			} else {
+				st = h.startReady(s)
+			}
+			if record {
+				commandOf(t, st.PID) // through the shim
+			}
+			if err := h.e.Stop(s.UID, runtime.StopSpec{Signal: sig, Grace: 20 * time.Second, Reason: "Stopped"}); err != nil {
+				t.Fatal(err)
+			}
+			got := h.waitExit(s.UID, 15*time.Second) // under the grace: the signal did it
+			exits = append(exits, *got.Exit)
 		}
-		if err := h.e.Stop(s.UID, runtime.StopSpec{Signal: unix.SIGTERM, Grace: 20 * time.Second, Reason: "Stopped"}); err != nil {
-			t.Fatal(err)
+		plain, shimmed := exits[0], exits[1]
+		if plain.Code != shimmed.Code || plain.Signal != shimmed.Signal || shimmed.Reason != "Stopped" {
+			t.Errorf("%v: without the shim %+v, through it %+v", sig, plain, shimmed)
 		}
-		got := h.waitExit(s.UID, 15*time.Second) // under the grace: SIGTERM did it
-		exits = append(exits, *got.Exit)
-	}
-	plain, shimmed := exits[0], exits[1]
-	if plain.Code != 0 || plain.Code != shimmed.Code || plain.Signal != shimmed.Signal || shimmed.Reason != "Stopped" {
-		t.Fatalf("without the shim %+v, through it %+v", plain, shimmed)
+		if sig == unix.SIGTERM && plain.Code != 0 {
+			t.Errorf("SIGTERM: exit %+v, want 0", plain)
+		}
 	}
 }
 

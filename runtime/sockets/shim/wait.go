@@ -24,7 +24,12 @@ var ignored = []syscall.Signal{
 	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGALRM,
 	syscall.SIGVTALRM, syscall.SIGPROF, syscall.SIGXCPU, syscall.SIGXFSZ,
-	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
+	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGIO,
+	syscall.SIGPWR, syscall.SIGSTKFLT,
+	// What a stopSignal may name too. Ignored, a fault of the shim's own
+	// still kills it (the kernel forces the default for a fault).
+	syscall.SIGABRT, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL,
+	syscall.SIGSEGV, syscall.SIGSYS, syscall.SIGTRAP,
 }
 
 // waitMain is the waiting shim; it never returns.
