@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"fmt"
 	"os"
 	"os/user"
 	"strconv"
@@ -270,5 +271,36 @@ func TestWaitShim_ListenFDsWithoutSockets(t *testing.T) {
 	h.start(s)
 	if got := h.waitExit(s.UID, 10*time.Second); got.Exit.Code != 4 {
 		t.Fatalf("exit %+v, want 4: fd 3 handed to the command", got.Exit)
+	}
+}
+
+// TestWaitShim_OpenFilesAndEnv: the openFiles limit is the command's
+// (the rlimit shell is the shim's child), and the command's environment
+// is what it is without the shim.
+func TestWaitShim_OpenFilesAndEnv(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var envs []map[string]string
+	for _, record := range []bool{false, true} {
+		s := h.spec(workload, "--print-rlimit", "--print-env")
+		s.RecordExit = record
+		n := int64(1234)
+		s.Spec.Resources.Limits.OpenFiles = &n
+		st := h.start(s)
+		h.waitLog(s, "stdout", "rlimit nofile soft=1234 hard=1234\n", 5*time.Second)
+		env := envOf(h.waitLog(s, "stdout", "PROCLET_UID=", 5*time.Second))
+		if record {
+			child := commandOf(t, st.PID)
+			if cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(child) + "/cmdline"); !strings.Contains(string(cmdline), "--print-rlimit") {
+				t.Errorf("the shim's child %d runs %q, not the workload", child, cmdline)
+			}
+		}
+		for _, k := range []string{"PROCLET_UID", "PROCLET_INSTANCE", "PROCLET_INDEX"} {
+			delete(env, k) // the instance's own
+		}
+		envs = append(envs, env)
+	}
+	if fmt.Sprint(envs[0]) != fmt.Sprint(envs[1]) {
+		t.Errorf("environment without the shim:\n%v\nthrough it:\n%v", envs[0], envs[1])
 	}
 }
