@@ -101,7 +101,11 @@ func (r *Reconciler) startSpec(name string, in input, a action, out *output) run
 		out.slots[a.ordinal] = sl
 	}
 	spec := runtime.StartSpec{UID: sl.UID, App: name, Instance: instanceName(name, a.ordinal), Ordinal: a.ordinal,
-		Revision: in.revision, Spec: &in.app.Spec}
+		Revision: in.revision, Spec: &in.app.Spec,
+		// The exit code decides the restart (and must survive a daemon
+		// restart): started through the waiting shim. Always restarts
+		// whatever the code, and keeps the plain start.
+		RecordExit: in.app.Spec.RestartPolicy != v1alpha1.RestartAlways}
 	r.mu.RLock()
 	if st := r.apps[name]; st != nil && st.desired != nil {
 		spec.Dir, spec.Content = st.desired.Dir, st.desired.Content

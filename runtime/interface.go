@@ -73,6 +73,11 @@ type StartSpec struct {
 	// the runtime allocates them from Spec.Ports (see "Ports" in doc.go)
 	// and reports them in State.Ports; set, they are used as given.
 	Ports map[string]int32
+	// RecordExit: the instance's exit code must be known even when it
+	// exits after a daemon restart (its restartPolicy is OnFailure or
+	// Never). The runtime may start it through a waiting process that
+	// records the exit (runtime/exec: the waiting shim).
+	RecordExit bool
 }
 
 // StopSpec says how to stop an instance.

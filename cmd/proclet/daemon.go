@@ -122,7 +122,7 @@ func chooseRunDir(cfg daemonConfig, log *slog.Logger) (dir string, remove func()
 	if dir == "" {
 		return "", func() {}
 	}
-	return dir, func() { _ = os.Remove(dir) }
+	return dir, func() { _ = os.Remove(filepath.Join(dir, "exits")); _ = os.Remove(dir) } // empty folders only
 }
 
 // daemonParts are the daemon's components, wired to one another.

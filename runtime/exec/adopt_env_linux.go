@@ -27,6 +27,9 @@ func adoptedDir(pid int, s runtime.StartSpec) string {
 // adoptedCred is the user a preStop hook of the adopted instance runs as:
 // the process's own, when it is not the daemon's (only root switches).
 func (e *Runtime) adoptedCred(pid int) *syscall.Credential {
+	if c := shimChild(pid); c > 0 {
+		pid = c // the waiting shim runs as the daemon's user, its command as the spec's
+	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil || e.euid != 0 {
 		return nil

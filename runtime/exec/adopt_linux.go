@@ -111,10 +111,14 @@ func (e *Runtime) adopt() {
 				continue
 			}
 		}
-		exit := v1alpha1.ExitStatus{Code: unknownExitCode, Reason: ExitReasonUnknown, At: now}
+		var exit v1alpha1.ExitStatus
 		if r.Exit != nil {
 			exit = *r.Exit // it exited under the last daemon, which knew how
+		} else if x, ok := e.adoptedExit(r.UID, r.PID, now); ok {
+			exit = x // its waiting shim recorded it
+			log.Info("instance exited while no daemon watched it; its exit was recorded", "exit_code", x.Code, "signal", x.Signal)
 		} else {
+			exit = x
 			lost++
 			log.Warn("instance gone while no daemon watched it (or its pid was reused); reporting an Unknown exit")
 		}
@@ -133,6 +137,7 @@ func (e *Runtime) adopt() {
 		e.log.Error("instances state missing; found running instances by their environment marker", "file", e.store.path, "found", adopted)
 	}
 	e.removeStrayFIFOs()
+	e.removeStrayExitRecords()
 	e.ports.Save()
 	e.writeInstances()
 	if adopted+lost > 0 {
@@ -366,6 +371,23 @@ func (e *Runtime) removeStrayFIFOs() {
 		uid := strings.TrimSuffix(strings.TrimSuffix(name, ".stdout"), ".stderr")
 		if uid != name && !keep[uid] && ent.Type()&os.ModeNamedPipe != 0 {
 			os.Remove(filepath.Join(e.runDir, name))
+		}
+	}
+}
+
+// removeStrayExitRecords deletes the exit records of the run dir that no
+// handle owns: those of instances released before the last daemon ended.
+func (e *Runtime) removeStrayExitRecords() {
+	entries, err := os.ReadDir(exitsDir(e.runDir))
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ent := range entries {
+		uid := strings.TrimSuffix(strings.TrimSuffix(ent.Name(), ".tmp"), ".json")
+		if _, ok := e.handles[uid]; !ok {
+			os.Remove(filepath.Join(exitsDir(e.runDir), ent.Name()))
 		}
 	}
 }

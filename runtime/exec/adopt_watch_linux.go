@@ -13,8 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"proclet.dev/proclet/apis/v1alpha1"
-
 	"proclet.dev/proclet/runtime/procfs"
 )
 
@@ -94,8 +92,9 @@ func waiterFired(w *pidWaiter) bool {
 }
 
 // waitAdopted is the one waiter of an adopted instance. It cannot reap
-// (the process is not our child, init reaps it) nor know the exit code:
-// the exit is Unknown (or the reason of our Stop), code -1. Otherwise it
+// (the process is not our child, init reaps it): the exit is the one its
+// waiting shim recorded (exitrecord_linux.go), else Unknown, code -1 (with
+// the reason of our Stop, if any). Otherwise it
 // does what wait does: it kills what is left of the group, waits for the
 // output to drain, records the exit and queues an event. On Detach it
 // leaves the process running.
@@ -124,6 +123,11 @@ func (e *Runtime) waitAdopted(h *handle) {
 	for _, stream := range streams {
 		os.Remove(fifoPath(e.runDir, h.spec.UID, stream))
 	}
-	exit := e.recordExit(h, v1alpha1.ExitStatus{Code: unknownExitCode, Reason: ExitReasonUnknown, At: at})
-	log().Info("adopted instance exited; its exit code cannot be known", "reason", exit.Reason)
+	x, known := e.adoptedExit(h.spec.UID, h.pid, at)
+	exit := e.recordExit(h, x)
+	if known {
+		log().Info("adopted instance exited; its waiting shim recorded the exit", "exit_code", exit.Code, "signal", exit.Signal, "reason", exit.Reason)
+	} else {
+		log().Info("adopted instance exited; its exit code cannot be known", "reason", exit.Reason)
+	}
 }

@@ -85,14 +85,16 @@
 // through a pidfd (pidfd_open works for a process that is not our child),
 // or, where the kernel lacks pidfd_open, by polling /proc/<pid> every
 // 200 ms with the start time check. Not being our child, an adopted
-// instance is reaped by init, and its exit code cannot be known: its exit
-// is {Code: -1, Reason: "Unknown"} (or the reason of our Stop), at the
-// time it was noticed. Stop works as for any instance, except that each
+// instance is reaped by init, and its exit code cannot be known unless it
+// runs under the waiting shim (see Exit records): its exit is the one the
+// shim recorded, else {Code: -1, Reason: "Unknown"} (or the reason of our
+// Stop), at the time it was noticed. Stop works as for any instance, except that each
 // signal to the group is sent only while the exit watcher has not fired
 // and /proc still shows the recorded start time.
 //
 // A record whose process is gone (or whose PID now names another process)
-// becomes an exited handle, Exit{Code: -1, Reason: "Unknown"}, with its
+// becomes an exited handle, Exit{Code: -1, Reason: "Unknown"} (or the
+// exit its waiting shim recorded), with its
 // FIFOs removed: the reconciler absorbs it as a crash and restarts it
 // under its policy. A record of an instance that had exited under the
 // last daemon reports that exit. Release then forgets it as any exit.
@@ -118,7 +120,8 @@
 // the oldest, is the instance (a preStop hook shares the FIFO but started
 // later). FIFOs of the run dir that no live instance owns are removed.
 //
-// Limits: an adopted instance's exit code is unknown; while no daemon
+// Limits: an adopted instance's exit code is unknown without the waiting
+// shim (restartPolicy Always); while no daemon
 // runs, an instance's output waits in its pipe (see Output), and an
 // instance that exits meanwhile takes what was still buffered with it; a
 // preStop hook or an exec probe that outlived its daemon runs to its end.
@@ -243,6 +246,60 @@
 // (pidfd_getfd of the recorded fd, or of its listener on the port) when
 // the Runtime does not hold it yet; one that cannot be taken is bound
 // again by the next Start.
+//
+// # Exit records
+//
+// An instance whose exit code decides what happens next (StartSpec.
+// RecordExit: the reconciler sets it for restartPolicy OnFailure and
+// Never) is started through the waiting shim (runtime/sockets/shim,
+// exitrecord_linux.go), the way containerd's shim outlives containerd:
+// the daemon's own binary (/proc/self/exe), run as `proclet
+// __proclet-wait-shim RECORD CRED PATH ARGV...`, acts from init before the
+// rest of the binary is initialised, forks and execs the command as its
+// child, waits for it, writes its exit into RECORD =
+// <run dir>/exits/<uid>.json (RECORD.tmp, then a rename:
+// {"pid":<the shim's>,"code":C,"signal":S,"at":<Unix ns>}) and ends the
+// same way: it exits with the code, or kills itself with the signal, so
+// the daemon that started it reaps the very status it would have reaped
+// from the command. Always keeps the plain start (and its cost).
+//
+//   - The shim is the process the daemon tracks: its pidfd, its session and
+//     process group (Setsid), its cgroup (the command is born in it), its
+//     PID (State.PID, the API's status.pid, the logs' start marks). The
+//     command is its child in the same session and group: a stop, which
+//     signals the group, reaches the command directly, and the final
+//     SIGKILL both. The shim ignores every signal a stopSignal may name
+//     (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1/2, SIGABRT, job control...;
+//     not SIGKILL, SIGSTOP) so it outlives its command: a signal sent to the shim's PID alone is not
+//     forwarded (signal the group, kill -- -PID, as the daemon does). The
+//     command starts with those signals at their defaults (Go's fork
+//     resets what its runtime handles).
+//   - It never has a parent-death signal: it outlives the daemon.
+//   - It runs as the daemon's user, so it can write the record; with
+//     spec.user the command gets the user's uid, gid and groups from the
+//     shim's fork (what the daemon's would set). An adopting daemon takes
+//     the credential for exec probes and preStop from the shim's child.
+//   - Environment, working dir, RLIMITs (the openFiles shell runs as its
+//     child) and fds 0-2 are the command's as without the shim; the shim's
+//     parameters are arguments, nothing of it is in the environment.
+//   - With sockets, its child is the sockets shim (which sets LISTEN_PID to
+//     its own PID and execs the command): the sockets are fds 3… of both,
+//     the shim keeps its copies so an adopting daemon takes them back from
+//     the PID it adopts.
+//   - notify: the command is in the instance's session and group and a
+//     descendant of its leader, which notify accepts as the instance.
+//
+// An adopted instance that exits (or one found gone at adoption) gets the
+// exit of its record when the record is the shim's: at most 512 bytes, a
+// regular file (not followed through a link), this PID, code 0-255 or a
+// signal 1-64; anything else is logged and the exit is Unknown, as is a
+// missing record (a shim killed by SIGKILL writes none). A record is
+// removed once the daemon has the exit in hand: when it reaps a shim it
+// started (its status is the command's), on the Release of an adopted
+// instance, and when a daemon adopts, those no handle owns. The exits
+// folder is made by the first start through the shim.
+// The shim costs ~1 MiB of private memory while it waits and some
+// milliseconds per start (docs/performance.md).
 //
 // # Probes
 //

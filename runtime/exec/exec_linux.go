@@ -360,6 +360,7 @@ func (e *Runtime) Release(uid string) {
 	}
 	e.mu.Unlock()
 	if released {
+		e.removeExitRecord(uid)
 		e.ports.Release(uid) // frees its ports, writes ports.json
 		e.store.markDirty()
 	}

@@ -34,6 +34,9 @@ type launch struct {
 	// files are the sockets of spec.sockets, fds 3… of the instance
 	// (sockets_linux.go); nil without sockets.
 	files []*os.File
+	// waits: the process is the waiting shim (exitrecord_linux.go), which
+	// runs as the daemon's user and switches to cred for the command.
+	waits bool
 }
 
 // Start implements Interface. Nothing of a failed start is kept.
@@ -86,6 +89,9 @@ func (e *Runtime) start(ctx context.Context, s runtime.StartSpec) (runtime.State
 		return runtime.State{}, err
 	}
 	withSockets(l, s.Spec.Sockets, files)
+	if s.RecordExit {
+		e.withWaitShim(l, s.UID)
+	}
 	h, err := e.spawn(s, l)
 	if err != nil {
 		e.ports.Release(s.UID)
@@ -350,7 +356,7 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 		// NEVER set Pdeathsig: instances must outlive the daemon, and
 		// it fires when the forking OS thread exits, not the daemon (a
 		// forker thread lives as long as the daemon, but still).
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: l.cred},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: l.processCred()},
 		ExtraFiles:  l.files, // fds 3…: spec.sockets
 	}
 	cmd, err = e.startProcess(cmd, out, cg)

@@ -148,6 +148,9 @@ func (e *Runtime) wait(h *handle) {
 		log().Error("reaping instance", "err", err)
 	}
 	exit := exitStatus(h.cmd.ProcessState, at)
+	if h.spec.RecordExit {
+		e.removeExitRecord(h.spec.UID) // reaped: the shim's status is the command's, and no next daemon needs the record
+	}
 	e.drain(h, log())
 	for _, r := range h.output {
 		os.Remove(r.fifo)

@@ -7,6 +7,9 @@ const Arg = "__proclet-listen-shim"
 
 func init() {
 	argv := cmdline()
+	if len(argv) >= 2 && argv[1] == WaitArg {
+		waitMain(argv)
+	}
 	if len(argv) < 4 || argv[1] != Arg {
 		return
 	}
