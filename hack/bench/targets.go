@@ -157,12 +157,7 @@ func (b *bench) sizeTargets() []target {
 	at("steady RSS ≤ 45 MiB at 1000, a readiness probe on each", "probes_rss_mib", 1000, 45, "MiB")
 	at("GET /api/v1/instances ≤ 10 ms at 5000", "api_instances_p50_ms", 5000, 10, "ms")
 	at("GET /metrics ≤ 40 ms at 5000", "metrics_p50_ms", 5000, 40, "ms")
-	// The output scenario's own note says at what rate it wrote.
-	t := target{what: "log output ≤ 10% of the writer's CPU (100-byte lines)", ratio: math.NaN(), measured: "not measured"}
-	if f, ok := b.res.get("proclet", 0, "output_lines_pct_of_writer"); ok && f.Value != nil {
-		t.measured, t.ratio = fmt.Sprintf("%s %% (%s)", pctNum(*f.Value), f.Note), *f.Value/10
-	}
-	return append(ts, t)
+	return ts // the output target is the output scenario's (outputTarget)
 }
 
 // untouchedTarget is the target that a change to one app restarts no
