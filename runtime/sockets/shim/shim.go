@@ -73,3 +73,14 @@ func itoa(n int) string {
 	}
 	return string(b[i:])
 }
+
+// WaitArg is argv[1] of the waiting shim:
+//
+//	proclet WaitArg STATUSFILE CRED PATH ARGV0 ARGS...
+//
+// It forks and execs PATH as its child (same session and process group,
+// same environment, fds 0-2 and the LISTEN_FDS sockets from 3), with the
+// credential CRED ("-": its own; else "uid:gid:g1,g2,..."), waits for it,
+// writes its exit into STATUSFILE (STATUSFILE.tmp, then a rename), and
+// ends the same way: exit with its code, or die of its signal.
+const WaitArg = "__proclet-wait-shim"
