@@ -39,7 +39,8 @@ func fleetRolloutStatus(ctx context.Context, f *fleet, name string, o statusOpti
 	}
 	last := ""
 	var prev []hostAnswer[hostRollout] // the last round all of which was asked before the timeout
-	for {
+	timedOut := func() error { return fleetTimedOut(stderr, name, o.timeout, prev) }
+	return pollProgress(ctx, o.interval, stdout, &last, timedOut, func(ctx context.Context) (string, bool, error) {
 		answers := fanOut(ctx, f, func(ctx context.Context, c *client.Client) (hostRollout, error) {
 			return hostRolloutOf(ctx, c, name, o)
 		})
@@ -47,28 +48,11 @@ func fleetRolloutStatus(ctx context.Context, f *fleet, name string, o statusOpti
 			if prev == nil {
 				prev = answers
 			}
-			return fleetTimedOut(stderr, name, o.timeout, prev)
+			return "", false, ctx.Err()
 		}
 		prev = answers
-		msg, done, err := fleetProgress(name, answers)
-		if err != nil {
-			return err
-		}
-		if msg != last {
-			fmt.Fprintln(stdout, msg)
-			last = msg
-		}
-		if done {
-			return nil
-		}
-		t := time.NewTimer(o.interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fleetTimedOut(stderr, name, o.timeout, answers)
-		case <-t.C:
-		}
-	}
+		return fleetProgress(name, answers)
+	})
 }
 
 // hostRolloutOf asks one daemon where app's rollout is.

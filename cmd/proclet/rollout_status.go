@@ -77,33 +77,45 @@ func rolloutStatus(ctx context.Context, c *client.Client, name string, o statusO
 	timedOut := func() error {
 		return fmt.Errorf("timed out after %s waiting for the rollout of app %q (%s)", o.timeout, name, last)
 	}
-	for {
+	return pollProgress(ctx, o.interval, stdout, &last, timedOut, func(ctx context.Context) (string, bool, error) {
 		app, err := c.App(ctx, name)
 		var insts []v1alpha1.Instance
 		if err == nil {
 			insts, err = c.Instances(ctx, name)
 		}
 		if err != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return timedOut()
-			}
-			return err
+			return "", false, err
 		}
 		msg, done, err := rolloutProgress(app, insts, o.revision)
 		if cmsg, ok := commitProgress(app, o.commit); !ok {
 			msg, done, err = cmsg, false, nil
 		}
+		return msg, done, err
+	})
+}
+
+// pollProgress calls look every interval until it says done or fails,
+// printing each new progress line once (*last is the one printed last).
+// When ctx's deadline passes (during a look, or between two) it returns
+// timedOut().
+func pollProgress(ctx context.Context, interval time.Duration, stdout io.Writer, last *string,
+	timedOut func() error, look func(context.Context) (msg string, done bool, err error)) error {
+	for {
+		msg, done, err := look(ctx)
 		if err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return timedOut()
+			}
 			return err
 		}
-		if msg != last {
+		if msg != *last {
 			fmt.Fprintln(stdout, msg)
-			last = msg
+			*last = msg
 		}
 		if done {
 			return nil
 		}
-		t := time.NewTimer(o.interval)
+		t := time.NewTimer(interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()

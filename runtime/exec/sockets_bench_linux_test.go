@@ -23,21 +23,7 @@ import (
 // runs it). Compare start-to-main-p50 of the two in one run: the median,
 // as a busy host's outliers swamp a mean.
 func BenchmarkStartSocketShim(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "proclet")
-	if out, err := exec.Command("go", "build", "-o", bin, "proclet.dev/proclet/cmd/proclet").CombinedOutput(); err != nil {
-		b.Fatalf("build proclet: %v\n%s", err, out)
-	}
-	old := shimPath
-	shimPath = bin
-	defer func() { shimPath = old }()
-	e, err := New(Options{StateDir: b.TempDir(), Log: slog.New(slog.DiscardHandler), Env: []string{"PATH=/usr/bin:/bin"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go e.Run(ctx)
-	defer e.StopAll(context.Background(), "BenchmarkCleanup")
+	e, ctx := shimBenchRuntime(b)
 	l, port := 0, int32(0)
 	for _, withSocket := range []bool{false, true} {
 		name := "plain"
@@ -103,4 +89,28 @@ func waitStamp(b *testing.B, path string) time.Time {
 		}
 		time.Sleep(200 * time.Microsecond) // polling the stamp: it holds the time, not when it was read
 	}
+}
+
+// shimBenchRuntime is a running Runtime whose shims are a freshly built
+// bin/proclet, as the daemon runs them; b's cleanup stops it all.
+func shimBenchRuntime(b *testing.B) (*Runtime, context.Context) {
+	bin := filepath.Join(b.TempDir(), "proclet")
+	if out, err := exec.Command("go", "build", "-o", bin, "proclet.dev/proclet/cmd/proclet").CombinedOutput(); err != nil {
+		b.Fatalf("build proclet: %v\n%s", err, out)
+	}
+	old := shimPath
+	shimPath = bin
+	e, err := New(Options{StateDir: b.TempDir(), Log: slog.New(slog.DiscardHandler), Env: []string{"PATH=/usr/bin:/bin"}})
+	if err != nil {
+		shimPath = old
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go e.Run(ctx)
+	b.Cleanup(func() {
+		e.StopAll(context.Background(), "BenchmarkCleanup")
+		cancel()
+		shimPath = old
+	})
+	return e, ctx
 }

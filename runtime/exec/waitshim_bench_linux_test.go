@@ -1,10 +1,7 @@
 package exec
 
 import (
-	"context"
-	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -23,21 +20,7 @@ import (
 // counts its pages the daemon would share): plain against RecordExit,
 // through a freshly built bin/proclet as the daemon runs it.
 func BenchmarkStartWaitShim(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "proclet")
-	if out, err := exec.Command("go", "build", "-o", bin, "proclet.dev/proclet/cmd/proclet").CombinedOutput(); err != nil {
-		b.Fatalf("build proclet: %v\n%s", err, out)
-	}
-	old := shimPath
-	shimPath = bin
-	defer func() { shimPath = old }()
-	e, err := New(Options{StateDir: b.TempDir(), Log: slog.New(slog.DiscardHandler), Env: []string{"PATH=/usr/bin:/bin"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go e.Run(ctx)
-	defer e.StopAll(context.Background(), "BenchmarkCleanup")
+	e, ctx := shimBenchRuntime(b)
 	l := 0
 	for _, record := range []bool{false, true} {
 		name := map[bool]string{false: "plain", true: "waitshim"}[record]
