@@ -16,6 +16,20 @@ func (a *App) DeepCopy() *App {
 	out.Metadata.Annotations = maps.Clone(a.Metadata.Annotations)
 	out.Spec = *a.Spec.DeepCopy()
 	out.Status = a.Status.deepCopy()
+	if a.Job != nil {
+		j := a.Job.DeepCopy()
+		out.Job = &j
+	}
+	if a.CronJob != nil {
+		c := *a.CronJob
+		c.Suspend = clonePtr(c.Suspend)
+		c.StartingDeadlineSeconds = clonePtr(c.StartingDeadlineSeconds)
+		c.SuccessfulJobsHistoryLimit = clonePtr(c.SuccessfulJobsHistoryLimit)
+		c.FailedJobsHistoryLimit = clonePtr(c.FailedJobsHistoryLimit)
+		c.JobTemplate.Metadata.Labels = maps.Clone(c.JobTemplate.Metadata.Labels)
+		c.JobTemplate.Spec = a.CronJob.JobTemplate.Spec.DeepCopy()
+		out.CronJob = &c
+	}
 	return &out
 }
 
@@ -27,6 +41,15 @@ func (s *AppSpec) DeepCopy() *AppSpec {
 	out := *s
 	out.Replicas = clonePtr(s.Replicas)
 	out.Command = slices.Clone(s.Command)
+	out.InitCommands = slices.Clone(s.InitCommands)
+	for i, c := range s.InitCommands {
+		out.InitCommands[i].Command = slices.Clone(c.Command)
+		out.InitCommands[i].Env = slices.Clone(c.Env)
+		for k := range c.Env {
+			out.InitCommands[i].Env[k].ValueFrom = clonePtr(c.Env[k].ValueFrom)
+		}
+		out.InitCommands[i].TimeoutSeconds = clonePtr(c.TimeoutSeconds)
+	}
 	out.Env = slices.Clone(s.Env)
 	for i := range out.Env {
 		out.Env[i].ValueFrom = clonePtr(s.Env[i].ValueFrom)
@@ -108,4 +131,18 @@ func clonePtr[T any](p *T) *T {
 	}
 	v := *p
 	return &v
+}
+
+// DeepCopy returns a copy of s that shares no memory with it (through
+// the process fields' AppSpec copy).
+func (s *JobSpec) DeepCopy() JobSpec {
+	out := *s
+	p := s.ProcessSpec()
+	c := p.DeepCopy()
+	out.Command, out.Env, out.EnvFrom, out.Resources, out.Logs = c.Command, c.Env, c.EnvFrom, c.Resources, c.Logs
+	out.NodeSelector, out.DependsOn, out.TerminationGracePeriodSeconds, out.RestartBackoff = c.NodeSelector, c.DependsOn, c.TerminationGracePeriodSeconds, c.RestartBackoff
+	out.Completions, out.Parallelism = clonePtr(s.Completions), clonePtr(s.Parallelism)
+	out.BackoffLimit, out.ActiveDeadlineSeconds = clonePtr(s.BackoffLimit), clonePtr(s.ActiveDeadlineSeconds)
+	out.TTLSecondsAfterFinished = clonePtr(s.TTLSecondsAfterFinished)
+	return out
 }

@@ -28,6 +28,11 @@ type App struct {
 	Spec AppSpec `json:"spec"`
 	// Status is the daemon's to report. In a file it is accepted and dropped.
 	Status *AppStatus `json:"status,omitempty" validate:"-"`
+
+	// Job and CronJob are set when the App carries an object of kind Job
+	// or CronJob (jobs.go): never read from a file of kind App.
+	Job     *JobSpec     `json:"-" validate:"-"`
+	CronJob *CronJobSpec `json:"-" validate:"-"`
 }
 
 // ObjectMeta is the Kubernetes-shaped metadata of an App.
@@ -59,6 +64,9 @@ type AppSpec struct {
 	// Command is the program and its arguments, run without a shell;
 	// $(VAR) references expand from env, PORT and PROCLET_* variables.
 	Command []string `json:"command" validate:"required,min=1,dive,nonul"`
+	// InitCommands are steps run to completion, in order, before each
+	// start of an instance's command (at most 16).
+	InitCommands []InitCommand `json:"initCommands,omitempty" validate:"dive"`
 	// WorkingDir is the instance's working directory (default: the
 	// manifest's folder; a relative path is relative to it).
 	WorkingDir string `json:"workingDir,omitempty" validate:"nonul"`
@@ -322,9 +330,9 @@ type Dependency struct {
 	// App is the name of the app depended on; an app not defined is
 	// waited for.
 	App string `json:"app" validate:"required,dns1123label"`
-	// Condition is what the app's instances must reach: Ready (default)
-	// or Started.
-	Condition DependencyCondition `json:"condition,omitempty" validate:"omitempty,oneof=Ready Started"`
+	// Condition is what it must reach: Ready (default) or Started for an
+	// app's instances, Complete for a job's current revision.
+	Condition DependencyCondition `json:"condition,omitempty" validate:"omitempty,oneof=Ready Started Complete"`
 }
 
 // DependencyCondition is what a dependency must reach.
@@ -334,4 +342,26 @@ type DependencyCondition string
 const (
 	DependencyReady   DependencyCondition = "Ready"
 	DependencyStarted DependencyCondition = "Started"
+	// DependencyComplete: the Job's current revision ran to completion.
+	DependencyComplete DependencyCondition = "Complete"
 )
+
+// InitCommand is a step run to completion before each start of an App's
+// instance, in order (Kubernetes' initContainers).
+type InitCommand struct {
+	// Name names the step (a DNS-1123 label, unique in the app): its logs
+	// are `proclet logs APP/INSTANCE --init NAME`.
+	Name string `json:"name" validate:"required,dns1123label"`
+	// Command is the program and its arguments, run without a shell;
+	// $(VAR) references expand as in the app's command.
+	Command []string `json:"command" validate:"required,min=1,dive,nonul"`
+	// Env are variables added to the instance's environment for this
+	// step, in order.
+	Env []EnvVar `json:"env,omitempty" validate:"dive"`
+	// WorkingDir is the step's working directory (default: the
+	// instance's).
+	WorkingDir string `json:"workingDir,omitempty" validate:"nonul"`
+	// TimeoutSeconds bounds the step (default: no bound); past it the
+	// step is killed and counts as failed.
+	TimeoutSeconds *int64 `json:"timeoutSeconds,omitempty" validate:"omitempty,min=1"`
+}
