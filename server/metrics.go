@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"hash/maphash"
 	"slices"
 	"sync"
@@ -27,6 +29,42 @@ type MetricsSources struct {
 	// proclet_probe_duration_seconds. A ProbeRecorder the runtime records
 	// into.
 	Probes ProbeStatsReader
+	// Jobs is proclet_job_* and proclet_cronjob_*. The reconciler; nil:
+	// no job series.
+	Jobs JobStatsReader
+}
+
+// JobStats are the runs of one Job or CronJob so far (since the daemon
+// started, except LastSuccess, which is kept across restarts).
+type JobStats struct {
+	Job  string // the Job's or CronJob's name
+	Kind string // "Job" or "CronJob"
+	// Runs counts the finished runs by result: "succeeded" or "failed".
+	Succeeded, Failed uint64
+	// DurationSum is the total time the finished runs took, in seconds;
+	// DurationCount how many; Buckets the cumulative counts of runs that
+	// took at most each of JobDurationBuckets (same length, same order).
+	DurationSum   float64
+	DurationCount uint64
+	Buckets       []uint64
+	// LastSuccess is when a run last completed; zero: never.
+	LastSuccess time.Time
+	// NextSchedule is a CronJob's next slot; zero: none (suspended, or a
+	// Job).
+	NextSchedule time.Time
+	// Missed counts a CronJob's slots not run.
+	Missed uint64
+}
+
+// JobDurationBuckets are the upper bounds, in seconds, of
+// proclet_job_duration_seconds.
+var JobDurationBuckets = []float64{1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400}
+
+// JobStatsReader is the job metrics' source (MetricsSources.Jobs).
+type JobStatsReader interface {
+	// JobStats calls fn with the stats of every Job and CronJob, sorted by
+	// name. fn is quick and does not call the reader.
+	JobStats(fn func(JobStats))
 }
 
 // ProbeStats are the probe runs of one probe of one app so far.

@@ -8,6 +8,7 @@ import "proclet.dev/proclet/apis/v1alpha1"
 // type assertion: a reader without it does not compile as a StatusReader.
 type StatusReader interface {
 	SharedReader
+	JobReader
 	// Apps returns every app with its status, sorted by name.
 	Apps() []v1alpha1.App
 	// App returns one app; false when there is no such app.
@@ -32,4 +33,19 @@ type StatusReader interface {
 	// than buffer events behind (a slow client is dropped). Object is a
 	// v1alpha1.App or a v1alpha1.Instance.
 	Watch(buffer int) (events <-chan v1alpha1.WatchEvent, cancel func())
+}
+
+// JobReader is what the server reads of Jobs and CronJobs (StatusReader
+// includes it). Apps and App never return them: those are of kind App
+// only. Their instances (named NAME-RUN-INDEX) are listed by Instances
+// under the job's name.
+type JobReader interface {
+	// Jobs returns every Job with its status, sorted by name.
+	Jobs() []v1alpha1.Job
+	// Job returns one Job; false when there is no such Job.
+	Job(name string) (v1alpha1.Job, bool)
+	// CronJobs returns every CronJob with its status, sorted by name.
+	CronJobs() []v1alpha1.CronJob
+	// CronJob returns one CronJob; false when there is no such CronJob.
+	CronJob(name string) (v1alpha1.CronJob, bool)
 }

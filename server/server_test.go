@@ -97,6 +97,11 @@ func (f *fakeStatus) Manifests() []v1alpha1.FileStatus { return slices.Clone(f.f
 
 func (f *fakeStatus) SourceError() string { return f.sourceErr }
 
+func (f *fakeStatus) Jobs() []v1alpha1.Job                    { return nil }
+func (f *fakeStatus) Job(string) (v1alpha1.Job, bool)         { return v1alpha1.Job{}, false }
+func (f *fakeStatus) CronJobs() []v1alpha1.CronJob            { return nil }
+func (f *fakeStatus) CronJob(string) (v1alpha1.CronJob, bool) { return v1alpha1.CronJob{}, false }
+
 // Watch behaves like the reconciler's: ADDED for what exists, then what
 // publish sends; a full subscriber is dropped.
 func (f *fakeStatus) Watch(buffer int) (<-chan v1alpha1.WatchEvent, func()) {
