@@ -110,6 +110,10 @@ type State struct {
 	Usage Usage
 	// Probe is what the instance's probes say.
 	Probe ProbeStatus
+	// Init is the instance's progress through its init steps
+	// (spec.initCommands); zero without any. While a step runs, Probe
+	// is neither Started nor Ready and no probe runs.
+	Init InitProgress
 	// LogError is the error writing the instance's output to its log files
 	// (a full disk), while writes fail; "" otherwise. The output is
 	// dropped meanwhile and the instance keeps running.

@@ -271,6 +271,7 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 		e.ports.Hold(s.UID, s.App, s.Ordinal, s.Ports)
 	}
 	e.adoptSockets(s.UID, s.App, a.pid, s.Spec, a.listenFDs)
+	e.beginInit(h) // where its init steps are (init_linux.go)
 	if s.Spec != nil {
 		e.startProbes(h) // from a.probe: see resumeProbes
 	} else {
@@ -284,6 +285,7 @@ func (e *Runtime) adoptProcess(a adoptee) error {
 	h.exit.start(e.outputs, func() { e.waitAdopted(h) })
 	e.startReader(h.output[0])
 	e.startReader(h.output[1])
+	e.watchInit(h)
 	return nil
 }
 
@@ -339,6 +341,7 @@ func (e *Runtime) addExited(s runtime.StartSpec, pid int, startedAt time.Time, p
 			},
 		},
 	}
+	*h.live.state.Exit = e.initExit(h, exit) // a failed init step (init_linux.go)
 	close(h.done)
 	for i := range h.output {
 		h.output[i] = &reader{f: closedFile(), done: make(chan struct{})}
@@ -385,7 +388,7 @@ func (e *Runtime) removeStrayExitRecords() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, ent := range entries {
-		uid := strings.TrimSuffix(strings.TrimSuffix(ent.Name(), ".tmp"), ".json")
+		uid := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(ent.Name(), ".tmp"), ".json"), ".init")
 		if _, ok := e.handles[uid]; !ok {
 			os.Remove(filepath.Join(exitsDir(e.runDir), ent.Name()))
 		}

@@ -233,6 +233,9 @@ type handleLive struct {
 	reaped     bool       // the waiter claimed the exited leader: no more group signals
 	hook       *pidWaiter // the preStop hook running, if any
 	finished   bool       // exit recorded, output drained
+	// deferredProbes begins probing once the init steps are done
+	// (init_watch_linux.go); nil: none kept.
+	deferredProbes func()
 	// limit is sampledLimitLocked's answer once limitKnown: each pass
 	// asks it of every instance, and a quantity is parsed only once.
 	limit      int64
@@ -361,6 +364,7 @@ func (e *Runtime) Release(uid string) {
 	e.mu.Unlock()
 	if released {
 		e.removeExitRecord(uid)
+		e.removeInitProgress(uid)
 		e.ports.Release(uid) // frees its ports, writes ports.json
 		e.store.markDirty()
 	}

@@ -150,7 +150,8 @@ func (e *Runtime) removeExitRecord(uid string) {
 func shimChild(pid int) int {
 	p := "/proc/" + strconv.Itoa(pid)
 	argv, err := os.ReadFile(p + "/cmdline")
-	if err != nil || !bytes.HasPrefix(argv[bytes.IndexByte(argv, 0)+1:], []byte(shim.WaitArg+"\x00")) {
+	rest := argv[bytes.IndexByte(argv, 0)+1:]
+	if err != nil || !bytes.HasPrefix(rest, []byte(shim.WaitArg+"\x00")) && !bytes.HasPrefix(rest, []byte(shim.InitArg+"\x00")) {
 		return 0
 	}
 	kids, err := os.ReadFile(p + "/task/" + strconv.Itoa(pid) + "/children")

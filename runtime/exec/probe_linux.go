@@ -21,6 +21,7 @@ func (e *Runtime) startProbes(h *handle) {
 	spec := h.spec.Spec
 	h.live.state.Probe = runtime.InitialProbeStatus(spec, h.live.state.StartedAt)
 	if spec.StartupProbe == nil && spec.ReadinessProbe == nil && spec.LivenessProbe == nil {
+		e.deferProbes(h, nil, nil, nil, nil) // ready once the init steps are done
 		return
 	}
 	// Never the Start request's context: probing lives as long as the
@@ -58,6 +59,9 @@ func (e *Runtime) startProbes(h *handle) {
 	n := e.notifyProbes(h, w)
 	if p := spec.LivenessProbe; p != nil && w.Liveness == nil {
 		w.Liveness = probe.NewLoop(probe.Liveness, p, e.probeRunner(h, probe.Liveness, p))
+	}
+	if e.deferProbes(h, w, n, ctx, cancel) { // init steps first (init_watch_linux.go)
+		return
 	}
 	// Adopted: go on from the recorded status (adopt_linux.go).
 	h.resumeProbes(w)

@@ -89,14 +89,24 @@ func (e *Runtime) start(ctx context.Context, s runtime.StartSpec) (runtime.State
 		return runtime.State{}, err
 	}
 	withSockets(l, s.Spec.Sockets, files)
-	if s.RecordExit {
+	var initSpec *os.File // the init runner's spec (init_linux.go)
+	if hasInit(s) {
+		if initSpec, err = e.withInitRunner(l, s); err != nil {
+			e.ports.Release(s.UID)
+			return runtime.State{}, err
+		}
+	} else if s.RecordExit {
 		e.withWaitShim(l, s.UID)
 	}
 	h, err := e.spawn(s, l)
+	if initSpec != nil {
+		initSpec.Close()
+	}
 	if err != nil {
 		e.ports.Release(s.UID)
 		return runtime.State{}, err
 	}
+	e.beginInit(h)
 	e.startProbes(h)
 	h.startTicks = procfs.StartTicks(h.pid) // its identity for the next daemon (adopt_linux.go)
 	e.mu.Lock()
@@ -108,6 +118,7 @@ func (e *Runtime) start(ctx context.Context, s runtime.StartSpec) (runtime.State
 	h.exit.start(e.outputs, func() { e.wait(h) })
 	e.startReader(h.output[0])
 	e.startReader(h.output[1])
+	e.watchInit(h)
 	e.log.Debug("started", "app", s.App, "instance", s.Instance, "pid", h.pid, "uid", s.UID)
 	return st, nil
 }

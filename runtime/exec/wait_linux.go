@@ -229,6 +229,7 @@ func (e *Runtime) markGone(h *handle) {
 // daemon asked for one; then it tells the reconciler. It returns the exit
 // as recorded.
 func (e *Runtime) recordExit(h *handle, exit v1alpha1.ExitStatus) v1alpha1.ExitStatus {
+	exit = e.initExit(h, exit) // a failed init step (init_linux.go)
 	if h.cgroup.Exited() {
 		exit.Reason = runtime.ReasonOOMKilled
 	}

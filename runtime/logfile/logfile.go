@@ -27,6 +27,13 @@ func Path(stateDir, app, instance, stream string) string {
 	return filepath.Join(stateDir, "logs", app, instance+"."+stream+".log")
 }
 
+// InitPath is where the stream of an instance's init step (named step)
+// is written: <stateDir>/logs/<app>/<instance>.init.<step>.<stream>.log,
+// rotated as the instance's files (the init runner writes it).
+func InitPath(stateDir, app, instance, step, stream string) string {
+	return filepath.Join(stateDir, "logs", app, instance+".init."+step+"."+stream+".log")
+}
+
 // File appends lines to one log file and rotates it by size. It is
 // shared by every handle that writes the same path (an instance restarted
 // while its predecessor still drains), so rotation happens in one place.

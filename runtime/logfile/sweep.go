@@ -93,13 +93,15 @@ func complete(entries []os.DirEntry, inst string, names []string) bool {
 }
 
 // logInstance is the instance whose log file name is
-// <instance>.<stdout|stderr>.log[.N].
+// <instance>.<stdout|stderr>.log[.N], or one of its init steps',
+// <instance>.init.<step>.<stdout|stderr>.log[.N].
 func logInstance(name string) (string, bool) {
 	for _, stream := range []string{".stdout.log", ".stderr.log"} {
 		if i := strings.Index(name, stream); i > 0 {
 			rest := name[i+len(stream):]
 			if rest == "" || rest[0] == '.' && len(rest) > 1 && strings.Trim(rest[1:], "0123456789") == "" {
-				return name[:i], true
+				inst, _, _ := strings.Cut(name[:i], ".init.")
+				return inst, inst != ""
 			}
 		}
 	}

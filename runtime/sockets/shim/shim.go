@@ -10,6 +10,9 @@ func init() {
 	if len(argv) >= 2 && argv[1] == WaitArg {
 		waitMain(argv)
 	}
+	if len(argv) >= 2 && argv[1] == InitArg {
+		initMain(argv)
+	}
 	if len(argv) < 4 || argv[1] != Arg {
 		return
 	}
@@ -84,3 +87,13 @@ func itoa(n int) string {
 // writes its exit into STATUSFILE (STATUSFILE.tmp, then a rename), and
 // ends the same way: exit with its code, or die of its signal.
 const WaitArg = "__proclet-wait-shim"
+
+// InitArg is argv[1] of the init runner, the waiting shim's init mode
+// (instances with spec.initCommands):
+//
+//	proclet InitArg FD
+//
+// FD holds the runner's spec (see initSpec); it runs the steps, each to
+// its end, records its progress, then execs the command or waits for it
+// as the waiting shim does. See "Init steps" in runtime/exec.
+const InitArg = "__proclet-init-shim"

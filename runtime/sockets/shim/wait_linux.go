@@ -26,7 +26,12 @@ func waitMain(argv []string) {
 	if len(argv) < 6 {
 		fail("waiting shim: too few arguments", 127)
 	}
-	status, cred, path, args := argv[2], argv[3], argv[4], argv[5:]
+	runWaited(argv[2], argv[3], argv[4], argv[5:])
+}
+
+// runWaited runs path as the waiting shim's child, records its exit into
+// status ("": nowhere) and ends the same way; it never returns.
+func runWaited(status, cred, path string, args []string) {
 	for _, s := range ignored {
 		setDisposition(s, 1) // SIG_IGN
 	}
@@ -129,6 +134,9 @@ func parseCred(s string) (*syscall.Credential, bool) {
 // {"pid":P,"code":C,"signal":S,"at":UNIXNANOS}, P the shim's own PID
 // (the one the daemon tracks). Failing, it tells stderr.
 func writeStatus(path string, code, sig int) {
+	if path == "" {
+		return
+	}
 	var tv syscall.Timeval
 	syscall.Gettimeofday(&tv)
 	at := int(tv.Sec)*1000000000 + int(tv.Usec)*1000
