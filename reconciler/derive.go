@@ -161,6 +161,8 @@ func runningInstance(o runtime.State) v1alpha1.Instance {
 	switch {
 	case o.Stopping:
 		inst.Phase = v1alpha1.PhaseTerminating
+	case setInitPhase(&inst, o): // initphase.go
+		return inst
 	case !o.Probe.Started:
 		inst.Phase, inst.Reason = v1alpha1.PhaseStarting, "StartupProbePending"
 	}
@@ -193,12 +195,11 @@ func pendingInstance(in statusInput, app string, o int, sl slot) v1alpha1.Instan
 	case atRev && sl.Done && sl.LastExit != nil && killedBySupervisor(sl.LastExit.Reason):
 		inst.Phase, inst.Reason = v1alpha1.PhaseFailed, sl.LastExit.Reason
 	case atRev && sl.Done:
-		inst.Phase, inst.Reason = v1alpha1.PhaseFailed, "Error"
+		inst.Phase, inst.Reason = v1alpha1.PhaseFailed, doneFailedReason(sl.LastExit)
 	case atRev && sl.NextStartAt.After(in.now):
-		inst.Reason = "CrashLoopBackOff"
 		next := sl.NextStartAt
 		inst.NextStartAt = &next
-		inst.Message = fmt.Sprintf("back-off restarting failed instance, next start at %s", next.Format(time.RFC3339))
+		inst.Reason, inst.Message = backOffReason(sl.LastExit, next.Format(time.RFC3339)) // initphase.go
 	}
 	return inst
 }

@@ -228,6 +228,9 @@ func killedBySupervisor(reason string) bool {
 }
 
 func exitMessage(s runtime.State) string {
+	if m := initExitMessage(s); m != "" { // initphase.go
+		return m
+	}
 	if s.Exit.Signal != "" {
 		return fmt.Sprintf("pid %d killed by %s (%s)", s.PID, s.Exit.Signal, s.Exit.Reason)
 	}

@@ -42,6 +42,7 @@ type Fake struct {
 	stopped map[string]string         // uid -> the reason of the Stop under way
 	calls   []Call
 	nextPID int
+	inits   map[string]*v1alpha1.AppSpec // uid -> the spec of an instance with init steps (init.go)
 }
 
 var _ runtime.Interface = (*Fake)(nil)
@@ -83,6 +84,7 @@ func (f *Fake) Start(_ context.Context, spec runtime.StartSpec) (runtime.State, 
 		Revision: spec.Revision, PID: f.nextPID, StartedAt: now, Ports: maps.Clone(ports),
 		Probe: runtime.InitialProbeStatus(spec.Spec, now)}
 	f.procs[spec.UID] = s
+	f.beginInitLocked(s, spec)
 	f.calls = append(f.calls, Call{Op: "Start", Instance: spec.Instance, UID: spec.UID, Revision: spec.Revision})
 	return *s, nil
 }
