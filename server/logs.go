@@ -21,7 +21,8 @@ type logQuery struct {
 	stream   string // stdout or stderr
 	tail     int    // lines from the end; -1: everything
 	follow   bool
-	previous bool // the previous run's lines instead of the whole log
+	previous bool   // the previous run's lines instead of the whole log
+	init     string // an init step's log instead of the instance's ("": the instance's)
 	view     logView
 }
 
@@ -48,6 +49,12 @@ func parseLogQuery(r *http.Request, now time.Time) (logQuery, error) {
 				return q, badRequest("%s %q is neither true nor false", name, s)
 			}
 		}
+	}
+	if s := v.Get("init"); s != "" {
+		if !logName.MatchString(s) || len(s) > 63 {
+			return q, badRequest("init %q is not the name of an init step (a DNS-1123 label)", s)
+		}
+		q.init = s
 	}
 	switch s := v.Get("format"); s {
 	case "", "text":
@@ -109,6 +116,12 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	}
 	defer slots.release()
 	path := s.logPath(app, inst, q.stream)
+	if q.init != "" {
+		if path, err = s.initLogPath(app, inst, q.init, q.stream); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	segs, err := openSegments(path)
 	if errors.Is(err, boundedfile.ErrNotRegular) {
 		s.log.Warn("a log file is not a regular file; not read", "app", app, "instance", inst, "err", err)
@@ -154,6 +167,17 @@ func (s *Server) logKnown(app, inst, stream string) error {
 		return notFound("app %q not found, and it has no %s log kept", app, stream)
 	}
 	return notFound("instance %q of app %q not found, and it has no %s log kept", inst, app, stream)
+}
+
+// initLogPath is the stream's log of the init step of app/inst (see
+// runtime/logfile.InitPath: the instance's name, ".init.", the step's);
+// an error when the step never wrote one.
+func (s *Server) initLogPath(app, inst, step, stream string) (string, error) {
+	path := s.logPath(app, inst+".init."+step, stream)
+	if path == "" || !logExists(path) {
+		return "", notFound("instance %q of app %q has no %s log of an init step %q", inst, app, stream, step)
+	}
+	return path, nil
 }
 
 // logName is what app and instance names are made of (DNS-1123 labels):

@@ -53,6 +53,9 @@ alone (workers-1) is that instance. -f follows until Ctrl-C (exit 0).`,
   # the run before the last restart (after a crash)
   proclet logs web/web-0 --previous
 
+  # what the init step "migrate" printed before the command started
+  proclet logs web/web-0 --init migrate
+
   # JSON lines for a log shipper
   proclet logs web -f -o json
 
@@ -70,6 +73,7 @@ alone (workers-1) is that instance. -f follows until Ctrl-C (exit 0).`,
 	cmd.Flags().BoolVarP(&o.query.previous, "previous", "p", false, "show the previous run of the instance (the one before its last start)")
 	cmd.Flags().BoolVar(&o.query.timestamps, "timestamps", false, "prefix each line with the time the daemon read it, and show each run's start")
 	cmd.Flags().StringVarP(&o.query.output, "output", "o", "", "output format: json (JSON lines: time, stream, instance, line)")
+	cmd.Flags().StringVar(&o.query.init, "init", "", "show the output of the init step NAME (spec.initCommands) instead of the command's")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := o.query.check(); err != nil {
 			return err

@@ -10,12 +10,13 @@ import (
 )
 
 // logsQueryFlags are the flags of `proclet logs` that choose and show
-// lines: --since, --previous, --timestamps, -o json.
+// lines: --since, --previous, --timestamps, -o json, --init.
 type logsQueryFlags struct {
 	since      string
 	previous   bool
 	timestamps bool
 	output     string
+	init       string // --init: an init step's output
 }
 
 // check refuses an output format other than json.
@@ -29,7 +30,8 @@ func (q *logsQueryFlags) check() error {
 // openLog opens the log of one instance as the options ask.
 func openLog(ctx context.Context, c *client.Client, o logsOptions, instance string) (io.ReadCloser, error) {
 	return c.LogsQuery(ctx, o.app, instance, client.LogQuery{Stream: o.stream, Tail: o.tail, Follow: o.follow,
-		Previous: o.query.previous, Timestamps: o.query.timestamps, Since: o.query.since, JSON: o.query.output == "json"})
+		Previous: o.query.previous, Timestamps: o.query.timestamps, Since: o.query.since, JSON: o.query.output == "json",
+		Init: o.query.init})
 }
 
 // linePrefix is what each line of an instance gets when several are

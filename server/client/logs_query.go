@@ -16,6 +16,7 @@ type LogQuery struct {
 	Timestamps bool   // each line prefixed with the time it was read
 	Since      string // a duration back from now (10m) or an RFC 3339 time; "": all
 	JSON       bool   // JSON lines: time, stream, instance, line
+	Init       string // the output of this init step instead of the command's; "": the command's
 }
 
 // LogsQuery opens the output of one instance as q asks; the caller must
@@ -38,6 +39,9 @@ func (c *Client) LogsQuery(ctx context.Context, app, instance string, q LogQuery
 	}
 	if q.JSON {
 		v.Set("format", "json")
+	}
+	if q.Init != "" {
+		v.Set("init", q.Init)
 	}
 	resp, err := c.do(ctx, "/api/v1/apps/"+url.PathEscape(app)+"/instances/"+url.PathEscape(instance)+"/logs", v)
 	if err != nil {
