@@ -301,6 +301,13 @@
 // The shim costs ~1 MiB of private memory while it waits and some
 // milliseconds per start (docs/performance.md).
 //
+// # Init steps
+//
+// An instance with spec.initCommands starts as the init runner, which
+// runs the steps and then execs or waits for the command; State.Init
+// follows it, probes wait for the command, and a daemon restart
+// adopts it mid-step. See init_linux.go.
+//
 // # Probes
 //
 // Start sets State.Probe (InitialProbeStatus: Started without a startup

@@ -1,8 +1,30 @@
 package exec
 
-// This file holds the daemon's side of init steps (see "Init steps" in
-// init_doc.go): the init runner's spec, the progress it records, and
-// what the Runtime reports of it.
+// This file holds the daemon's side of init steps (spec.initCommands).
+//
+// An instance with init steps starts as the init runner
+// (runtime/sockets/shim, shim.InitArg: the waiting shim's init mode),
+// one long-lived process in the instance's session and group. Start
+// hands it its spec through a memfd (argv and the run dir never see the
+// steps' environment) and returns once it is exec'd: it does not wait for
+// the steps. The runner runs each step as its child, in the instance's
+// group (a stop's signal reaches it; at its timeoutSeconds it is
+// SIGKILLed), its output through pipes into the step's log files
+// (logfile.InitPath, CRI lines, rotated as the instance's) which it
+// writes itself, and records its progress in <run dir>/exits/<uid>.init.json
+// (initRecord: before each step, after a failure, before the command).
+// Then it execs the command (no exit record and no user switch: the
+// instance's PID becomes the command's), or runs it as its child and
+// records its exit as the waiting shim does.
+//
+// The Runtime reads the progress file every initPollInterval while a
+// step runs (watchInit) into State.Init, with an Event at each change;
+// probing (startProbes) is deferred until the command runs, the
+// instance neither started nor ready until then. A failed step makes
+// the exit InitFailed, with the step's code or signal (initExit). A
+// daemon that adopts the runner (its PID, start time and marker are the
+// instance's) reads the same file and goes on: no step runs twice, the
+// command starts once. The file is removed on Release.
 
 import (
 	"bytes"

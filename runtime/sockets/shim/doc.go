@@ -7,7 +7,9 @@
 // started as a shim. As the sockets shim (argv[1] is sockets.ShimArg) it
 // sets LISTEN_PID to its own PID and execs the command; as the waiting
 // shim it runs the command as its child, writes its exit into a file and
-// ends the same way. Either way the process never reaches main.
+// ends the same way; as the init runner (InitArg) it runs an instance's
+// init steps, then execs or waits for the command. Either way the process
+// never reaches main.
 //
 // It works in init and imports only syscall so that the shim skips the
 // initialisation of everything else the daemon links (a validator, YAML,
