@@ -149,5 +149,5 @@ func Restarts(in *v1alpha1.Instance, now time.Time) string {
 // running reports whether the instance has a process to measure.
 func running(in *v1alpha1.Instance) bool {
 	return in.PID > 0 && (in.Phase == v1alpha1.PhaseRunning || in.Phase == v1alpha1.PhaseStarting ||
-		in.Phase == v1alpha1.PhaseTerminating)
+		in.Phase == v1alpha1.PhaseTerminating || strings.HasPrefix(string(in.Phase), "Init:"))
 }
