@@ -21,12 +21,14 @@ func TestInit_HostileProgress(t *testing.T) {
 	target := filepath.Join(t.TempDir(), "target")
 	os.WriteFile(target, []byte(good), 0o600)
 	for name, write := range map[string]func() error{
-		"link":         func() error { return os.Symlink(target, path) },
-		"too big":      func() error { return os.WriteFile(path, []byte(good+strings.Repeat(" ", 600)), 0o600) },
-		"other pid":    func() error { return os.WriteFile(path, []byte(strings.Replace(good, "4242", "4243", 1)), 0o600) },
-		"out of range": func() error { return os.WriteFile(path, []byte(strings.Replace(good, `"step":1`, `"step":3`, 1)), 0o600) },
-		"garbage":      func() error { return os.WriteFile(path, []byte("{{{"), 0o600) },
-		"a folder":     func() error { return os.Mkdir(path, 0o700) },
+		"link":      func() error { return os.Symlink(target, path) },
+		"too big":   func() error { return os.WriteFile(path, []byte(good+strings.Repeat(" ", 600)), 0o600) },
+		"other pid": func() error { return os.WriteFile(path, []byte(strings.Replace(good, "4242", "4243", 1)), 0o600) },
+		"out of range": func() error {
+			return os.WriteFile(path, []byte(strings.Replace(good, `"step":1`, `"step":3`, 1)), 0o600)
+		},
+		"garbage":  func() error { return os.WriteFile(path, []byte("{{{"), 0o600) },
+		"a folder": func() error { return os.Mkdir(path, 0o700) },
 	} {
 		os.RemoveAll(path)
 		if err := write(); err != nil {
