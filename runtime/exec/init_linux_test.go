@@ -221,3 +221,25 @@ func TestInit_BadStep(t *testing.T) {
 		t.Fatal("a handle was kept")
 	}
 }
+
+// TestInit_ProbesWaitForTheCommand: a readiness probe does not run while
+// a step does (the instance is neither started nor ready; the step
+// fails if the probe ran during its 1.2 s, a probe being due at once);
+// it runs once the command does, which then becomes ready.
+func TestInit_ProbesWaitForTheCommand(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	s := withSteps(h.spec("/bin/sh", "-c", "exec sleep 60"), shStep("wait", "echo running; sleep 1.2; if [ -e probed ]; then exit 9; fi"))
+	s.Spec.ReadinessProbe = &v1alpha1.Probe{ProbeHandler: v1alpha1.ProbeHandler{
+		Exec: &v1alpha1.ExecAction{Command: []string{"/bin/sh", "-c", "echo x >> probed"}}}, PeriodSeconds: 1}
+	h.start(s)
+	waitFor(t, 5*time.Second, "step running", func() bool { return h.initLog(s, "wait", "stdout") == "running\n" })
+	if st, _ := h.find(s.UID); st.Probe.Ready || st.Probe.Started {
+		t.Fatalf("during the step: probe %+v", st.Probe)
+	}
+	var st runtime.State
+	waitFor(t, 10*time.Second, "ready or exited", func() bool { st, _ = h.find(s.UID); return st.Probe.Ready || st.Exit != nil })
+	if st.Exit != nil || readFile(t, filepath.Join(h.dir, "probed")) == "" {
+		t.Fatalf("exit %+v (the probe ran during the step), probed %q", st.Exit, readFile(t, filepath.Join(h.dir, "probed")))
+	}
+}
