@@ -69,11 +69,12 @@ func byAppAndName(a, b *v1alpha1.Instance) int {
 // registry sorts them into (label values compared as strings), label
 // pairs sorted by name.
 func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
-	apps := c.src.State.SharedApps()
+	apps := slices.DeleteFunc(c.src.State.SharedApps(), func(a *v1alpha1.App) bool { return !a.IsApp() })
 	slices.SortStableFunc(apps, func(a, b *v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
 	insts := c.readInstances()
 	stats := c.probeStats()
 	al.exits = c.readExits(al.exits[:0])
+	al.jobs = c.readJobStats(al.jobs[:0])
 
 	// Replicas: the instances in the exposition's order. A rollout's old
 	// and new process of one name are two (their revision label differs);
@@ -103,8 +104,9 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 		nProbes += len(p)
 	}
 	nApps, nReplicas := len(apps), len(al.groups)
-	al.size(5*nApps+4*nReplicas, 2*nReplicas+2*nProbes+len(al.exits), nProbes, len(c.bounds),
-		nApps+3*nReplicas+8*nProbes+2*len(al.exits))
+	nJobs := len(al.jobs)
+	al.size(5*nApps+4*nReplicas+2*nJobs, 2*nReplicas+2*nProbes+len(al.exits)+3*nJobs, nProbes+nJobs, max(len(c.bounds), len(c.jobBounds)),
+		nApps+3*nReplicas+8*nProbes+2*len(al.exits)+8*nJobs)
 	fams := al.families(c)
 	add := func(f int, m *dto.Metric) { fams[f].Metric = append(fams[f].Metric, m) }
 
@@ -113,6 +115,7 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 		add(famExits, al.counter(al.labels(&c.lApp, &e.app, &c.lReason, &e.reason), float64(e.n)))
 	}
 	c.instanceMetrics(al, add)
+	c.jobMetrics(al, add)
 	groups := al.groups
 	for i, a := range apps {
 		name := &a.Metadata.Name
