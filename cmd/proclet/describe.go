@@ -75,6 +75,9 @@ func describeArgs(_ *cobra.Command, args []string) error {
 func describe(ctx context.Context, c *client.Client, name string, stdout io.Writer) error {
 	app, err := c.App(ctx, name)
 	if client.IsNotFound(err) {
+		if kind := jobKindOf(ctx, c, name); kind != "" { // names are unique across kinds
+			return describeJob(ctx, c, kind, name, stdout)
+		}
 		return notRunning(ctx, c, name, err)
 	}
 	if err != nil {

@@ -45,3 +45,15 @@ func describeJob(ctx context.Context, c *client.Client, kind, name string, stdou
 	}
 	return client.DescribeJob(stdout, d, time.Now())
 }
+
+// jobKindOf is KindJob or KindCronJob when the daemon has a Job or a
+// CronJob called name, else "" (an older daemon without them included).
+func jobKindOf(ctx context.Context, c *client.Client, name string) string {
+	if _, err := c.Job(ctx, name); err == nil {
+		return v1alpha1.KindJob
+	}
+	if _, err := c.CronJob(ctx, name); err == nil {
+		return v1alpha1.KindCronJob
+	}
+	return ""
+}

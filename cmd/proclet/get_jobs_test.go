@@ -157,6 +157,10 @@ func TestDescribeJobs(t *testing.T) {
 			t.Errorf("describe cronjob lacks %q:\n%s", want, out)
 		}
 	}
+	// describe NAME finds a Job or CronJob of that name too.
+	if code, out, _ := cliRun("describe", "report", "--server", url); code != 0 || !strings.Contains(out, "Schedule:         */5 * * * *\n") {
+		t.Errorf("describe report: code %d\n%s", code, out)
+	}
 	code, _, errOut = cliRun("describe", "job", "report", "--server", url)
 	if code != 1 || errOut != "proclet describe: job \"report\" not found\n" {
 		t.Errorf("describe job report: code %d, stderr %q", code, errOut)
