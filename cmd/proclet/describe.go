@@ -25,7 +25,8 @@ conditions, its instances and its last 20 events, newest first. An app the
 daemon does not run but whose manifest is broken is reported with the file's
 problem. describe job NAME shows a Job the same way, with its current run's
 status and the runs kept (their results, processes and messages); describe
-cronjob NAME a CronJob: its schedule, last and next runs, job template and runs.`,
+cronjob NAME a CronJob: its schedule, last and next runs, job template and runs.
+describe NAME describes the Job or CronJob of that name when no app has it.`,
 		Example: `  proclet describe web
   proclet describe job migrate
   proclet describe cronjob report

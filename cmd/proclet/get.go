@@ -57,8 +57,8 @@ Unreadable, PortConflict, with FILE:LINE: FIELD: MESSAGE), or the recent
 events, oldest first. -o wide adds columns; -o json|yaml prints the API's
 objects; -o name prints KIND/NAME. -w prints a new row each time an app,
 an instance, a job or a cronjob changes, until Ctrl-C. A job's processes are
-instances named JOB-RUN-INDEX: get instances JOB lists them. --servers asks many daemons at once and
-prints one table with a NODE column (docs/fleet.md).`,
+instances named JOB-RUN-INDEX: get instances JOB lists them. --servers asks
+many daemons at once and prints one table with a NODE column (docs/fleet.md).`,
 		Example: `  proclet get apps
   proclet get apps web -o yaml
   proclet get instances workers -o wide
