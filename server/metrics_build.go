@@ -76,25 +76,7 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 	al.exits = c.readExits(al.exits[:0])
 	al.jobs = c.readJobStats(al.jobs[:0])
 
-	// Replicas: the instances in the exposition's order. A rollout's old
-	// and new process of one name are two (their revision label differs);
-	// only two of one name and one revision, if ever, are merged.
-	al.byName = al.byName[:0]
-	for i := range insts {
-		al.byName = append(al.byName, &insts[i])
-	}
-	if !slices.IsSortedFunc(al.byName, byAppAndName) {
-		slices.SortStableFunc(al.byName, byAppAndName)
-	}
-	al.groups = al.groups[:0]
-	for i, byName := 0, al.byName; i < len(byName); {
-		j := i + 1
-		for j < len(byName) && byAppAndName(byName[i], byName[j]) == 0 {
-			j++
-		}
-		al.groups = append(al.groups, byName[i:j:j])
-		i = j
-	}
+	al.groupReplicas(insts)
 
 	al.probes = al.probes[:0]
 	nProbes := 0
@@ -148,6 +130,29 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 		}
 	}
 	return fams
+}
+
+// groupReplicas sets al.groups: the instances in the exposition's order,
+// grouped by replica. A rollout's old and new process of one name are two
+// (their revision label differs); only two of one name and one revision,
+// if ever, are merged.
+func (al *metricAlloc) groupReplicas(insts []v1alpha1.Instance) {
+	al.byName = al.byName[:0]
+	for i := range insts {
+		al.byName = append(al.byName, &insts[i])
+	}
+	if !slices.IsSortedFunc(al.byName, byAppAndName) {
+		slices.SortStableFunc(al.byName, byAppAndName)
+	}
+	al.groups = al.groups[:0]
+	for i, byName := 0, al.byName; i < len(byName); {
+		j := i + 1
+		for j < len(byName) && byAppAndName(byName[i], byName[j]) == 0 {
+			j++
+		}
+		al.groups = append(al.groups, byName[i:j:j])
+		i = j
+	}
 }
 
 // instanceMetrics adds the series of every replica (al.groups).
