@@ -117,3 +117,19 @@ func TestCollector_NoJobSource(t *testing.T) {
 
 func itoa(n int) string     { return strconv.Itoa(n) }
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// The state's apps are of kind App only; should a carried Job slip in,
+// it gets no proclet_app_* series (its own are the proclet_job_* ones).
+func TestCollector_AppSeriesOfKindAppOnly(t *testing.T) {
+	f := &metricsFake{}
+	apps, insts := fixture()
+	job := v1alpha1.Job{Metadata: v1alpha1.ObjectMeta{Name: "migrate"}, Spec: v1alpha1.JobSpec{Command: []string{"m"}}}
+	f.set(append(apps, job.Carrier()), insts)
+	c := NewCollector(f.sources())
+	if n := testutil.CollectAndCount(c, "proclet_app_replicas_desired"); n != 2 {
+		t.Errorf("%d proclet_app_replicas_desired series, want 2 (db, web)", n)
+	}
+	if n := testutil.CollectAndCount(c, "proclet_ports_allocated"); n != 2 {
+		t.Errorf("%d proclet_ports_allocated series, want 2", n)
+	}
+}
