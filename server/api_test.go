@@ -35,6 +35,9 @@ var allRoutes = []string{
 	"/api/v1/apps/web/instances/web-0/logs", "/api/v1/instances", "/api/v1/manifests",
 	"/api/v1/events", "/api/v1/system", "/api/v1/watch", "/api/v1/targets",
 	"/api/v1/node",
+	"/api/v1/jobs", "/api/v1/jobs/migrate", "/api/v1/jobs/migrate/instances", "/api/v1/jobs/migrate/instances/migrate-1-0/logs",
+	"/api/v1/cronjobs", "/api/v1/cronjobs/report", "/api/v1/cronjobs/report/instances",
+	"/api/v1/cronjobs/report/instances/report-1-0/logs",
 }
 
 func okHandler(body string) http.Handler {

@@ -2,15 +2,20 @@ package server
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/gorilla/mux"
 
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
-// listApps serves GET /api/v1/apps.
+// notApp reports whether a is a carried Job or CronJob: the reader's Apps
+// never returns one, and the apps endpoints would not show it if it did.
+func notApp(a v1alpha1.App) bool { return !a.IsApp() }
+
+// listApps serves GET /api/v1/apps: the apps of kind App.
 func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
-	apps := s.status.Apps()
+	apps := slices.DeleteFunc(s.status.Apps(), notApp)
 	for i := range apps {
 		redact(&apps[i])
 	}
@@ -21,7 +26,7 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["app"]
 	app, ok := s.status.App(name)
-	if !ok {
+	if !ok || notApp(app) {
 		s.writeError(w, r, notFound("app %q not found", name))
 		return
 	}

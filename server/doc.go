@@ -1,5 +1,6 @@
 // Package server is proclet's read-only HTTP face: the REST API of docs/api.md
-// (apps, instances, logs, manifests, events, system, the watch WebSocket,
+// (apps, jobs and cronjobs (jobs.go), instances, logs, manifests, events,
+// system, the watch WebSocket,
 // Prometheus service discovery), /healthz, /readyz, the web page of
 // package ui at / and /ui/ and, when given a handler, /metrics. It reads the reconciler's state through the narrow
 // StatusReader interface (which includes SharedReader, without deep
@@ -11,8 +12,9 @@
 // by a type assertion: a source that loses a method fails to compile
 // rather than silently losing its series.
 //
-// Every answer that shows a spec redacts env values and probe header
-// values (a manifest may hold a secret). Errors are JSON through one table (errors.go). Security lives
+// Every answer that shows a spec redacts env values (an App's, its init
+// steps', a Job's, a CronJob's job template's) and probe header values (a
+// manifest may hold a secret); /api/v1/apps shows objects of kind App only. Errors are JSON through one table (errors.go). Security lives
 // outside the router so that it covers 401, 404 and 405 answers too:
 // API keys (auth.go: headers, and on the watch a subprotocol, which a
 // browser can set; the page's files need none), security headers and CORS (middleware.go); path

@@ -29,8 +29,8 @@ type MetricsSources struct {
 	// proclet_probe_duration_seconds. A ProbeRecorder the runtime records
 	// into.
 	Probes ProbeStatsReader
-	// Jobs is proclet_job_* and proclet_cronjob_*. The reconciler; nil:
-	// no job series.
+	// Jobs is proclet_job_* and proclet_cronjob_* (metrics_jobs.go). The
+	// reconciler; nil: no job series.
 	Jobs JobStatsReader
 }
 
@@ -129,6 +129,8 @@ type Collector struct {
 	lApp, lReplica, lRevision, lProbe, lResult, lReason string
 	vSuccess, vFailure                                  string
 	bounds                                              []float64
+	lJob, lCronJob, vSucceeded, vFailed                 string
+	jobBounds                                           []float64
 
 	// allocs are the slabs of scrapes that are done, for the next ones.
 	allocs allocPool
@@ -157,6 +159,8 @@ const (
 	famDesired
 	famReady
 	famUpdated
+	famCronMissed
+	famCronNext
 	famCPU
 	famExits
 	famMem
@@ -164,6 +168,9 @@ const (
 	famRestarts
 	famStart
 	famUp
+	famJobDuration
+	famJobLastSuccess
+	famJobRuns
 	famPorts
 	famProbeDuration
 	famProbeResults
@@ -201,8 +208,10 @@ func NewCollector(src MetricsSources) *Collector {
 	c := &Collector{
 		src: src, lApp: "app", lReplica: "replica", lRevision: "revision", lProbe: "probe", lResult: "result", lReason: "reason",
 		vSuccess: "success", vFailure: "failure",
-		bounds:  append([]float64(nil), ProbeDurationBuckets...),
-		cpuSeen: map[replicaKey]cpuSeen{}, cpuSpare: map[replicaKey]cpuSeen{},
+		bounds: append([]float64(nil), ProbeDurationBuckets...),
+		lJob:   "job_name", lCronJob: "cronjob", vSucceeded: "succeeded", vFailed: "failed",
+		jobBounds: append([]float64(nil), JobDurationBuckets...),
+		cpuSeen:   map[replicaKey]cpuSeen{}, cpuSpare: map[replicaKey]cpuSeen{},
 		seed: maphash.MakeSeed(),
 	}
 	gauge, counter := dto.MetricType_GAUGE, dto.MetricType_COUNTER
@@ -218,6 +227,12 @@ func NewCollector(src MetricsSources) *Collector {
 			"Instances the app should run on this host (0 when its node selector does not match).", gauge, app},
 		famReady:   {"proclet_app_replicas_ready", "Instances of the app that are ready.", gauge, app},
 		famUpdated: {"proclet_app_replicas_updated", "Instances of the app running its current revision.", gauge, app},
+		famCronMissed: {"proclet_cronjob_missed_schedules_total",
+			"Schedule slots of the CronJob not run (past startingDeadlineSeconds, or skipped under Forbid) since the daemon started.",
+			counter, []string{"cronjob"}},
+		famCronNext: {"proclet_cronjob_next_schedule_timestamp_seconds",
+			"The CronJob's next schedule slot, in Unix seconds (absent while suspended or when there is none).",
+			gauge, []string{"cronjob"}},
 		famCPU: {"proclet_instance_cpu_seconds_total",
 			"User and system CPU time of the instance's process tree, sampled every --sample-interval.", counter, inst},
 		famExits: {"proclet_instance_exits_total",
@@ -231,6 +246,15 @@ func NewCollector(src MetricsSources) *Collector {
 		famStart: {"proclet_instance_start_time_seconds", "When the instance's process started, in Unix seconds.", gauge, inst},
 		famUp: {"proclet_instance_up",
 			"1 while the instance's process runs (also while it stops), 0 when it does not.", gauge, inst},
+		famJobDuration: {"proclet_job_duration_seconds",
+			"How long the finished runs of a Job (or of a CronJob) took, from start to completion or failure.",
+			dto.MetricType_HISTOGRAM, []string{"job_name"}},
+		famJobLastSuccess: {"proclet_job_last_success_timestamp_seconds",
+			"When a run of the Job (or of the CronJob) last completed, in Unix seconds (absent before the first).",
+			gauge, []string{"job_name"}},
+		famJobRuns: {"proclet_job_runs_total",
+			"Finished runs of a Job (or of a CronJob) since the daemon started, by result (succeeded, failed).",
+			counter, []string{"job_name", "result"}},
 		famPorts: {"proclet_ports_allocated", "Ports held by the app's running instances.", gauge, app},
 		famProbeDuration: {"proclet_probe_duration_seconds", "How long probe runs took, by app and probe.",
 			dto.MetricType_HISTOGRAM, []string{"app", "probe"}},

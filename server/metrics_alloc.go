@@ -35,6 +35,7 @@ type metricAlloc struct {
 	groups [][]*v1alpha1.Instance
 	probes [][]string
 	exits  []exitCount
+	jobs   []JobStats
 }
 
 // size makes room for a scrape of so many gauges, counters, histograms of
@@ -194,6 +195,7 @@ func (p *allocPool) put(a *metricAlloc) {
 	clear(a.byName[:cap(a.byName)])
 	clear(a.groups[:cap(a.groups)])
 	clear(a.exits[:cap(a.exits)])
+	clear(a.jobs[:cap(a.jobs)])
 	p.spare.Store(a)
 	p.mu.Lock()
 	if p.timer == nil {

@@ -69,31 +69,14 @@ func byAppAndName(a, b *v1alpha1.Instance) int {
 // registry sorts them into (label values compared as strings), label
 // pairs sorted by name.
 func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
-	apps := c.src.State.SharedApps()
+	apps := slices.DeleteFunc(c.src.State.SharedApps(), func(a *v1alpha1.App) bool { return !a.IsApp() })
 	slices.SortStableFunc(apps, func(a, b *v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
 	insts := c.readInstances()
 	stats := c.probeStats()
 	al.exits = c.readExits(al.exits[:0])
+	al.jobs = c.readJobStats(al.jobs[:0])
 
-	// Replicas: the instances in the exposition's order. A rollout's old
-	// and new process of one name are two (their revision label differs);
-	// only two of one name and one revision, if ever, are merged.
-	al.byName = al.byName[:0]
-	for i := range insts {
-		al.byName = append(al.byName, &insts[i])
-	}
-	if !slices.IsSortedFunc(al.byName, byAppAndName) {
-		slices.SortStableFunc(al.byName, byAppAndName)
-	}
-	al.groups = al.groups[:0]
-	for i, byName := 0, al.byName; i < len(byName); {
-		j := i + 1
-		for j < len(byName) && byAppAndName(byName[i], byName[j]) == 0 {
-			j++
-		}
-		al.groups = append(al.groups, byName[i:j:j])
-		i = j
-	}
+	al.groupReplicas(insts)
 
 	al.probes = al.probes[:0]
 	nProbes := 0
@@ -103,8 +86,9 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 		nProbes += len(p)
 	}
 	nApps, nReplicas := len(apps), len(al.groups)
-	al.size(5*nApps+4*nReplicas, 2*nReplicas+2*nProbes+len(al.exits), nProbes, len(c.bounds),
-		nApps+3*nReplicas+8*nProbes+2*len(al.exits))
+	nJobs := len(al.jobs)
+	al.size(5*nApps+4*nReplicas+2*nJobs, 2*nReplicas+2*nProbes+len(al.exits)+3*nJobs, nProbes+nJobs, max(len(c.bounds), len(c.jobBounds)),
+		nApps+3*nReplicas+8*nProbes+2*len(al.exits)+8*nJobs)
 	fams := al.families(c)
 	add := func(f int, m *dto.Metric) { fams[f].Metric = append(fams[f].Metric, m) }
 
@@ -113,6 +97,7 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 		add(famExits, al.counter(al.labels(&c.lApp, &e.app, &c.lReason, &e.reason), float64(e.n)))
 	}
 	c.instanceMetrics(al, add)
+	c.jobMetrics(al, add)
 	groups := al.groups
 	for i, a := range apps {
 		name := &a.Metadata.Name
@@ -145,6 +130,29 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 		}
 	}
 	return fams
+}
+
+// groupReplicas sets al.groups: the instances in the exposition's order,
+// grouped by replica. A rollout's old and new process of one name are two
+// (their revision label differs); only two of one name and one revision,
+// if ever, are merged.
+func (al *metricAlloc) groupReplicas(insts []v1alpha1.Instance) {
+	al.byName = al.byName[:0]
+	for i := range insts {
+		al.byName = append(al.byName, &insts[i])
+	}
+	if !slices.IsSortedFunc(al.byName, byAppAndName) {
+		slices.SortStableFunc(al.byName, byAppAndName)
+	}
+	al.groups = al.groups[:0]
+	for i, byName := 0, al.byName; i < len(byName); {
+		j := i + 1
+		for j < len(byName) && byAppAndName(byName[i], byName[j]) == 0 {
+			j++
+		}
+		al.groups = append(al.groups, byName[i:j:j])
+		i = j
+	}
 }
 
 // instanceMetrics adds the series of every replica (al.groups).

@@ -15,10 +15,10 @@ const (
 	// OwnerReconciler: the loop metrics, registered by
 	// reconciler.New on the daemon's registry (reconciler/metrics.go).
 	OwnerReconciler = "reconciler"
-	// OwnerCollector: the per-app, per-instance and probe series,
-	// built at scrape time by Collector (metrics.go) from
-	// MetricsSources: the reconciler's views and exit counts, and the
-	// ProbeRecorder the runtime records probe runs into.
+	// OwnerCollector: the per-app, per-instance, probe and job series,
+	// built at scrape time by Collector (metrics.go, metrics_jobs.go)
+	// from MetricsSources: the reconciler's views, exit counts and job
+	// stats, and the ProbeRecorder the runtime records probe runs into.
 	OwnerCollector = "server.Collector"
 	// OwnerServer: the API's connection counts (connlimit.go), the
 	// build info (metrics_buildinfo.go) and the node's info (node.go),
@@ -48,6 +48,11 @@ var MetricFamilies = []MetricFamily{
 	{"proclet_instance_exits_total", OwnerCollector},
 	{"proclet_probe_results_total", OwnerCollector},
 	{"proclet_probe_duration_seconds", OwnerCollector},
+	{"proclet_job_runs_total", OwnerCollector},
+	{"proclet_job_duration_seconds", OwnerCollector},
+	{"proclet_job_last_success_timestamp_seconds", OwnerCollector},
+	{"proclet_cronjob_next_schedule_timestamp_seconds", OwnerCollector},
+	{"proclet_cronjob_missed_schedules_total", OwnerCollector},
 	{"proclet_reconcile_duration_seconds", OwnerReconciler},
 	{"proclet_reconcile_errors_total", OwnerReconciler},
 	{"proclet_manifest_errors", OwnerReconciler},

@@ -115,7 +115,7 @@ func TestMetricFamilies_AreDocumentedAndExported(t *testing.T) {
 	rt := runtimetest.New()
 	recReg, srvReg := prometheus.NewRegistry(), prometheus.NewRegistry()
 	rec := reconciler.New(reconciler.Options{Runtime: rt, Registerer: recReg})
-	coll := server.NewCollector(server.MetricsSources{State: rec, Exits: rec, Probes: server.NewProbeRecorder()})
+	coll := server.NewCollector(server.MetricsSources{State: rec, Exits: rec, Probes: server.NewProbeRecorder(), Jobs: finishedJobs{}})
 	srv := server.New(server.Options{Status: rec, Registerer: srvReg,
 		Node:    &server.NodeOptions{Name: "node-a", Folder: "/srv", SourceRevision: rec.SourceRevision},
 		Metrics: server.NewMetricsHandler(prometheus.Gatherers{recReg, srvReg}, coll)})
@@ -154,6 +154,19 @@ func TestMetricFamilies_AreDocumentedAndExported(t *testing.T) {
 	if m := missing(ours, listed); m != nil {
 		t.Errorf("exported, not in server.MetricFamilies: %v", m)
 	}
+}
+
+// finishedJobs is the job stats of a Job that ran once and a CronJob with
+// a next slot: the reconciler's own JobStats are tested in reconciler,
+// against its runs.
+type finishedJobs struct{}
+
+func (finishedJobs) JobStats(fn func(server.JobStats)) {
+	at := time.Unix(1_700_000_000, 0)
+	fn(server.JobStats{Job: "migrate", Kind: v1alpha1.KindJob, Succeeded: 1, DurationSum: 3, DurationCount: 1,
+		Buckets: make([]uint64, len(server.JobDurationBuckets)), LastSuccess: at})
+	fn(server.JobStats{Job: "report", Kind: v1alpha1.KindCronJob, NextSchedule: at.Add(time.Hour),
+		Buckets: make([]uint64, len(server.JobDurationBuckets))})
 }
 
 // poll calls cond every 10 ms until it holds, for 10 s at most.

@@ -26,11 +26,12 @@ type metricsFake struct {
 	insts []v1alpha1.Instance
 	probe []ProbeStats // nil: no probe ran
 	exits map[[2]string]uint64
+	jobs  []JobStats // metrics_jobs_test.go
 }
 
 // sources are the collector's sources, all of them f.
 func (f *metricsFake) sources() MetricsSources {
-	return MetricsSources{State: f, Exits: f, Probes: f}
+	return MetricsSources{State: f, Exits: f, Probes: f, Jobs: f}
 }
 
 func (f *metricsFake) ProbeStats() []ProbeStats {
@@ -230,7 +231,7 @@ func TestCollector_Exposition(t *testing.T) {
 // collector owns is in the very first scrape, and that no series carries a
 // label Prometheus owns or one that explodes cardinality.
 func TestCollector_EveryNameFromTheFirstScrape(t *testing.T) {
-	f := &metricsFake{}
+	f := &metricsFake{jobs: fixtureJobs()}
 	f.set(fixture())
 	reg := newMetricsRegistry(t, f)
 	mfs, err := reg.Gather()
@@ -249,8 +250,8 @@ func TestCollector_EveryNameFromTheFirstScrape(t *testing.T) {
 		}
 	}
 	names := collectorNames(NewCollector(f.sources()))
-	if len(names) != 14 {
-		t.Fatalf("the collector describes %d metrics, want 14: %v", len(names), names)
+	if len(names) != 19 {
+		t.Fatalf("the collector describes %d metrics, want 19: %v", len(names), names)
 	}
 	for _, name := range names {
 		if !got[name] {

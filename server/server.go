@@ -227,6 +227,7 @@ func (s *Server) registerRoutes(r *mux.Router, metrics http.Handler) {
 	r.Handle("/api/v1/apps/{app}/instances", s.withFreshUsage(http.HandlerFunc(s.listAppInstances))).Methods(get...)
 	r.HandleFunc("/api/v1/apps/{app}/instances/{instance}/logs", s.logs).Methods(get...)
 	r.Handle("/api/v1/instances", s.withFreshUsage(http.HandlerFunc(s.listInstances))).Methods(get...)
+	s.registerJobRoutes(r, get) // jobs.go
 	r.HandleFunc("/api/v1/manifests", s.manifests).Methods(get...)
 	r.HandleFunc("/api/v1/events", s.events).Methods(get...)
 	r.HandleFunc("/api/v1/system", s.system).Methods(get...)

@@ -17,6 +17,8 @@ import (
 // feeds.
 type fakeStatus struct {
 	apps      []v1alpha1.App
+	jobs      []v1alpha1.Job     // jobs_test.go
+	cronJobs  []v1alpha1.CronJob // jobs_test.go
 	instances map[string][]v1alpha1.Instance
 	ready     bool
 	events    []v1alpha1.Event
@@ -49,8 +51,8 @@ func (f *fakeStatus) App(name string) (v1alpha1.App, bool) {
 func (f *fakeStatus) Instances(app string) ([]v1alpha1.Instance, bool) {
 	if app == "" {
 		var all []v1alpha1.Instance
-		for _, a := range f.apps {
-			all = append(all, f.instances[a.Metadata.Name]...)
+		for _, name := range f.names() {
+			all = append(all, f.instances[name]...)
 		}
 		return all, true
 	}
@@ -97,17 +99,18 @@ func (f *fakeStatus) Manifests() []v1alpha1.FileStatus { return slices.Clone(f.f
 
 func (f *fakeStatus) SourceError() string { return f.sourceErr }
 
-func (f *fakeStatus) Jobs() []v1alpha1.Job                    { return nil }
-func (f *fakeStatus) Job(string) (v1alpha1.Job, bool)         { return v1alpha1.Job{}, false }
-func (f *fakeStatus) CronJobs() []v1alpha1.CronJob            { return nil }
-func (f *fakeStatus) CronJob(string) (v1alpha1.CronJob, bool) { return v1alpha1.CronJob{}, false }
-
 // Watch behaves like the reconciler's: ADDED for what exists, then what
 // publish sends; a full subscriber is dropped.
 func (f *fakeStatus) Watch(buffer int) (<-chan v1alpha1.WatchEvent, func()) {
 	var initial []v1alpha1.WatchEvent
 	for _, a := range f.Apps() {
 		initial = append(initial, v1alpha1.WatchEvent{Type: v1alpha1.WatchAdded, Kind: "App", Object: a})
+	}
+	for _, j := range f.Jobs() {
+		initial = append(initial, v1alpha1.WatchEvent{Type: v1alpha1.WatchAdded, Kind: v1alpha1.KindJob, Object: j})
+	}
+	for _, c := range f.CronJobs() {
+		initial = append(initial, v1alpha1.WatchEvent{Type: v1alpha1.WatchAdded, Kind: v1alpha1.KindCronJob, Object: c})
 	}
 	all, _ := f.Instances("")
 	for _, i := range all {

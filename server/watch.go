@@ -18,8 +18,8 @@ import (
 const watchBuffer = 256
 
 // watch serves GET /api/v1/watch, a WebSocket: one JSON text message
-// {"type", "kind", "object"} per change, after an ADDED for each app and
-// instance that exists. The client sends nothing; it is pinged to keep
+// {"type", "kind", "object"} per change, after an ADDED for each app, job,
+// cronjob and instance that exists. The client sends nothing; it is pinged to keep
 // the connection alive and to notice when it is gone. A client that falls
 // behind is dropped with close status 1013 (try again later): it should
 // reconnect, and gets a fresh list of ADDED events.
@@ -100,8 +100,8 @@ func (s *Server) sendEvents(ctx, gone context.Context, c *websocket.Conn, events
 	}
 }
 
-// redactEvent hides the env values of an App event's spec, and shapes an
-// Instance as the REST answers do.
+// redactEvent hides the env values of an App's, a Job's or a CronJob's
+// spec, and shapes an Instance as the REST answers do.
 func redactEvent(ev v1alpha1.WatchEvent) v1alpha1.WatchEvent {
 	switch o := ev.Object.(type) {
 	case v1alpha1.Instance:
@@ -116,6 +116,26 @@ func redactEvent(ev v1alpha1.WatchEvent) v1alpha1.WatchEvent {
 		}
 		cp := *o
 		redact(&cp)
+		ev.Object = cp
+	case v1alpha1.Job:
+		redactJob(&o)
+		ev.Object = o
+	case *v1alpha1.Job:
+		if o == nil {
+			break
+		}
+		cp := *o
+		redactJob(&cp)
+		ev.Object = cp
+	case v1alpha1.CronJob:
+		redactCronJob(&o)
+		ev.Object = o
+	case *v1alpha1.CronJob:
+		if o == nil {
+			break
+		}
+		cp := *o
+		redactCronJob(&cp)
 		ev.Object = cp
 	}
 	return ev

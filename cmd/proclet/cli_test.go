@@ -75,7 +75,7 @@ func TestUsageMistakes_Exit2(t *testing.T) {
 		{[]string{"get", "pods"}, `unknown kind "pods"`},
 		{[]string{"describe"}, "want exactly one app"},
 		{[]string{"validate"}, "want at least one file or directory"},
-		{[]string{"get", "events", "-w"}, "-w watches apps and instances"},
+		{[]string{"get", "events", "-w"}, "-w watches apps, instances, jobs and cronjobs"},
 		{[]string{"get", "apps", "--for", "web"}, "--for is for events"},
 		{[]string{"get", "events", "-o", "wide"}, `-o "wide": want json, yaml`},
 		{[]string{"run", "--on-exit", "pause"}, `proclet run: --on-exit: "pause"`},

@@ -27,6 +27,9 @@ import (
 // instance, and a follow that streams until the client leaves.
 type cliFakeAPI struct {
 	apps      []v1alpha1.App
+	jobs      []v1alpha1.Job     // get_jobs_test.go
+	cronJobs  []v1alpha1.CronJob // get_jobs_test.go
+	events    []v1alpha1.Event   // newest first, as the daemon answers
 	instances []v1alpha1.Instance
 	logs      map[string]string // instance -> output
 	manifests []v1alpha1.FileStatus
@@ -80,11 +83,22 @@ func (f *cliFakeAPI) start(t *testing.T) string {
 		case r.URL.Path == "/api/v1/system":
 			writeJSON(w, 200, map[string]any{"daemon": map[string]any{"version": f.version}})
 		case r.URL.Path == "/api/v1/events":
-			writeJSON(w, 200, map[string]any{"items": []v1alpha1.Event{}})
+			out := []v1alpha1.Event{}
+			for _, e := range f.events {
+				if app := r.URL.Query().Get("app"); app == "" || e.App == app {
+					out = append(out, e)
+				}
+			}
+			writeJSON(w, 200, map[string]any{"items": out})
+		case len(parts) >= 3 && (parts[2] == "jobs" || parts[2] == "cronjobs"):
+			f.serveJobs(w, parts, writeJSON, notFound)
 		case len(parts) >= 4 && parts[2] == "apps":
 			app := parts[3]
 			i := slices.IndexFunc(f.apps, func(a v1alpha1.App) bool { return a.Metadata.Name == app })
-			if i < 0 {
+			if i < 0 && len(parts) == 7 && f.hasJob(app) {
+				i = -2 // a job's instance's log, by the app path
+			}
+			if i == -1 {
 				notFound(w, fmt.Sprintf("app %q not found", app))
 				return
 			}

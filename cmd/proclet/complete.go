@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/watchers"
 )
 
@@ -30,20 +31,28 @@ func completeApps(cf *clientFlags, maxArgs int) cobra.CompletionFunc {
 	}
 }
 
-// completeGet completes the kind, then the apps' names (of get apps and
-// get instances APP) or the manifests' paths.
+// completeGet completes the kind, then the apps' names (of get apps), the
+// names of the apps, jobs and cronjobs (of get instances NAME), the jobs'
+// or cronjobs' names, or the manifests' paths.
 func completeGet(cf *clientFlags) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		switch {
 		case len(args) == 0:
-			return withPrefix([]string{"apps", "instances", "manifests", "events"}, toComplete), noFiles
+			return withPrefix([]string{"apps", "instances", "jobs", "cronjobs", "manifests", "events"}, toComplete), noFiles
 		case len(args) > 1:
 			return nil, noFiles
 		}
 		switch getKinds[args[0]] {
-		case "apps", "instances":
+		case "apps":
 			apps, _ := daemonNames(cmd.Context(), cf)
 			return withPrefix(apps, toComplete), noFiles
+		case "instances":
+			owners, _ := ownerNames(cmd.Context(), cf) // complete_jobs.go
+			return withPrefix(owners, toComplete), noFiles
+		case "jobs":
+			return withPrefix(namesOfKind(cmd.Context(), cf, v1alpha1.KindJob), toComplete), noFiles
+		case "cronjobs":
+			return withPrefix(namesOfKind(cmd.Context(), cf, v1alpha1.KindCronJob), toComplete), noFiles
 		case "manifests":
 			return withPrefix(daemonManifests(cmd.Context(), cf), toComplete), noFiles
 		}
@@ -51,14 +60,15 @@ func completeGet(cf *clientFlags) cobra.CompletionFunc {
 	}
 }
 
-// completeLogTargets completes logs' argument: app names, instance names,
-// and APP/INSTANCE once an app and a slash are typed.
+// completeLogTargets completes logs' argument: app, job and cronjob names,
+// instance names, and APP/INSTANCE once an app (or job) and a slash are
+// typed.
 func completeLogTargets(cf *clientFlags) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, noFiles
 		}
-		apps, insts := daemonNames(cmd.Context(), cf)
+		apps, insts := ownerNames(cmd.Context(), cf)
 		if app, _, ok := strings.Cut(toComplete, "/"); ok {
 			var out []string
 			for _, in := range insts {

@@ -39,7 +39,7 @@ func TestCompletion_NamesFromTheDaemon(t *testing.T) {
 		{[]string{"logs", "--server", url, "web/"}, "web/web-0 web/web-1"},
 		{[]string{"describe", "--server", url, ""}, "db web workers"},
 		{[]string{"describe", "--server", url, "web", ""}, ""},
-		{[]string{"get", ""}, "apps instances manifests events"},
+		{[]string{"get", ""}, "apps instances jobs cronjobs manifests events"},
 		{[]string{"get", "--server", url, "instances", "d"}, "db"},
 		{[]string{"get", "--server", url, "manifests", ""}, "web.yaml db.yaml"},
 		{[]string{"get", "events", "--server", url, "--for", "wo"}, "workers"},

@@ -161,7 +161,7 @@ func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir s
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The state's series are built apart from the registry and merged at
 	// scrape time (server.NewMetricsHandler): 10 ms instead of ~50 at 1000.
-	stateMetrics := server.NewCollector(server.MetricsSources{State: p.rec, Exits: p.rec, Probes: probeStats})
+	stateMetrics := server.NewCollector(server.MetricsSources{State: p.rec, Exits: p.rec, Probes: probeStats, Jobs: p.rec})
 	node.SourceRevision = p.rec.SourceRevision
 	tlsConfig, err := newTLSConfig(cfg, log, p.rec)
 	if err != nil {

@@ -18,23 +18,38 @@ const describeEvents = 20
 
 func newDescribeCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "describe APP",
-		Short: "Show an app's spec, status, conditions, instances and recent events",
+		Use:   "describe APP | describe app|job|cronjob NAME",
+		Short: "Show an app's, a job's or a cronjob's spec, status, instances and recent events",
 		Long: `Show an app: a summary of its spec (env values never shown), its status, its
 conditions, its instances and its last 20 events, newest first. An app the
 daemon does not run but whose manifest is broken is reported with the file's
-problem.`,
+problem. describe job NAME shows a Job the same way, with its current run's
+status and the runs kept (their results, processes and messages); describe
+cronjob NAME a CronJob: its schedule, last and next runs, job template and runs.
+describe NAME describes the Job or CronJob of that name when no app has it.`,
 		Example: `  proclet describe web
+  proclet describe job migrate
+  proclet describe cronjob report
   proclet describe web --server http://10.0.0.5:9090
   proclet describe web --servers @hosts.txt`,
-		Args: argsBetween(1, 1, "want exactly one app"),
+		Args: describeArgs,
 	}
 	cf := addClientFlags(cmd)
 	ff := addFleetFlags(cmd)
-	cmd.ValidArgsFunction = completeApps(cf, 1)
+	cmd.ValidArgsFunction = completeDescribe(cf)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := ff.check(cmd); err != nil {
 			return err
+		}
+		if len(args) == 2 {
+			kind := describeKinds[args[0]]
+			if kind != v1alpha1.KindApp {
+				if ff.active() {
+					return &usageError{"--servers describes apps only: describe a job on one daemon with --server"}
+				}
+				return describeJob(cmd.Context(), cf.client(), kind, args[1], cmd.OutOrStdout()) // describe_jobs.go
+			}
+			args = args[1:]
 		}
 		if ff.active() {
 			return fleetDescribe(cmd.Context(), ff.fleet(cf.cacert), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -44,9 +59,26 @@ problem.`,
 	return cmd
 }
 
+// describeArgs wants an app, or a kind (app, job, cronjob) and a name.
+func describeArgs(_ *cobra.Command, args []string) error {
+	switch {
+	case len(args) == 1:
+		return nil
+	case len(args) == 2:
+		if _, ok := describeKinds[args[0]]; ok {
+			return nil
+		}
+		return &usageError{fmt.Sprintf("unknown kind %q: want app, job or cronjob", args[0])}
+	}
+	return &usageError{"want exactly one app, or a kind (app, job, cronjob) and a name"}
+}
+
 func describe(ctx context.Context, c *client.Client, name string, stdout io.Writer) error {
 	app, err := c.App(ctx, name)
 	if client.IsNotFound(err) {
+		if kind := jobKindOf(ctx, c, name); kind != "" { // names are unique across kinds
+			return describeJob(ctx, c, kind, name, stdout)
+		}
 		return notRunning(ctx, c, name, err)
 	}
 	if err != nil {

@@ -14,7 +14,9 @@
 // fed by the reconciler's heartbeat), the shutdown policy of --on-exit and
 // --shutdown-timeout (shutdown.go), the descriptor budget behind the API's
 // connection caps (fdbudget.go), and the client commands (get, describe,
-// logs, diff, rollout status, version) over server/client, their fan-out
+// logs, diff, rollout status, version; the Jobs' and CronJobs' views in
+// get_jobs.go, describe_jobs.go, complete_jobs.go and logs_jobs.go) over
+// server/client, their fan-out
 // over many daemons (fleet*.go: --servers, at most --parallel asked at once,
 // each within --host-timeout, one table with a NODE column; proclet fleet
 // targets), plus validate, which

@@ -41,6 +41,10 @@ func fleetGet(ctx context.Context, f *fleet, o getOptions, output string, stdout
 			return hostApps(ctx, c, o.name, output == "" || wide, wide)
 		case "instances":
 			return hostInstances(ctx, c, o.name, wide)
+		case "jobs":
+			return hostJobs(ctx, c, o.name, wide) // get_jobs.go
+		case "cronjobs":
+			return hostCronJobs(ctx, c, o.name, wide)
 		default:
 			return hostManifests(ctx, c, o.name)
 		}

@@ -20,6 +20,8 @@ import (
 var getKinds = map[string]string{
 	"apps": "apps", "app": "apps",
 	"instances": "instances", "instance": "instances", "inst": "instances",
+	"jobs": "jobs", "job": "jobs",
+	"cronjobs": "cronjobs", "cronjob": "cronjobs", "cj": "cronjobs",
 	"manifests": "manifests", "manifest": "manifests",
 	"events": "events", "event": "events", "ev": "events",
 }
@@ -28,6 +30,8 @@ var getKinds = map[string]string{
 var getFormats = map[string][]string{
 	"apps":      {"wide", "json", "yaml", "name"},
 	"instances": {"wide", "json", "yaml", "name"},
+	"jobs":      {"wide", "json", "yaml", "name"},
+	"cronjobs":  {"wide", "json", "yaml", "name"},
 	"manifests": {"json", "yaml", "name"},
 	"events":    {"json", "yaml"},
 }
@@ -43,19 +47,27 @@ type getOptions struct {
 func newGetCmd() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get apps|instances|manifests|events [NAME]",
-		Short: "List apps, instances, manifest files or events",
-		Long: `List apps, instances (of every app, or of one), the manifest files the daemon
+		Use:   "get apps|instances|jobs|cronjobs|manifests|events [NAME]",
+		Short: "List apps, instances, jobs, cronjobs, manifest files or events",
+		Long: `List apps, instances (of every app, or of one), jobs (COMPLETIONS, DURATION,
+STATUS: Running, Complete or Failed with its reason), cronjobs (SCHEDULE,
+TIMEZONE, SUSPEND, ACTIVE, LAST SCHEDULE, NEXT), the manifest files the daemon
 read with their state (Applied, or the problem: Invalid, DuplicateName,
 Unreadable, PortConflict, with FILE:LINE: FIELD: MESSAGE), or the recent
 events, oldest first. -o wide adds columns; -o json|yaml prints the API's
-objects; -o name prints KIND/NAME. -w prints a new row each time an app or
-an instance changes, until Ctrl-C. --servers asks many daemons at once and
-prints one table with a NODE column (docs/fleet.md).`,
+objects; -o name prints KIND/NAME. -w prints a new row each time an app,
+an instance, a job or a cronjob changes, until Ctrl-C. A job's processes are
+instances named JOB-RUN-INDEX: get instances JOB lists them. --servers asks
+many daemons at once and prints one table with a NODE column (docs/fleet.md).`,
 		Example: `  proclet get apps
   proclet get apps web -o yaml
   proclet get instances workers -o wide
   proclet get instances -w
+  proclet get jobs
+  proclet get job migrate -o yaml
+  proclet get cronjobs -o wide
+  proclet get cj -w
+  proclet get instances migrate
   proclet get manifests
   proclet get events --for web
 
@@ -67,7 +79,7 @@ prints one table with a NODE column (docs/fleet.md).`,
 	cf := addClientFlags(cmd)
 	ff := addFleetFlags(cmd)
 	cf.addOutputFlag(cmd, "wide", "json", "yaml", "name")
-	cmd.Flags().BoolVarP(&o.watch, "watch", "w", false, "after the list, print a row each time an app or instance changes (apps, instances)")
+	cmd.Flags().BoolVarP(&o.watch, "watch", "w", false, "after the list, print a row each time one changes (apps, instances, jobs, cronjobs)")
 	cmd.Flags().StringVar(&o.forApp, "for", "", "events: only those of this app")
 	_ = cmd.RegisterFlagCompletionFunc("for", completeApps(cf, -1))
 	cmd.ValidArgsFunction = completeGet(cf)
@@ -96,10 +108,10 @@ prints one table with a NODE column (docs/fleet.md).`,
 // getArgs wants a known kind and at most one name.
 func getArgs(_ *cobra.Command, args []string) error {
 	if len(args) == 0 || len(args) > 2 {
-		return &usageError{"want a kind (apps, instances, manifests or events) and at most one name"}
+		return &usageError{"want a kind (apps, instances, jobs, cronjobs, manifests or events) and at most one name"}
 	}
 	if _, ok := getKinds[args[0]]; !ok {
-		return &usageError{fmt.Sprintf("unknown kind %q: want apps, instances, manifests or events", args[0])}
+		return &usageError{fmt.Sprintf("unknown kind %q: want apps, instances, jobs, cronjobs, manifests or events", args[0])}
 	}
 	return nil
 }
@@ -109,7 +121,7 @@ func get(ctx context.Context, cf *clientFlags, o getOptions, stdout, stderr io.W
 		return err
 	}
 	if o.watch && (o.kind == "manifests" || o.kind == "events" || (cf.output != "" && cf.output != "wide")) {
-		return &usageError{"-w watches apps and instances as a table (-o wide too)"}
+		return &usageError{"-w watches apps, instances, jobs and cronjobs as a table (-o wide too)"}
 	}
 	if o.forApp != "" && o.kind != "events" {
 		return &usageError{"--for is for events"}
@@ -123,6 +135,10 @@ func get(ctx context.Context, cf *clientFlags, o getOptions, stdout, stderr io.W
 		return getApps(ctx, c, cf.output, o, stdout, stderr)
 	case "instances":
 		return getInstances(ctx, c, cf.output, o, stdout, stderr)
+	case "jobs":
+		return getJobs(ctx, c, cf.output, o, stdout, stderr) // get_jobs.go
+	case "cronjobs":
+		return getCronJobs(ctx, c, cf.output, o, stdout, stderr)
 	case "manifests":
 		return getManifests(ctx, c, cf.output, o.name, stdout, stderr)
 	default:
@@ -176,7 +192,7 @@ func getApps(ctx context.Context, c *client.Client, output string, o getOptions,
 }
 
 func getInstances(ctx context.Context, c *client.Client, output string, o getOptions, stdout, stderr io.Writer) error {
-	insts, err := c.Instances(ctx, o.name)
+	insts, err := instancesOf(ctx, c, o.name) // get_jobs.go
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func logs(ctx context.Context, c *client.Client, o logsOptions, stdout, stderr i
 		}
 		return nil
 	}
-	insts, err := c.Instances(ctx, o.app)
+	insts, err := logInstances(ctx, c, o.app) // logs_jobs.go: a job's latest run
 	if client.IsNotFound(err) {
 		if in, ok := findInstance(ctx, c, o.app); ok {
 			o.app, o.instance = in.App, in.Name

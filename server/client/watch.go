@@ -22,7 +22,7 @@ type Watcher struct {
 }
 
 // Watch opens the daemon's watch. The first events are an ADDED for each
-// app and instance that exists, then MODIFIED and DELETED as things
+// app, job, cronjob and instance that exists, then MODIFIED and DELETED as things
 // change. The caller must Close it.
 func (c *Client) Watch(ctx context.Context) (*Watcher, error) {
 	u := "ws" + strings.TrimPrefix(c.base, "http") + "/api/v1/watch"
@@ -46,12 +46,15 @@ func (c *Client) Watch(ctx context.Context) (*Watcher, error) {
 }
 
 // Event is one change the watch reports; App is set when Kind is "App",
-// Instance when it is "Instance".
+// Instance when it is "Instance", Job when it is "Job", CronJob when it is
+// "CronJob". A kind this client does not know has none set.
 type Event struct {
 	Type     string // ADDED, MODIFIED or DELETED
 	Kind     string
 	App      *v1alpha1.App
 	Instance *v1alpha1.Instance
+	Job      *v1alpha1.Job
+	CronJob  *v1alpha1.CronJob
 }
 
 // ErrWatchClosed is the end of a watch the daemon closed (it stops, or
@@ -83,6 +86,12 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 	case "Instance":
 		ev.Instance = &v1alpha1.Instance{}
 		err = json.Unmarshal(raw.Object, ev.Instance)
+	case v1alpha1.KindJob:
+		ev.Job = &v1alpha1.Job{}
+		err = json.Unmarshal(raw.Object, ev.Job)
+	case v1alpha1.KindCronJob:
+		ev.CronJob = &v1alpha1.CronJob{}
+		err = json.Unmarshal(raw.Object, ev.CronJob)
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("watch: reading a %s: %w", raw.Kind, err)

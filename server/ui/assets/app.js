@@ -3,7 +3,7 @@
 // listens to the watch WebSocket. Every value from the daemon is inserted
 // as text (view.js builds the rows), never as HTML.
 
-import { age, syncRows, appRow, instanceRow, eventRow, ordinal } from './view.js';
+import { age, syncRows, appRow, instanceRow, eventRow, ordinal, jobRow, cronJobRow } from './view.js';
 
 const KEY_STORE = 'proclet.apiKey';
 const WATCH_PROTOCOL = 'proclet.v1';
@@ -22,6 +22,8 @@ const RESYNC_GRACE = 2000;
 const state = {
   apps: new Map(), // name -> App
   instances: new Map(), // name -> Instance
+  jobs: new Map(), // name -> Job
+  cronJobs: new Map(), // name -> CronJob
   stale: new Set(), // "kind/name" not re-sent since the last reconnect
   events: [],
   selected: null, // {app, name}
@@ -192,14 +194,16 @@ function openWatch() {
   };
 }
 
+// byKind maps a watch event's kind to the map that holds its objects.
+const byKind = () => ({ App: state.apps, Instance: state.instances, Job: state.jobs, CronJob: state.cronJobs });
+
 function markStale() {
   state.stale.clear();
-  for (const n of state.apps.keys()) state.stale.add('App/' + n);
-  for (const n of state.instances.keys()) state.stale.add('Instance/' + n);
+  for (const [kind, m] of Object.entries(byKind())) for (const n of m.keys()) state.stale.add(kind + '/' + n);
   setTimeout(() => {
     for (const k of state.stale) {
       const [kind, name] = k.split('/');
-      (kind === 'App' ? state.apps : state.instances).delete(name);
+      byKind()[kind].delete(name);
     }
     state.stale.clear();
     scheduleRender();
@@ -208,12 +212,13 @@ function markStale() {
 
 function applyEvent(ev) {
   const o = ev.object || {};
-  if (ev.kind === 'App') {
+  if (ev.kind === 'App' || ev.kind === 'Job' || ev.kind === 'CronJob') {
     const name = o.metadata && o.metadata.name;
     if (!name) return;
-    state.stale.delete('App/' + name);
-    if (ev.type === 'DELETED') state.apps.delete(name);
-    else state.apps.set(name, o);
+    state.stale.delete(ev.kind + '/' + name);
+    const m = byKind()[ev.kind];
+    if (ev.type === 'DELETED') m.delete(name);
+    else m.set(name, o);
   } else if (ev.kind === 'Instance') {
     if (!o.name) return;
     state.stale.delete('Instance/' + o.name);
@@ -266,12 +271,14 @@ async function refreshEvents() {
 
 const appRows = new Map();
 const instanceRows = new Map();
+const jobRows = new Map();
+const cronJobRows = new Map();
 
 let renderPending = false;
 function scheduleRender() {
   if (renderPending) return;
   renderPending = true;
-  requestAnimationFrame(() => { renderPending = false; renderApps(); renderInstances(); });
+  requestAnimationFrame(() => { renderPending = false; renderApps(); renderJobs(); renderInstances(); });
 }
 
 function renderApps() {
@@ -284,6 +291,28 @@ function renderApps() {
   syncRows($('apps').tBodies[0], appRows, items);
   $('apps-count').textContent = String(apps.length);
   $('apps-empty').hidden = apps.length > 0 || !ws;
+}
+
+// renderJobs shows the Jobs and CronJobs, each card only when the daemon
+// has some (a daemon of apps alone shows the page it always did).
+function renderJobs() {
+  const byName = (x, y) => x.metadata.name.localeCompare(y.metadata.name);
+  const jobs = [...state.jobs.values()].sort(byName);
+  syncRows($('jobs').tBodies[0], jobRows, jobs.map((j) => ({
+    key: j.metadata.name,
+    sig: JSON.stringify([j.spec && j.spec.completions, j.status, age((j.status || {}).startTime)]),
+    build: () => jobRow(j),
+  })));
+  $('jobs-count').textContent = String(jobs.length);
+  $('jobs-card').hidden = jobs.length === 0;
+  const cjs = [...state.cronJobs.values()].sort(byName);
+  syncRows($('cronjobs').tBodies[0], cronJobRows, cjs.map((c) => ({
+    key: c.metadata.name,
+    sig: JSON.stringify([c.spec, c.status, Math.floor(Date.now() / 5000)]),
+    build: () => cronJobRow(c),
+  })));
+  $('cronjobs-count').textContent = String(cjs.length);
+  $('cronjobs-card').hidden = cjs.length === 0;
 }
 
 function renderInstances() {

@@ -95,6 +95,7 @@ export function appRow(a) {
 
 function phaseClass(i) {
   if (i.phase === 'Running') return i.ready ? 'phase-ok' : 'phase-warn';
+  if (i.phase === 'Succeeded') return 'phase-ok'; // a job's process that completed
   if (i.phase === 'Failed' || i.reason === 'CrashLoopBackOff') return 'phase-bad';
   return 'phase-warn';
 }
@@ -130,4 +131,92 @@ export function eventRow(e) {
     el('td', null, e.reason),
     el('td', { class: 'name' }, e.object),
     el('td', { class: 'message' }, e.message));
+}
+
+// --- Jobs and CronJobs -------------------------------------------------
+// The pure parts (no DOM) are exported for the tests: jobState,
+// completions, lastRun, until.
+
+// jobState is a Job's status: Complete, Failed (REASON), Running once its
+// current run started, else Pending.
+export function jobState(j) {
+  const st = j.status || {};
+  for (const c of st.conditions || []) {
+    if (c.status !== 'True') continue;
+    if (c.type === 'Complete') return 'Complete';
+    if (c.type === 'Failed') return c.reason ? 'Failed (' + c.reason + ')' : 'Failed';
+  }
+  const cur = (st.runs || []).find((r) => r.run === st.run);
+  if (cur && cur.result) return runState(cur);
+  return st.startTime || st.active ? 'Running' : 'Pending';
+}
+
+export function runState(r) {
+  if (r.result === 'Complete') return 'Complete';
+  if (r.result === 'Failed') return r.reason ? 'Failed (' + r.reason + ')' : 'Failed';
+  return 'Running';
+}
+
+// completions is succeeded/completions of the current run: "1/3".
+export function completions(j) {
+  const st = j.status || {};
+  const want = j.spec && j.spec.completions !== undefined ? j.spec.completions : 1;
+  return (st.succeeded || 0) + '/' + want;
+}
+
+// lastRun is the newest run kept, as "NAME STATE, AGE ago", or "".
+export function lastRun(runs) {
+  const r = (runs || [])[0];
+  if (!r) return '';
+  const at = r.finishedAt || r.completionTime || r.startTime || r.scheduledTime;
+  return r.name + ' ' + runState(r) + (at ? ', ' + age(at) + ' ago' : '');
+}
+
+// until is "in 5m" for a time to come, "now" once passed, "" for none.
+export function until(t) {
+  if (!t) return '';
+  const s = (Date.parse(t) - Date.now()) / 1000;
+  if (s <= 0) return 'now';
+  return 'in ' + age(new Date(Date.now() - s * 1000).toISOString());
+}
+
+function stateClass(s) {
+  if (s === 'Complete') return 'phase-ok';
+  if (s.startsWith('Failed')) return 'phase-bad';
+  return 'phase-warn';
+}
+
+export function jobRow(j) {
+  const st = j.status || {};
+  const s = jobState(j);
+  const end = st.completionTime || ((st.runs || []).find((r) => r.run === st.run) || {}).finishedAt;
+  const took = st.startTime ? span(st.startTime, end) : '';
+  return el('tr', { 'data-job': j.metadata.name },
+    el('td', { class: 'name' }, j.metadata.name),
+    el('td', { class: 'num' }, completions(j)),
+    el('td', null, el('span', { class: 'phase ' + stateClass(s) }, s)),
+    el('td', null, took),
+    el('td', null, lastRun(st.runs)),
+    el('td', { class: 'muted' }, st.source || ''));
+}
+
+export function cronJobRow(c) {
+  const st = c.status || {};
+  const spec = c.spec || {};
+  const zone = spec.timeZone ? ' (' + spec.timeZone + ')' : '';
+  return el('tr', { 'data-cronjob': c.metadata.name },
+    el('td', { class: 'name' }, c.metadata.name),
+    el('td', { class: 'mono' }, (spec.schedule || '') + zone),
+    el('td', { class: spec.suspend ? 'warn-text' : 'muted' }, spec.suspend ? 'suspended' : 'no'),
+    el('td', { class: 'num' }, String((st.active || []).length)),
+    el('td', null, st.lastScheduleTime ? age(st.lastScheduleTime) + ' ago' : '—'),
+    el('td', null, until(st.nextScheduleTime) || '—'),
+    el('td', null, lastRun(st.runs)),
+    el('td', { class: 'muted' }, st.source || ''));
+}
+
+// span is the time from start to end (now when end is not set).
+function span(start, end) {
+  const ms = (end ? Date.parse(end) : Date.now()) - Date.parse(start);
+  return age(new Date(Date.now() - Math.max(0, ms)).toISOString());
 }

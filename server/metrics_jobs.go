@@ -1,0 +1,55 @@
+package server
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"proclet.dev/proclet/apis/v1alpha1"
+)
+
+// readJobStats appends the stats of every Job and CronJob, sorted by
+// name, to out; none without a MetricsSources.Jobs.
+func (c *Collector) readJobStats(out []JobStats) []JobStats {
+	if c.src.Jobs == nil {
+		return out
+	}
+	c.src.Jobs.JobStats(func(s JobStats) { out = append(out, s) })
+	cmp := func(a, b JobStats) int { return strings.Compare(a.Job, b.Job) }
+	if !slices.IsSortedFunc(out, cmp) {
+		slices.SortStableFunc(out, cmp)
+	}
+	return out
+}
+
+// jobMetrics adds the series of al.jobs: proclet_job_* for every Job and
+// CronJob (a CronJob's runs are jobs, labelled with its name), and
+// proclet_cronjob_* for the CronJobs. The label is job_name, as
+// kube-state-metrics names it: Prometheus owns job (the scrape job's), and
+// would rename ours to exported_job. al.jobs is not appended to while
+// the label values point into it.
+func (c *Collector) jobMetrics(al *metricAlloc, add func(int, *dto.Metric)) {
+	for i := range al.jobs {
+		s := &al.jobs[i]
+		name := &s.Job
+		add(famJobRuns, al.counter(al.labels(&c.lJob, name, &c.lResult, &c.vFailed), float64(s.Failed)))
+		add(famJobRuns, al.counter(al.labels(&c.lJob, name, &c.lResult, &c.vSucceeded), float64(s.Succeeded)))
+		add(famJobDuration, al.histogram(al.labels(&c.lJob, name), s.DurationCount, s.DurationSum, c.jobBounds, s.Buckets))
+		if !s.LastSuccess.IsZero() {
+			add(famJobLastSuccess, al.gauge(al.labels(&c.lJob, name), unixSeconds(s.LastSuccess)))
+		}
+		if s.Kind != v1alpha1.KindCronJob {
+			continue
+		}
+		add(famCronMissed, al.counter(al.labels(&c.lCronJob, name), float64(s.Missed)))
+		if !s.NextSchedule.IsZero() {
+			add(famCronNext, al.gauge(al.labels(&c.lCronJob, name), unixSeconds(s.NextSchedule)))
+		}
+	}
+}
+
+// unixSeconds is t in Unix seconds, exact to the float's precision (a
+// division of UnixNano would round 0.25 s off).
+func unixSeconds(t time.Time) float64 { return float64(t.Unix()) + float64(t.Nanosecond())/1e9 }
