@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -159,6 +160,10 @@ func rolloutProgress(app v1alpha1.App, insts []v1alpha1.Instance, wantRev string
 		case v1alpha1.PhaseSucceeded:
 			if in.Revision == st.Revision {
 				completed++
+			}
+		default:
+			if strings.HasPrefix(string(in.Phase), "Init:") && in.Revision != st.Revision { // in its init steps
+				old++
 			}
 		}
 	}
