@@ -243,3 +243,27 @@ func TestInit_ProbesWaitForTheCommand(t *testing.T) {
 		t.Fatalf("exit %+v (the probe ran during the step), probed %q", st.Exit, readFile(t, filepath.Join(h.dir, "probed")))
 	}
 }
+
+// TestInit_Sockets: the steps do not get the sockets (no LISTEN_*
+// variables); the command, exec'd by the runner through the sockets
+// shim, gets fd 3 with LISTEN_PID its own PID, the instance's, and
+// serves.
+func TestInit_Sockets(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	port := freeTCPPort(t)
+	s := withSteps(h.spec(workload, "--print-env", "--socket", "http"), shStep("env", "env | grep -c ^LISTEN_ || true"))
+	s.Spec.Sockets = []v1alpha1.SocketSpec{{Name: "http", Port: port, Host: "127.0.0.1"}}
+	st := h.start(s)
+	env := envOf(h.waitLog(s, "stdout", "PROCLET_UID=", 5*time.Second))
+	if env["LISTEN_PID"] != strconv.Itoa(st.PID) || env["LISTEN_FDS"] != "1" {
+		t.Fatalf("LISTEN_PID=%q LISTEN_FDS=%q; the instance is %d", env["LISTEN_PID"], env["LISTEN_FDS"], st.PID)
+	}
+	if got := h.initLog(s, "env", "stdout"); got != "0\n" {
+		t.Fatalf("the step saw %q LISTEN_ variables, want 0", got)
+	}
+	waitFor(t, 10*time.Second, "the command answers on the socket", func() bool {
+		_, err := get(port)
+		return err == nil
+	})
+}
