@@ -267,3 +267,30 @@ func TestInit_Sockets(t *testing.T) {
 		return err == nil
 	})
 }
+
+// TestInit_FailedWhileAway: a step that fails while no daemon runs ends
+// the attempt anyway (what it left in the group is killed with it), and
+// the next daemon reports the InitFailed exit with the step's code.
+func TestInit_FailedWhileAway(t *testing.T) { // not parallel: its zombies (after Detach) are reaped at the end
+	a := newHarness(t)
+	s := withSteps(a.spec("/bin/sh", "-c", "echo main >> order"),
+		shStep("migrate", "sleep 60 & echo child pid=$!; while [ ! -e go ]; do sleep 0.02; done; exit 3"))
+	st := a.start(s)
+	waitFor(t, 5*time.Second, "step running", func() bool { return len(childPIDs(a.initLog(s, "migrate", "stdout"))) == 1 })
+	kid := childPIDs(a.initLog(s, "migrate", "stdout"))[0]
+	a.detach()
+	if err := os.WriteFile(filepath.Join(a.dir, "go"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ws unix.WaitStatus
+	unix.Wait4(st.PID, &ws, 0, nil) // we are the runner's parent here
+	waitFor(t, 5*time.Second, "the step's child gone", func() bool { return !alive(kid) })
+	b := a.reopen(nil)
+	got := byUID(b.Instances("web"))[s.UID]
+	if got.Exit == nil || got.Exit.Reason != runtime.ExitReasonInitFailed || got.Exit.Code != 3 || got.Init.Message != "init step migrate exited with code 3" {
+		t.Fatalf("exit %+v, init %+v; want InitFailed code 3", got.Exit, got.Init)
+	}
+	if readFile(t, filepath.Join(a.dir, "order")) != "" {
+		t.Fatal("the command ran")
+	}
+}

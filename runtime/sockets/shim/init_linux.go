@@ -141,10 +141,11 @@ func initMain(argv []string) {
 			if s.record != "" {
 				writeStatus(s.record, code, sig)
 			}
-			if sig != 0 {
-				code = 128 + sig
-			}
-			syscall.Exit(code)
+			// The attempt is over: what the step left in the group goes
+			// with it, even while no daemon runs (the daemon takes the
+			// step's code from PROGRESS, and RECORD has it).
+			syscall.Kill(0, syscall.SIGKILL)
+			syscall.Exit(128 + int(syscall.SIGKILL))
 		}
 	}
 	writeProgress(s.progress, total, total, "done", 0, 0, false)
