@@ -103,12 +103,14 @@ func parseInitSpec(data []byte) (initSpec, bool) {
 }
 
 // initMain is the init runner; it never returns. It runs each step as its
-// child (in its own session and process group, so that a stop reaches
-// the step), its output into the step's log files, each step bounded by
-// its timeout; it records its progress in PROGRESS before each step,
-// after a failure and before the command; then it execs the command (no
-// exit record, no user switch: the instance's PID becomes the
-// command's), or runs it as the waiting shim does.
+// child (in the runner's session and process group, the instance's, so
+// that a stop reaches the step), its output into the step's log files,
+// each step bounded by its timeout; it records its progress in PROGRESS
+// before each step, after a failure and before the command. A failed
+// step ends the attempt: the runner kills its process group, itself
+// included. Otherwise it execs the command (no exit record, no user
+// switch: the instance's PID becomes the command's), or runs it as the
+// waiting shim does.
 func initMain(argv []string) {
 	if len(argv) < 3 {
 		fail("init runner: too few arguments", 127)
