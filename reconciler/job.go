@@ -60,11 +60,11 @@ type jobState struct {
 
 // jobRun is one run: its indexes' slots and how it ended.
 type jobRun struct {
-	Run       int64     `json:"run"`
-	Revision  string    `json:"revision"`
-	Scheduled time.Time `json:"scheduled,omitzero"` // a CronJob's slot
-	Start     time.Time `json:"start"`
-	Finished  time.Time `json:"finished,omitzero"`
+	Run       int64              `json:"run"`
+	Revision  string             `json:"revision"`
+	Scheduled time.Time          `json:"scheduled,omitzero"` // a CronJob's slot
+	Start     time.Time          `json:"start"`
+	Finished  time.Time          `json:"finished,omitzero"`
 	Result    v1alpha1.JobResult `json:"result,omitempty"`
 	Reason    string             `json:"reason,omitempty"`
 	Message   string             `json:"message,omitempty"`

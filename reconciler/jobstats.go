@@ -153,4 +153,3 @@ func (r *Reconciler) JobStats(fn func(server.JobStats)) {
 }
 
 var _ server.JobStatsReader = (*Reconciler)(nil)
-

@@ -55,9 +55,9 @@ type Reconciler struct {
 	events     *ring
 	status     *statusStore // what readers see; its own lock (status.go)
 	stateFile  string
-	saver      *saver       // writes stateFile (saver.go)
-	enc        stateEncoder // guarded by the saver's lock (encodeState)
-	metrics    *metrics     // nil: none
+	saver      *saver        // writes stateFile (saver.go)
+	enc        stateEncoder  // guarded by the saver's lock (encodeState)
+	metrics    *metrics      // nil: none
 	stats      jobStatsStore // the runs of Jobs finished since the start (jobstats.go)
 	limits     runtime.LimitSupport
 	// beatAsked and beatAnswered are the heartbeat's tickets (heartbeat.go).
