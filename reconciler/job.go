@@ -85,12 +85,12 @@ func (s *jobState) clone() *jobState {
 	if s == nil {
 		return &jobState{}
 	}
-	out := &jobState{LastSuccess: s.LastSuccess, Runs: make([]*jobRun, len(s.Runs))}
-	for i, r := range s.Runs {
+	out := &jobState{LastSuccess: s.LastSuccess}
+	for _, r := range s.Runs {
 		c := *r
 		c.Done = slices.Clone(r.Done)
 		c.Slots = maps.Clone(r.Slots)
-		out.Runs[i] = &c
+		out.Runs = append(out.Runs, &c)
 	}
 	return out
 }

@@ -353,6 +353,9 @@ func (p *jobPlanner) startIndexes(run *jobRun) {
 
 // start asks for index idx of run.
 func (p *jobPlanner) start(run *jobRun, idx int, message string) {
+	if run.Slots == nil { // a run restored with none
+		run.Slots = map[int]slot{}
+	}
 	sl := run.Slots[idx]
 	if sl.Crashed {
 		sl.Restarts++
