@@ -175,7 +175,9 @@ func TestReconciler_DependsOnCompleteJob(t *testing.T) {
 		if j := h.job("migrate"); jobCond(j, v1alpha1.ConditionFailed).Reason != v1alpha1.ReasonBackoffLimitExceeded {
 			t.Fatalf("job conditions %+v", j.Status.Conditions)
 		}
-		fixed := testJob("migrate", func(s *v1alpha1.JobSpec) { s.BackoffLimit, s.Command = ptrTo(int32(0)), []string{"/bin/migrate", "--fixed"} })
+		fixed := testJob("migrate", func(s *v1alpha1.JobSpec) {
+			s.BackoffLimit, s.Command = ptrTo(int32(0)), []string{"/bin/migrate", "--fixed"}
+		})
 		h.apply(fixed, web)
 		if got := h.rt.Running("web"); len(got) != 0 {
 			t.Fatalf("web started while run 2 runs: %v", got)
