@@ -267,3 +267,31 @@ func TestReconciler_JobDeadlinePassesWithTime(t *testing.T) {
 		}
 	})
 }
+
+// TestReconciler_JobRunInterruptedByACleanStopGoesOn: a clean stop of the
+// daemon stops the run's processes; the next daemon starts the index
+// again, and the stop is no failure.
+func TestReconciler_JobRunInterruptedByACleanStopGoesOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
+		rt := runtimetest.New()
+		r, stop := runDaemon(t, rt, stateFile)
+		r.Replace(jobSnap(testJob("migrate")))
+		synctest.Wait()
+		stop()
+		if err := r.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		rt.Calls()
+		r, stop = runDaemon(t, rt, stateFile)
+		defer stop()
+		r.Replace(jobSnap(testJob("migrate")))
+		synctest.Wait()
+		if got := rt.Running("migrate"); !slices.Equal(got, []string{"migrate-1-0"}) {
+			t.Fatalf("running %v, want migrate-1-0 started again", got)
+		}
+		if j, _ := r.Job("migrate"); j.Status.Run != 1 || j.Status.Failed != 0 {
+			t.Fatalf("status %+v, want run 1 going on with no failure", j.Status)
+		}
+	})
+}

@@ -271,6 +271,11 @@ func (p *jobPlanner) planRun(run *jobRun) {
 		p.progress(run)
 	}
 	if !run.finished() {
+		for _, s := range p.live[run.Run] {
+			if overMemoryLimit(s) { // a failure: retried through the backoff
+				p.stop([]runtime.State{s}, ReasonMemoryLimitExceeded, memoryLimitMessage(s, p.in.app))
+			}
+		}
 		p.startIndexes(run)
 		return
 	}
