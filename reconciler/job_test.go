@@ -295,3 +295,27 @@ func TestReconciler_JobRunInterruptedByACleanStopGoesOn(t *testing.T) {
 		}
 	})
 }
+
+// TestReconciler_CronJobIsNoApp: a CronJob carrier is shown by CronJobs,
+// never by Apps, and is not run as an App.
+func TestReconciler_CronJobIsNoApp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		cj := &v1alpha1.CronJob{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindCronJob, Metadata: v1alpha1.ObjectMeta{Name: "report"},
+			Spec: v1alpha1.CronJobSpec{Schedule: "@hourly", JobTemplate: v1alpha1.JobTemplateSpec{Spec: v1alpha1.JobSpec{Command: []string{"/bin/report"}}}}}
+		carrier := cj.Carrier()
+		h.apply(&carrier, named("web", 1))
+		if got := h.rt.Running("report"); len(got) != 0 {
+			t.Fatalf("a CronJob run as an App: %v", got)
+		}
+		if _, ok := h.r.App("report"); ok || len(h.r.Apps()) != 1 {
+			t.Fatal("a CronJob shown as an App")
+		}
+		if c, ok := h.r.CronJob("report"); !ok || c.Spec.Schedule != "@hourly" || c.Status == nil || len(h.r.CronJobs()) != 1 {
+			t.Fatalf("CronJob %+v %v", c, ok)
+		}
+		if len(h.r.Jobs()) != 0 {
+			t.Fatal("a CronJob listed as a Job")
+		}
+	})
+}

@@ -15,14 +15,6 @@ import (
 // kept are listed newest first; the instances are every kept run's
 // processes, running or as their index's slot remembers them.
 
-// jobStatus reports whether in is a Job's status to derive.
-func jobStatus(in statusInput) bool {
-	if in.desired != nil {
-		return in.desired.App.Job != nil
-	}
-	return in.applied != nil && in.applied.Job != nil
-}
-
 // jobOf is the Job a carrier carries, with no status.
 func jobOf(app *v1alpha1.App) *v1alpha1.Job {
 	c := app.DeepCopy()
@@ -34,6 +26,19 @@ func jobOf(app *v1alpha1.App) *v1alpha1.Job {
 		j.APIVersion = v1alpha1.GroupVersion
 	}
 	return j
+}
+
+// cronOf is the CronJob a carrier carries, with no status.
+func cronOf(app *v1alpha1.App) *v1alpha1.CronJob {
+	c := app.DeepCopy()
+	out := &v1alpha1.CronJob{APIVersion: c.APIVersion, Kind: v1alpha1.KindCronJob, Metadata: c.Metadata}
+	if c.CronJob != nil {
+		out.Spec = *c.CronJob
+	}
+	if out.APIVersion == "" {
+		out.APIVersion = v1alpha1.GroupVersion
+	}
+	return out
 }
 
 // deriveJob is deriveStatus for a Job; prev is its last derived view

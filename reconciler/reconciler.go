@@ -242,12 +242,7 @@ func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1a
 	} else {
 		prev, prog := r.status.derived(name)
 		si := r.statusInputLocked(name, st, prev, prog, in, observed, now)
-		var d derivedStatus
-		if jobStatus(si) {
-			d = deriveJob(si, r.status.derivedJob(name))
-		} else {
-			d = deriveStatus(si)
-		}
+		d := r.status.deriveFor(name, si)
 		if d.recheck > 0 && (out.requeue == 0 || d.recheck < out.requeue) {
 			out.requeue = d.recheck
 		}
