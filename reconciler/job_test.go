@@ -319,3 +319,36 @@ func TestReconciler_CronJobIsNoApp(t *testing.T) {
 		}
 	})
 }
+
+// TestReconciler_ARestartedDaemonHoldsAJobOfABrokenFile: a Job whose file
+// is broken when the daemon restarts is shown as a Job (its runs, and
+// ManifestValid=False), not as an App, and nothing is started.
+func TestReconciler_ARestartedDaemonHoldsAJobOfABrokenFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
+		rt := runtimetest.New()
+		r, stop := runDaemon(t, rt, stateFile)
+		r.Replace(jobSnap(testJob("migrate")))
+		synctest.Wait()
+		rt.ExitInstance("migrate-1-0", 0)
+		synctest.Wait()
+		stop()
+		rt.Calls()
+
+		r, stop = runDaemon(t, rt, stateFile)
+		defer stop()
+		r.Replace(v1alpha1.Snapshot{Files: []v1alpha1.FileStatus{{Path: "migrate.yaml", Error: &v1alpha1.FileError{
+			File: "migrate.yaml", Line: 2, Reason: v1alpha1.ReasonInvalid, Message: "yaml: bad"}}}})
+		synctest.Wait()
+		if c := rt.Calls(); len(c) != 0 {
+			t.Fatalf("calls for a held job: %+v", c)
+		}
+		if len(r.Apps()) != 0 {
+			t.Fatalf("a held job shown as an App: %+v", r.Apps())
+		}
+		j, ok := r.Job("migrate")
+		if !ok || len(j.Status.Runs) != 1 || j.Status.Runs[0].Result != v1alpha1.JobComplete || jobCond(j, v1alpha1.ConditionManifestValid).Status != v1alpha1.ConditionFalse {
+			t.Fatalf("held job %v %+v", ok, j.Status)
+		}
+	})
+}

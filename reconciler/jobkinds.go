@@ -84,3 +84,16 @@ func deriveCronJob(si statusInput, _ *v1alpha1.CronJob) derivedStatus {
 		Revision: si.revision, ObservedGeneration: si.generation}
 	return derivedStatus{cron: c}
 }
+
+// heldObject is what a held object (desiredApp.held) named name is shown
+// as: an App, or a Job or CronJob (kind, saved) with an empty spec.
+func heldObject(name, kind string) *v1alpha1.App {
+	app := &v1alpha1.App{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindApp, Metadata: v1alpha1.ObjectMeta{Name: name}}
+	switch kind {
+	case v1alpha1.KindJob:
+		app.Kind, app.Job = kind, &v1alpha1.JobSpec{}
+	case v1alpha1.KindCronJob:
+		app.Kind, app.CronJob = kind, &v1alpha1.CronJobSpec{}
+	}
+	return app
+}
