@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -349,6 +350,54 @@ func TestReconciler_ARestartedDaemonHoldsAJobOfABrokenFile(t *testing.T) {
 		j, ok := r.Job("migrate")
 		if !ok || len(j.Status.Runs) != 1 || j.Status.Runs[0].Result != v1alpha1.JobComplete || jobCond(j, v1alpha1.ConditionManifestValid).Status != v1alpha1.ConditionFalse {
 			t.Fatalf("held job %v %+v", ok, j.Status)
+		}
+	})
+}
+
+func TestReconciler_IndexedJobGetsItsIndex(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		var mu sync.Mutex
+		env := map[string]string{}
+		h.rt.StartErr = func(s runtime.StartSpec) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range s.Spec.Env {
+				if e.Name == completionIndexEnv {
+					env[s.Instance] = e.Value
+				}
+			}
+			return nil
+		}
+		h.apply(testJob("work", func(s *v1alpha1.JobSpec) {
+			s.CompletionMode, s.Completions, s.Parallelism = v1alpha1.Indexed, ptrTo(int32(3)), ptrTo(int32(3))
+		}))
+		mu.Lock()
+		got := maps.Clone(env)
+		mu.Unlock()
+		if want := map[string]string{"work-1-0": "0", "work-1-1": "1", "work-1-2": "2"}; !maps.Equal(got, want) {
+			t.Fatalf("PROCLET_COMPLETION_INDEX %v, want %v", got, want)
+		}
+		h.rt.ExitInstance("work-1-2", 0)
+		h.rt.ExitInstance("work-1-0", 0)
+		synctest.Wait()
+		if j := h.job("work"); j.Status.CompletedIndexes != "0,2" || j.Status.Active != 1 || j.Status.Succeeded != 2 {
+			t.Fatalf("status %+v, want completedIndexes 0,2, 1 active", j.Status)
+		}
+		events, cancel := h.r.Watch(64)
+		defer cancel()
+		for len(events) > 0 {
+			<-events
+		}
+		h.apply()
+		deleted := false
+		for len(events) > 0 {
+			if e := <-events; e.Kind == v1alpha1.KindJob && e.Type == WatchDeleted {
+				deleted = true
+			}
+		}
+		if !deleted {
+			t.Fatal("no DELETED watch event of the removed Job")
 		}
 	})
 }
