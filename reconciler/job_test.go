@@ -149,6 +149,11 @@ func TestReconciler_JobOncePerRevisionAcrossDaemons(t *testing.T) {
 		if j, _ := r.Job("migrate"); j.Status.Run != 1 || jobCond(j, v1alpha1.ConditionComplete).Status != v1alpha1.ConditionTrue {
 			t.Fatalf("restored job %+v", j.Status)
 		}
+		var stats []server.JobStats
+		r.JobStats(func(s server.JobStats) { stats = append(stats, s) })
+		if len(stats) != 1 || stats[0].LastSuccess.IsZero() || stats[0].Succeeded != 0 {
+			t.Fatalf("stats %+v, want the last success kept across the restart, no run counted since", stats)
+		}
 		r.Replace(jobSnap(testJob("migrate", func(s *v1alpha1.JobSpec) { s.Command = []string{"/bin/migrate", "--v2"} })))
 		synctest.Wait()
 		if got := rt.Running("migrate"); !slices.Equal(got, []string{"migrate-2-0"}) {
