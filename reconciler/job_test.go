@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"errors"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -403,6 +404,26 @@ func TestReconciler_IndexedJobGetsItsIndex(t *testing.T) {
 		}
 		if !deleted {
 			t.Fatal("no DELETED watch event of the removed Job")
+		}
+	})
+}
+
+// TestReconciler_JobThatCannotStartFails: a program that cannot start
+// counts as a failure, so the run fails at backoffLimit instead of
+// retrying for ever.
+func TestReconciler_JobThatCannotStartFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		h.rt.StartErr = func(runtime.StartSpec) error { return errors.New("no such file or directory") }
+		h.apply(testJob("migrate", func(s *v1alpha1.JobSpec) { s.BackoffLimit = ptrTo(int32(1)) }))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		j := h.job("migrate")
+		if jobCond(j, v1alpha1.ConditionFailed).Reason != v1alpha1.ReasonBackoffLimitExceeded || j.Status.Failed != 2 {
+			t.Fatalf("status %+v, want Failed BackoffLimitExceeded after 2 failed starts", j.Status)
+		}
+		if inst := h.instance("migrate", "migrate-1-0"); inst.Phase != v1alpha1.PhaseFailed || inst.Reason != "StartFailed" || inst.NextStartAt != nil {
+			t.Fatalf("instance %+v, want Failed StartFailed with no next start", inst)
 		}
 	})
 }

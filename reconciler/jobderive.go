@@ -209,10 +209,12 @@ func jobPendingInstance(in statusInput, name string, run *jobRun, idx int, sl sl
 	switch {
 	case run.Done.has(idx):
 		inst.Phase, inst.Reason = v1alpha1.PhaseSucceeded, "Completed"
-	case sl.StartError != "" && !run.finished():
+	case sl.StartError != "":
 		inst.Phase, inst.Reason, inst.Message = v1alpha1.PhaseFailed, sl.StartReason, sl.StartError
-		next := sl.NextStartAt
-		inst.NextStartAt = &next
+		if !run.finished() {
+			next := sl.NextStartAt
+			inst.NextStartAt = &next
+		}
 	case run.finished():
 		inst.Phase, inst.Reason = v1alpha1.PhaseFailed, run.Reason
 		if sl.LastExit != nil {
