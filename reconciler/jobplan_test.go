@@ -483,3 +483,30 @@ func TestJobPlan_OverMemoryLimitIsAFailure(t *testing.T) {
 		t.Fatalf("failed %d running %v, want the kill counted and the index retried", run.Failed, w.running())
 	}
 }
+
+// TestJobPlan_OncePerRevisionAcrossARestore: the runs as the state file
+// gives them back make no new run of a finished revision.
+func TestJobPlan_OncePerRevisionAcrossARestore(t *testing.T) {
+	w := newJobWorld(t, func(s *v1alpha1.JobSpec) { s.BackoffLimit = ptrTo(int32(0)) })
+	w.step()
+	w.exit("migrate-1-0", 3)
+	w.step() // Failed: a failed run is not run again either
+	var e stateEncoder
+	b, err := e.encode(map[string]*appState{"migrate": {desiredApp: desiredApp{generation: 1, revision: w.rev}, job: w.job, kind: v1alpha1.KindJob}}, w.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved savedState
+	if err := json.Unmarshal(b, &saved); err != nil {
+		t.Fatal(err)
+	}
+	w.job, w.procs = saved.Apps["migrate"].Job, nil
+	for range 2 {
+		if out := w.step(); len(out.actions) != 0 {
+			t.Fatalf("actions %+v after a restore, want none", out.actions)
+		}
+	}
+	if run := w.run(1); run.Result != v1alpha1.JobFailed || run.Failed != 1 || saved.Apps["migrate"].Kind != v1alpha1.KindJob {
+		t.Fatalf("restored run %+v", run)
+	}
+}
