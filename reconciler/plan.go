@@ -23,17 +23,20 @@ type slot struct {
 	// UID is the ordinal's instance at Revision; it stays across restarts
 	// of that revision (as a pod's uid stays across container restarts)
 	// and is empty until the executor assigns one.
-	UID         string
-	Revision    string
-	Restarts    int32
-	Failures    int       // consecutive failures, for the backoff
-	NextStartAt time.Time // zero: may start now
-	LastStartAt time.Time
-	LastExit    *v1alpha1.ExitStatus
-	StartError  string // the last start failed (phase Failed, or Pending for StartReason PortInUse)
-	StartReason string // why: StartFailed or PortInUse
-	Crashed     bool   // the last exit was not ours: the next start is a restart
-	Done        bool   // exited, and the restart policy keeps it down at Revision
+	//
+	// In the state file a field at its zero value is left out (a Job
+	// keeps up to 10 runs of up to 100 indexes each).
+	UID         string               `json:",omitzero"`
+	Revision    string               `json:",omitzero"`
+	Restarts    int32                `json:",omitzero"`
+	Failures    int                  `json:",omitzero"` // consecutive failures, for the backoff
+	NextStartAt time.Time            `json:",omitzero"` // zero: may start now
+	LastStartAt time.Time            `json:",omitzero"`
+	LastExit    *v1alpha1.ExitStatus `json:",omitzero"`
+	StartError  string               `json:",omitzero"` // the last start failed (phase Failed, or Pending for StartReason PortInUse)
+	StartReason string               `json:",omitzero"` // why: StartFailed or PortInUse
+	Crashed     bool                 `json:",omitzero"` // the last exit was not ours: the next start is a restart
+	Done        bool                 `json:",omitzero"` // exited, and the restart policy keeps it down at Revision
 }
 
 // actionKind is what an action does.
@@ -52,6 +55,10 @@ type action struct {
 	uid     string
 	reason  string // the stop's exit reason
 	message string // why, for the event
+	// run is the Job run of the instance (jobplan.go), 0 for an App's;
+	// instance names it when it is not APP-ORDINAL.
+	run      int64
+	instance string
 }
 
 // note is an event the plan asks to be recorded.
@@ -75,6 +82,9 @@ type input struct {
 	// (desiredApp.held): nothing is decided, as before the first snapshot.
 	held bool
 	now  time.Time
+	// job is a Job's runs before the pass (never modified: planJob
+	// clones it), nil for an App.
+	job *jobState
 }
 
 // output is what to do and what to remember.
@@ -86,6 +96,8 @@ type output struct {
 	requeue time.Duration
 	// forget: the app is gone and nothing of it is left.
 	forget bool
+	// job is a Job's runs after the pass (nil for an App): planJob.
+	job *jobState
 }
 
 // plan decides what to do for one app. It is pure: no I/O, no clock, no

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"slices"
 	"sync"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -29,7 +30,9 @@ type shownApp struct {
 	// desired is the desired store's app as the last Replace left it
 	// (follow), shown before the first pass and for a pending edit.
 	desired   *v1alpha1.SourcedApp
-	view      *v1alpha1.App // derived by the last pass (deriveStatus)
+	view      *v1alpha1.App     // derived by the last pass (deriveStatus)
+	job       *v1alpha1.Job     // derived by the last pass of a Job (deriveJob)
+	cron      *v1alpha1.CronJob // derived by the last pass of a CronJob
 	instances []v1alpha1.Instance
 	progress  progress // the rollout's progress: the next pass's input
 }
@@ -74,11 +77,12 @@ func (s *statusStore) publish(app string, desired *v1alpha1.SourcedApp, d derive
 	defer s.mu.Unlock()
 	sh := s.entryLocked(app)
 	sh.desired = desired
-	prevView, prevInsts := sh.view, sh.instances
-	if d.view != nil {
-		sh.view, sh.instances, sh.progress = d.view, d.instances, d.progress
+	prevView, prevJob, prevCron, prevInsts := sh.view, sh.job, sh.cron, sh.instances
+	if d.view != nil || d.job != nil || d.cron != nil {
+		sh.view, sh.job, sh.cron, sh.instances, sh.progress = d.view, d.job, d.cron, d.instances, d.progress
 	}
-	s.watchers.publish(changes(prevView, prevInsts, sh.view, sh.instances))
+	s.watchers.publish(slices.Concat(changes(prevView, prevInsts, sh.view, sh.instances),
+		jobChanges(prevJob, sh.job), cronChanges(prevCron, sh.cron)))
 	return depChangedBetween(prevInsts, sh.instances)
 }
 
@@ -92,7 +96,7 @@ func (s *statusStore) remove(app string) (depChanged bool) {
 		return false
 	}
 	delete(s.apps, app)
-	s.watchers.publish(changes(sh.view, sh.instances, nil, nil))
+	s.watchers.publish(slices.Concat(changes(sh.view, sh.instances, nil, nil), jobChanges(sh.job, nil), cronChanges(sh.cron, nil)))
 	return depChangedBetween(sh.instances, nil)
 }
 
