@@ -31,7 +31,15 @@ func TestParseInitSpec(t *testing.T) {
 	if !ok || len(s.steps) != 1 || s.steps[0].timeoutSeconds != 30 || s.steps[0].env[0] != "A=b" || s.path != "/bin/app" || s.mode != 0o600 || s.maxSize != 1<<20 {
 		t.Fatalf("%+v, %v", s, ok)
 	}
-	for _, bad := range [][]byte{data[:len(data)-5], []byte("x\x00"), nil} {
+	step := "migrate\x00/srv\x0030\x00/l/o\x00/l/e\x00/bin/sh\x002\x00sh\x00-c\x001\x00A=b\x00"
+	many := func(n string, k int) []byte {
+		return []byte(strings.Join(f[:8], "\x00") + "\x00" + n + "\x00" + strings.Repeat(step, k) + "/bin/app\x001\x00app\x00")
+	}
+	if s, ok := parseInitSpec(many("64", 64)); !ok || len(s.steps) != 64 {
+		t.Fatalf("64 steps: %v", ok)
+	}
+	tooMany := many("65", 65) // 64 steps at most
+	for _, bad := range [][]byte{data[:len(data)-5], []byte("x\x00"), nil, tooMany} {
 		if _, ok := parseInitSpec(bad); ok {
 			t.Errorf("%q accepted", bad)
 		}
