@@ -194,8 +194,7 @@ func decodeDocument(d document) (App, *binder, ErrorList) {
 	if v == nil {
 		return app, nil, b.errs
 	}
-	app, err := decodeObject(v, t)
-	if err != nil { // bind let through what encoding/json refuses: a bug
+	if err := decodeObject(v, t, &app); err != nil { // bind let through what encoding/json refuses: a bug
 		return app, nil, append(b.errs, &FileError{Line: d.line, Reason: ReasonInvalid, Message: "cannot decode: " + err.Error()})
 	}
 	dropDaemonMetadata(&app.Metadata)

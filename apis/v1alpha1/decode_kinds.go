@@ -67,13 +67,13 @@ func documentType(root *node, b *binder) reflect.Type {
 }
 
 // decodeObject decodes the bound JSON value v of a document as type t
-// into the App the daemon carries: the App itself, or a Job's or
-// CronJob's carrier (Carrier). What the daemon sets (status, generation,
-// creationTimestamp) is dropped.
-func decodeObject(v any, t reflect.Type) (App, error) {
+// into app, the App the daemon carries: the App itself, or a Job's or
+// CronJob's carrier (Carrier). Its status is dropped. (app is the
+// caller's, so that an App is decoded in place, with no copy.)
+func decodeObject(v any, t reflect.Type, app *App) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return App{}, err
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -81,24 +81,22 @@ func decodeObject(v any, t reflect.Type) (App, error) {
 	case jobType:
 		var j Job
 		if err := dec.Decode(&j); err != nil {
-			return App{}, err
+			return err
 		}
-		j.Status = nil
-		return j.Carrier(), nil
+		*app = j.Carrier()
 	case cronJobType:
 		var c CronJob
 		if err := dec.Decode(&c); err != nil {
-			return App{}, err
+			return err
 		}
-		c.Status = nil
-		return c.Carrier(), nil
-	}
-	var app App
-	if err := dec.Decode(&app); err != nil {
-		return App{}, err
+		*app = c.Carrier()
+	default:
+		if err := dec.Decode(app); err != nil {
+			return err
+		}
 	}
 	app.Status = nil
-	return app, nil
+	return nil
 }
 
 // dropDaemonMetadata clears what the daemon sets in an object's metadata.
