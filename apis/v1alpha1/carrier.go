@@ -60,9 +60,11 @@ func (a *App) specPrefix() string {
 	return "spec"
 }
 
-// specField is the path in a's file of field rest of its process fields
-// (rest as in an App: "dependsOn[0].app").
-func (a *App) specField(rest string) string {
+// SpecPath is the path in a's file of field rest of its process fields
+// (rest as in an App: "dependsOn[0].app"): "spec.dependsOn[0].app", or
+// "spec.jobTemplate.spec.dependsOn[0].app" for a CronJob. Errors about
+// a's Spec name their field with it.
+func (a *App) SpecPath(rest string) string {
 	return a.specPrefix() + "." + rest
 }
 

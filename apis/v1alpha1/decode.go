@@ -280,10 +280,10 @@ func fileRules(apps []App, binders []*binder) ErrorList {
 // dependsOnField is the field of a's (last) dependency on the app named
 // on, or spec.dependsOn (spec.jobTemplate.spec.dependsOn for a CronJob).
 func dependsOnField(a *App, on string) string {
-	field := a.specField("dependsOn")
+	field := a.SpecPath("dependsOn")
 	for k, d := range a.Spec.DependsOn {
 		if d.App == on {
-			field = a.specField(fmt.Sprintf("dependsOn[%d].app", k))
+			field = a.SpecPath(fmt.Sprintf("dependsOn[%d].app", k))
 		}
 	}
 	return field

@@ -30,7 +30,7 @@ func dependencyKindProblems(a *App, lookup func(string) *App) []*FileError {
 		default:
 			continue
 		}
-		out = append(out, &FileError{Field: a.specField(fmt.Sprintf("dependsOn[%d].condition", k)),
+		out = append(out, &FileError{Field: a.SpecPath(fmt.Sprintf("dependsOn[%d].condition", k)),
 			Reason: ReasonInvalid, Message: msg})
 	}
 	return out
