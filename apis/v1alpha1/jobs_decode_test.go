@@ -122,6 +122,8 @@ func TestDecodeJobKinds_Errors(t *testing.T) {
 		{"schedule missing", "a.yaml", cron("  schedule: '0 * * * *'\n", ""), 5, "spec.schedule", "required"},
 		{"timeZone unknown", "a.yaml", minimalCronJob + "  timeZone: Mars/Olympus\n", 10, "spec.timeZone", `"Mars/Olympus" is not a known time zone`},
 		{"timeZone Local", "a.yaml", minimalCronJob + "  timeZone: local\n", 10, "spec.timeZone", `"Local" is not allowed`},
+		{"timeZone too long", "a.yaml", minimalCronJob + "  timeZone: " + strings.Repeat("Abcdefghij/", 6) + "Abcd\n", 10, "spec.timeZone",
+			"is 70 bytes, over the bound of 64"},
 		{"timeZone path", "a.yaml", minimalCronJob + "  timeZone: ../../etc/passwd\n", 10, "spec.timeZone", "is not a time zone name"},
 		{"concurrencyPolicy", "a.yaml", minimalCronJob + "  concurrencyPolicy: Sometimes\n", 10, "spec.concurrencyPolicy",
 			`"Sometimes" is not one of Allow, Forbid, Replace`},
