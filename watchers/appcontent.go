@@ -27,7 +27,8 @@ type source struct {
 
 // sourcesOf lists what sa reads, in a fixed order: envFrom, valueFrom,
 // the executable, the paths. An executable that cannot be resolved is
-// the error.
+// the error. The fields are those of sa's file (a CronJob's are under
+// spec.jobTemplate.spec; a Job has no rolloutOnChange).
 func sourcesOf(sa *v1alpha1.SourcedApp) ([]source, *v1alpha1.FileError) {
 	s := &sa.App.Spec
 	abs := func(p string) string {
@@ -38,11 +39,11 @@ func sourcesOf(sa *v1alpha1.SourcedApp) ([]source, *v1alpha1.FileError) {
 	}
 	var out []source
 	for i, e := range s.EnvFrom {
-		out = append(out, source{field: fmt.Sprintf("spec.envFrom[%d].file", i), path: e.File, abs: abs(e.File), kind: kindEnv, optional: e.Optional})
+		out = append(out, source{field: sa.App.SpecPath(fmt.Sprintf("envFrom[%d].file", i)), path: e.File, abs: abs(e.File), kind: kindEnv, optional: e.Optional})
 	}
 	for i, e := range s.Env {
 		if e.ValueFrom != nil {
-			out = append(out, source{field: fmt.Sprintf("spec.env[%d].valueFrom.file", i), path: e.ValueFrom.File,
+			out = append(out, source{field: sa.App.SpecPath(fmt.Sprintf("env[%d].valueFrom.file", i)), path: e.ValueFrom.File,
 				abs: abs(e.ValueFrom.File), kind: kindValue, index: i})
 		}
 	}

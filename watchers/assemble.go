@@ -96,7 +96,7 @@ func assemble(files []fileRead, prev state, dir func(rel string) string) ([]v1al
 		for i, c := range cands {
 			if st := &statuses[c.file]; i != win && st.Error == nil {
 				st.Error = &v1alpha1.FileError{File: st.Path, Field: "metadata.name", Reason: v1alpha1.ReasonDuplicateName,
-					Message: fmt.Sprintf("app %q is already defined in %s", name, path)}
+					Message: v1alpha1.DuplicateNameMessage(&c.app, &w.app, path)}
 			}
 		}
 	}

@@ -200,3 +200,19 @@ func TestSummaryAndErrorList(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// Names are unique across the kinds: a Job named as an App of another
+// file loses as an App would, and the message says both kinds.
+func TestAssemble_DuplicateAcrossKinds(t *testing.T) {
+	job := (&v1alpha1.Job{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindJob, Metadata: v1alpha1.ObjectMeta{Name: "web"},
+		Spec: v1alpha1.JobSpec{Command: []string{"./migrate"}}}).Carrier()
+	apps, files, _ := assemble([]fileRead{good("a.yaml", app("web", "a")), good("b.yaml", job)}, state{}, dirOf)
+	e := files[1].Error
+	if e == nil || e.Reason != v1alpha1.ReasonDuplicateName ||
+		e.Error() != `b.yaml: metadata.name: job "web" is already defined in a.yaml (as an app)` {
+		t.Fatalf("loser error = %v", e)
+	}
+	if len(apps) != 1 || !apps[0].App.IsApp() || !slices.Equal(files[1].Objects, []string{"web"}) {
+		t.Fatalf("apps = %+v, files = %+v", apps, files)
+	}
+}

@@ -306,3 +306,17 @@ func TestDirTakesAWrittenFileOnceQuiet(t *testing.T) {
 		t.Errorf("taken at %v, %v after the write: within the quiet window", got.ReadAt, got.ReadAt.Sub(written))
 	}
 }
+
+// A CronJob reads the files of its job template; a problem with one is at
+// the template's field, as in its file.
+func TestContentOfACronJobIsAtItsTemplatesFields(t *testing.T) {
+	dir := t.TempDir()
+	c := (&v1alpha1.CronJob{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindCronJob, Metadata: v1alpha1.ObjectMeta{Name: "api"},
+		Spec: v1alpha1.CronJobSpec{Schedule: "@hourly", JobTemplate: v1alpha1.JobTemplateSpec{Spec: v1alpha1.JobSpec{
+			Command: []string{"/bin/true"}, EnvFrom: []v1alpha1.EnvFromSource{{File: ".env"}}}}}}).Carrier()
+	r := resolveQuiet(newContents(time.Millisecond), v1alpha1.SourcedApp{App: c, Path: "api.yaml", Dir: dir})
+	if len(r.snap.Apps) != 0 || r.snap.Files[0].Error == nil ||
+		r.snap.Files[0].Error.Error() != "api.yaml: spec.jobTemplate.spec.envFrom[0].file: .env: no such file or directory" {
+		t.Errorf("cronjob with a missing env file: apps %v, file %+v", r.snap.Apps, r.snap.Files[0].Error)
+	}
+}

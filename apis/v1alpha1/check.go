@@ -46,12 +46,14 @@ func (c *FileCheck) line(i int, field string) int {
 }
 
 // CheckSet adds to files the problems across them, as the daemon would
-// see the files together: an app name already defined by an earlier file
-// (DuplicateName; the first file keeps it) and a dependency cycle through
-// apps of more than one file (a cycle within one file is that file's
-// already), reported at the dependsOn entry of its first app. Apps of
-// files with problems take part, so a cycle shows at once, not only after
-// the other problems are fixed. Each file's Errors stay ordered by line.
+// see the files together: a name already defined by an earlier file,
+// whatever the kinds (DuplicateName; the first file keeps it), a
+// dependency whose condition does not suit the kind of its target in
+// another file (depends_kinds.go), and a dependency cycle through apps of
+// more than one file (a cycle within one file is that file's already),
+// reported at the dependsOn entry of its first app. Apps of files with
+// problems take part, so a cycle shows at once, not only after the other
+// problems are fixed. Each file's Errors stay ordered by line.
 func CheckSet(files []*FileCheck) {
 	type origin struct{ file, app int }
 	owner := map[string]origin{}
@@ -68,10 +70,23 @@ func CheckSet(files []*FileCheck) {
 			case ok:
 				f.insert(&FileError{File: f.Path, Line: f.line(ai, "metadata.name"),
 					Field: "metadata.name", Reason: ReasonDuplicateName,
-					Message: fmt.Sprintf("app %q is already defined in %s", name, files[prev.file].Path)})
+					Message: DuplicateNameMessage(&f.Apps[ai], &files[prev.file].Apps[prev.app], files[prev.file].Path)})
 			default:
 				owner[name] = origin{fi, ai}
 				all = append(all, a)
+			}
+		}
+	}
+	for fi, f := range files {
+		for ai := range f.Apps {
+			for _, e := range dependencyKindProblems(&f.Apps[ai], func(name string) *App {
+				if o, ok := owner[name]; ok && o.file != fi { // in the same file: the file's own
+					return &files[o.file].Apps[o.app]
+				}
+				return nil
+			}) {
+				e.File, e.Line = f.Path, f.line(ai, e.Field)
+				f.insert(e)
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package v1alpha1
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unicode/utf8"
 )
 
@@ -182,27 +180,24 @@ func decodeDocuments(docs []document) []decoded {
 // and left unset, and the rest of the object is still validated, so that
 // one pass shows every problem; a validation error about a field whose
 // value was refused (or its parent, or what an unknown field was likely
-// meant to be) is not reported again. The binder is nil when the
-// document is not an App at all (a scalar, or no App field).
+// meant to be) is not reported again. The document's kind field chooses
+// its type (decode_kinds.go). The binder is nil when the document is not
+// an object of proclet at all (a scalar, no App field, an unknown kind).
 func decodeDocument(d document) (App, *binder, ErrorList) {
 	var app App
 	b := newBinder(d.line)
-	v := b.bind(d.root, appType, "")
+	t := documentType(d.root, b)
+	if t == nil {
+		return app, nil, b.errs
+	}
+	v := b.bind(d.root, t, "")
 	if v == nil {
 		return app, nil, b.errs
 	}
-	raw, err := json.Marshal(v)
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&app)
-	}
-	if err != nil { // bind let through what encoding/json refuses: a bug
+	if err := decodeObject(v, t, &app); err != nil { // bind let through what encoding/json refuses: a bug
 		return app, nil, append(b.errs, &FileError{Line: d.line, Reason: ReasonInvalid, Message: "cannot decode: " + err.Error()})
 	}
-	app.Status = nil
-	app.Metadata.Generation = 0
-	app.Metadata.CreationTimestamp = time.Time{}
+	dropDaemonMetadata(&app.Metadata)
 	Default(&app)
 	errs := b.errs
 	for _, e := range Validate(&app) {
@@ -240,7 +235,9 @@ func isUnder(p, parent string) bool {
 }
 
 // fileRules are the checks across the objects of one file: a name defined
-// twice, and dependency cycles among them (of each name's first object).
+// twice (whatever the kinds), the condition of a dependency on an object
+// of the file (depends_kinds.go), and dependency cycles among them (of
+// each name's first object).
 func fileRules(apps []App, binders []*binder) ErrorList {
 	var errs ErrorList
 	first := map[string]int{}
@@ -252,12 +249,24 @@ func fileRules(apps []App, binders []*binder) ErrorList {
 		if j, ok := first[a.Metadata.Name]; ok {
 			errs = append(errs, &FileError{Field: "metadata.name", Line: binders[i].lineOf("metadata.name"),
 				Reason: ReasonDuplicateName,
-				Message: fmt.Sprintf("%q is already defined in this file (line %d)",
-					a.Metadata.Name, binders[j].lineOf("metadata.name"))})
+				Message: fmt.Sprintf("%q is already defined in this file (line %d%s)",
+					a.Metadata.Name, binders[j].lineOf("metadata.name"), kindAside(&apps[i], &apps[j]))})
 			continue
 		}
 		first[a.Metadata.Name] = i
 		unique = append(unique, a)
+	}
+	lookup := func(name string) *App {
+		if j, ok := first[name]; ok {
+			return &apps[j]
+		}
+		return nil
+	}
+	for i := range apps {
+		for _, e := range dependencyKindProblems(&apps[i], lookup) {
+			e.Line = binders[i].lineOf(e.Field)
+			errs = append(errs, e)
+		}
 	}
 	for _, c := range DependencyCycles(unique) {
 		i := first[c[0]]
@@ -269,12 +278,12 @@ func fileRules(apps []App, binders []*binder) ErrorList {
 }
 
 // dependsOnField is the field of a's (last) dependency on the app named
-// on, or spec.dependsOn.
+// on, or spec.dependsOn (spec.jobTemplate.spec.dependsOn for a CronJob).
 func dependsOnField(a *App, on string) string {
-	field := "spec.dependsOn"
+	field := a.SpecPath("dependsOn")
 	for k, d := range a.Spec.DependsOn {
 		if d.App == on {
-			field = fmt.Sprintf("spec.dependsOn[%d].app", k)
+			field = a.SpecPath(fmt.Sprintf("dependsOn[%d].app", k))
 		}
 	}
 	return field

@@ -83,6 +83,9 @@ func TestDecodeTestdata(t *testing.T) {
 		{"app.json", "worker"},
 		{"list.json", "a,b"},
 		{"app.toml", "api"},
+		{"jobs.yaml", "migrate,report,web"},
+		{"job.json", "backup"},
+		{"cronjob.toml", "cleanup"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -345,7 +348,7 @@ spec:
 	list := decodeErrs(t, "a.yaml", data)
 	wantErr(t, list, 13, "spec.ports[1].range", `"9000-80" is not a range (low must be <= high)`)
 	wantErr(t, list, 15, "spec.ports[2].port", "a fixed port needs replicas <= 1")
-	wantErr(t, list, 18, "kind", `"Ap" is not supported (want App)`)
+	wantErr(t, list, 18, "kind", `"Ap" is not a supported kind (want App, Job or CronJob)`)
 	wantErr(t, list, 20, "metadata.name", "not a DNS-1123 label")
 	// A missing required field is placed at its parent.
 	list = decodeErrs(t, "a.yaml", "apiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata:\n  name: x\nspec:\n  replicas: 1\n")

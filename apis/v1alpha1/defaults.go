@@ -28,8 +28,14 @@ const (
 // every pointer with a default is non-nil; explicit values (replicas: 0
 // included) are kept. It is idempotent. workingDir is not defaulted here:
 // its default is the manifest's directory, which only the reader knows.
+// A carried Job or CronJob is defaulted in its own spec (App.Job,
+// App.CronJob), and its Spec is made again from that (defaults_jobs.go).
 func Default(app *App) {
 	if app == nil {
+		return
+	}
+	if !app.IsApp() {
+		defaultCarrier(app)
 		return
 	}
 	defaultSpec(&app.Spec)

@@ -34,6 +34,31 @@ func assertDefaulted(t *testing.T, a *App) {
 			t.Fatalf("dependsOn not defaulted: %+v", d)
 		}
 	}
+	assertJobDefaulted(t, a)
+}
+
+// assertJobDefaulted checks the defaults of a carried Job or CronJob.
+func assertJobDefaulted(t *testing.T, a *App) {
+	t.Helper()
+	if c := a.CronJob; c != nil && (c.ConcurrencyPolicy == "" || c.Suspend == nil ||
+		c.SuccessfulJobsHistoryLimit == nil || c.FailedJobsHistoryLimit == nil) {
+		t.Fatalf("cronjob not defaulted: %+v", c)
+	}
+	js := a.JobSpec()
+	if js == nil {
+		return
+	}
+	switch {
+	case js.Completions == nil, js.Parallelism == nil, js.CompletionMode == "", js.BackoffLimit == nil,
+		js.RestartPolicy == "", js.RestartBackoff == nil, js.RestartBackoff.Initial == nil,
+		js.TerminationGracePeriodSeconds == nil, js.StopSignal == "", js.Logs.MaxSize == "", js.Logs.MaxFiles == nil:
+		t.Fatalf("job spec not defaulted: %+v", js)
+	}
+	for _, d := range js.DependsOn {
+		if d.Condition == "" {
+			t.Fatalf("job dependsOn not defaulted: %+v", d)
+		}
+	}
 }
 
 func TestDefaultValues(t *testing.T) {

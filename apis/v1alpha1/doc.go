@@ -1,13 +1,17 @@
 // Package v1alpha1 is the schema of proclet's manifests: the
-// App type and the API shapes around it (AppStatus, Instance, Snapshot),
-// and everything that turns bytes into a trusted App.
+// App, Job and CronJob types and the API shapes around them (AppStatus,
+// JobStatus, Instance, Snapshot), and everything that turns bytes into a
+// trusted App.
 //
 // It owns:
 //   - decoding: DecodeFile reads YAML (multi-document), JSON (an object or
 //     a list of objects) and TOML through one strict reader: unknown
 //     fields, repeated keys and wrongly typed values are errors with a file,
 //     a line and a field path (`m.yaml:12: spec.ports[0].range: ...`);
-//     status and metadata.generation in a file are dropped;
+//     status and metadata.generation in a file are dropped. Each object's
+//     kind chooses its type (decode_kinds.go); a Job or CronJob comes out
+//     as its carrier App (jobs.go, carrier.go: App.Job, App.CronJob,
+//     App.JobSpec), so every consumer of []App reads all three kinds;
 //   - defaults (Default) and validation (Validate: go-playground/validator
 //     tags on the types plus the rules that span fields; ValidateSet for
 //     dependency cycles across apps);
@@ -24,8 +28,12 @@
 //     measured by ExpandedLen without building anything; Expand, which the
 //     runtime uses, refuses to build past its bound), and errors that never
 //     repeat more of a file than a short token (quote.go);
+//   - a CronJob's schedule and time zone, read as Kubernetes reads them
+//     (ParseSchedule: robfig/cron/v3; LoadTimeZone, with the time zone
+//     database built in);
 //   - the revision hash (Revision), which must stay stable across releases,
-//     and AppRevision, the revision of an app, with its restartedAt
+//     and AppRevision, the revision of an app (or a carried Job or
+//     CronJob: revision_jobs.go), with its restartedAt
 //     annotation and the digest of the files it reads (envFrom,
 //     valueFrom, rolloutOnChange: content.go) when it has them;
 //     Content and Secret, what the watcher read of those files (a Secret
@@ -35,7 +43,9 @@
 //
 // It must not touch the filesystem, processes, the network or the clock,
 // keep state, or log: it is pure functions over bytes and values, and it
-// imports nothing of proclet's.
+// imports nothing of proclet's. The one exception is LoadTimeZone, which
+// reads the host's time zone database (time.LoadLocation), falling back
+// to the copy built in (time/tzdata).
 //
 // # Instance phases
 //

@@ -42,6 +42,11 @@ func FuzzDecodeFile(f *testing.F) {
 		"a: &a [*a]\n",
 		"a: &x {b: 1}\nc: {<<: *x, d: 2}\n",
 		minimal + "  readinessProbe: {httpGet: {port: http}}\n",
+		minimal + "  initCommands: [{name: a, command: [a, $(X)], env: [{name: X, value: $(Y)$(Y)}]}]\n",
+		strings.Replace(minimal, "kind: App", "kind: Job", 1) + "  completions: 3\n  completionMode: Indexed\n",
+		"apiVersion: proclet.dev/v1alpha1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  schedule: '*/5 * * * *'\n  timeZone: UTC\n" +
+			"  jobTemplate: {spec: {command: [c]}}\n",
+		"apiVersion: proclet.dev/v1alpha1\nkind: CronJob\nmetadata: {name: c}\nspec: {schedule: 'TZ=UTC', jobTemplate: {spec: {command: [c]}}}\n",
 	} {
 		f.Add(uint8(0), []byte(s))
 	}
@@ -77,7 +82,16 @@ func FuzzDecodeFile(f *testing.F) {
 			if len(Revision(&a.Spec)) != 10 {
 				t.Fatalf("bad revision")
 			}
-			raw, err := json.Marshal(a)
+			if len(AppRevision(a, "")) != 10 {
+				t.Fatalf("bad app revision")
+			}
+			var obj any = a // a carried Job or CronJob marshals as its object
+			if j := a.AsJob(); j != nil {
+				obj = j
+			} else if c := a.AsCronJob(); c != nil {
+				obj = c
+			}
+			raw, err := json.Marshal(obj)
 			if err != nil {
 				t.Fatal(err)
 			}

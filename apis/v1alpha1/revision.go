@@ -37,7 +37,13 @@ const RestartedAtAnnotation = "proclet.dev/restartedAt"
 // RestartedAtAnnotation (so the revisions of such apps never change across
 // releases), else the hash of the spec's view together with the
 // annotation's value and the digest.
+//
+// A carried Job or CronJob has the revision of its job spec
+// (revision_jobs.go): AppRevision handles every kind.
 func AppRevision(app *App, contentDigest string) string {
+	if !app.IsApp() {
+		return jobRevision(app, contentDigest)
+	}
 	at := app.Metadata.Annotations[RestartedAtAnnotation]
 	if at == "" && contentDigest == "" {
 		return Revision(&app.Spec)

@@ -17,9 +17,23 @@ func (r *ruleSet) add(field, format string, args ...any) {
 	r.errs = append(r.errs, &FileError{Field: field, Reason: ReasonInvalid, Message: fmt.Sprintf(format, args...)})
 }
 
-// handRules checks what the validator tags cannot.
+// handRules checks what the validator tags cannot: the rules of the
+// process fields, then a Job's or CronJob's own (rules_jobs.go).
 func handRules(app *App) ErrorList {
 	var r ruleSet
+	r.spec(app)
+	if !app.IsApp() {
+		for _, e := range r.errs {
+			e.Field = app.rebaseSpecPath(e.Field)
+		}
+		r.jobKind(app)
+	}
+	return r.errs
+}
+
+// spec checks the process fields of app (its Spec), with the paths of an
+// App's file.
+func (r *ruleSet) spec(app *App) {
 	s := &app.Spec
 	if len(s.Command) > 0 && s.Command[0] == "" {
 		r.add("spec.command[0]", "the program must not be empty")
@@ -37,7 +51,7 @@ func handRules(app *App) ErrorList {
 	r.strategy(s)
 	r.logs(s)
 	r.dependsOn(app)
-	return r.errs
+	r.initCommands(s)
 }
 
 func (r *ruleSet) env(s *AppSpec) {

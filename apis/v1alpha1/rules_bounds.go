@@ -100,7 +100,8 @@ func (r *ruleSet) httpSizes(path string, p *Probe) {
 }
 
 // expansion measures, without building anything, what $(VAR) expansion
-// will make of spec.env, spec.command and the exec probes' commands, and
+// will make of spec.env, spec.command, the exec probes' commands and the
+// init steps (initExpansion), and
 // reports each value over MaxExpandedValue and the field at which the
 // total crosses MaxExpandedTotal. A reference to a name spec.env does not
 // define (the daemon's environment, PORT, PROCLET_*) counts as written:
@@ -138,6 +139,7 @@ func (r *ruleSet) expansion(s *AppSpec) {
 			r.argv(p.path+".exec.command", p.probe.Exec.Command, envTotal, x)
 		}
 	}
+	r.initExpansion(s, envTotal, x)
 }
 
 // envEntryLen is what an env entry of a value of n bytes costs exec:

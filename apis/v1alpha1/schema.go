@@ -41,6 +41,8 @@ var kinds = []struct {
 	file string
 }{
 	{KindApp, appType, "app.json"},
+	{KindJob, jobType, "job.json"},
+	{KindCronJob, cronJobType, "cronjob.json"},
 }
 
 // Kinds lists the kinds Schema knows, in order.
@@ -197,7 +199,8 @@ func (g *schemaGen) field(root reflect.Type, f reflect.StructField, key string) 
 }
 
 // droppedFields are accepted in a file and dropped (droppedPaths).
-var droppedFields = map[string]bool{"App.Status": true, "ObjectMeta.Generation": true, "ObjectMeta.CreationTimestamp": true}
+var droppedFields = map[string]bool{"App.Status": true, "Job.Status": true, "CronJob.Status": true,
+	"ObjectMeta.Generation": true, "ObjectMeta.CreationTimestamp": true}
 
 // typeSchema is the schema of a Go type before its field's tags.
 func (g *schemaGen) typeSchema(t reflect.Type) jsonSchema {
@@ -276,10 +279,12 @@ func splitTag(tag string) (field, elem, keys []string) {
 // apply adds the constraints of rules to s, the schema of a value of type
 // t, and says whether "required" is among them.
 func (g *schemaGen) apply(s jsonSchema, rules []string, t reflect.Type, path string) (required bool) {
+	// omitempty skips a zero value, except through a pointer: there only
+	// nil (null) is unset, and a 0 is checked (completions: 0).
+	omitempty := slices.Contains(rules, "omitempty") && t.Kind() != reflect.Pointer
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	omitempty := slices.Contains(rules, "omitempty")
 	for _, r := range rules {
 		name, param, _ := strings.Cut(r, "=")
 		switch name {

@@ -15,7 +15,7 @@ import (
 // cannot drift from the code, and no generated file has to be kept in
 // step. These are the files that declare the types of a manifest.
 //
-//go:embed types.go content.go notify.go sockets.go scalars.go quantity.go
+//go:embed types.go jobs.go content.go notify.go sockets.go scalars.go quantity.go
 var schemaSources embed.FS
 
 // schemaDocs maps "Type" and "Type.Field" to their doc comments, as one

@@ -15,6 +15,7 @@ import (
 var invalidManifests = []struct {
 	name, add, field string
 	replace          [2]string
+	base             string // minimal when empty
 }{
 	{name: "replicas over 10000", add: "  replicas: 10001\n", field: "spec.replicas"},
 	{name: "replicas a string", add: "  replicas: three\n", field: "spec.replicas"},
@@ -51,6 +52,42 @@ var invalidManifests = []struct {
 	{name: "maxFiles", add: "  logs: {maxFiles: -1}\n", field: "spec.logs.maxFiles"},
 	{name: "too many headers", add: "  livenessProbe: {httpGet: {port: 80, httpHeaders: [" +
 		strings.Repeat("{name: X, value: y},", MaxHTTPHeaders) + "{name: X, value: y}]}}\n", field: "spec.livenessProbe.httpGet.httpHeaders"},
+	{name: "maxFiles 0 (a pointer: 0 is not unset)", add: "  logs: {maxFiles: 0}\n", field: "spec.logs.maxFiles"},
+	{name: "progressDeadlineSeconds 0", add: "  progressDeadlineSeconds: 0\n", field: "spec.progressDeadlineSeconds"},
+	{name: "unknown kind", replace: [2]string{"kind: App", "kind: Pod"}, field: "kind"},
+	{name: "too many init steps", add: "  initCommands: [" + strings.Repeat("{name: a, command: [a]},", MaxInitCommands) +
+		"{name: a, command: [a]}]\n", field: "spec.initCommands"},
+	{name: "init step valueFrom", add: "  initCommands: [{name: a, command: [a], env: [{name: A, valueFrom: {file: f}}]}]\n",
+		field: "spec.initCommands[0].env[0].valueFrom"},
+	{name: "init step program", add: "  initCommands: [{name: a, command: ['']}]\n", field: "spec.initCommands[0].command[0]"},
+	{name: "init step name", add: "  initCommands: [{name: A, command: [a]}]\n", field: "spec.initCommands[0].name"},
+	{name: "init step timeout", add: "  initCommands: [{name: a, command: [a], timeoutSeconds: 315360001}]\n",
+		field: "spec.initCommands[0].timeoutSeconds"},
+	{name: "job restartPolicy Always", base: minimalJob, add: "  restartPolicy: Always\n", field: "spec.restartPolicy"},
+	{name: "job name too long", base: minimalJob, replace: [2]string{"name: migrate", "name: " + strings.Repeat("m", MaxJobNameLen+1)},
+		field: "metadata.name"},
+	{name: "job completions 0", base: minimalJob, add: "  completions: 0\n", field: "spec.completions"},
+	{name: "job parallelism", base: minimalJob, add: "  parallelism: 10001\n", field: "spec.parallelism"},
+	{name: "job completionMode", base: minimalJob, add: "  completionMode: indexed\n", field: "spec.completionMode"},
+	{name: "job deadline", base: minimalJob, add: "  activeDeadlineSeconds: 315360001\n", field: "spec.activeDeadlineSeconds"},
+	{name: "job app field", base: minimalJob, add: "  replicas: 2\n", field: "spec.replicas"},
+	{name: "job empty program", base: minimalJob, replace: [2]string{"[./migrate]", "['']"}, field: "spec.command[0]"},
+	{name: "cronjob name too long", base: minimalCronJob, replace: [2]string{"name: report", "name: " + strings.Repeat("r", MaxJobNameLen+1)},
+		field: "metadata.name"},
+	{name: "cronjob no schedule", base: minimalCronJob, replace: [2]string{"  schedule: '0 * * * *'\n", ""}, field: "spec.schedule"},
+	{name: "cronjob TZ in schedule", base: minimalCronJob, replace: [2]string{"'0 * * * *'", "'CRON_TZ=UTC 0 * * * *'"}, field: "spec.schedule"},
+	{name: "cronjob schedule too long", base: minimalCronJob, replace: [2]string{"'0 * * * *'", "'0" + strings.Repeat(",0", MaxScheduleLen) + " * * * *'"},
+		field: "spec.schedule"},
+	{name: "cronjob timeZone Local", base: minimalCronJob, add: "  timeZone: Local\n", field: "spec.timeZone"},
+	{name: "cronjob timeZone name", base: minimalCronJob, add: "  timeZone: 'Europe/New York'\n", field: "spec.timeZone"},
+	{name: "cronjob concurrencyPolicy", base: minimalCronJob, add: "  concurrencyPolicy: Never\n", field: "spec.concurrencyPolicy"},
+	{name: "cronjob history", base: minimalCronJob, add: "  failedJobsHistoryLimit: 101\n", field: "spec.failedJobsHistoryLimit"},
+	{name: "cronjob startingDeadline", base: minimalCronJob, add: "  startingDeadlineSeconds: 315360001\n", field: "spec.startingDeadlineSeconds"},
+	{name: "cronjob template command", base: minimalCronJob, replace: [2]string{"      command: [./report]\n", "      backoffLimit: 1\n"},
+		field: "spec.jobTemplate.spec.command"},
+	{name: "cronjob template restartPolicy", base: minimalCronJob, add: "      restartPolicy: Always\n", field: "spec.jobTemplate.spec.restartPolicy"},
+	{name: "cronjob template label", base: minimalCronJob, replace: [2]string{"    spec:\n      command", "    metadata: {labels: {a: 'b c'}}\n    spec:\n      command"},
+		field: "spec.jobTemplate.metadata.labels[a]"},
 }
 
 // Each invalid manifest is refused by validate and by the schema, at the
@@ -59,7 +96,11 @@ func TestSchema_InvalidManifestsRefusedByBoth(t *testing.T) {
 	s := compiledSchema(t)
 	for _, tt := range invalidManifests {
 		t.Run(tt.name, func(t *testing.T) {
-			data := minimal + tt.add
+			base := tt.base
+			if base == "" {
+				base = minimal
+			}
+			data := base + tt.add
 			if tt.replace[0] != "" {
 				if !strings.Contains(data, tt.replace[0]) {
 					t.Fatalf("no %q to replace", tt.replace[0])

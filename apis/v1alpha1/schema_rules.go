@@ -129,6 +129,32 @@ var schemaFieldRules = map[string]func(jsonSchema){
 	"AppSpec.Command": func(s jsonSchema) {
 		s["prefixItems"] = []any{jsonSchema{"minLength": 1}} // the program must not be empty
 	},
+	"JobSpec.Command":      nonEmptyProgram,
+	"InitCommand.Command":  nonEmptyProgram,
+	"AppSpec.InitCommands": func(s jsonSchema) { s["maxItems"] = MaxInitCommands },
+	// A step's env has no valueFrom (spec.env has).
+	"InitCommand.Env": func(s jsonSchema) {
+		s["items"].(jsonSchema)["properties"] = jsonSchema{"valueFrom": jsonSchema{"type": "null"}}
+	},
+	"JobSpec.EnvFrom":                       func(s jsonSchema) { s["maxItems"] = MaxEnvFrom },
+	"JobSpec.TerminationGracePeriodSeconds": seconds,
+	"JobSpec.ActiveDeadlineSeconds":         seconds,
+	"JobSpec.TTLSecondsAfterFinished":       seconds,
+	"CronJobSpec.StartingDeadlineSeconds":   seconds,
+	"InitCommand.TimeoutSeconds":            seconds,
+	// The instances of a run are NAME-RUN-INDEX, a DNS label.
+	"Job.Metadata":     jobName,
+	"CronJob.Metadata": jobName,
+	// No time zone in the schedule: it is timeZone's.
+	"CronJobSpec.Schedule": func(s jsonSchema) {
+		s["maxLength"] = MaxScheduleLen
+		s["not"] = jsonSchema{"type": "string", "pattern": "TZ"}
+	},
+	"CronJobSpec.TimeZone": func(s jsonSchema) {
+		s["maxLength"] = MaxTimeZoneLen
+		s["pattern"] = `^([A-Za-z.\-_0-9+]{1,14}(/[A-Za-z.\-_0-9+]{1,14})*)?$`
+		s["not"] = jsonSchema{"type": "string", "pattern": "^[Ll][Oo][Cc][Aa][Ll]$"}
+	},
 	"AppSpec.Ports":                         func(s jsonSchema) { s["maxItems"] = MaxPorts },
 	"AppSpec.EnvFrom":                       func(s jsonSchema) { s["maxItems"] = MaxEnvFrom },
 	"RolloutOnChange.Paths":                 func(s jsonSchema) { s["maxItems"] = MaxRolloutPaths },
@@ -150,6 +176,14 @@ var schemaFieldRules = map[string]func(jsonSchema){
 	"RollingUpdateParams.MaxUnavailable": func(s jsonSchema) {
 		s["anyOf"].([]any)[1] = jsonSchema{"type": "string", "pattern": `^0{0,4}([0-9]{1,2}|100)%$`} // at most 100%
 	},
+}
+
+// nonEmptyProgram: a command's program must not be empty.
+func nonEmptyProgram(s jsonSchema) { s["prefixItems"] = []any{jsonSchema{"minLength": 1}} }
+
+// jobName bounds the name of a Job or CronJob by MaxJobNameLen.
+func jobName(s jsonSchema) {
+	s["properties"] = jsonSchema{"name": jsonSchema{"maxLength": MaxJobNameLen}}
 }
 
 // schemaTypeRules add what the rules across a type's fields can say.

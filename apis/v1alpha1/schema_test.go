@@ -270,7 +270,7 @@ func TestSchema_BundleStandsAlone(t *testing.T) {
 	if err := s.Validate(objects(t, "a.yaml", []byte(validManifests["anchors.yaml"]))[0]); err != nil {
 		t.Errorf("a valid manifest refused: %v", err)
 	}
-	for _, bad := range []string{minimal + "  replicas: 10001\n", strings.Replace(minimal, "kind: App", "kind: Job", 1)} {
+	for _, bad := range []string{minimal + "  replicas: 10001\n", strings.Replace(minimal, "kind: App", "kind: Pod", 1)} {
 		if err := s.Validate(objects(t, "a.yaml", []byte(bad))[0]); err == nil {
 			t.Errorf("accepted:\n%s", bad)
 		}

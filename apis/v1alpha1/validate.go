@@ -19,10 +19,18 @@ var ErrInvalid = errors.New("invalid manifest")
 // tags on the types plus the rules that span fields (rules.go). It expects
 // a defaulted App (see Default) and returns every problem with its field
 // path; File and Line are left for the caller. Problems that span apps
-// (dependency cycles) are ValidateSet's.
+// (dependency cycles) are ValidateSet's. A carried Job or CronJob is
+// validated as the object of its kind (AsJob, AsCronJob), its field paths
+// those of its file (spec.jobTemplate.spec.command).
 func Validate(app *App) ErrorList {
 	var errs ErrorList
-	if err := structValidator.Struct(app); err != nil {
+	var obj any = app
+	if j := app.AsJob(); j != nil {
+		obj = j
+	} else if c := app.AsCronJob(); c != nil {
+		obj = c
+	}
+	if err := structValidator.Struct(obj); err != nil {
 		var ves validator.ValidationErrors
 		if !errors.As(err, &ves) {
 			return ErrorList{{Reason: ReasonInvalid, Message: err.Error()}}

@@ -19,8 +19,9 @@ func newValidateCmd() *cobra.Command {
 		Long: `Parse and validate every manifest file given, and every manifest under each
 folder given as the daemon would read it, without a daemon, and print every problem
 of each file in one pass, ordered by line, as FILE:LINE: FIELD: MESSAGE (duplicate
-names and dependsOn cycles across all of them too). Exit 1 on any problem, for CI in
-GitOps repositories.`,
+names across the kinds App, Job and CronJob, and dependsOn cycles, across all of them
+too). Exit 1 on any problem, for CI in GitOps repositories. With no problem, it says
+how many objects of each kind it checked.`,
 		Example: `  proclet validate manifests/
   proclet validate ./apps ./jobs
   proclet validate manifests/web.yaml`,
@@ -49,20 +50,35 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	// Across every file given, as the daemon would see them together:
 	// duplicate names and dependency cycles, whatever else is wrong.
 	v1alpha1.CheckSet(checks)
-	apps := 0
+	counts := map[string]int{}
 	for _, c := range checks {
 		for _, e := range c.Errors {
 			fmt.Fprintln(stdout, e.Error())
 		}
 		problems += len(c.Errors)
-		apps += len(c.Apps)
+		for i := range c.Apps {
+			counts[c.Apps[i].KindNoun()]++
+		}
 	}
 	if problems > 0 {
 		fmt.Fprintf(stderr, "%d problem(s)\n", problems)
 		return 1
 	}
-	fmt.Fprintf(stderr, "%d app(s), no problems\n", apps)
+	fmt.Fprintf(stderr, "%s, no problems\n", kindCounts(counts))
 	return 0
+}
+
+// kindCounts says how many objects of each kind were checked: "2 app(s),
+// 1 job(s), 1 cronjob(s)"; apps always, the other kinds when there are
+// some.
+func kindCounts(counts map[string]int) string {
+	out := fmt.Sprintf("%d app(s)", counts["app"])
+	for _, k := range []string{"job", "cronjob"} {
+		if n := counts[k]; n > 0 {
+			out += fmt.Sprintf(", %d %s(s)", n, k)
+		}
+	}
+	return out
 }
 
 // checkPath checks one argument: a manifest file, or a folder read as
