@@ -139,17 +139,13 @@ func TestJobFlowSurvivesDaemonKill(t *testing.T) {
 		run, ok = runningOf(d, "migrate", "migrate-1-0")
 		return ok
 	})
-	if is := d.instances("web"); len(is) != 0 {
-		t.Fatalf("web has instances while migrate runs: %+v", is)
-	}
 	eventually(t, 10*time.Second, "web waiting for migrate", func() bool {
-		for _, e := range d.events("web") {
-			if e.Reason == "WaitingForDependency" && strings.Contains(e.Message, "migrate") {
-				return true
-			}
-		}
-		return false
+		is := d.instances("web")
+		return len(is) == 1 && is[0].Reason == "WaitingForDependency" && strings.Contains(is[0].Message, "migrate")
 	})
+	if is := d.instances("web"); len(is) != 1 || is[0].PID != 0 || is[0].Phase != v1alpha1.PhasePending {
+		t.Fatalf("web while migrate runs: %+v, want one Pending instance without a process", is)
+	}
 	eventually(t, 5*time.Second, "migrate's run in instances.json", func() bool {
 		data, _ := os.ReadFile(filepath.Join(state, "instances.json"))
 		return strings.Contains(string(data), run.UID)
