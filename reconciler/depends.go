@@ -9,7 +9,8 @@ import (
 
 // waitingFor says which dependency of app is not met yet, or "" when all
 // are: a Ready dependency needs at least one ready instance, a Started one
-// at least one started (running, startup probe passed) instance. A
+// at least one started (running, startup probe passed) instance, a
+// Complete one the Job's run of its current revision complete (jobWaiting). A
 // dependency that is not defined keeps the app waiting. Caller holds r.mu
 // (then the status store's lock is taken: r.mu comes first).
 func (r *Reconciler) waitingFor(app *v1alpha1.App) string {
@@ -17,6 +18,12 @@ func (r *Reconciler) waitingFor(app *v1alpha1.App) string {
 		st := r.apps[d.App]
 		if st == nil || st.desired == nil {
 			return fmt.Sprintf("waiting for app %q, which is not defined", d.App)
+		}
+		if d.Condition == v1alpha1.DependencyComplete {
+			if msg := jobWaiting(d.App, st); msg != "" {
+				return msg
+			}
+			continue
 		}
 		ready, started := r.status.depStateOf(d.App)
 		switch {
@@ -61,4 +68,23 @@ func (d *desiredStore) indexDependents(apps map[string]*appState) {
 			}
 		}
 	}
+}
+
+// jobWaiting says why a dependency on the completion of st (named name)
+// is not met, or "" when the run of its current revision completed: it
+// is not a Job, its run has not finished, or failed.
+func jobWaiting(name string, st *appState) string {
+	if st.desired.App.Job == nil {
+		return fmt.Sprintf("waiting for %q to complete, but it is a %s, not a Job (condition Complete needs a Job)", name, st.desired.App.Kind)
+	}
+	cur := st.job.latest()
+	switch {
+	case cur == nil || cur.Revision != st.revision:
+		return fmt.Sprintf("waiting for job %s: revision %s has not run yet", name, st.revision)
+	case cur.Result == v1alpha1.JobComplete:
+		return ""
+	case cur.finished():
+		return fmt.Sprintf("waiting for job %s: run %d failed (%s)", name, cur.Run, cur.Reason)
+	}
+	return fmt.Sprintf("waiting for job %s: run %d has not completed yet", name, cur.Run)
 }

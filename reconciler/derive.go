@@ -32,6 +32,7 @@ type statusInput struct {
 	nodeLabels     map[string]string // this host's labels (never modified)
 	limits         runtime.LimitSupport
 	now            time.Time
+	job            *jobState // a Job's runs after the pass (jobderive.go)
 }
 
 // derivedStatus is what deriveStatus returns: the view and instances
@@ -42,6 +43,7 @@ type derivedStatus struct {
 	instances []v1alpha1.Instance
 	progress  progress
 	recheck   time.Duration
+	job       *v1alpha1.Job // a Job's view (deriveJob), instead of view
 }
 
 // deriveStatus computes an app's status and instances from desired and

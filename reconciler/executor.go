@@ -26,7 +26,9 @@ func (r *Reconciler) execute(ctx context.Context, name string, in input, applied
 		a := out.actions[i]
 		switch a.kind {
 		case actRelease:
-			r.countExit(name, in.observed, a.uid)
+			if !jobPass(in) { // a Job's exits are its runs' (JobStats)
+				r.countExit(name, in.observed, a.uid)
+			}
 			r.rt.Release(a.uid)
 		case actStop:
 			if err := r.rt.Stop(a.uid, stopSpec(applied, a.reason)); err != nil {
@@ -34,8 +36,12 @@ func (r *Reconciler) execute(ctx context.Context, name string, in input, applied
 				r.log.Debug("stop", "app", name, "uid", a.uid, "err", err)
 				continue
 			}
-			r.record(Event{Time: now, Type: "Normal", Reason: "Stopping", Object: instanceName(name, a.ordinal), App: name,
-				Message: fmt.Sprintf("%s stopping: %s", instanceName(name, a.ordinal), a.message)})
+			inst := a.instance
+			if inst == "" {
+				inst = instanceName(name, a.ordinal)
+			}
+			r.record(Event{Time: now, Type: "Normal", Reason: "Stopping", Object: inst, App: name,
+				Message: fmt.Sprintf("%s stopping: %s", inst, a.message)})
 		case actStart:
 			j := i + 1
 			for j < len(out.actions) && out.actions[j].kind == actStart {
@@ -95,10 +101,10 @@ type startResult struct {
 // startSpec is what the runtime needs to start the action's instance; it
 // gives the slot a new uid when it has none.
 func (r *Reconciler) startSpec(name string, in input, a action, out *output) runtime.StartSpec {
-	sl := out.slots[a.ordinal]
+	sl := out.slotOf(a)
 	if sl.UID == "" {
 		sl.UID = newUID()
-		out.slots[a.ordinal] = sl
+		out.setSlot(a, sl)
 	}
 	spec := runtime.StartSpec{UID: sl.UID, App: name, Instance: instanceName(name, a.ordinal), Ordinal: a.ordinal,
 		Revision: in.revision, Spec: &in.app.Spec,
@@ -106,6 +112,9 @@ func (r *Reconciler) startSpec(name string, in input, a action, out *output) run
 		// restart): started through the waiting shim. Always restarts
 		// whatever the code, and keeps the plain start.
 		RecordExit: in.app.Spec.RestartPolicy != v1alpha1.RestartAlways}
+	if a.run != 0 {
+		out.jobStartSpec(&spec, in.app, a)
+	}
 	r.mu.RLock()
 	if st := r.apps[name]; st != nil && st.desired != nil {
 		spec.Dir, spec.Content = st.desired.Dir, st.desired.Content
@@ -117,7 +126,7 @@ func (r *Reconciler) startSpec(name string, in input, a action, out *output) run
 // started records the outcome of one start: the slot, the backoff of a
 // failed start, the event.
 func (r *Reconciler) started(name string, in input, a action, spec runtime.StartSpec, res startResult, out *output, now time.Time) {
-	sl := out.slots[a.ordinal]
+	sl := out.slotOf(a)
 	inst := spec.Instance
 	s, err := res.state, res.err
 	if err != nil {
@@ -133,14 +142,15 @@ func (r *Reconciler) started(name string, in input, a action, spec runtime.Start
 			sl.NextStartAt = now.Add(portRetry)
 		}
 		out.requeueAt(now, sl.NextStartAt)
+		out.jobStartFailed(a)
 		r.record(Event{Time: now, Type: "Warning", Reason: "FailedStart", Object: inst, App: name,
 			Message: fmt.Sprintf("%s failed to start: %v (retry in %s)", inst, err, sl.NextStartAt.Sub(now).Round(time.Millisecond))})
 	} else {
 		sl.StartError, sl.StartReason, sl.LastStartAt = "", "", s.StartedAt
 		r.record(Event{Time: now, Type: "Normal", Reason: "Started", Object: inst, App: name,
-			Message: fmt.Sprintf("%s started, pid %d, revision %s (%s)", inst, s.PID, in.revision, a.message)})
+			Message: fmt.Sprintf("%s started, pid %d, revision %s (%s)", inst, s.PID, spec.Revision, a.message)})
 	}
-	out.slots[a.ordinal] = sl
+	out.setSlot(a, sl)
 }
 
 // portRetry bounds the wait before retrying an instance whose fixed port

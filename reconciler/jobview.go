@@ -1,15 +1,100 @@
 package reconciler
 
-import "proclet.dev/proclet/apis/v1alpha1"
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
 
-// Jobs returns every Job with its status, sorted by name.
-func (r *Reconciler) Jobs() []v1alpha1.Job { return nil }
+	"proclet.dev/proclet/apis/v1alpha1"
+)
 
-// Job returns one Job; false when there is no such Job.
-func (r *Reconciler) Job(name string) (v1alpha1.Job, bool) { return v1alpha1.Job{}, false }
+// Jobs returns every Job with its status, sorted by name (deep copies).
+func (r *Reconciler) Jobs() []v1alpha1.Job { return r.status.jobs() }
+
+// Job returns one Job (a deep copy); false when there is no such Job.
+func (r *Reconciler) Job(name string) (v1alpha1.Job, bool) {
+	r.status.mu.RLock()
+	defer r.status.mu.RUnlock()
+	if sh := r.status.apps[name]; sh != nil {
+		if j := sh.jobCopy(); j != nil {
+			return *j, true
+		}
+	}
+	return v1alpha1.Job{}, false
+}
 
 // CronJobs returns every CronJob with its status, sorted by name.
 func (r *Reconciler) CronJobs() []v1alpha1.CronJob { return nil }
 
 // CronJob returns one CronJob; false when there is no such CronJob.
 func (r *Reconciler) CronJob(name string) (v1alpha1.CronJob, bool) { return v1alpha1.CronJob{}, false }
+
+func (s *statusStore) jobs() []v1alpha1.Job {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []v1alpha1.Job
+	for _, sh := range s.apps {
+		if j := sh.jobCopy(); j != nil {
+			out = append(out, *j)
+		}
+	}
+	slices.SortFunc(out, func(a, b v1alpha1.Job) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
+	return out
+}
+
+// jobCopy is the Job as last derived, or, before its first pass, the
+// desired Job with an empty status; nil when sh is no Job. Caller holds
+// the status store's lock.
+func (sh *shownApp) jobCopy() *v1alpha1.Job {
+	if sh.desired != nil && sh.desired.App.Job == nil {
+		return nil // another kind now
+	}
+	if sh.job != nil {
+		j := copyJob(sh.job)
+		if sh.desired != nil && sh.desired.App.Metadata.Generation != j.Metadata.Generation {
+			j.Metadata.Generation = sh.desired.App.Metadata.Generation // an edit not acted on yet
+		}
+		return j
+	}
+	if sh.desired == nil {
+		return nil
+	}
+	j := jobOf(&sh.desired.App)
+	j.Status = &v1alpha1.JobStatus{Source: sh.desired.Path, Conditions: []v1alpha1.Condition{}, Runs: []v1alpha1.JobRun{}}
+	return j
+}
+
+// copyJob is a deep copy of j.
+func copyJob(j *v1alpha1.Job) *v1alpha1.Job {
+	out := *j
+	out.Metadata.Labels = maps.Clone(j.Metadata.Labels)
+	out.Metadata.Annotations = maps.Clone(j.Metadata.Annotations)
+	out.Spec = j.Spec.DeepCopy()
+	if j.Status != nil {
+		s := *j.Status
+		s.StartTime, s.CompletionTime = cloneTime(s.StartTime), cloneTime(s.CompletionTime)
+		s.Conditions = slices.Clone(s.Conditions)
+		s.Runs = slices.Clone(s.Runs)
+		for i := range s.Runs {
+			s.Runs[i] = copyRun(s.Runs[i])
+		}
+		out.Status = &s
+	}
+	return &out
+}
+
+// copyRun is a deep copy of r.
+func copyRun(r v1alpha1.JobRun) v1alpha1.JobRun {
+	r.ScheduledTime, r.StartTime = cloneTime(r.ScheduledTime), cloneTime(r.StartTime)
+	r.CompletionTime, r.FinishedAt = cloneTime(r.CompletionTime), cloneTime(r.FinishedAt)
+	return r
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}

@@ -189,7 +189,7 @@ func (r *Reconciler) recordManifests() {
 	last := r.desired.lastChange
 	apps := make([]string, 0, len(r.apps))
 	for name, st := range r.apps {
-		if st.desired != nil {
+		if st.desired != nil && st.desired.App.IsApp() { // a Job's exits are its runs'
 			apps = append(apps, name)
 		}
 	}

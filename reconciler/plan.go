@@ -52,6 +52,10 @@ type action struct {
 	uid     string
 	reason  string // the stop's exit reason
 	message string // why, for the event
+	// run is the Job run of the instance (jobplan.go), 0 for an App's;
+	// instance names it when it is not APP-ORDINAL.
+	run      int64
+	instance string
 }
 
 // note is an event the plan asks to be recorded.
@@ -75,6 +79,9 @@ type input struct {
 	// (desiredApp.held): nothing is decided, as before the first snapshot.
 	held bool
 	now  time.Time
+	// job is a Job's runs before the pass (never modified: planJob
+	// clones it), nil for an App.
+	job *jobState
 }
 
 // output is what to do and what to remember.
@@ -86,6 +93,8 @@ type output struct {
 	requeue time.Duration
 	// forget: the app is gone and nothing of it is left.
 	forget bool
+	// job is a Job's runs after the pass (nil for an App): planJob.
+	job *jobState
 }
 
 // plan decides what to do for one app. It is pure: no I/O, no clock, no

@@ -55,9 +55,10 @@ type Reconciler struct {
 	events     *ring
 	status     *statusStore // what readers see; its own lock (status.go)
 	stateFile  string
-	saver      *saver       // writes stateFile (saver.go)
-	enc        stateEncoder // guarded by the saver's lock (encodeState)
-	metrics    *metrics     // nil: none
+	saver      *saver        // writes stateFile (saver.go)
+	enc        stateEncoder  // guarded by the saver's lock (encodeState)
+	metrics    *metrics      // nil: none
+	stats      jobStatsStore // the runs of Jobs finished since the start (jobstats.go)
 	limits     runtime.LimitSupport
 	// beatAsked and beatAnswered are the heartbeat's tickets (heartbeat.go).
 	beatAsked, beatAnswered atomic.Uint64
@@ -80,6 +81,7 @@ type appState struct {
 	desiredApp
 	applied *v1alpha1.App // the spec last reconciled (stop settings after removal)
 	slots   map[int]slot
+	job     *jobState // a Job's runs (job.go); nil for an App
 }
 
 // New returns a Reconciler; Run starts it.
@@ -178,7 +180,7 @@ func (r *Reconciler) reconcile(ctx context.Context, name string) {
 	now := r.now()
 	st, in, applied := r.passInput(name)
 	in.observed, in.now = r.rt.Instances(name), now
-	out := plan(in)
+	out := planPass(in)
 	r.execute(ctx, name, in, applied, &out, now)
 	observed := r.rt.Instances(name)
 	wake := r.storePass(name, st, in, applied, observed, &out, now)
@@ -206,7 +208,7 @@ func (r *Reconciler) passInput(name string) (*appState, input, *v1alpha1.App) {
 	if st != nil {
 		in.revision, in.slots = st.revision, maps.Clone(st.slots)
 		applied = st.applied
-		in.held = st.held
+		in.held, in.job = st.held, st.job
 		if st.desired != nil {
 			in.app = &st.desired.App
 			applied = in.app
@@ -231,18 +233,25 @@ func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1a
 		r.saver.markDirty()
 	}
 	st.slots, st.applied = out.slots, applied
-	var depChanged bool
+	depChanged := r.storeJob(name, st, out.job)
 	if out.forget && st.desired == nil {
 		delete(r.apps, name)
 		r.metrics.forget(name)
-		depChanged = r.status.remove(name)
+		r.stats.forget(name)
+		depChanged = r.status.remove(name) || depChanged
 	} else {
 		prev, prog := r.status.derived(name)
-		d := deriveStatus(r.statusInputLocked(name, st, prev, prog, in, observed, now))
+		si := r.statusInputLocked(name, st, prev, prog, in, observed, now)
+		var d derivedStatus
+		if jobStatus(si) {
+			d = deriveJob(si, r.status.derivedJob(name))
+		} else {
+			d = deriveStatus(si)
+		}
 		if d.recheck > 0 && (out.requeue == 0 || d.recheck < out.requeue) {
 			out.requeue = d.recheck
 		}
-		depChanged = r.status.publish(name, st.desired, d)
+		depChanged = r.status.publish(name, st.desired, d) || depChanged
 	}
 	if depChanged {
 		wake = r.desired.dependentsOf[name] // never changed once made: read after unlock
@@ -260,7 +269,7 @@ func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1a
 func (r *Reconciler) statusInputLocked(name string, st *appState, prev *v1alpha1.App, prog progress, in input, observed []runtime.State, now time.Time) statusInput {
 	si := statusInput{desired: st.desired, applied: st.applied, revision: st.revision, generation: st.generation,
 		fileErr: st.fileErr, slots: st.slots, prev: prev, progress: prog, pass: in, observed: observed,
-		synced: r.synced, sourceRevision: r.desired.sourceRevision, nodeMatches: true, nodeLabels: r.nodeLabels, limits: r.limits, now: now}
+		synced: r.synced, sourceRevision: r.desired.sourceRevision, nodeMatches: true, nodeLabels: r.nodeLabels, limits: r.limits, now: now, job: st.job}
 	if st.held && si.applied == nil {
 		// Shown by name with its instances and ManifestValid=False (its
 		// file's error); never stored as applied (stops use the defaults).

@@ -41,6 +41,9 @@ type savedApp struct {
 	// a restart (Owners), instead of the lexically first taking it over and
 	// rolling the adopted instances to its spec.
 	Path string `json:"path,omitempty"`
+	// Job are a Job's or CronJob's runs (job.go): a finished run is never
+	// run again by the next daemon.
+	Job *jobState `json:"job,omitempty"`
 }
 
 // maxStateFile bounds what is read of the state file (16 MiB): an app of
@@ -92,7 +95,7 @@ func (r *Reconciler) restore() {
 		return
 	}
 	for name, a := range apps {
-		r.apps[name] = &appState{desiredApp: desiredApp{generation: a.Generation, revision: a.Revision, path: a.Path, created: a.Created}, slots: a.Slots}
+		r.apps[name] = &appState{desiredApp: desiredApp{generation: a.Generation, revision: a.Revision, path: a.Path, created: a.Created}, slots: a.Slots, job: a.Job}
 	}
 }
 
@@ -120,7 +123,8 @@ type savedEncoding struct {
 	path       string
 	created    time.Time
 	slots      []ordinalSlot
-	json       []byte // "name":{...}
+	job        *jobState // replaced, never mutated, once stored: compared by pointer
+	json       []byte    // "name":{...}
 }
 
 type ordinalSlot struct {
@@ -130,7 +134,7 @@ type ordinalSlot struct {
 
 // same reports whether an app's saved part would encode as e does.
 func (e *savedEncoding) same(a savedApp) bool {
-	if e.generation != a.Generation || e.revision != a.Revision || e.path != a.Path || !e.created.Equal(a.Created) || len(e.slots) != len(a.Slots) {
+	if e.generation != a.Generation || e.revision != a.Revision || e.path != a.Path || !e.created.Equal(a.Created) || len(e.slots) != len(a.Slots) || e.job != a.Job {
 		return false
 	}
 	for _, saved := range e.slots {
@@ -173,7 +177,7 @@ func (e *stateEncoder) encode(apps map[string]*appState, now time.Time) ([]byte,
 	size := 64
 	for _, name := range names {
 		st := apps[name]
-		cur := savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots, Path: st.path, Created: st.created}
+		cur := savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots, Path: st.path, Created: st.created, Job: st.job}
 		enc := e.saved[name]
 		if enc == nil || !enc.same(cur) {
 			key, _ := json.Marshal(name) // a string: no error
@@ -181,7 +185,7 @@ func (e *stateEncoder) encode(apps map[string]*appState, now time.Time) ([]byte,
 			if err != nil {
 				return nil, err
 			}
-			enc = &savedEncoding{generation: cur.Generation, revision: cur.Revision, path: cur.Path, created: cur.Created,
+			enc = &savedEncoding{generation: cur.Generation, revision: cur.Revision, path: cur.Path, created: cur.Created, job: cur.Job,
 				json: slices.Concat(key, []byte{':'}, val), slots: make([]ordinalSlot, 0, len(cur.Slots))}
 			for o, sl := range cur.Slots {
 				enc.slots = append(enc.slots, ordinalSlot{o, sl})

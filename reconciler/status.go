@@ -30,6 +30,7 @@ type shownApp struct {
 	// (follow), shown before the first pass and for a pending edit.
 	desired   *v1alpha1.SourcedApp
 	view      *v1alpha1.App // derived by the last pass (deriveStatus)
+	job       *v1alpha1.Job // derived by the last pass of a Job (deriveJob)
 	instances []v1alpha1.Instance
 	progress  progress // the rollout's progress: the next pass's input
 }
@@ -74,11 +75,11 @@ func (s *statusStore) publish(app string, desired *v1alpha1.SourcedApp, d derive
 	defer s.mu.Unlock()
 	sh := s.entryLocked(app)
 	sh.desired = desired
-	prevView, prevInsts := sh.view, sh.instances
-	if d.view != nil {
-		sh.view, sh.instances, sh.progress = d.view, d.instances, d.progress
+	prevView, prevJob, prevInsts := sh.view, sh.job, sh.instances
+	if d.view != nil || d.job != nil {
+		sh.view, sh.job, sh.instances, sh.progress = d.view, d.job, d.instances, d.progress
 	}
-	s.watchers.publish(changes(prevView, prevInsts, sh.view, sh.instances))
+	s.watchers.publish(append(changes(prevView, prevInsts, sh.view, sh.instances), jobChanges(prevJob, sh.job)...))
 	return depChangedBetween(prevInsts, sh.instances)
 }
 
@@ -92,8 +93,18 @@ func (s *statusStore) remove(app string) (depChanged bool) {
 		return false
 	}
 	delete(s.apps, app)
-	s.watchers.publish(changes(sh.view, sh.instances, nil, nil))
+	s.watchers.publish(append(changes(sh.view, sh.instances, nil, nil), jobChanges(sh.job, nil)...))
 	return depChangedBetween(sh.instances, nil)
+}
+
+// derivedJob is the Job view the last pass of app derived (nil: none).
+func (s *statusStore) derivedJob(app string) *v1alpha1.Job {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if sh := s.apps[app]; sh != nil {
+		return sh.job
+	}
+	return nil
 }
 
 func depChangedBetween(before, after []v1alpha1.Instance) bool {

@@ -88,6 +88,9 @@ func (s *statusStore) sharedList() []*v1alpha1.App {
 // shown as it is (it has been derived and no edit is pending). Caller
 // holds s.mu.
 func (sh *shownApp) sharedView() *v1alpha1.App {
+	if sh.notApp() {
+		return nil
+	}
 	if sh.view != nil && (sh.desired == nil || sh.desired.App.Metadata.Generation == sh.view.Metadata.Generation) {
 		return sh.view
 	}
@@ -97,6 +100,9 @@ func (sh *shownApp) sharedView() *v1alpha1.App {
 // viewCopy is the app as last derived, or, before its first pass, the
 // desired app with a status saying so. Caller holds s.mu.
 func (sh *shownApp) viewCopy() *v1alpha1.App {
+	if sh.notApp() {
+		return nil
+	}
 	if sh.view != nil {
 		v := sh.view.DeepCopy()
 		if sh.desired != nil && sh.desired.App.Metadata.Generation != v.Metadata.Generation {
@@ -112,6 +118,12 @@ func (sh *shownApp) viewCopy() *v1alpha1.App {
 	v := sh.desired.App.DeepCopy()
 	v.Status = &v1alpha1.AppStatus{Source: sh.desired.Path, Conditions: []v1alpha1.Condition{}}
 	return v
+}
+
+// notApp reports whether sh is a Job or a CronJob (shown by their own
+// readers, jobview.go, never as an App). Caller holds s.mu.
+func (sh *shownApp) notApp() bool {
+	return sh.job != nil || (sh.desired != nil && !sh.desired.App.IsApp())
 }
 
 // instancesOf is Instances (deep copies) when clone is set, else

@@ -14,8 +14,9 @@ const (
 	WatchDeleted  = v1alpha1.WatchDeleted
 )
 
-// WatchEvent is one change of an app or an instance. Object is a
-// v1alpha1.App or a v1alpha1.Instance (a copy the receiver may keep). The
+// WatchEvent is one change of an app, a Job or an instance. Object is a
+// v1alpha1.App, a v1alpha1.Job or a v1alpha1.Instance (a copy the
+// receiver may keep), as Kind says ("App", "Job", "Instance"). The
 // type lives in apis so that the server can name it without importing us.
 type WatchEvent = v1alpha1.WatchEvent
 
@@ -91,6 +92,9 @@ func (s *statusStore) watch(buffer int) (<-chan WatchEvent, func()) {
 		if v := sh.viewCopy(); v != nil {
 			initial = append(initial, WatchEvent{Type: WatchAdded, Kind: "App", Object: *v})
 		}
+		if j := sh.jobCopy(); j != nil {
+			initial = append(initial, WatchEvent{Type: WatchAdded, Kind: v1alpha1.KindJob, Object: *j})
+		}
 		for _, inst := range cloneInstances(sh.instances) {
 			initial = append(initial, WatchEvent{Type: WatchAdded, Kind: "Instance", Object: inst})
 		}
@@ -145,4 +149,18 @@ func changes(prevView *v1alpha1.App, prevInsts []v1alpha1.Instance, view *v1alph
 		}
 	}
 	return out
+}
+
+// jobChanges are the watch events between a Job's previous view and its
+// new one (nil: none). Caller holds the status store's lock.
+func jobChanges(prev, cur *v1alpha1.Job) []WatchEvent {
+	switch {
+	case cur == nil && prev != nil:
+		return []WatchEvent{{Type: WatchDeleted, Kind: v1alpha1.KindJob, Object: *copyJob(prev)}}
+	case cur != nil && prev == nil:
+		return []WatchEvent{{Type: WatchAdded, Kind: v1alpha1.KindJob, Object: *copyJob(cur)}}
+	case cur != nil && !reflect.DeepEqual(prev, cur):
+		return []WatchEvent{{Type: WatchModified, Kind: v1alpha1.KindJob, Object: *copyJob(cur)}}
+	}
+	return nil
 }
