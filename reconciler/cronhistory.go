@@ -28,7 +28,7 @@ func cronHistoryLimits(spec *v1alpha1.CronJobSpec) (succeeded, failed int) {
 // limits, oldest first: all but the keepSucceeded newest succeeded runs
 // and all but the keepFailed newest failed ones (newest: the highest run
 // number, the latest slot). An active run (no result yet) is always kept.
-func pruneCronRuns(runs []v1alpha1.JobRun, keepSucceeded, keepFailed int) []int64 {
+func pruneCronRuns(runs []*jobRun, keepSucceeded, keepFailed int) []int64 {
 	var succeeded, failed []int64
 	for _, r := range runs {
 		switch r.Result {
@@ -46,9 +46,5 @@ func pruneCronRuns(runs []v1alpha1.JobRun, keepSucceeded, keepFailed int) []int6
 // cronBeyond returns the runs of runs but the keep highest.
 func cronBeyond(runs []int64, keep int) []int64 {
 	slices.Sort(runs)
-	runs = slices.Compact(runs)
-	if len(runs) <= keep {
-		return nil
-	}
-	return runs[:len(runs)-keep]
+	return runs[:max(len(runs)-keep, 0)]
 }

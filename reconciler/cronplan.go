@@ -42,7 +42,10 @@ type cronInput struct {
 	// last, counted, created and the active runs' slots are never due.
 	last, counted, skipped, created time.Time
 	active                          []cronRun
-	now                             time.Time
+	// off: no run is made on this host (its node selector does not
+	// match): as suspended.
+	off bool
+	now time.Time
 }
 
 // cronDecision is what to do now and what to remember.
@@ -71,7 +74,7 @@ type cronDecision struct {
 func planCron(in cronInput) cronDecision {
 	c := cronCalc{schedule: in.schedule, loc: in.loc, dedupe: fixedHours(in.schedule)}
 	d := cronDecision{last: in.last, counted: in.counted}
-	if in.spec.Suspend != nil && *in.spec.Suspend {
+	if in.off || (in.spec.Suspend != nil && *in.spec.Suspend) {
 		return d // active runs go on; nothing is counted until resumed
 	}
 	base := cronLatest(in.last, in.counted, in.created)
@@ -88,9 +91,9 @@ func planCron(in cronInput) cronDecision {
 	d.next = c.next(cronLatest(d.counted, base, in.now))
 	d.requeue = d.next
 	if !d.skipped.IsZero() {
-		if dl, ok := cronDeadline(in.spec); ok {
-			// Look again when the held-back slot becomes missed.
-			d.requeue = cronEarliest(d.requeue, d.skipped.Add(dl))
+		// Look again when the held-back slot becomes missed.
+		if dl, ok := cronDeadline(in.spec); ok && (d.requeue.IsZero() || d.skipped.Add(dl).Before(d.requeue)) {
+			d.requeue = d.skipped.Add(dl)
 		}
 	}
 	return d
@@ -132,18 +135,21 @@ func (d *cronDecision) addMissed(n int64) {
 // or longer than a Duration holds).
 func cronDeadline(spec *v1alpha1.CronJobSpec) (time.Duration, bool) {
 	s := spec.StartingDeadlineSeconds
-	if s == nil || *s < 0 || *s >= math.MaxInt64/int64(time.Second)-1 {
+	if s == nil || *s > maxDeadlineSeconds {
 		return 0, false
 	}
-	return time.Duration(*s+1) * time.Second, true
+	return time.Duration(max(*s, 0)+1) * time.Second, true
 }
+
+// maxDeadlineSeconds is the longest startingDeadlineSeconds whose
+// deadline (one second more) a Duration holds: 292 years.
+const maxDeadlineSeconds = math.MaxInt64/int64(time.Second) - 1
 
 // dueSlots are the unmet slots of a pass.
 type dueSlots struct {
 	recent time.Time // the most recent; zero: none is due
 	before time.Time // a time whose next slot is recent
 	count  int64     // how many are due, counted up to maxCountedMisses+2
-	many   bool      // the count stopped there: the most recent was bisected
 }
 
 // cronCalc steps through a schedule in its time zone.
@@ -186,7 +192,6 @@ func (c cronCalc) due(base, now time.Time) dueSlots {
 			break
 		}
 	}
-	d.many = true
 	d.before, d.recent = c.mostRecent(d.before, d.recent, now)
 	return d
 }
@@ -290,12 +295,4 @@ func cronLatest(ts ...time.Time) time.Time {
 		}
 	}
 	return l
-}
-
-// cronEarliest is the earlier of a and b, zero counting as no time.
-func cronEarliest(a, b time.Time) time.Time {
-	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
-		return b
-	}
-	return a
 }

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -78,6 +79,21 @@ func TestPlanCron_Due(t *testing.T) {
 			spec: every5, now: at(12, 5, 0), next: at(12, 10, 0)},
 		{name: "a clock set back never runs a slot again",
 			spec: every5, last: at(13, 0, 0), now: at(12, 30, 0), next: at(13, 5, 0)},
+		{name: "a fixed hour of the day in UTC (no zone change) runs daily",
+			spec: v1alpha1.CronJobSpec{Schedule: "0 9 * * *"}, last: at(9, 0, 0).AddDate(0, 0, -1), now: at(9, 0, 0),
+			start: at(9, 0, 0), next: at(9, 0, 0).AddDate(0, 0, 1), counted: at(9, 0, 0)},
+		{name: "a startingDeadlineSeconds longer than a Duration is no deadline",
+			spec: v1alpha1.CronJobSpec{Schedule: "*/5 * * * *", StartingDeadlineSeconds: ptr[int64](math.MaxInt64)},
+			last: at(12, 0, 0), now: at(13, 2, 0),
+			start: at(13, 0, 0), next: at(13, 5, 0), counted: at(13, 0, 0), missed: 11},
+		{name: "the longest startingDeadlineSeconds a Duration holds is a deadline",
+			spec: v1alpha1.CronJobSpec{Schedule: "*/5 * * * *", StartingDeadlineSeconds: ptr[int64](maxDeadlineSeconds)},
+			last: at(12, 0, 0), now: at(13, 2, 0),
+			start: at(13, 0, 0), next: at(13, 5, 0), counted: at(13, 0, 0), missed: 11},
+		{name: "one second more than that is no deadline",
+			spec: v1alpha1.CronJobSpec{Schedule: "*/5 * * * *", StartingDeadlineSeconds: ptr[int64](maxDeadlineSeconds + 1)},
+			last: at(12, 0, 0), now: at(13, 2, 0),
+			start: at(13, 0, 0), next: at(13, 5, 0), counted: at(13, 0, 0), missed: 11},
 		{name: "exactly 101 slots due: 100 missed, counted one by one",
 			spec: v1alpha1.CronJobSpec{Schedule: "* * * * *"}, last: at(10, 0, 0), now: at(11, 41, 0),
 			start: at(11, 41, 0), next: at(11, 42, 0), counted: at(11, 41, 0), missed: 100},
@@ -275,8 +291,10 @@ func TestCronRunOf(t *testing.T) {
 	if cronRunOf(s.Add(59*time.Second)) != cronRunOf(s) || cronRunOf(s.Add(time.Minute)) != cronRunOf(s)+1 {
 		t.Error("a run is not one minute")
 	}
-	if got := cronRunOf(time.Unix(-1, 0)); got != -1 {
-		t.Errorf("cronRunOf(-1s) = %d, want -1", got)
+	for sec, want := range map[int64]int64{-1: -1, -60: -1, -61: -2, 59: 0, 60: 1} {
+		if got := cronRunOf(time.Unix(sec, 0)); got != want {
+			t.Errorf("cronRunOf(%ds) = %d, want %d", sec, got, want)
+		}
 	}
 	sameTime(t, "slotOfRun", slotOfRun(cronRunOf(s), time.UTC), s)
 }

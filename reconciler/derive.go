@@ -43,7 +43,8 @@ type derivedStatus struct {
 	instances []v1alpha1.Instance
 	progress  progress
 	recheck   time.Duration
-	job       *v1alpha1.Job // a Job's view (deriveJob), instead of view
+	job       *v1alpha1.Job     // a Job's view (deriveJob), instead of view
+	cronJob   *v1alpha1.CronJob // a CronJob's view (deriveCronJob), instead of view
 }
 
 // deriveStatus computes an app's status and instances from desired and

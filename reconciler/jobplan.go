@@ -25,9 +25,7 @@ func planPass(in input) output {
 	case in.app != nil && in.app.Job != nil:
 		return planJob(in)
 	case in.app != nil && in.app.CronJob != nil:
-		// A kind whose controller is not wired into this pass: it
-		// starts nothing and stops what runs under its name.
-		return planJob(input{synced: in.synced, held: in.held, observed: in.observed, job: in.job, now: in.now})
+		return planCronJob(in)
 	case in.app == nil && in.job != nil:
 		return planJob(in)
 	}

@@ -24,11 +24,13 @@ func (r *Reconciler) Job(name string) (v1alpha1.Job, bool) {
 	return v1alpha1.Job{}, false
 }
 
-// CronJobs returns every CronJob with its status, sorted by name.
-func (r *Reconciler) CronJobs() []v1alpha1.CronJob { return nil }
+// CronJobs returns every CronJob with its status, sorted by name (deep
+// copies; cronview.go).
+func (r *Reconciler) CronJobs() []v1alpha1.CronJob { return r.status.cronJobs() }
 
-// CronJob returns one CronJob; false when there is no such CronJob.
-func (r *Reconciler) CronJob(name string) (v1alpha1.CronJob, bool) { return v1alpha1.CronJob{}, false }
+// CronJob returns one CronJob (a deep copy); false when there is no such
+// CronJob.
+func (r *Reconciler) CronJob(name string) (v1alpha1.CronJob, bool) { return r.status.cronJob(name) }
 
 func (s *statusStore) jobs() []v1alpha1.Job {
 	s.mu.RLock()

@@ -245,6 +245,8 @@ func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1a
 		var d derivedStatus
 		if jobStatus(si) {
 			d = deriveJob(si, r.status.derivedJob(name))
+		} else if cronStatus(si) {
+			d = deriveCronJob(si, r.status.derivedCronJob(name))
 		} else {
 			d = deriveStatus(si)
 		}

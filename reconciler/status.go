@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"slices"
 	"sync"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -29,8 +30,9 @@ type shownApp struct {
 	// desired is the desired store's app as the last Replace left it
 	// (follow), shown before the first pass and for a pending edit.
 	desired   *v1alpha1.SourcedApp
-	view      *v1alpha1.App // derived by the last pass (deriveStatus)
-	job       *v1alpha1.Job // derived by the last pass of a Job (deriveJob)
+	view      *v1alpha1.App     // derived by the last pass (deriveStatus)
+	job       *v1alpha1.Job     // derived by the last pass of a Job (deriveJob)
+	cronJob   *v1alpha1.CronJob // derived by the last pass of a CronJob (deriveCronJob)
 	instances []v1alpha1.Instance
 	progress  progress // the rollout's progress: the next pass's input
 }
@@ -75,11 +77,11 @@ func (s *statusStore) publish(app string, desired *v1alpha1.SourcedApp, d derive
 	defer s.mu.Unlock()
 	sh := s.entryLocked(app)
 	sh.desired = desired
-	prevView, prevJob, prevInsts := sh.view, sh.job, sh.instances
-	if d.view != nil || d.job != nil {
-		sh.view, sh.job, sh.instances, sh.progress = d.view, d.job, d.instances, d.progress
+	prevView, prevJob, prevCron, prevInsts := sh.view, sh.job, sh.cronJob, sh.instances
+	if d.view != nil || d.job != nil || d.cronJob != nil {
+		sh.view, sh.job, sh.cronJob, sh.instances, sh.progress = d.view, d.job, d.cronJob, d.instances, d.progress
 	}
-	s.watchers.publish(append(changes(prevView, prevInsts, sh.view, sh.instances), jobChanges(prevJob, sh.job)...))
+	s.watchers.publish(slices.Concat(changes(prevView, prevInsts, sh.view, sh.instances), jobChanges(prevJob, sh.job), cronJobChanges(prevCron, sh.cronJob)))
 	return depChangedBetween(prevInsts, sh.instances)
 }
 
@@ -93,7 +95,7 @@ func (s *statusStore) remove(app string) (depChanged bool) {
 		return false
 	}
 	delete(s.apps, app)
-	s.watchers.publish(append(changes(sh.view, sh.instances, nil, nil), jobChanges(sh.job, nil)...))
+	s.watchers.publish(slices.Concat(changes(sh.view, sh.instances, nil, nil), jobChanges(sh.job, nil), cronJobChanges(sh.cronJob, nil)))
 	return depChangedBetween(sh.instances, nil)
 }
 

@@ -95,6 +95,9 @@ func (s *statusStore) watch(buffer int) (<-chan WatchEvent, func()) {
 		if j := sh.jobCopy(); j != nil {
 			initial = append(initial, WatchEvent{Type: WatchAdded, Kind: v1alpha1.KindJob, Object: *j})
 		}
+		if c := sh.cronJobCopy(); c != nil {
+			initial = append(initial, WatchEvent{Type: WatchAdded, Kind: v1alpha1.KindCronJob, Object: *c})
+		}
 		for _, inst := range cloneInstances(sh.instances) {
 			initial = append(initial, WatchEvent{Type: WatchAdded, Kind: "Instance", Object: inst})
 		}
