@@ -139,11 +139,11 @@ func (p *jobPlanner) schedule(spec *v1alpha1.CronJobSpec, cs *cronState) {
 		}
 	}
 	d := planCron(ci)
+	var held time.Time
 	if !d.start.IsZero() && in.waiting != "" {
 		// A run waiting for a dependency would hold the next ones: the
 		// slot is missed instead.
-		p.out.note(true, "MissedSchedule", p.name, fmt.Sprintf("did not run the slot of %s: %s", stamp(d.start), in.waiting))
-		d.missed, d.start, d.last, d.stop = d.missed+1, time.Time{}, ci.last, nil
+		held, d.missed, d.start, d.last, d.stop = d.start, d.missed+1, time.Time{}, ci.last, nil
 	}
 	for _, n := range d.stop {
 		if run := p.out.job.find(n); run != nil {
@@ -156,21 +156,38 @@ func (p *jobPlanner) schedule(spec *v1alpha1.CronJobSpec, cs *cronState) {
 		p.out.note(false, "RunStarted", runName(p.name, n), fmt.Sprintf("made for the slot of %s", stamp(d.start)))
 		p.newRun(n, in.revision, d.start.UTC())
 	}
-	p.noteMissed(d)
+	p.noteMissed(d, held)
 	if d.newSkip {
 		p.out.note(false, "RunSkipped", p.name, fmt.Sprintf("the slot of %s waits: a run is active (concurrencyPolicy Forbid)", stamp(d.skipped)))
 	}
 	cs.Last, cs.Counted, cs.Skipped, cs.Next, cs.Error = d.last.UTC(), d.counted.UTC(), d.skipped.UTC(), d.next.UTC(), ""
 	cs.Missed = min(cs.Missed, math.MaxInt64-d.missed) + d.missed
-	if !d.requeue.IsZero() {
-		p.out.requeueAt(in.now, d.requeue)
-	}
+	// Look again at the next slot, and within cronRecheck: the queue's
+	// timers follow the monotonic clock, which a wall-clock jump or a
+	// suspended host leaves behind.
+	p.out.requeueAt(in.now, cronEarliest(d.requeue, in.now.Add(cronRecheck)))
 }
 
-// noteMissed says which slots d counted missed.
-func (p *jobPlanner) noteMissed(d cronDecision) {
+// cronRecheck bounds the time between two passes of a CronJob, so that a
+// slot is never later than that because the wall clock jumped (NTP, a
+// host resumed from suspend) while the queue waited for a slot.
+const cronRecheck = time.Minute
+
+// cronEarliest is the earlier of a and b, zero counting as no time.
+func cronEarliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// noteMissed says which slots d counted missed; held is the due slot not
+// run for an unmet dependency (zero: none).
+func (p *jobPlanner) noteMissed(d cronDecision, held time.Time) {
 	switch {
 	case d.missed == 0:
+	case !held.IsZero():
+		p.out.note(true, "MissedSchedule", p.name, fmt.Sprintf("missed %d slot(s), the last of %s: %s", d.missed, stamp(held), p.in.waiting))
 	case d.many:
 		p.out.note(true, "MissedSchedule", p.name, fmt.Sprintf("missed more than %d slots (too many to count)", maxCountedMisses))
 	case !d.late.IsZero():

@@ -1,10 +1,12 @@
 package reconciler
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -287,6 +289,87 @@ func TestReconciler_CronJobAfterADowntime(t *testing.T) {
 		c, _ := r.CronJob("report")
 		if c.Status.MissedSchedules != 10 || len(eventsOf(r, "MissedSchedule")) != 1 {
 			t.Fatalf("missed %d, events %+v: want 10 missed, one event", c.Status.MissedSchedules, eventsOf(r, "MissedSchedule"))
+		}
+	})
+}
+
+// TestReconciler_CronJobWallClockJumps: the schedule follows the injected
+// wall clock (Options.Now): a jump forward of hours makes one catch-up
+// run within cronRecheck, though the queue waited for a slot an hour
+// away; a jump back runs no slot again.
+func TestReconciler_CronJobWallClockJumps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var offset atomic.Int64
+		rt := runtimetest.New()
+		r := New(Options{Runtime: rt, Workers: 2, Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { _ = r.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		r.Replace(jobSnap(testCron("report", "0 * * * *")))
+		synctest.Wait()
+		time.Sleep(30 * time.Second)
+		offset.Store(int64(5 * time.Hour)) // the wall clock says 05:00:30
+		sleepUntil(1)
+		if got := rt.Running("report"); !slices.Equal(got, []string{instanceOfSlot("report", 300)}) {
+			t.Fatalf("running %v a minute after the jump, want the one catch-up run of 05:00", got)
+		}
+		if c, _ := r.CronJob("report"); c.Status.MissedSchedules != 4 {
+			t.Fatalf("missed %d, want 4 (01:00 to 04:00)", c.Status.MissedSchedules)
+		}
+		rt.ExitInstance(instanceOfSlot("report", 300), 0)
+		synctest.Wait()
+		offset.Store(0) // back to 00:01
+		rt.Calls()
+		sleepUntil(5*60 + 30)
+		if calls := rt.Calls(); len(calls) != 0 {
+			t.Fatalf("calls after the clock went back: %+v (a slot run again?)", calls)
+		}
+		sleepUntil(6 * 60)
+		if got := rt.Running("report"); !slices.Equal(got, []string{instanceOfSlot("report", 360)}) {
+			t.Fatalf("running %v at 06:00, want its run", got)
+		}
+	})
+}
+
+func TestReconciler_CronJobHeldByDependencyOrHost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		events, cancel := h.r.Watch(256)
+		defer cancel()
+		waits := testCron("waits", "*/5 * * * *", func(s *v1alpha1.CronJobSpec) {
+			s.JobTemplate.Spec.DependsOn = []v1alpha1.Dependency{{App: "db"}}
+		})
+		elsewhere := testCron("elsewhere", "*/5 * * * *", func(s *v1alpha1.CronJobSpec) {
+			s.JobTemplate.Spec.NodeSelector = map[string]string{"disk": "ssd"}
+		})
+		h.apply(waits, elsewhere)
+		sleepUntil(5)
+		if got := append(h.rt.Running("waits"), h.rt.Running("elsewhere")...); len(got) != 0 {
+			t.Fatalf("running %v", got)
+		}
+		c := h.cronJob("waits")
+		e := eventsOf(h.r, "MissedSchedule")
+		if c.Status.MissedSchedules != 1 || len(c.Status.Runs) != 0 || len(e) != 1 || !strings.Contains(e[0].Message, `waiting for app "db"`) {
+			t.Fatalf("waits: status %+v, events %+v: want the slot missed for its dependency", c.Status, e)
+		}
+		c = h.cronJob("elsewhere")
+		if c.Status.NextScheduleTime != nil || c.Status.MissedSchedules != 0 || c.Status.Conditions[0].Status != v1alpha1.ConditionFalse ||
+			c.Status.Conditions[0].Type != v1alpha1.ConditionScheduled {
+			t.Fatalf("elsewhere: %+v, want no next time, nothing missed, Scheduled False", c.Status)
+		}
+		kinds := map[string]int{}
+		for len(events) > 0 {
+			ev := <-events
+			if ev.Kind == v1alpha1.KindCronJob {
+				kinds[ev.Object.(v1alpha1.CronJob).Metadata.Name]++
+			}
+			if ev.Kind == "App" || ev.Kind == v1alpha1.KindJob {
+				t.Fatalf("a CronJob in the watch as %s: %+v", ev.Kind, ev)
+			}
+		}
+		if kinds["waits"] == 0 || kinds["elsewhere"] == 0 {
+			t.Fatalf("watch events of kind CronJob by name: %v", kinds)
 		}
 	})
 }

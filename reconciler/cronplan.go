@@ -3,6 +3,7 @@ package reconciler
 import (
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -279,11 +280,28 @@ func cronSchedule(spec *v1alpha1.CronJobSpec) (cron.Schedule, *time.Location, er
 	}
 	loc := time.Local
 	if spec.TimeZone != "" {
-		if loc, err = time.LoadLocation(spec.TimeZone); err != nil {
+		if loc, err = loadLocation(spec.TimeZone); err != nil {
 			return nil, nil, fmt.Errorf("timeZone %q: %w", spec.TimeZone, err)
 		}
 	}
 	return sched, loc, nil
+}
+
+// locations caches the time zones loaded: time.LoadLocation reads the
+// zone database at each call, and a pass must not. Only zones that exist
+// are kept (IANA names: a few hundred at most).
+var locations sync.Map // name -> *time.Location
+
+func loadLocation(name string) (*time.Location, error) {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, l)
+	return l, nil
 }
 
 // cronLatest is the latest of ts (zero for none).

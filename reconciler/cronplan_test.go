@@ -36,17 +36,20 @@ func sameTime(t *testing.T, what string, got, want time.Time) {
 	}
 }
 
-func TestPlanCron_Due(t *testing.T) {
+// cronDueCase is one row of TestPlanCron_Due.
+type cronDueCase struct {
+	name                 string
+	spec                 v1alpha1.CronJobSpec
+	last, created, now   time.Time
+	start, next, counted time.Time
+	missed               int64
+	many                 bool
+	late                 time.Time
+}
+
+func cronDueCases() []cronDueCase {
 	every5 := v1alpha1.CronJobSpec{Schedule: "*/5 * * * *"}
-	for _, tc := range []struct {
-		name                 string
-		spec                 v1alpha1.CronJobSpec
-		last, created, now   time.Time
-		start, next, counted time.Time
-		missed               int64
-		many                 bool
-		late                 time.Time
-	}{
+	return []cronDueCase{
 		{name: "the slot at now starts", spec: every5, last: at(12, 0, 0), now: at(12, 5, 0),
 			start: at(12, 5, 0), next: at(12, 10, 0), counted: at(12, 5, 0)},
 		{name: "nothing is due between slots", spec: every5, last: at(12, 0, 0), now: at(12, 4, 59),
@@ -100,7 +103,11 @@ func TestPlanCron_Due(t *testing.T) {
 		{name: "102 slots due: more than 100 missed, 100 counted",
 			spec: v1alpha1.CronJobSpec{Schedule: "* * * * *"}, last: at(10, 0, 0), now: at(11, 42, 0),
 			start: at(11, 42, 0), next: at(11, 43, 0), counted: at(11, 42, 0), missed: 100, many: true},
-	} {
+	}
+}
+
+func TestPlanCron_Due(t *testing.T) {
+	for _, tc := range cronDueCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			in := cronFixture(t, tc.spec)
 			in.last, in.created, in.now = tc.last, tc.created, tc.now
@@ -164,17 +171,24 @@ func TestPlanCron_YearOfDowntimeIsCheap(t *testing.T) {
 	}
 }
 
-func TestPlanCron_Concurrency(t *testing.T) {
-	spec := func(p v1alpha1.ConcurrencyPolicy, deadline *int64) v1alpha1.CronJobSpec {
-		return v1alpha1.CronJobSpec{Schedule: "*/5 * * * *", ConcurrencyPolicy: p, StartingDeadlineSeconds: deadline}
-	}
-	active := []cronRun{{run: cronRunOf(at(12, 0, 0)), slot: at(12, 0, 0)}}
-	pass := func(s v1alpha1.CronJobSpec, in cronInput) cronDecision {
-		t.Helper()
-		base := cronFixture(t, s)
-		base.last, base.counted, base.skipped, base.active, base.now = in.last, in.counted, in.skipped, in.active, in.now
-		return planCron(base)
-	}
+func cronPolicy(p v1alpha1.ConcurrencyPolicy, deadline *int64) v1alpha1.CronJobSpec {
+	return v1alpha1.CronJobSpec{Schedule: "*/5 * * * *", ConcurrencyPolicy: p, StartingDeadlineSeconds: deadline}
+}
+
+// cronActive is a run of the slot of 12:00, active.
+var cronActive = []cronRun{{run: cronRunOf(at(12, 0, 0)), slot: at(12, 0, 0)}}
+
+// cronPass plans with spec what in says of the past and now.
+func cronPass(t *testing.T, s v1alpha1.CronJobSpec, in cronInput) cronDecision {
+	t.Helper()
+	base := cronFixture(t, s)
+	base.last, base.counted, base.skipped, base.active, base.now = in.last, in.counted, in.skipped, in.active, in.now
+	return planCron(base)
+}
+
+func TestPlanCron_AllowAndReplace(t *testing.T) {
+	spec, active := cronPolicy, cronActive
+	pass := func(s v1alpha1.CronJobSpec, in cronInput) cronDecision { t.Helper(); return cronPass(t, s, in) }
 
 	t.Run("Allow starts beside the active run", func(t *testing.T) {
 		d := pass(spec(v1alpha1.AllowConcurrent, nil), cronInput{last: at(12, 0, 0), active: active, now: at(12, 5, 0)})
@@ -198,6 +212,11 @@ func TestPlanCron_Concurrency(t *testing.T) {
 			t.Errorf("stop %v", d.stop)
 		}
 	})
+}
+
+func TestPlanCron_Forbid(t *testing.T) {
+	spec, active := cronPolicy, cronActive
+	pass := func(s v1alpha1.CronJobSpec, in cronInput) cronDecision { t.Helper(); return cronPass(t, s, in) }
 	t.Run("Forbid holds the slot back while a run is active, then runs it late", func(t *testing.T) {
 		s := spec(v1alpha1.ForbidConcurrent, nil)
 		d := pass(s, cronInput{last: at(12, 0, 0), active: active, now: at(12, 5, 0)})
