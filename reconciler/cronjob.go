@@ -3,7 +3,6 @@ package reconciler
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"time"
@@ -59,11 +58,8 @@ func cronStateOf(s *jobState) *cronState {
 // replacing the active runs), every kept run driven by the run planner,
 // and the finished runs beyond the history limits forgotten.
 func planCronJob(in input) output {
-	out := output{slots: maps.Clone(in.slots), job: in.job.clone()}
-	if out.slots == nil {
-		out.slots = map[int]slot{}
-	}
-	if !in.synced || in.held {
+	out, ok := jobPassOutput(in)
+	if !ok {
 		return out
 	}
 	spec := in.app.CronJob
@@ -201,10 +197,9 @@ func (p *jobPlanner) noteMissed(d cronDecision, held time.Time) {
 // none of their processes runs).
 func (p *jobPlanner) pruneCron(spec *v1alpha1.CronJobSpec) {
 	keepOK, keepFailed := cronHistoryLimits(spec)
-	drop := pruneCronRuns(p.out.job.Runs, keepOK, keepFailed)
-	p.out.job.Runs = slices.DeleteFunc(p.out.job.Runs, func(r *jobRun) bool {
-		return slices.Contains(drop, r.Run) && len(p.live[r.Run]) == 0
-	})
+	for _, n := range pruneCronRuns(p.out.job.Runs, keepOK, keepFailed) {
+		p.drop(p.out.job.find(n))
+	}
 }
 
 // stamp is a slot as events show it.

@@ -75,7 +75,7 @@ func (d *desiredStore) indexDependents(apps map[string]*appState) {
 // is not a Job, its run has not finished, or failed.
 func jobWaiting(name string, st *appState) string {
 	if st.desired.App.Job == nil {
-		return fmt.Sprintf("waiting for %q to complete, but it is a %s, not a Job (condition Complete needs a Job)", name, st.desired.App.Kind)
+		return fmt.Sprintf("waiting for %q to complete, but it is not a Job but of kind %s (condition Complete needs a Job)", name, st.desired.App.Kind)
 	}
 	cur := st.job.latest()
 	switch {

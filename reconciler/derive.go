@@ -44,7 +44,7 @@ type derivedStatus struct {
 	progress  progress
 	recheck   time.Duration
 	job       *v1alpha1.Job     // a Job's view (deriveJob), instead of view
-	cronJob   *v1alpha1.CronJob // a CronJob's view (deriveCronJob), instead of view
+	cron      *v1alpha1.CronJob // a CronJob's view, instead of view
 }
 
 // deriveStatus computes an app's status and instances from desired and

@@ -3,20 +3,28 @@ package reconciler
 // The run machinery of Jobs (and of CronJobs, which make their runs with
 // it). How a caller drives it, in one pass of one Job or CronJob:
 //
-//	p := newJobPlanner(in, spec, &out) // in.job: the runs so far (a clone)
-//	p.absorb()                         // exits of every run's instances
+//	out, ok := jobPassOutput(in) // out.job: a clone of in.job, the runs so far
+//	if !ok { return out }        // before the first snapshot, or held
+//	p := newJobPlanner(in, spec, &out) // spec: the JobSpec (nil: removed)
+//	p.absorb()                   // the exits of every run's instances
+//	if spec == nil { p.remove(); return out } // stop all, then forget
+//	p.stopStray()                // processes of no kept run
 //	run := p.newRun(number, revision, scheduled) // when a run is due
-//	p.planRun(run)                     // for EVERY run kept, active or not:
-//	                                   // deadline, backoffLimit, completion,
-//	                                   // starts (parallelism, backoff), ttl
-//	p.stopRun(run, reason, message)    // to end an active run early
-//	p.trim(limit)                      // keep at most limit finished runs
+//	p.stopRun(run, reason, message) // to end an active run early (Failed)
+//	for _, run := range out.job.Runs {
+//		p.planRun(run) // EVERY run kept, active or not: completion,
+//	}                  // backoffLimit, deadline, starts, ttl, stops
+//	p.drop(run) / p.trim(limit) // history: forget finished runs
+//	return out
 //
 // out.job is then the new state (stored by storePass, saved in the state
 // file); out.actions start the instances NAME-RUN-INDEX (action.run) and
-// stop them. planJob (jobplan.go) is the Job's pass: at most one run per
-// revision, the newest run is the current one. A CronJob keeps several
-// runs at once in the same jobState.Runs, each numbered by its slot.
+// stop them; p.live are the running processes by run number. planJob
+// (jobplan.go) is the Job's pass: at most one run per revision, the newest
+// run is the current one. A CronJob keeps several runs at once in the
+// same jobState.Runs, each numbered by its slot; runView and
+// jobInstances (jobderive.go) show them; jobStatsHooks completes its
+// metrics.
 
 import (
 	"fmt"

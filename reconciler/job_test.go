@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"errors"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -148,6 +150,11 @@ func TestReconciler_JobOncePerRevisionAcrossDaemons(t *testing.T) {
 		if j, _ := r.Job("migrate"); j.Status.Run != 1 || jobCond(j, v1alpha1.ConditionComplete).Status != v1alpha1.ConditionTrue {
 			t.Fatalf("restored job %+v", j.Status)
 		}
+		var stats []server.JobStats
+		r.JobStats(func(s server.JobStats) { stats = append(stats, s) })
+		if len(stats) != 1 || stats[0].LastSuccess.IsZero() || stats[0].Succeeded != 0 {
+			t.Fatalf("stats %+v, want the last success kept across the restart, no run counted since", stats)
+		}
 		r.Replace(jobSnap(testJob("migrate", func(s *v1alpha1.JobSpec) { s.Command = []string{"/bin/migrate", "--v2"} })))
 		synctest.Wait()
 		if got := rt.Running("migrate"); !slices.Equal(got, []string{"migrate-2-0"}) {
@@ -264,6 +271,159 @@ func TestReconciler_JobDeadlinePassesWithTime(t *testing.T) {
 		}
 		if e := findEvent(h.r, "JobFailed"); e == nil || e.Object != "slow-1" || e.Type != "Warning" {
 			t.Fatalf("JobFailed event %+v", e)
+		}
+	})
+}
+
+// TestReconciler_JobRunInterruptedByACleanStopGoesOn: a clean stop of the
+// daemon stops the run's processes; the next daemon starts the index
+// again, and the stop is no failure.
+func TestReconciler_JobRunInterruptedByACleanStopGoesOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
+		rt := runtimetest.New()
+		r, stop := runDaemon(t, rt, stateFile)
+		r.Replace(jobSnap(testJob("migrate")))
+		synctest.Wait()
+		stop()
+		if err := r.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		rt.Calls()
+		r, stop = runDaemon(t, rt, stateFile)
+		defer stop()
+		r.Replace(jobSnap(testJob("migrate")))
+		synctest.Wait()
+		if got := rt.Running("migrate"); !slices.Equal(got, []string{"migrate-1-0"}) {
+			t.Fatalf("running %v, want migrate-1-0 started again", got)
+		}
+		if j, _ := r.Job("migrate"); j.Status.Run != 1 || j.Status.Failed != 0 {
+			t.Fatalf("status %+v, want run 1 going on with no failure", j.Status)
+		}
+	})
+}
+
+// TestReconciler_CronJobIsNoApp: a CronJob carrier is shown by CronJobs,
+// never by Apps, and is not run as an App.
+func TestReconciler_CronJobIsNoApp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		cj := &v1alpha1.CronJob{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindCronJob, Metadata: v1alpha1.ObjectMeta{Name: "report"},
+			Spec: v1alpha1.CronJobSpec{Schedule: "@hourly", JobTemplate: v1alpha1.JobTemplateSpec{Spec: v1alpha1.JobSpec{Command: []string{"/bin/report"}}}}}
+		carrier := cj.Carrier()
+		h.apply(&carrier, named("web", 1))
+		if got := h.rt.Running("report"); len(got) != 0 {
+			t.Fatalf("a CronJob run as an App: %v", got)
+		}
+		if _, ok := h.r.App("report"); ok || len(h.r.Apps()) != 1 {
+			t.Fatal("a CronJob shown as an App")
+		}
+		if c, ok := h.r.CronJob("report"); !ok || c.Spec.Schedule != "@hourly" || c.Status == nil || len(h.r.CronJobs()) != 1 {
+			t.Fatalf("CronJob %+v %v", c, ok)
+		}
+		if len(h.r.Jobs()) != 0 {
+			t.Fatal("a CronJob listed as a Job")
+		}
+	})
+}
+
+// TestReconciler_ARestartedDaemonHoldsAJobOfABrokenFile: a Job whose file
+// is broken when the daemon restarts is shown as a Job (its runs, and
+// ManifestValid=False), not as an App, and nothing is started.
+func TestReconciler_ARestartedDaemonHoldsAJobOfABrokenFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
+		rt := runtimetest.New()
+		r, stop := runDaemon(t, rt, stateFile)
+		r.Replace(jobSnap(testJob("migrate")))
+		synctest.Wait()
+		rt.ExitInstance("migrate-1-0", 0)
+		synctest.Wait()
+		stop()
+		rt.Calls()
+
+		r, stop = runDaemon(t, rt, stateFile)
+		defer stop()
+		r.Replace(v1alpha1.Snapshot{Files: []v1alpha1.FileStatus{{Path: "migrate.yaml", Error: &v1alpha1.FileError{
+			File: "migrate.yaml", Line: 2, Reason: v1alpha1.ReasonInvalid, Message: "yaml: bad"}}}})
+		synctest.Wait()
+		if c := rt.Calls(); len(c) != 0 {
+			t.Fatalf("calls for a held job: %+v", c)
+		}
+		if len(r.Apps()) != 0 {
+			t.Fatalf("a held job shown as an App: %+v", r.Apps())
+		}
+		j, ok := r.Job("migrate")
+		if !ok || len(j.Status.Runs) != 1 || j.Status.Runs[0].Result != v1alpha1.JobComplete || jobCond(j, v1alpha1.ConditionManifestValid).Status != v1alpha1.ConditionFalse {
+			t.Fatalf("held job %v %+v", ok, j.Status)
+		}
+	})
+}
+
+func TestReconciler_IndexedJobGetsItsIndex(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		var mu sync.Mutex
+		env := map[string]string{}
+		h.rt.StartErr = func(s runtime.StartSpec) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range s.Spec.Env {
+				if e.Name == completionIndexEnv {
+					env[s.Instance] = e.Value
+				}
+			}
+			return nil
+		}
+		h.apply(testJob("work", func(s *v1alpha1.JobSpec) {
+			s.CompletionMode, s.Completions, s.Parallelism = v1alpha1.Indexed, ptrTo(int32(3)), ptrTo(int32(3))
+		}))
+		mu.Lock()
+		got := maps.Clone(env)
+		mu.Unlock()
+		if want := map[string]string{"work-1-0": "0", "work-1-1": "1", "work-1-2": "2"}; !maps.Equal(got, want) {
+			t.Fatalf("PROCLET_COMPLETION_INDEX %v, want %v", got, want)
+		}
+		h.rt.ExitInstance("work-1-2", 0)
+		h.rt.ExitInstance("work-1-0", 0)
+		synctest.Wait()
+		if j := h.job("work"); j.Status.CompletedIndexes != "0,2" || j.Status.Active != 1 || j.Status.Succeeded != 2 {
+			t.Fatalf("status %+v, want completedIndexes 0,2, 1 active", j.Status)
+		}
+		events, cancel := h.r.Watch(64)
+		defer cancel()
+		for len(events) > 0 {
+			<-events
+		}
+		h.apply()
+		deleted := false
+		for len(events) > 0 {
+			if e := <-events; e.Kind == v1alpha1.KindJob && e.Type == WatchDeleted {
+				deleted = true
+			}
+		}
+		if !deleted {
+			t.Fatal("no DELETED watch event of the removed Job")
+		}
+	})
+}
+
+// TestReconciler_JobThatCannotStartFails: a program that cannot start
+// counts as a failure, so the run fails at backoffLimit instead of
+// retrying for ever.
+func TestReconciler_JobThatCannotStartFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		h.rt.StartErr = func(runtime.StartSpec) error { return errors.New("no such file or directory") }
+		h.apply(testJob("migrate", func(s *v1alpha1.JobSpec) { s.BackoffLimit = ptrTo(int32(1)) }))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		j := h.job("migrate")
+		if jobCond(j, v1alpha1.ConditionFailed).Reason != v1alpha1.ReasonBackoffLimitExceeded || j.Status.Failed != 2 {
+			t.Fatalf("status %+v, want Failed BackoffLimitExceeded after 2 failed starts", j.Status)
+		}
+		if inst := h.instance("migrate", "migrate-1-0"); inst.Phase != v1alpha1.PhaseFailed || inst.Reason != "StartFailed" || inst.NextStartAt != nil {
+			t.Fatalf("instance %+v, want Failed StartFailed with no next start", inst)
 		}
 	})
 }

@@ -15,14 +15,6 @@ import (
 // kept are listed newest first; the instances are every kept run's
 // processes, running or as their index's slot remembers them.
 
-// jobStatus reports whether in is a Job's status to derive.
-func jobStatus(in statusInput) bool {
-	if in.desired != nil {
-		return in.desired.App.Job != nil
-	}
-	return in.applied != nil && in.applied.Job != nil
-}
-
 // jobOf is the Job a carrier carries, with no status.
 func jobOf(app *v1alpha1.App) *v1alpha1.Job {
 	c := app.DeepCopy()
@@ -34,6 +26,19 @@ func jobOf(app *v1alpha1.App) *v1alpha1.Job {
 		j.APIVersion = v1alpha1.GroupVersion
 	}
 	return j
+}
+
+// cronOf is the CronJob a carrier carries, with no status.
+func cronOf(app *v1alpha1.App) *v1alpha1.CronJob {
+	c := app.DeepCopy()
+	out := &v1alpha1.CronJob{APIVersion: c.APIVersion, Kind: v1alpha1.KindCronJob, Metadata: c.Metadata}
+	if c.CronJob != nil {
+		out.Spec = *c.CronJob
+	}
+	if out.APIVersion == "" {
+		out.APIVersion = v1alpha1.GroupVersion
+	}
+	return out
 }
 
 // deriveJob is deriveStatus for a Job; prev is its last derived view
@@ -204,10 +209,12 @@ func jobPendingInstance(in statusInput, name string, run *jobRun, idx int, sl sl
 	switch {
 	case run.Done.has(idx):
 		inst.Phase, inst.Reason = v1alpha1.PhaseSucceeded, "Completed"
-	case sl.StartError != "" && !run.finished():
+	case sl.StartError != "":
 		inst.Phase, inst.Reason, inst.Message = v1alpha1.PhaseFailed, sl.StartReason, sl.StartError
-		next := sl.NextStartAt
-		inst.NextStartAt = &next
+		if !run.finished() {
+			next := sl.NextStartAt
+			inst.NextStartAt = &next
+		}
 	case run.finished():
 		inst.Phase, inst.Reason = v1alpha1.PhaseFailed, run.Reason
 		if sl.LastExit != nil {

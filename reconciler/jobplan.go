@@ -18,38 +18,13 @@ const (
 	reasonRemoved    = "Removed"
 )
 
-// planPass is the pass of one object: the Job planner for a Job (a Job
-// carrier, or the runs of a removed one), the rollout planner for an App.
-func planPass(in input) output {
-	switch {
-	case in.app != nil && in.app.Job != nil:
-		return planJob(in)
-	case in.app != nil && in.app.CronJob != nil:
-		return planCronJob(in)
-	case in.app == nil && in.job != nil:
-		return planJob(in)
-	}
-	return plan(in)
-}
-
-// jobPass reports whether a pass of in is a Job's or a CronJob's.
-func jobPass(in input) bool {
-	if in.app != nil {
-		return !in.app.IsApp()
-	}
-	return in.job != nil
-}
-
 // planJob decides what to do for one Job: at most one run per revision
 // (the newest run is the current one), a new revision stops the current
 // run (Failed, Superseded) before its own run starts, a removed Job stops
 // its processes and is forgotten. Pure, as plan is.
 func planJob(in input) output {
-	out := output{slots: maps.Clone(in.slots), job: in.job.clone()}
-	if out.slots == nil {
-		out.slots = map[int]slot{}
-	}
-	if !in.synced || in.held {
+	out, ok := jobPassOutput(in)
+	if !ok {
 		return out
 	}
 	var js *v1alpha1.JobSpec
@@ -58,14 +33,8 @@ func planJob(in input) output {
 	}
 	p := newJobPlanner(in, js, &out)
 	p.absorb()
-	if in.app == nil || in.app.Job == nil {
-		for _, run := range out.job.Runs {
-			if !run.finished() {
-				p.finish(run, v1alpha1.JobFailed, reasonRemoved, "the job was removed")
-			}
-		}
-		p.stopAll(ReasonStopped, "job removed")
-		out.forget = in.app == nil && p.liveCount() == 0
+	if js == nil {
+		p.remove()
 		return out
 	}
 	p.adopt()
@@ -88,6 +57,19 @@ func planJob(in input) output {
 	}
 	p.trim(maxJobRuns)
 	return out
+}
+
+// jobPassOutput is the output a Job's or CronJob's pass starts from (its
+// runs cloned: the input is never modified), and whether anything may be
+// decided: nothing is before the first snapshot, nor for a held object.
+// A Job has no ordinals: the slots of an App it was are dropped.
+func jobPassOutput(in input) (output, bool) {
+	out := output{job: in.job.clone()}
+	if !in.synced || in.held {
+		out.slots = maps.Clone(in.slots)
+		return out, false
+	}
+	return out, true
 }
 
 // jobPlanner plans the runs of one Job or CronJob in one pass (see the
@@ -210,6 +192,28 @@ func (p *jobPlanner) stopStray() {
 	}
 }
 
+// remove is the pass of a removed object: its active runs end (Failed,
+// Removed), its processes stop, and once none runs it is forgotten.
+func (p *jobPlanner) remove() {
+	for _, run := range p.out.job.Runs {
+		if !run.finished() {
+			p.finish(run, v1alpha1.JobFailed, reasonRemoved, "removed")
+		}
+	}
+	p.stopAll(ReasonStopped, "removed")
+	p.out.forget = p.in.app == nil && p.liveCount() == 0
+}
+
+// drop forgets run, a finished run with nothing running (a history
+// limit), and reports whether it did.
+func (p *jobPlanner) drop(run *jobRun) bool {
+	if !run.finished() || len(p.live[run.Run]) > 0 {
+		return false
+	}
+	p.out.job.Runs = slices.DeleteFunc(p.out.job.Runs, func(r *jobRun) bool { return r == run })
+	return true
+}
+
 // stopAll stops every running process.
 func (p *jobPlanner) stopAll(reason, message string) {
 	for _, live := range p.live {
@@ -269,6 +273,11 @@ func (p *jobPlanner) planRun(run *jobRun) {
 		p.progress(run)
 	}
 	if !run.finished() {
+		for _, s := range p.live[run.Run] {
+			if overMemoryLimit(s) { // a failure: retried through the backoff
+				p.stop([]runtime.State{s}, ReasonMemoryLimitExceeded, memoryLimitMessage(s, p.in.app))
+			}
+		}
 		p.startIndexes(run)
 		return
 	}
@@ -368,13 +377,10 @@ func (p *jobPlanner) start(run *jobRun, idx int, message string) {
 // trim keeps at most limit runs, dropping the oldest finished ones with
 // nothing running.
 func (p *jobPlanner) trim(limit int) {
-	runs := p.out.job.Runs
-	for i := 0; len(runs) > limit && i < len(runs)-1; {
-		if r := runs[i]; r.finished() && len(p.live[r.Run]) == 0 {
-			runs = slices.Delete(runs, i, i+1)
-			continue
+	for _, run := range slices.Clone(p.out.job.Runs) {
+		if len(p.out.job.Runs) <= limit || run == p.out.job.latest() {
+			return
 		}
-		i++
+		p.drop(run)
 	}
-	p.out.job.Runs = runs
 }

@@ -432,3 +432,17 @@ func TestStateEncoder_NoticesRunChanges(t *testing.T) {
 		t.Fatalf("saved job %+v, want the completed run", got)
 	}
 }
+
+func TestJobPlan_OverMemoryLimitIsAFailure(t *testing.T) {
+	w := newJobWorld(t)
+	w.step()
+	w.procs[0].Usage.OverMemoryLimit = memoryLimitSamples
+	out := w.step()
+	if len(out.actions) != 1 || out.actions[0].kind != actStop || out.actions[0].reason != ReasonMemoryLimitExceeded {
+		t.Fatalf("actions %+v, want a MemoryLimitExceeded stop", out.actions)
+	}
+	w.step()
+	if run := w.run(1); run.Failed != 1 || len(w.running()) != 1 {
+		t.Fatalf("failed %d running %v, want the kill counted and the index retried", run.Failed, w.running())
+	}
+}

@@ -15,6 +15,13 @@ import (
 // reports whether what the job's dependents look at changed. Caller
 // holds r.mu.
 func (r *Reconciler) storeJob(name string, st *appState, next *jobState) (depChanged bool) {
+	if st.desired != nil && !st.desired.App.IsApp() && st.kind != st.desired.App.Kind {
+		st.kind = st.desired.App.Kind
+		r.saver.markDirty()
+	} else if st.desired != nil && st.desired.App.IsApp() && st.kind != "" {
+		st.kind = ""
+		r.saver.markDirty()
+	}
 	if reflect.DeepEqual(st.job, next) {
 		return false
 	}

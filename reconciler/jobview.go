@@ -25,12 +25,76 @@ func (r *Reconciler) Job(name string) (v1alpha1.Job, bool) {
 }
 
 // CronJobs returns every CronJob with its status, sorted by name (deep
-// copies; cronview.go).
-func (r *Reconciler) CronJobs() []v1alpha1.CronJob { return r.status.cronJobs() }
+// copies).
+func (r *Reconciler) CronJobs() []v1alpha1.CronJob {
+	s := r.status
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []v1alpha1.CronJob
+	for _, sh := range s.apps {
+		if c := sh.cronCopy(); c != nil {
+			out = append(out, *c)
+		}
+	}
+	slices.SortFunc(out, func(a, b v1alpha1.CronJob) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
+	return out
+}
 
 // CronJob returns one CronJob (a deep copy); false when there is no such
 // CronJob.
-func (r *Reconciler) CronJob(name string) (v1alpha1.CronJob, bool) { return r.status.cronJob(name) }
+func (r *Reconciler) CronJob(name string) (v1alpha1.CronJob, bool) {
+	r.status.mu.RLock()
+	defer r.status.mu.RUnlock()
+	if sh := r.status.apps[name]; sh != nil {
+		if c := sh.cronCopy(); c != nil {
+			return *c, true
+		}
+	}
+	return v1alpha1.CronJob{}, false
+}
+
+// cronCopy is jobCopy for a CronJob.
+func (sh *shownApp) cronCopy() *v1alpha1.CronJob {
+	if sh.desired != nil && sh.desired.App.CronJob == nil {
+		return nil // another kind now
+	}
+	if sh.cron != nil {
+		c := copyCron(sh.cron)
+		if sh.desired != nil && sh.desired.App.Metadata.Generation != c.Metadata.Generation {
+			c.Metadata.Generation = sh.desired.App.Metadata.Generation
+		}
+		return c
+	}
+	if sh.desired == nil {
+		return nil
+	}
+	c := cronOf(&sh.desired.App)
+	c.Status = &v1alpha1.CronJobStatus{Source: sh.desired.Path, Active: []string{}, Conditions: []v1alpha1.Condition{}, Runs: []v1alpha1.JobRun{}}
+	return c
+}
+
+// copyCron is a deep copy of c.
+func copyCron(c *v1alpha1.CronJob) *v1alpha1.CronJob {
+	spec := c.Spec
+	carried := (&v1alpha1.App{CronJob: &spec}).DeepCopy() // the spec's deep copy
+	out := *c
+	out.Metadata.Labels = maps.Clone(c.Metadata.Labels)
+	out.Metadata.Annotations = maps.Clone(c.Metadata.Annotations)
+	out.Spec = *carried.CronJob
+	if c.Status != nil {
+		s := *c.Status
+		s.Active = slices.Clone(s.Active)
+		s.LastScheduleTime, s.LastSuccessfulTime = cloneTime(s.LastScheduleTime), cloneTime(s.LastSuccessfulTime)
+		s.NextScheduleTime = cloneTime(s.NextScheduleTime)
+		s.Conditions = slices.Clone(s.Conditions)
+		s.Runs = slices.Clone(s.Runs)
+		for i := range s.Runs {
+			s.Runs[i] = copyRun(s.Runs[i])
+		}
+		out.Status = &s
+	}
+	return &out
+}
 
 func (s *statusStore) jobs() []v1alpha1.Job {
 	s.mu.RLock()

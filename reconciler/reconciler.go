@@ -82,6 +82,9 @@ type appState struct {
 	applied *v1alpha1.App // the spec last reconciled (stop settings after removal)
 	slots   map[int]slot
 	job     *jobState // a Job's runs (job.go); nil for an App
+	// kind is a Job's or CronJob's kind ("" for an App), saved: a held
+	// object (its desired version unknown) is still shown as what it is.
+	kind string
 }
 
 // New returns a Reconciler; Run starts it.
@@ -242,14 +245,7 @@ func (r *Reconciler) storePass(name string, st *appState, in input, applied *v1a
 	} else {
 		prev, prog := r.status.derived(name)
 		si := r.statusInputLocked(name, st, prev, prog, in, observed, now)
-		var d derivedStatus
-		if jobStatus(si) {
-			d = deriveJob(si, r.status.derivedJob(name))
-		} else if cronStatus(si) {
-			d = deriveCronJob(si, r.status.derivedCronJob(name))
-		} else {
-			d = deriveStatus(si)
-		}
+		d := r.status.deriveFor(name, si)
 		if d.recheck > 0 && (out.requeue == 0 || d.recheck < out.requeue) {
 			out.requeue = d.recheck
 		}
@@ -275,7 +271,7 @@ func (r *Reconciler) statusInputLocked(name string, st *appState, prev *v1alpha1
 	if st.held && si.applied == nil {
 		// Shown by name with its instances and ManifestValid=False (its
 		// file's error); never stored as applied (stops use the defaults).
-		si.applied = &v1alpha1.App{APIVersion: "proclet.dev/v1alpha1", Kind: "App", Metadata: v1alpha1.ObjectMeta{Name: name}}
+		si.applied = heldObject(name, st.kind)
 	}
 	if in.app != nil {
 		si.nodeMatches = r.nodeMatches(in.app)

@@ -44,6 +44,8 @@ type savedApp struct {
 	// Job are a Job's or CronJob's runs (job.go): a finished run is never
 	// run again by the next daemon.
 	Job *jobState `json:"job,omitempty"`
+	// Kind is a Job's or CronJob's kind ("": an App).
+	Kind string `json:"kind,omitempty"`
 }
 
 // maxStateFile bounds what is read of the state file (16 MiB): an app of
@@ -95,7 +97,7 @@ func (r *Reconciler) restore() {
 		return
 	}
 	for name, a := range apps {
-		r.apps[name] = &appState{desiredApp: desiredApp{generation: a.Generation, revision: a.Revision, path: a.Path, created: a.Created}, slots: a.Slots, job: a.Job}
+		r.apps[name] = &appState{desiredApp: desiredApp{generation: a.Generation, revision: a.Revision, path: a.Path, created: a.Created}, slots: a.Slots, job: a.Job, kind: a.Kind}
 	}
 }
 
@@ -123,6 +125,7 @@ type savedEncoding struct {
 	path       string
 	created    time.Time
 	slots      []ordinalSlot
+	kind       string
 	job        *jobState // replaced, never mutated, once stored: compared by pointer
 	json       []byte    // "name":{...}
 }
@@ -134,7 +137,7 @@ type ordinalSlot struct {
 
 // same reports whether an app's saved part would encode as e does.
 func (e *savedEncoding) same(a savedApp) bool {
-	if e.generation != a.Generation || e.revision != a.Revision || e.path != a.Path || !e.created.Equal(a.Created) || len(e.slots) != len(a.Slots) || e.job != a.Job {
+	if e.generation != a.Generation || e.revision != a.Revision || e.path != a.Path || !e.created.Equal(a.Created) || len(e.slots) != len(a.Slots) || e.job != a.Job || e.kind != a.Kind {
 		return false
 	}
 	for _, saved := range e.slots {
@@ -177,7 +180,7 @@ func (e *stateEncoder) encode(apps map[string]*appState, now time.Time) ([]byte,
 	size := 64
 	for _, name := range names {
 		st := apps[name]
-		cur := savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots, Path: st.path, Created: st.created, Job: st.job}
+		cur := savedApp{Generation: st.generation, Revision: st.revision, Slots: st.slots, Path: st.path, Created: st.created, Job: st.job, Kind: st.kind}
 		enc := e.saved[name]
 		if enc == nil || !enc.same(cur) {
 			key, _ := json.Marshal(name) // a string: no error
@@ -185,7 +188,7 @@ func (e *stateEncoder) encode(apps map[string]*appState, now time.Time) ([]byte,
 			if err != nil {
 				return nil, err
 			}
-			enc = &savedEncoding{generation: cur.Generation, revision: cur.Revision, path: cur.Path, created: cur.Created, job: cur.Job,
+			enc = &savedEncoding{generation: cur.Generation, revision: cur.Revision, path: cur.Path, created: cur.Created, job: cur.Job, kind: cur.Kind,
 				json: slices.Concat(key, []byte{':'}, val), slots: make([]ordinalSlot, 0, len(cur.Slots))}
 			for o, sl := range cur.Slots {
 				enc.slots = append(enc.slots, ordinalSlot{o, sl})

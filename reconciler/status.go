@@ -32,7 +32,7 @@ type shownApp struct {
 	desired   *v1alpha1.SourcedApp
 	view      *v1alpha1.App     // derived by the last pass (deriveStatus)
 	job       *v1alpha1.Job     // derived by the last pass of a Job (deriveJob)
-	cronJob   *v1alpha1.CronJob // derived by the last pass of a CronJob (deriveCronJob)
+	cron      *v1alpha1.CronJob // derived by the last pass of a CronJob
 	instances []v1alpha1.Instance
 	progress  progress // the rollout's progress: the next pass's input
 }
@@ -77,11 +77,12 @@ func (s *statusStore) publish(app string, desired *v1alpha1.SourcedApp, d derive
 	defer s.mu.Unlock()
 	sh := s.entryLocked(app)
 	sh.desired = desired
-	prevView, prevJob, prevCron, prevInsts := sh.view, sh.job, sh.cronJob, sh.instances
-	if d.view != nil || d.job != nil || d.cronJob != nil {
-		sh.view, sh.job, sh.cronJob, sh.instances, sh.progress = d.view, d.job, d.cronJob, d.instances, d.progress
+	prevView, prevJob, prevCron, prevInsts := sh.view, sh.job, sh.cron, sh.instances
+	if d.view != nil || d.job != nil || d.cron != nil {
+		sh.view, sh.job, sh.cron, sh.instances, sh.progress = d.view, d.job, d.cron, d.instances, d.progress
 	}
-	s.watchers.publish(slices.Concat(changes(prevView, prevInsts, sh.view, sh.instances), jobChanges(prevJob, sh.job), cronJobChanges(prevCron, sh.cronJob)))
+	s.watchers.publish(slices.Concat(changes(prevView, prevInsts, sh.view, sh.instances),
+		jobChanges(prevJob, sh.job), cronChanges(prevCron, sh.cron)))
 	return depChangedBetween(prevInsts, sh.instances)
 }
 
@@ -95,18 +96,8 @@ func (s *statusStore) remove(app string) (depChanged bool) {
 		return false
 	}
 	delete(s.apps, app)
-	s.watchers.publish(slices.Concat(changes(sh.view, sh.instances, nil, nil), jobChanges(sh.job, nil), cronJobChanges(sh.cronJob, nil)))
+	s.watchers.publish(slices.Concat(changes(sh.view, sh.instances, nil, nil), jobChanges(sh.job, nil), cronChanges(sh.cron, nil)))
 	return depChangedBetween(sh.instances, nil)
-}
-
-// derivedJob is the Job view the last pass of app derived (nil: none).
-func (s *statusStore) derivedJob(app string) *v1alpha1.Job {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if sh := s.apps[app]; sh != nil {
-		return sh.job
-	}
-	return nil
 }
 
 func depChangedBetween(before, after []v1alpha1.Instance) bool {

@@ -123,7 +123,7 @@ func (sh *shownApp) viewCopy() *v1alpha1.App {
 // notApp reports whether sh is a Job or a CronJob (shown by their own
 // readers, jobview.go, never as an App). Caller holds s.mu.
 func (sh *shownApp) notApp() bool {
-	return sh.job != nil || sh.cronJob != nil || (sh.desired != nil && !sh.desired.App.IsApp())
+	return sh.job != nil || sh.cron != nil || (sh.desired != nil && !sh.desired.App.IsApp())
 }
 
 // instancesOf is Instances (deep copies) when clone is set, else

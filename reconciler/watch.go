@@ -15,8 +15,8 @@ const (
 )
 
 // WatchEvent is one change of an app, a Job or an instance. Object is a
-// v1alpha1.App, a v1alpha1.Job or a v1alpha1.Instance (a copy the
-// receiver may keep), as Kind says ("App", "Job", "Instance"). The
+// v1alpha1.App, a v1alpha1.Job, a v1alpha1.CronJob or a v1alpha1.Instance (a copy the
+// receiver may keep), as Kind says ("App", "Job", "CronJob", "Instance"). The
 // type lives in apis so that the server can name it without importing us.
 type WatchEvent = v1alpha1.WatchEvent
 
@@ -95,7 +95,7 @@ func (s *statusStore) watch(buffer int) (<-chan WatchEvent, func()) {
 		if j := sh.jobCopy(); j != nil {
 			initial = append(initial, WatchEvent{Type: WatchAdded, Kind: v1alpha1.KindJob, Object: *j})
 		}
-		if c := sh.cronJobCopy(); c != nil {
+		if c := sh.cronCopy(); c != nil {
 			initial = append(initial, WatchEvent{Type: WatchAdded, Kind: v1alpha1.KindCronJob, Object: *c})
 		}
 		for _, inst := range cloneInstances(sh.instances) {
@@ -164,6 +164,20 @@ func jobChanges(prev, cur *v1alpha1.Job) []WatchEvent {
 		return []WatchEvent{{Type: WatchAdded, Kind: v1alpha1.KindJob, Object: *copyJob(cur)}}
 	case cur != nil && !reflect.DeepEqual(prev, cur):
 		return []WatchEvent{{Type: WatchModified, Kind: v1alpha1.KindJob, Object: *copyJob(cur)}}
+	}
+	return nil
+}
+
+// cronChanges are the watch events between a CronJob's previous view and
+// its new one (nil: none). Caller holds the status store's lock.
+func cronChanges(prev, cur *v1alpha1.CronJob) []WatchEvent {
+	switch {
+	case cur == nil && prev != nil:
+		return []WatchEvent{{Type: WatchDeleted, Kind: v1alpha1.KindCronJob, Object: *copyCron(prev)}}
+	case cur != nil && prev == nil:
+		return []WatchEvent{{Type: WatchAdded, Kind: v1alpha1.KindCronJob, Object: *copyCron(cur)}}
+	case cur != nil && !reflect.DeepEqual(prev, cur):
+		return []WatchEvent{{Type: WatchModified, Kind: v1alpha1.KindCronJob, Object: *copyCron(cur)}}
 	}
 	return nil
 }
