@@ -160,12 +160,13 @@ type cronCalc struct {
 	dedupe   bool // a slot whose wall clock already passed is not a slot
 }
 
-// next is the first slot in a minute after t's: one slot per minute at
-// most (a run is named by its minute), and a slot in the hour a fall-back
-// repeats is one slot (see repeatedWallClock). Zero: none.
+// next is the first slot after t; a slot in the hour a fall-back repeats
+// is one slot (see repeatedWallClock). Zero: none. Two slots are always
+// in different minutes (a run is named by its minute): five cron fields
+// fire at whole minutes, and @every is at least a minute (everySchedule).
 func (c cronCalc) next(t time.Time) time.Time {
 	for range 24 * 60 {
-		s := c.schedule.Next(endOfMinute(t).In(c.loc))
+		s := c.schedule.Next(t.In(c.loc))
 		if s.IsZero() || !c.dedupe || !repeatedWallClock(s) {
 			return s
 		}
@@ -226,12 +227,6 @@ func (c cronCalc) mostRecent(before, lo, now time.Time) (time.Time, time.Time) {
 	return before, recent
 }
 
-// endOfMinute is the last second of t's minute: the schedule's next slot
-// after it is in a later minute.
-func endOfMinute(t time.Time) time.Time {
-	return t.Truncate(time.Minute).Add(time.Minute - time.Second)
-}
-
 // fixedHours reports whether a schedule runs at some hours of the day
 // only (as `30 1 * * *`): such a slot runs once when a fall-back repeats
 // its wall clock. A schedule of every hour (`0 * * * *`, `*/5 * * * *`)
@@ -278,6 +273,9 @@ func cronSchedule(spec *v1alpha1.CronJobSpec) (cron.Schedule, *time.Location, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("schedule %q: %w", spec.Schedule, err)
 	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
+		sched = everySchedule{period: max(every.Delay, time.Minute)}
+	}
 	loc := time.Local
 	if spec.TimeZone != "" {
 		if loc, err = loadLocation(spec.TimeZone); err != nil {
@@ -285,6 +283,25 @@ func cronSchedule(spec *v1alpha1.CronJobSpec) (cron.Schedule, *time.Location, er
 		}
 	}
 	return sched, loc, nil
+}
+
+// everySchedule is `@every PERIOD` as a CronJob reads it: the multiples
+// of the period (whole seconds, at least a minute) since the Unix epoch.
+// robfig/cron counts it from whatever time it is asked about, so that the
+// slots would move with each pass and with each daemon; anchored, a slot
+// is the same for every pass and every daemon, and is named by its own
+// minute.
+type everySchedule struct{ period time.Duration }
+
+// Next is the first multiple of the period after t.
+func (e everySchedule) Next(t time.Time) time.Time {
+	p := int64(e.period / time.Second)
+	u := t.Unix()
+	k := u / p
+	if u%p < 0 {
+		k--
+	}
+	return time.Unix((k+1)*p, 0).In(t.Location())
 }
 
 // locations caches the time zones loaded: time.LoadLocation reads the

@@ -333,3 +333,30 @@ func TestCronSchedule_Errors(t *testing.T) {
 	}
 	sameTime(t, "@hourly", sched.Next(at(12, 0, 0).In(time.UTC)), at(13, 0, 0))
 }
+
+func TestPlanCron_Every(t *testing.T) {
+	// 2026-12-07 00:00 UTC is a multiple of 90 minutes since the epoch.
+	in := cronFixture(t, v1alpha1.CronJobSpec{Schedule: "@every 90m"})
+	in.created, in.now = at(0, 0, 0), at(6, 0, 0).Add(10*time.Second)
+	d := planCron(in)
+	sameTime(t, "start", d.start, at(6, 0, 0))
+	sameTime(t, "next", d.next, at(7, 30, 0))
+	if d.missed != 3 {
+		t.Errorf("missed %d, want 3 (01:30, 03:00, 04:30)", d.missed)
+	}
+	// The same slots whatever the pass's time and the daemon's memory.
+	in.last, in.counted, in.now = d.last, d.counted, at(7, 30, 0)
+	sameTime(t, "the next start", planCron(in).start, at(7, 30, 0))
+
+	short := cronFixture(t, v1alpha1.CronJobSpec{Schedule: "@every 10s"})
+	short.last, short.now = at(12, 0, 0), at(12, 0, 50)
+	if d := planCron(short); !d.start.IsZero() || !d.next.Equal(at(12, 1, 0)) {
+		t.Errorf("@every 10s: start %v next %v, want none before 12:01 (at least a minute)", d.start, d.next)
+	}
+	odd := everySchedule{period: 90 * time.Second}
+	for _, tc := range []struct{ t, want int64 }{{0, 90}, {89, 90}, {90, 180}, {-1, 0}, {-90, 0}, {-91, -90}} {
+		if got := odd.Next(time.Unix(tc.t, 0)).Unix(); got != tc.want {
+			t.Errorf("@every 90s after %ds: %d, want %d", tc.t, got, tc.want)
+		}
+	}
+}
