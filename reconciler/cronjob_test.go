@@ -86,7 +86,7 @@ func TestReconciler_CronJobRunsAtItsSlots(t *testing.T) {
 			!c.Status.NextScheduleTime.Equal(slotAt(10)) || len(c.Status.Runs) != 1 || !c.Status.Runs[0].ScheduledTime.Equal(slotAt(5)) {
 			t.Fatalf("status %+v", c.Status)
 		}
-		if e := eventsOf(h.r, "RunStarted"); len(e) != 1 || e[0].Object != run || !strings.Contains(e[0].Message, "2000-01-01T00:05:00Z") {
+		if e := eventsOf(h.r, "RunStarted"); len(e) != 1 || e[0].Object != run || e[0].Type != "Normal" || !strings.Contains(e[0].Message, "2000-01-01T00:05:00Z") {
 			t.Fatalf("RunStarted events %+v", e)
 		}
 		time.Sleep(time.Minute)
@@ -103,7 +103,7 @@ func TestReconciler_CronJobRunsAtItsSlots(t *testing.T) {
 		}
 		var stats []server.JobStats
 		h.r.JobStats(func(s server.JobStats) { stats = append(stats, s) })
-		if len(stats) != 1 || stats[0].Kind != v1alpha1.KindCronJob || !stats[0].NextSchedule.Equal(slotAt(15)) || stats[0].Succeeded != 1 {
+		if len(stats) != 1 || stats[0].Kind != v1alpha1.KindCronJob || !stats[0].NextSchedule.Equal(slotAt(15)) || stats[0].Succeeded != 1 || stats[0].Missed != 0 {
 			t.Fatalf("stats %+v", stats)
 		}
 		if _, ok := h.r.App("report"); ok || len(h.r.Jobs()) != 0 || len(h.r.CronJobs()) != 1 {
@@ -120,7 +120,7 @@ func TestReconciler_CronJobForbid(t *testing.T) {
 		if got := h.rt.Running("report"); !slices.Equal(got, []string{instanceOfSlot("report", 5)}) {
 			t.Fatalf("running %v, want only the run of 00:05", got)
 		}
-		if e := eventsOf(h.r, "RunSkipped"); len(e) != 1 || !strings.Contains(e[0].Message, "00:10:00") {
+		if e := eventsOf(h.r, "RunSkipped"); len(e) != 1 || e[0].Type != "Normal" || !strings.Contains(e[0].Message, "00:10:00") {
 			t.Fatalf("RunSkipped events %+v", e)
 		}
 		sleepUntil(15)
@@ -151,7 +151,7 @@ func TestReconciler_CronJobReplace(t *testing.T) {
 			t.Fatalf("running %v, want only the run of 00:10", got)
 		}
 		old := runName("report", cronRunOf(slotAt(5)))
-		if e := eventsOf(h.r, "RunReplaced"); len(e) != 1 || e[0].Object != old {
+		if e := eventsOf(h.r, "RunReplaced"); len(e) != 1 || e[0].Object != old || e[0].Type != "Normal" {
 			t.Fatalf("RunReplaced events %+v", e)
 		}
 		c := h.cronJob("report")
@@ -287,7 +287,8 @@ func TestReconciler_CronJobAfterADowntime(t *testing.T) {
 			t.Fatalf("running %v, want the one catch-up run of 01:00", got)
 		}
 		c, _ := r.CronJob("report")
-		if c.Status.MissedSchedules != 10 || len(eventsOf(r, "MissedSchedule")) != 1 {
+		if e := eventsOf(r, "MissedSchedule"); c.Status.MissedSchedules != 10 || len(e) != 1 || e[0].Type != "Warning" ||
+			!strings.Contains(e[0].Message, "missed 10 slot(s): only the most recent") {
 			t.Fatalf("missed %d, events %+v: want 10 missed, one event", c.Status.MissedSchedules, eventsOf(r, "MissedSchedule"))
 		}
 	})
@@ -350,7 +351,7 @@ func TestReconciler_CronJobHeldByDependencyOrHost(t *testing.T) {
 		}
 		c := h.cronJob("waits")
 		e := eventsOf(h.r, "MissedSchedule")
-		if c.Status.MissedSchedules != 1 || len(c.Status.Runs) != 0 || len(e) != 1 || !strings.Contains(e[0].Message, `waiting for app "db"`) {
+		if c.Status.MissedSchedules != 1 || len(c.Status.Runs) != 0 || len(e) != 1 || e[0].Type != "Warning" || !strings.Contains(e[0].Message, `waiting for app "db"`) {
 			t.Fatalf("waits: status %+v, events %+v: want the slot missed for its dependency", c.Status, e)
 		}
 		c = h.cronJob("elsewhere")
@@ -370,6 +371,48 @@ func TestReconciler_CronJobHeldByDependencyOrHost(t *testing.T) {
 		}
 		if kinds["waits"] == 0 || kinds["elsewhere"] == 0 {
 			t.Fatalf("watch events of kind CronJob by name: %v", kinds)
+		}
+	})
+}
+
+func TestReconciler_CronJobInvalidScheduleMakesNoRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		h.apply(testCron("report", "* * * * *", func(s *v1alpha1.CronJobSpec) { s.TimeZone = "Mars/Olympus" }))
+		sleepUntil(3)
+		c := h.cronJob("report")
+		e := eventsOf(h.r, "InvalidSchedule")
+		if len(h.rt.Running("report")) != 0 || len(e) != 1 || e[0].Type != "Warning" || c.Status.NextScheduleTime != nil ||
+			c.Status.Conditions[0].Reason != "InvalidSchedule" || !strings.Contains(c.Status.Conditions[0].Message, "Mars/Olympus") {
+			t.Fatalf("running %v, events %+v, status %+v", h.rt.Running("report"), e, c.Status)
+		}
+		// Fixed: the slots that passed are as after a suspension, one
+		// catch-up run (00:03), the others missed.
+		h.apply(testCron("report", "* * * * *"))
+		if c := h.cronJob("report"); !slices.Equal(h.rt.Running("report"), []string{instanceOfSlot("report", 3)}) ||
+			c.Status.Conditions[0].Reason != "Scheduled" || c.Status.MissedSchedules != 2 {
+			t.Fatalf("fixed: running %v, status %+v", h.rt.Running("report"), c.Status)
+		}
+	})
+}
+
+func TestReconciler_CronJobCatchUpPastItsDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
+		rt := runtimetest.New()
+		snap := jobSnap(testCron("report", "*/5 * * * *", func(s *v1alpha1.CronJobSpec) { s.StartingDeadlineSeconds = ptr(int64(60)) }))
+		r, stop := runDaemon(t, rt, stateFile)
+		r.Replace(snap)
+		synctest.Wait()
+		stop()
+		sleepUntil(12)
+		r, stop = runDaemon(t, rt, stateFile)
+		defer stop()
+		r.Replace(snap)
+		synctest.Wait()
+		e := eventsOf(r, "MissedSchedule")
+		if len(rt.Running("report")) != 0 || len(e) != 1 || !strings.Contains(e[0].Message, "missed 2 slot(s), the last of 2000-01-01T00:10:00Z past startingDeadlineSeconds") {
+			t.Fatalf("running %v, events %+v", rt.Running("report"), e)
 		}
 	})
 }
