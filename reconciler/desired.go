@@ -233,8 +233,9 @@ func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedA
 	switch {
 	case rev != "": // a new app, hashed beforehand (newRevisions)
 	case st != nil && st.desired != nil && st.desired.ContentDigest() == digest && reflect.DeepEqual(st.desired.App.Spec, sa.App.Spec) &&
-		st.desired.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation] == sa.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation]:
-		rev = st.revision // unchanged spec, restartedAt and content: skip the canonical-JSON hash
+		st.desired.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation] == sa.App.Metadata.Annotations[v1alpha1.RestartedAtAnnotation] &&
+		st.desired.App.Kind == sa.App.Kind && reflect.DeepEqual(st.desired.App.Job, sa.App.Job) && reflect.DeepEqual(st.desired.App.CronJob, sa.App.CronJob):
+		rev = st.revision // unchanged spec (a Job's too), restartedAt and content: skip the canonical-JSON hash
 	default:
 		rev = v1alpha1.AppRevision(&sa.App, digest)
 	}

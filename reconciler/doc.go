@@ -23,6 +23,15 @@
 // state.go the state file; metrics.go and usage.go the loop metrics and
 // the usage refresh; heartbeat.go the loop's liveness (a heartbeat queued
 // behind the passes, answered by a free worker: the systemd watchdog).
+// A Job travels as an App that carries it (App.Job): jobkinds.go
+// dispatches each pass by kind. A Job's pass plans its runs (jobplan.go:
+// pure, once per revision, on the machinery of job.go that CronJobs reuse),
+// the executor starts their instances NAME-RUN-INDEX (jobexec.go), the
+// runs live in the appState and the state file (a finished run is never
+// run again), jobderive.go derives the Job's status and instances,
+// jobview.go reads them, jobstats.go counts the finished runs, and a
+// dependsOn with condition Complete waits for the Job's current run
+// (depends.go).
 // What the loop holds of one app is an appState: its desiredApp (written
 // by Replace) and the loop's slots, guarded by r.mu, never held across a
 // runtime call. What readers see of it (the view, the

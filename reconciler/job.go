@@ -50,9 +50,10 @@ const (
 // oldest finished ones go first.
 const maxJobRuns = 10
 
-// maxKeptIndexes bounds the per-index records a finished run keeps: a run
-// of more completions keeps only its indexes that did not succeed (their
-// successes are in jobRun.Done).
+// maxKeptIndexes bounds the per-index records (slots) a finished run
+// keeps: its indexes that did not succeed first, then the lowest
+// succeeded ones; every success is in jobRun.Done. With maxJobRuns it
+// bounds a Job's part of the state file (256 KB at most: docs/jobs.md).
 const maxKeptIndexes = 100
 
 // jobState is what the reconciler holds of a Job's or CronJob's runs. It

@@ -427,3 +427,36 @@ func TestReconciler_JobThatCannotStartFails(t *testing.T) {
 		}
 	})
 }
+
+// TestReconciler_JobExitWhileNoDaemonRan: a run's process that exited
+// while no daemon ran (its exit recorded by the waiting shim) completes
+// the run when the next daemon starts; nothing is run again.
+func TestReconciler_JobExitWhileNoDaemonRan(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stateFile := filepath.Join(t.TempDir(), "reconciler.json")
+		rt := runtimetest.New()
+		r, stop := runDaemon(t, rt, stateFile)
+		r.Replace(jobSnap(testJob("migrate", func(s *v1alpha1.JobSpec) { s.Completions = ptrTo(int32(2)) })))
+		synctest.Wait()
+		stop()
+		rt.ExitInstance("migrate-1-0", 0) // while no daemon runs
+		rt.Calls()
+
+		r, stop = runDaemon(t, rt, stateFile)
+		defer stop()
+		r.Replace(jobSnap(testJob("migrate", func(s *v1alpha1.JobSpec) { s.Completions = ptrTo(int32(2)) })))
+		synctest.Wait()
+		var starts []string
+		for _, c := range rt.Calls() {
+			if c.Op == "Start" {
+				starts = append(starts, c.Instance)
+			}
+		}
+		if !slices.Equal(starts, []string{"migrate-1-1"}) {
+			t.Fatalf("starts %v, want only the next index of run 1", starts)
+		}
+		if j, _ := r.Job("migrate"); j.Status.Succeeded != 1 || j.Status.Run != 1 || j.Status.Failed != 0 {
+			t.Fatalf("status %+v", j.Status)
+		}
+	})
+}

@@ -286,19 +286,27 @@ func (p *jobPlanner) planRun(run *jobRun) {
 		reason = v1alpha1.ReasonDeadlineExceeded
 	}
 	p.stop(p.live[run.Run], reason, fmt.Sprintf("run %s: %s", run.Result, run.Message))
-	if p.p.completions > maxKeptIndexes {
-		for idx, sl := range run.Slots {
-			if sl.Done {
-				delete(run.Slots, idx)
-			}
-		}
-	}
+	compactSlots(run)
 	if p.p.hasTTL && len(p.live[run.Run]) == 0 {
 		if at := run.Finished.Add(p.p.ttl); p.in.now.Before(at) {
 			p.out.requeueAt(p.in.now, at)
 		} else {
 			run.Expired, run.Slots, run.Done = true, nil, nil
 		}
+	}
+}
+
+// compactSlots keeps at most maxKeptIndexes slots of a finished run: the
+// indexes that did not succeed first, then the lowest succeeded ones (the
+// others are in run.Done).
+func compactSlots(run *jobRun) {
+	if len(run.Slots) <= maxKeptIndexes {
+		return
+	}
+	idxs := slices.Sorted(maps.Keys(run.Slots))
+	slices.SortStableFunc(idxs, func(a, b int) int { return boolInt(run.Slots[a].Done) - boolInt(run.Slots[b].Done) })
+	for _, idx := range idxs[maxKeptIndexes:] {
+		delete(run.Slots, idx)
 	}
 }
 

@@ -337,17 +337,54 @@ func TestJobPlan_HistoryKeepsTenRuns(t *testing.T) {
 	}
 }
 
-func TestJobPlan_FinishedRunOfManyIndexesKeepsOnlyFailures(t *testing.T) {
+func TestJobPlan_FinishedRunOfManyIndexesKeepsABoundedRecord(t *testing.T) {
+	n := maxKeptIndexes + 20
 	w := newJobWorld(t, func(s *v1alpha1.JobSpec) {
-		s.Completions, s.Parallelism = ptrTo(int32(maxKeptIndexes+1)), ptrTo(int32(maxKeptIndexes+1))
+		s.Completions, s.Parallelism, s.BackoffLimit = ptrTo(int32(n)), ptrTo(int32(n)), ptrTo(int32(0))
 	})
 	w.step()
-	for i := range maxKeptIndexes + 1 {
-		w.exit(fmt.Sprintf("migrate-1-%d", i), 0)
+	for i := range n {
+		code := 0
+		if i == n-1 {
+			code = 1 // the failure fails the run
+		}
+		w.exit(fmt.Sprintf("migrate-1-%d", i), code)
 	}
 	w.step()
-	if run := w.run(1); run.Result != v1alpha1.JobComplete || len(run.Slots) != 0 || run.Done.count() != maxKeptIndexes+1 {
-		t.Fatalf("result %s, %d slots, %d done: want Complete, no slots kept", run.Result, len(run.Slots), run.Done.count())
+	run := w.run(1)
+	if run.Result != v1alpha1.JobFailed || len(run.Slots) != maxKeptIndexes || run.Done.count() != n-1 {
+		t.Fatalf("result %s, %d slots, %d done: want Failed, %d slots kept", run.Result, len(run.Slots), run.Done.count(), maxKeptIndexes)
+	}
+	if _, ok := run.Slots[n-1]; !ok {
+		t.Fatal("the failed index's record was dropped before succeeded ones")
+	}
+	if _, ok := run.Slots[0]; !ok {
+		t.Fatal("the lowest succeeded index's record was dropped")
+	}
+}
+
+// TestJobState_SizeBound: the largest record of a Job (maxJobRuns runs of
+// maxKeptIndexes indexes, every field set) stays within the size
+// docs/jobs.md gives.
+func TestJobState_SizeBound(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	js := &jobState{LastSuccess: now}
+	for r := range maxJobRuns {
+		run := &jobRun{Run: int64(r + 29412345), Revision: "5d8f9c7b6a1e", Start: now, Finished: now, Result: v1alpha1.JobComplete,
+			Reason: "Completed", Message: "completed: 100 of 100 succeeded", Slots: map[int]slot{}}
+		for i := range maxKeptIndexes {
+			run.Done.add(i)
+			run.Slots[i] = slot{UID: newUID(), Revision: run.Revision, Restarts: 3, Failures: 3, LastStartAt: now, Crashed: true,
+				LastExit: &v1alpha1.ExitStatus{Code: 0, Reason: "Completed", At: now}, Done: true}
+		}
+		js.Runs = append(js.Runs, run)
+	}
+	b, err := json.Marshal(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 256<<10 {
+		t.Fatalf("a Job's record is %d bytes, over the 256 KB docs/jobs.md gives", len(b))
 	}
 }
 
@@ -444,5 +481,32 @@ func TestJobPlan_OverMemoryLimitIsAFailure(t *testing.T) {
 	w.step()
 	if run := w.run(1); run.Failed != 1 || len(w.running()) != 1 {
 		t.Fatalf("failed %d running %v, want the kill counted and the index retried", run.Failed, w.running())
+	}
+}
+
+// TestJobPlan_OncePerRevisionAcrossARestore: the runs as the state file
+// gives them back make no new run of a finished revision.
+func TestJobPlan_OncePerRevisionAcrossARestore(t *testing.T) {
+	w := newJobWorld(t, func(s *v1alpha1.JobSpec) { s.BackoffLimit = ptrTo(int32(0)) })
+	w.step()
+	w.exit("migrate-1-0", 3)
+	w.step() // Failed: a failed run is not run again either
+	var e stateEncoder
+	b, err := e.encode(map[string]*appState{"migrate": {desiredApp: desiredApp{generation: 1, revision: w.rev}, job: w.job, kind: v1alpha1.KindJob}}, w.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved savedState
+	if err := json.Unmarshal(b, &saved); err != nil {
+		t.Fatal(err)
+	}
+	w.job, w.procs = saved.Apps["migrate"].Job, nil
+	for range 2 {
+		if out := w.step(); len(out.actions) != 0 {
+			t.Fatalf("actions %+v after a restore, want none", out.actions)
+		}
+	}
+	if run := w.run(1); run.Result != v1alpha1.JobFailed || run.Failed != 1 || saved.Apps["migrate"].Kind != v1alpha1.KindJob {
+		t.Fatalf("restored run %+v", run)
 	}
 }

@@ -23,17 +23,20 @@ type slot struct {
 	// UID is the ordinal's instance at Revision; it stays across restarts
 	// of that revision (as a pod's uid stays across container restarts)
 	// and is empty until the executor assigns one.
-	UID         string
-	Revision    string
-	Restarts    int32
-	Failures    int       // consecutive failures, for the backoff
-	NextStartAt time.Time // zero: may start now
-	LastStartAt time.Time
-	LastExit    *v1alpha1.ExitStatus
-	StartError  string // the last start failed (phase Failed, or Pending for StartReason PortInUse)
-	StartReason string // why: StartFailed or PortInUse
-	Crashed     bool   // the last exit was not ours: the next start is a restart
-	Done        bool   // exited, and the restart policy keeps it down at Revision
+	//
+	// In the state file a field at its zero value is left out (a Job
+	// keeps up to 10 runs of up to 100 indexes each).
+	UID         string               `json:",omitzero"`
+	Revision    string               `json:",omitzero"`
+	Restarts    int32                `json:",omitzero"`
+	Failures    int                  `json:",omitzero"` // consecutive failures, for the backoff
+	NextStartAt time.Time            `json:",omitzero"` // zero: may start now
+	LastStartAt time.Time            `json:",omitzero"`
+	LastExit    *v1alpha1.ExitStatus `json:",omitzero"`
+	StartError  string               `json:",omitzero"` // the last start failed (phase Failed, or Pending for StartReason PortInUse)
+	StartReason string               `json:",omitzero"` // why: StartFailed or PortInUse
+	Crashed     bool                 `json:",omitzero"` // the last exit was not ours: the next start is a restart
+	Done        bool                 `json:",omitzero"` // exited, and the restart policy keeps it down at Revision
 }
 
 // actionKind is what an action does.
