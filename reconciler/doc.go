@@ -32,6 +32,13 @@
 // jobview.go reads them, jobstats.go counts the finished runs, and a
 // dependsOn with condition Complete waits for the Job's current run
 // (depends.go).
+// A CronJob (App.CronJob) decides its schedule in cronplan.go (pure: the
+// slot to run, the runs to replace, the slots missed, when to look again,
+// Kubernetes' rules), makes and drives its runs on the same machinery in
+// cronjob.go (a run numbered by its slot's minute, so that one slot never
+// makes two runs, even after a kill -9 lost its record), prunes them by
+// the history limits (cronhistory.go) and derives its status in
+// cronview.go.
 // What the loop holds of one app is an appState: its desiredApp (written
 // by Replace) and the loop's slots, guarded by r.mu, never held across a
 // runtime call. What readers see of it (the view, the

@@ -65,6 +65,8 @@ type jobState struct {
 	// LastSuccess is when a run last completed (kept after the run is
 	// gone: proclet_job_last_success_timestamp_seconds).
 	LastSuccess time.Time `json:"lastSuccess,omitzero"`
+	// Cron is a CronJob's schedule state (cronjob.go); nil for a Job.
+	Cron *cronState `json:"cron,omitempty"`
 }
 
 // jobRun is one run: its indexes' slots and how it ended.
@@ -94,7 +96,7 @@ func (s *jobState) clone() *jobState {
 	if s == nil {
 		return &jobState{}
 	}
-	out := &jobState{LastSuccess: s.LastSuccess}
+	out := &jobState{LastSuccess: s.LastSuccess, Cron: s.Cron}
 	for _, r := range s.Runs {
 		c := *r
 		c.Done = slices.Clone(r.Done)

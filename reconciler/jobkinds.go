@@ -65,26 +65,6 @@ func (s *statusStore) deriveFor(app string, si statusInput) derivedStatus {
 	return deriveStatus(si)
 }
 
-// planCronJob is the pass of a CronJob until its controller is wired in:
-// it starts nothing (no schedule is read) and stops what runs under its
-// name. The CronJob controller replaces it (and deriveCronJob).
-func planCronJob(in input) output {
-	return planJob(input{synced: in.synced, held: in.held, observed: in.observed, job: in.job, now: in.now})
-}
-
-// deriveCronJob shows a CronJob with an empty status until its
-// controller is wired in.
-func deriveCronJob(si statusInput, _ *v1alpha1.CronJob) derivedStatus {
-	app := si.applied
-	if si.desired != nil {
-		app = &si.desired.App
-	}
-	c := cronOf(app)
-	c.Status = &v1alpha1.CronJobStatus{Active: []string{}, Conditions: []v1alpha1.Condition{}, Runs: []v1alpha1.JobRun{},
-		Revision: si.revision, ObservedGeneration: si.generation}
-	return derivedStatus{cron: c}
-}
-
 // heldObject is what a held object (desiredApp.held) named name is shown
 // as: an App, or a Job or CronJob (kind, saved) with an empty spec.
 func heldObject(name, kind string) *v1alpha1.App {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -52,12 +53,22 @@ type apiState struct {
 	apps      []v1alpha1.App
 	instances []v1alpha1.Instance
 	files     []v1alpha1.FileStatus
+	jobs      []v1alpha1.Job
+	cronJobs  []v1alpha1.CronJob
+	readAt    time.Time // when the reading began
 }
 
-// state reads apps, instances and manifests (three requests: they may
-// disagree by a reconcile, which the checks tolerate by polling).
+// isJob reports whether name is a Job or a CronJob of s.
+func (s apiState) isJob(name string) bool {
+	return slices.ContainsFunc(s.jobs, func(j v1alpha1.Job) bool { return j.Metadata.Name == name }) ||
+		slices.ContainsFunc(s.cronJobs, func(c v1alpha1.CronJob) bool { return c.Metadata.Name == name })
+}
+
+// state reads apps, instances, manifests, jobs and cronjobs (five
+// requests: they may disagree by a reconcile, which the checks tolerate by
+// polling).
 func (c *apiClient) state(ctx context.Context, base string) (apiState, error) {
-	var s apiState
+	s := apiState{readAt: time.Now()}
 	var apps struct {
 		Items []v1alpha1.App `json:"items"`
 	}
@@ -74,7 +85,19 @@ func (c *apiClient) state(ctx context.Context, base string) (apiState, error) {
 	if err := c.get(ctx, base, "/api/v1/manifests", &files); err != nil {
 		return s, err
 	}
-	s.apps, s.instances, s.files = apps.Items, insts, files.Items
+	var jobs struct {
+		Items []v1alpha1.Job `json:"items"`
+	}
+	if err := c.get(ctx, base, "/api/v1/jobs", &jobs); err != nil {
+		return s, err
+	}
+	var crons struct {
+		Items []v1alpha1.CronJob `json:"items"`
+	}
+	if err := c.get(ctx, base, "/api/v1/cronjobs", &crons); err != nil {
+		return s, err
+	}
+	s.apps, s.instances, s.files, s.jobs, s.cronJobs = apps.Items, insts, files.Items, jobs.Items, crons.Items
 	return s, nil
 }
 

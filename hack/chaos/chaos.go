@@ -20,6 +20,8 @@ type chaos struct {
 	stateDir  string
 
 	fleet *fleet
+	jobs  *jobFleet  // the Jobs and CronJobs
+	marks string     // where their processes mark their starts
 	mrand *rand.Rand // manifest changes: a seed replays the same sequence
 	krand *rand.Rand // kills and timing
 
@@ -32,10 +34,11 @@ type chaos struct {
 	start     time.Time
 	everApps  map[string]bool
 	instances []v1alpha1.Instance // the last answer of the API
+	killed    map[int][]time.Time // the instance kills by pid: a Job's retries
 
 	daemonKills, daemonRestarts, instanceKills, apiErrors int
 	changes                                               map[string]int
-	logLines, logRuns, cutTails, logReplays               int
+	logLines, logRuns, cutTails, logReplays, jobStarts    int
 	converged, appsConverged                              bool
 	convergedIn, appsConvergedIn                          time.Duration
 	daemonLog                                             daemonLogStats
@@ -49,6 +52,7 @@ const (
 	invPorts     = "3 ports: none held twice"
 	invLogs      = "4 logs: every line once"
 	invDaemon    = "daemon: restarts and stops"
+	invJobs      = "5 jobs: once per revision and slot, Forbid alone"
 )
 
 func (c *chaos) logf(format string, args ...any) {
@@ -92,6 +96,13 @@ func (c *chaos) run(ctx context.Context) error {
 			return err
 		}
 		c.logf("add %s: %d replicas, ports %v (%s)", name, a.replicas, a.ports, a.file)
+	}
+	for _, j := range c.jobs.initial() {
+		c.everApps[j.name] = true
+		if err := writeManifest(c.manifests, j.file, c.jobs.manifest(j), false); err != nil {
+			return err
+		}
+		c.logf("add %s (%s)", j.name, j.file)
 	}
 	if err := c.d.start(ctx, 30*time.Second); err != nil {
 		return err
@@ -167,13 +178,18 @@ func (c *chaos) killInstance() {
 	slices.SortFunc(candidates, func(a, b v1alpha1.Instance) int { return strings.Compare(a.UID, b.UID) })
 	i := candidates[c.krand.IntN(len(candidates))]
 	if c.tr.kill(i.PID, i.UID) {
+		c.killed[i.PID] = append(c.killed[i.PID], time.Now())
 		c.instanceKills++
 		c.logf("kill -9 %s/%s pid %d", i.App, i.Name, i.PID)
 	}
 }
 
-// changeManifests applies the next change of the model to the directory.
+// changeManifests applies the next change of the model to the directory:
+// one in eight is a Job's or CronJob's.
 func (c *chaos) changeManifests() error {
+	if c.mrand.IntN(8) == 0 {
+		return c.changeJobs()
+	}
 	ch, ok := c.fleet.plan(c.mrand)
 	inPlace := c.mrand.IntN(5) == 0
 	if !ok {
@@ -244,4 +260,20 @@ func (c *chaos) killDaemon(ctx context.Context) error {
 	c.daemonRestarts++
 	c.logf("daemon pid %d serving %s", c.d.cur.pid, c.d.base())
 	return nil
+}
+
+// changeJobs applies the next change of the Jobs and CronJobs.
+func (c *chaos) changeJobs() error {
+	ch, ok := c.jobs.plan(c.mrand)
+	if !ok {
+		return nil
+	}
+	c.changes[ch.kind]++
+	c.logf("%s job %s", ch.kind, ch.app)
+	if ch.kind == kindRemove {
+		return removeManifest(c.manifests, ch.file)
+	}
+	j := c.jobs.jobs[ch.app]
+	c.everApps[j.name] = true
+	return writeManifest(c.manifests, j.file, c.jobs.manifest(j), false)
 }

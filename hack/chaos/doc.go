@@ -1,7 +1,8 @@
 // Command chaos is proclet's chaos test: for a given number of minutes it
 // runs the real daemon (bin/proclet) on a temp manifests directory and
 // state directory, keeps changing the manifests (scale, roll, add,
-// remove, break and fix, relabel), kills random instances and, every so
+// remove, break and fix, relabel; Jobs and CronJobs added, rolled and
+// removed), kills random instances and, every so
 // often, the daemon itself (kill -9, then a new daemon on the same state
 // dir, which must adopt the instances, not start them twice). Then it
 // stops, fixes every file, waits for convergence and checks the
@@ -21,6 +22,12 @@
 //     missing tail is allowed: a killed process may take its last lines
 //     with it); every process seen running has lines; the last instances'
 //     logs run up to their stop;
+//  5. the Jobs and CronJobs (jobs.go, jobcheck.go): each converges to its
+//     newest file, the run of a Job's newest revision finished; from the
+//     starts their processes mark, no run index runs again after it
+//     succeeded (a finished Job is never run again, a slot never makes
+//     two runs, whatever the daemon kills), no CronJob run starts before
+//     its slot, and under Forbid no run overlaps the one before;
 //
 // plus: a graceful stop (SIGTERM) of the last daemon stops every instance.
 // It prints a summary and every breach, and exits 1 on any breach, 2 when

@@ -62,6 +62,7 @@ func (c *chaos) awaitConvergence(ctx context.Context) (last map[string][]string,
 			last[invApps] = checkApps(want, st)
 			last[invProcesses] = checkProcesses(st, procs)
 			last[invPorts] = checkPorts(st, procs)
+			last[invJobs] = checkJobsConverged(c.jobs, st.jobs, st.cronJobs)
 			if len(last[invApps]) == 0 && !c.appsConverged {
 				c.appsConverged, c.appsConvergedIn = true, time.Since(began)
 			}
@@ -109,6 +110,28 @@ func (c *chaos) stopGracefully(st apiState) {
 	}
 	c.checkLogs(st.instances, stoppedAt)
 	c.checkDaemonLog()
+	c.checkJobRuns(st)
+}
+
+// checkJobRuns is invariant 5 over every process start of the Jobs and
+// CronJobs, once none starts any more.
+func (c *chaos) checkJobRuns(st apiState) {
+	marks, err := readMarks(c.marks)
+	if err != nil {
+		c.breach(invJobs, err.Error())
+		return
+	}
+	c.jobStarts = len(marks)
+	names := map[string]bool{}
+	for _, j := range st.jobs {
+		names[j.Metadata.Name] = true
+	}
+	for _, cj := range st.cronJobs {
+		names[cj.Metadata.Name] = true
+		forbid := cj.Spec.ConcurrencyPolicy == v1alpha1.ForbidConcurrent
+		c.breach(invJobs, checkCronRuns(cj, forbid, marks, st.readAt)...)
+	}
+	c.breach(invJobs, checkRunsOnce(marks, c.killed, names)...)
 }
 
 // printState shows the end state the checks saw: per app, its replicas,

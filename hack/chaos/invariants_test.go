@@ -64,6 +64,15 @@ func TestCheckApps(t *testing.T) {
 		{"file in error", func(s *apiState) { s.files[0].Error = &v1alpha1.FileError{Message: "bad"} }, want, []string{"manifest web.yaml still in error: bad"}},
 		{"removed app still there", nil, nil, []string{"app web: removed from the manifests"}},
 		{"missing app", nil, append(want, expectation{name: "db", replicas: 1}), []string{"app db: in the manifests, not in the API"}},
+		{"a Job's instances are not an app's", func(s *apiState) {
+			s.jobs = []v1alpha1.Job{{Metadata: v1alpha1.ObjectMeta{Name: "job-0"}}}
+			s.cronJobs = []v1alpha1.CronJob{{Metadata: v1alpha1.ObjectMeta{Name: "cron-allow"}}}
+			s.instances = append(s.instances, v1alpha1.Instance{Name: "job-0-1-0", App: "job-0", PID: 200},
+				v1alpha1.Instance{Name: "cron-allow-29412345-0", App: "cron-allow", PID: 201})
+		}, want, nil},
+		{"an instance of no app nor job", func(s *apiState) {
+			s.instances = append(s.instances, v1alpha1.Instance{Name: "job-0-1-0", App: "job-0", PID: 200})
+		}, want, []string{"app job-0: no such app, yet 1 instances"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := converged()

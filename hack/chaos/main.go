@@ -141,10 +141,13 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// newChaos lays out the work dir: manifests/, state/, daemon.log.
+// newChaos lays out the work dir: manifests/, state/, marks/ (the starts
+// of the Jobs' processes), daemon.log.
 func newChaos(cfg config, bin, dir string, out io.Writer) *chaos {
 	manifests := filepath.Join(dir, "manifests")
 	stateDir := filepath.Join(dir, "state")
+	marks := filepath.Join(dir, "marks")
+	_ = os.MkdirAll(marks, 0o755) // a failure shows as a workload's stderr line and no mark
 	token := filepath.Base(dir)
 	m := marker{stateDir: stateDir, token: token}
 	fs := procFS{root: "/proc"}
@@ -154,6 +157,9 @@ func newChaos(cfg config, bin, dir string, out io.Writer) *chaos {
 		manifests: manifests,
 		stateDir:  stateDir,
 		fleet:     newFleet(filepath.Join(bin, "workload"), cfg.rate, cfg.portBase),
+		jobs:      newJobFleet(filepath.Join(bin, "workload"), cfg.rate, marks),
+		marks:     marks,
+		killed:    map[int][]time.Time{},
 		mrand:     rand.New(rand.NewPCG(cfg.seed, 1)),
 		krand:     rand.New(rand.NewPCG(cfg.seed, 2)),
 		d: &daemonRunner{bin: filepath.Join(bin, "proclet"), manifests: manifests, stateDir: stateDir,

@@ -35,6 +35,7 @@ func (c *chaos) summary(w io.Writer, total time.Duration) {
 	fmt.Fprintf(w, "  instance kills        %d\n", c.instanceKills)
 	fmt.Fprintf(w, "  manifest changes      %d (%s)\n", n, strings.Join(ch, ", "))
 	fmt.Fprintf(w, "  processes seen        %d (API answers failed: %d)\n", len(c.tr.seen), c.apiErrors)
+	fmt.Fprintf(w, "  job process starts    %d\n", c.jobStarts)
 	fmt.Fprintf(w, "  log lines checked     %d in %d runs (%d cut tails, %d rounds written again at a daemon kill)\n", c.logLines, c.logRuns, c.cutTails, c.logReplays)
 	fmt.Fprintf(w, "  daemon log            %d warnings, %d errors\n", c.daemonLog.warnings, c.daemonLog.errors)
 	fmt.Fprintf(w, "  invariant breaches    %d\n", c.breachCount())
