@@ -269,12 +269,12 @@ func slotOfRun(run int64, loc *time.Location) time.Time {
 // cronSchedule parses a CronJob's schedule and loads its time zone (the
 // daemon's local one by default).
 func cronSchedule(spec *v1alpha1.CronJobSpec) (cron.Schedule, *time.Location, error) {
-	sched, err := cron.ParseStandard(spec.Schedule)
+	sched, err := v1alpha1.ParseSchedule(spec.Schedule)
 	if err != nil {
 		return nil, nil, fmt.Errorf("schedule %q: %w", spec.Schedule, err)
 	}
 	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
-		sched = everySchedule{period: max(every.Delay, time.Minute)}
+		sched = everySchedule{period: every.Delay} // at least a minute (ParseSchedule)
 	}
 	loc := time.Local
 	if spec.TimeZone != "" {

@@ -115,6 +115,8 @@ func TestDecodeJobKinds_Errors(t *testing.T) {
 		{"schedule seconds", "a.yaml", cron("'0 * * * *'", "'0 0 * * * *'"), 6, "spec.schedule", "expected exactly 5 fields, found 6"},
 		{"schedule value", "a.yaml", cron("'0 * * * *'", "'61 * * * *'"), 6, "spec.schedule", "above maximum (59)"},
 		{"schedule macro", "a.yaml", cron("'0 * * * *'", "'@fortnightly'"), 6, "spec.schedule", "unrecognized descriptor"},
+		{"schedule every second", "a.yaml", cron("'0 * * * *'", "'@every 10s'"), 6, "spec.schedule", "@every 10s is shorter than a minute"},
+		{"schedule every zero", "a.yaml", cron("'0 * * * *'", "'@every 0s'"), 6, "spec.schedule", "shorter than a minute"},
 		{"schedule TZ", "a.yaml", cron("'0 * * * *'", "'CRON_TZ=UTC 0 * * * *'"), 6, "spec.schedule", "use spec.timeZone"},
 		{"schedule TZ, no space", "a.yaml", cron("'0 * * * *'", "'TZ=UTC'"), 6, "spec.schedule", "use spec.timeZone"},
 		{"schedule too long", "a.yaml", cron("'0 * * * *'", "'0"+strings.Repeat(",0", MaxScheduleLen)+" * * * *'"), 6, "spec.schedule",
@@ -164,12 +166,12 @@ func TestDecodeJobKinds_Errors(t *testing.T) {
 	}
 }
 
-// Kubernetes accepts every schedule its parser accepts, @every and the
-// macros included; so does proclet. A schedule that never fires (the
+// Kubernetes accepts every schedule its parser accepts, the macros and
+// @every included; so does proclet (@every of at least a minute). A schedule that never fires (the
 // 30th of February) is valid, as there.
 func TestDecodeJobKinds_SchedulesKubernetesAccepts(t *testing.T) {
 	for _, s := range []string{"* * * * *", "*/15 9-17 * * mon-fri", "0 0 1 jan,jul *", "0 0 30 2 *", "5 4 * * sun",
-		"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly", "@every 90m", "0 0 ? * *"} {
+		"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly", "@every 90m", "@every 1m", "0 0 ? * *"} {
 		data := strings.Replace(minimalCronJob, "'0 * * * *'", "'"+s+"'", 1)
 		if _, err := DecodeFile("c.yaml", []byte(data)); err != nil {
 			t.Errorf("schedule %q: %v", s, err)

@@ -24,7 +24,7 @@ const (
 // controller does, with robfig/cron/v3's standard parser: five fields
 // (minute hour day-of-month month day-of-week, with names, ranges, steps
 // and lists), a macro (@yearly, @annually, @monthly, @weekly, @daily,
-// @midnight, @hourly) or @every DURATION. A time zone in the schedule
+// @midnight, @hourly) or @every DURATION of at least a minute. A time zone in the schedule
 // (TZ= or CRON_TZ=) is refused, as Kubernetes refuses it: it is
 // CronJobSpec.TimeZone's. The schedule it returns reads times in the
 // location of the time given to its Next (see CronJobSpec.Location).
@@ -40,7 +40,16 @@ func ParseSchedule(schedule string) (s cron.Schedule, err error) {
 			s, err = nil, fmt.Errorf("cannot parse: %v", r)
 		}
 	}()
-	return cron.ParseStandard(schedule)
+	if s, err = cron.ParseStandard(schedule); err != nil {
+		return nil, err
+	}
+	if every, ok := s.(cron.ConstantDelaySchedule); ok && every.Delay < time.Minute {
+		// A run is named by its slot's minute: two slots in one minute
+		// would be one run, so the schedule would quietly run less often
+		// than written.
+		return nil, fmt.Errorf("@every %s is shorter than a minute, the shortest period a CronJob runs at", every.Delay)
+	}
+	return s, nil
 }
 
 // timeZonePart is one part of an IANA time zone name, as Kubernetes
