@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/server/client"
 	"proclet.dev/proclet/watchers"
 )
@@ -45,7 +46,7 @@ func runDiff(cf *clientFlags, dir string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "proclet diff: %v\n", err)
 		return 2
 	}
-	apps, err := cf.client().Apps(context.Background())
+	apps, err := remoteObjects(cf.client())
 	if err != nil {
 		fmt.Fprintf(stderr, "proclet diff: %v\n", err)
 		return 2
@@ -61,4 +62,24 @@ func runDiff(cf *clientFlags, dir string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// remoteObjects is what the daemon runs, as Diff compares it: its apps,
+// then its Jobs and CronJobs as carriers (none from a daemon that has no
+// job endpoints).
+func remoteObjects(c *client.Client) ([]v1alpha1.App, error) {
+	ctx := context.Background()
+	apps, err := c.Apps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := c.Jobs(ctx)
+	if err != nil && !client.IsNotFound(err) {
+		return nil, err
+	}
+	crons, err := c.CronJobs(ctx)
+	if err != nil && !client.IsNotFound(err) {
+		return nil, err
+	}
+	return append(apps, client.JobCarriers(jobs, crons)...), nil
 }

@@ -140,9 +140,21 @@ func TestMetrics_Contract(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "web.yaml"), servingManifest("web", freePort(t), true))
 	writeFile(t, filepath.Join(dir, "api.yaml"), servingManifest("api", freePort(t), false))
+	// A Job that completes and a CronJob with a next slot: the job series
+	// exist for them (a daemon without jobs has none).
+	writeFile(t, filepath.Join(dir, "once.yaml"), fmt.Sprintf(`apiVersion: proclet.dev/v1alpha1
+kind: Job
+metadata: {name: once}
+spec: {command: [%q, --exit-after, 0s]}
+`, bins.workload))
+	writeFile(t, filepath.Join(dir, "nightly.yaml"), fmt.Sprintf(`apiVersion: proclet.dev/v1alpha1
+kind: CronJob
+metadata: {name: nightly}
+spec: {schedule: "0 3 * * *", jobTemplate: {spec: {command: [%q, --exit-after, 0s]}}}
+`, bins.workload))
 	d := startDaemon(t, dir, "--sample-interval", "200ms")
-	eventually(t, 10*time.Second, "web and api running", func() bool {
-		return len(d.runningPIDs("web")) == 1 && len(d.runningPIDs("api")) == 1
+	eventually(t, 10*time.Second, "web and api running, once complete", func() bool {
+		return len(d.runningPIDs("web")) == 1 && len(d.runningPIDs("api")) == 1 && jobComplete(d.job("once"))
 	})
 	eventually(t, 10*time.Second, "the daemon ready", func() bool {
 		code, _ := d.getJSON("/readyz", nil)

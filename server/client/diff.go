@@ -97,8 +97,7 @@ func Diff(local v1alpha1.Snapshot, remote []v1alpha1.App) []Change {
 		l, r := want[name], have[name]
 		switch {
 		case r == nil:
-			n := desiredReplicas(l)
-			out = append(out, Change{Op: OpAdd, Name: name, Text: fmt.Sprintf("new, %d %s", n, plural(int(n), "replica"))})
+			out = append(out, Change{Op: OpAdd, Name: name, Text: addedText(l)})
 		case l == nil && r.Status != nil && broken[r.Status.Source]:
 			out = append(out, Change{Op: OpKept, Name: name,
 				Text: fmt.Sprintf("kept: %s is invalid, the daemon keeps its last good version", r.Status.Source)})
@@ -117,6 +116,8 @@ func Diff(local v1alpha1.Snapshot, remote []v1alpha1.App) []Change {
 // digest) differs from r (what runs).
 func compareApp(l *v1alpha1.App, digest string, r *v1alpha1.App) (Change, bool) {
 	restart, other := specDiffs(&l.Spec, &r.Spec)
+	kr, ko := kindDiffs(l, r)
+	restart, other = append(restart, kr...), append(other, ko...)
 	meta := metaDiffs(&l.Metadata, &r.Metadata)
 	localRev := v1alpha1.AppRevision(l, digest)
 	remoteRev := ""
@@ -137,9 +138,7 @@ func compareApp(l *v1alpha1.App, digest string, r *v1alpha1.App) (Change, bool) 
 		default:
 			restart = []string{"env or probe header values"} // the parts of the spec the API hides
 		}
-		n := min(desiredReplicas(l), desiredReplicas(r))
-		fields := strings.Join(slices.Concat(restart, other, meta), ", ")
-		c.Text = fmt.Sprintf("revision %s -> %s (rolls %d %s: %s)", orNone(remoteRev), localRev, n, plural(int(n), "instance"), fields)
+		c.Text = rollText(l, r, localRev, remoteRev, strings.Join(slices.Concat(restart, other, meta), ", "))
 	case len(other) > 0:
 		what := "no restart"
 		if len(other) == 1 && strings.HasPrefix(other[0], "replicas ") {
