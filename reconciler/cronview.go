@@ -85,17 +85,11 @@ func cronConditions(in statusInput, cj *v1alpha1.CronJob, cs *cronState, prev *v
 	} else {
 		conds = append(conds, cond(v1alpha1.ConditionManifestValid, v1alpha1.ConditionTrue, "Applied", ""))
 	}
-	for i := range conds {
-		conds[i].LastTransitionTime = in.now
-		if prev == nil || prev.Status == nil {
-			continue
-		}
-		for _, p := range prev.Status.Conditions {
-			if p.Type == conds[i].Type && p.Status == conds[i].Status {
-				conds[i].LastTransitionTime = p.LastTransitionTime
-			}
-		}
+	var last []v1alpha1.Condition
+	if prev != nil && prev.Status != nil {
+		last = prev.Status.Conditions
 	}
+	keepTransitions(conds, last, in.now)
 	return conds
 }
 

@@ -334,15 +334,22 @@ func conditions(in statusInput, s v1alpha1.AppStatus, rc rolloutCounts) ([]v1alp
 	if in.prev != nil && in.prev.Status != nil {
 		prev = in.prev.Status.Conditions
 	}
+	keepTransitions(conds, prev, in.now)
+	return conds, prog, recheck
+}
+
+// keepTransitions stamps each of conds with now as its
+// lastTransitionTime, unless prev (the last derived conditions) has it
+// with the same status: then it keeps that condition's time.
+func keepTransitions(conds, prev []v1alpha1.Condition, now time.Time) {
 	for i := range conds {
-		conds[i].LastTransitionTime = in.now
+		conds[i].LastTransitionTime = now
 		for _, p := range prev {
 			if p.Type == conds[i].Type && p.Status == conds[i].Status {
 				conds[i].LastTransitionTime = p.LastTransitionTime
 			}
 		}
 	}
-	return conds, prog, recheck
 }
 
 // notScheduled is the Scheduled=False condition of an app whose node

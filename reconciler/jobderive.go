@@ -145,17 +145,11 @@ func jobConditions(in statusInput, cur *jobRun, s *v1alpha1.JobStatus, prev *v1a
 	if app := in.pass.app; app != nil && !in.nodeMatches {
 		conds = append(conds, notScheduled(app.Spec.NodeSelector, in.nodeLabels))
 	}
-	for i := range conds {
-		conds[i].LastTransitionTime = in.now
-		if prev == nil || prev.Status == nil {
-			continue
-		}
-		for _, p := range prev.Status.Conditions {
-			if p.Type == conds[i].Type && p.Status == conds[i].Status {
-				conds[i].LastTransitionTime = p.LastTransitionTime
-			}
-		}
+	var last []v1alpha1.Condition
+	if prev != nil && prev.Status != nil {
+		last = prev.Status.Conditions
 	}
+	keepTransitions(conds, last, in.now)
 	return conds
 }
 
