@@ -177,8 +177,11 @@ func (c *chaos) killInstance() {
 	}
 	slices.SortFunc(candidates, func(a, b v1alpha1.Instance) int { return strings.Compare(a.UID, b.UID) })
 	i := candidates[c.krand.IntN(len(candidates))]
+	kids := c.tr.children(i.PID, i.UID) // a waiting shim's command dies with it (its group)
 	if c.tr.kill(i.PID, i.UID) {
-		c.killed[i.PID] = append(c.killed[i.PID], time.Now())
+		for _, pid := range append([]int{i.PID}, kids...) {
+			c.killed[pid] = append(c.killed[pid], time.Now())
+		}
 		c.instanceKills++
 		c.logf("kill -9 %s/%s pid %d", i.App, i.Name, i.PID)
 	}

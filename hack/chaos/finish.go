@@ -223,7 +223,7 @@ func (c *chaos) checkLogs(last []v1alpha1.Instance, stoppedAt time.Time) {
 		if s.last.Sub(s.first) < 2*time.Second {
 			continue
 		}
-		if newestRun(reports[s.app+"/"+s.instance], s.pid) == nil {
+		if newestRun(reports[s.app+"/"+s.instance], s.pids()...) == nil {
 			c.breach(invLogs, fmt.Sprintf("%s/%s pid %d ran for %s (per the API), not one line of it in the log",
 				s.app, s.instance, s.pid, s.last.Sub(s.first).Round(time.Second)))
 		}
@@ -232,7 +232,11 @@ func (c *chaos) checkLogs(last []v1alpha1.Instance, stoppedAt time.Time) {
 		if !live(i) {
 			continue
 		}
-		r := newestRun(reports[i.App+"/"+i.Name], i.PID)
+		pids := []int{i.PID}
+		if s := c.tr.sighting(i.PID, i.UID); s != nil {
+			pids = s.pids()
+		}
+		r := newestRun(reports[i.App+"/"+i.Name], pids...)
 		if r == nil {
 			c.breach(invLogs, fmt.Sprintf("%s/%s pid %d (running at the end): not one line in the log", i.App, i.Name, i.PID))
 			continue
@@ -246,10 +250,10 @@ func (c *chaos) checkLogs(last []v1alpha1.Instance, stoppedAt time.Time) {
 }
 
 // newestRun is the run of pid in rep that started last, or nil.
-func newestRun(rep logReport, pid int) *run {
+func newestRun(rep logReport, pids ...int) *run {
 	var best *run
 	for _, r := range rep.runs {
-		if r.pid == pid && (best == nil || r.startMs > best.startMs) {
+		if slices.Contains(pids, r.pid) && (best == nil || r.startMs > best.startMs) {
 			best = r
 		}
 	}

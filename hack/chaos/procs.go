@@ -153,6 +153,22 @@ func (fs procFS) readProc(pid int) (procInfo, bool) {
 
 // scan returns every live process m owns, sorted by pid, with the TCP
 // ports each listens on.
+// children are the pids of pid's children (its main thread's), none
+// when it is gone.
+func (fs procFS) children(pid int) []int {
+	b, err := os.ReadFile(filepath.Join(fs.root, strconv.Itoa(pid), "task", strconv.Itoa(pid), "children"))
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		if c, err := strconv.Atoi(f); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func (fs procFS) scan(m marker) ([]procInfo, error) {
 	entries, err := os.ReadDir(fs.root)
 	if err != nil {

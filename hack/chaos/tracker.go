@@ -15,7 +15,14 @@ type sighting struct {
 	pid                int
 	startTicks         uint64 // from /proc when first seen; 0 when it was already gone
 	first, last        time.Time
+	// children are pid's children of the same instance: the command a
+	// waiting shim runs (Jobs, CronJobs). The API shows the shim's pid;
+	// the command marks its start and prints its lines with its own.
+	children []int
 }
+
+// pids are the sighting's pid and its command's, if a shim runs it.
+func (s *sighting) pids() []int { return append([]int{s.pid}, s.children...) }
 
 // tracker remembers every instance process any daemon of this run
 // reported, so that the run can kill only processes that are its own (a
@@ -46,8 +53,28 @@ func (t *tracker) observe(insts []v1alpha1.Instance, now time.Time) {
 			}
 			t.seen[key] = s
 		}
+		if len(s.children) == 0 {
+			s.children = t.children(i.PID, i.UID)
+		}
 		s.last = now
 	}
+}
+
+// children are the children of pid that belong to the instance uid (a
+// waiting shim's command), from /proc/PID/task/PID/children.
+func (t *tracker) children(pid int, uid string) []int {
+	var out []int
+	for _, c := range t.fs.children(pid) {
+		if p, ok := t.fs.readProc(c); ok && p.uid() == uid {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// sighting is the sighting of pid as uid, nil if none.
+func (t *tracker) sighting(pid int, uid string) *sighting {
+	return t.seen[fmt.Sprintf("%s/%d", uid, pid)]
 }
 
 // sightings are every process seen, oldest first.
