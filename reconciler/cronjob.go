@@ -1,10 +1,8 @@
 package reconciler
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -91,25 +89,10 @@ func planCronJob(in input) output {
 // the exit of a process that ended while no daemon ran counts in it.
 func (p *jobPlanner) adoptCron() {
 	for _, s := range p.in.observed {
-		n, ok := runOf(s.App, s.Instance)
-		if !ok {
-			continue
-		}
-		run := p.out.job.find(n)
-		if run == nil {
-			run = &jobRun{Run: n, Revision: s.Revision, Scheduled: slotOfRun(n, time.UTC), Start: s.StartedAt, Slots: map[int]slot{}}
-			p.out.job.Runs = append(p.out.job.Runs, run)
-			slices.SortFunc(p.out.job.Runs, func(a, b *jobRun) int { return cmp.Compare(a.Run, b.Run) })
-			p.out.note(false, "RunAdopted", runName(p.name, n), "adopted: its process outlived the daemon's record of it")
-		}
-		if run.Slots == nil {
-			run.Slots = map[int]slot{}
-		}
-		if sl := run.Slots[s.Ordinal]; sl.UID == "" && !run.finished() {
-			// An index whose process the record lost (started after the
-			// last save): it is that process.
-			sl.UID, sl.Revision, sl.LastStartAt, sl.NextStartAt = s.UID, s.Revision, s.StartedAt, time.Time{}
-			run.Slots[s.Ordinal] = sl
+		if n, ok := runOf(s.App, s.Instance); ok {
+			p.adoptInto(s, n, func() *jobRun {
+				return &jobRun{Run: n, Revision: s.Revision, Scheduled: slotOfRun(n, time.UTC), Start: s.StartedAt}
+			})
 		}
 	}
 }

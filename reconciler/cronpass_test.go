@@ -85,6 +85,7 @@ func TestPlanCronJob_MissedNotes(t *testing.T) {
 
 func TestDeriveCronJob(t *testing.T) {
 	app := testCron("report", "*/5 * * * *")
+	app.CronJob.JobTemplate.Metadata.Labels = map[string]string{"team": "data"}
 	v1alpha1.Default(app)
 	n5, n10 := cronRunOf(slotAt(5)), cronRunOf(slotAt(10))
 	job := &jobState{LastSuccess: slotAt(7), Cron: &cronState{Last: slotAt(10), Next: slotAt(15), Missed: 2},
@@ -105,7 +106,8 @@ func TestDeriveCronJob(t *testing.T) {
 		t.Fatalf("times %+v", s)
 	case s.Source != "report.yaml" || s.SourceRevision != "abc" || s.ObservedGeneration != 3 || s.Revision != "r1":
 		t.Fatalf("source %+v", s)
-	case len(s.Runs) != 2 || s.Runs[0].Run != n10 || s.Runs[0].Active != 1 || s.Runs[1].Result != v1alpha1.JobComplete:
+	case len(s.Runs) != 2 || s.Runs[0].Run != n10 || s.Runs[0].Active != 1 || s.Runs[1].Result != v1alpha1.JobComplete ||
+		s.Runs[0].Labels["team"] != "data" || s.Runs[1].Labels["team"] != "data":
 		t.Fatalf("runs %+v", s.Runs)
 	case len(s.Conditions) != 2 || s.Conditions[0].Reason != "Scheduled" || !strings.Contains(s.Conditions[0].Message, "2000-01-01T00:15:00Z") ||
 		s.Conditions[1].Type != v1alpha1.ConditionManifestValid || s.Conditions[1].Status != v1alpha1.ConditionTrue:

@@ -43,7 +43,9 @@ func deriveCronJob(in statusInput, prev *v1alpha1.CronJob) derivedStatus {
 			s.Active = append(s.Active, runName(name, run.Run))
 		}
 		if !run.Expired {
-			s.Runs = append(s.Runs, runView(name, run, live[run.Run]))
+			v := runView(name, run, live[run.Run])
+			v.Labels = cj.Spec.JobTemplate.Metadata.Labels // shared: copyRun clones it for readers
+			s.Runs = append(s.Runs, v)
 		}
 	}
 	cs := cronStateOf(in.job)

@@ -32,12 +32,14 @@ func planJob(in input) output {
 		js = in.app.Job
 	}
 	p := newJobPlanner(in, js, &out)
+	if js != nil {
+		p.adopt() // before absorb: an adopted run's exits count in it
+	}
 	p.absorb()
 	if js == nil {
 		p.remove()
 		return out
 	}
-	p.adopt()
 	p.stopStray()
 	cur := out.job.latest()
 	if cur == nil || cur.Revision != in.revision {
@@ -163,23 +165,47 @@ func (p *jobPlanner) absorb() {
 	}
 }
 
-// adopt makes a run of a running process at the desired revision whose
-// run is not known (its state was lost with a daemon killed before it
-// saved), so that it goes on instead of being stopped and run again.
+// adopt makes a run of every observed process (running, or exited while
+// no daemon ran) at the desired revision whose run is not known: its
+// state was lost with a daemon killed before it saved. The run goes on,
+// and an exit recorded meanwhile counts in it, instead of the index being
+// run again. A process of a known run whose index has no process in the
+// record (started after the last save) is that index's.
 func (p *jobPlanner) adopt() {
-	for n, live := range p.live {
-		if n == 0 || p.out.job.find(n) != nil {
+	for _, s := range p.in.observed {
+		n, ok := runOf(s.App, s.Instance)
+		if !ok || n == 0 {
 			continue
 		}
-		if cur := p.out.job.latest(); cur != nil && cur.Revision == p.in.revision || live[0].Revision != p.in.revision {
-			continue
-		}
-		run := &jobRun{Run: n, Revision: live[0].Revision, Start: live[0].StartedAt, Slots: map[int]slot{}}
-		for _, s := range live {
-			run.Slots[s.Ordinal] = slot{UID: s.UID, Revision: s.Revision, LastStartAt: s.StartedAt}
+		p.adoptInto(s, n, func() *jobRun {
+			if cur := p.out.job.latest(); cur != nil && cur.Revision == p.in.revision || s.Revision != p.in.revision {
+				return nil // a stray: stopStray stops it
+			}
+			return &jobRun{Run: n, Revision: s.Revision, Start: s.StartedAt}
+		})
+	}
+}
+
+// adoptInto makes the observed process s part of its run n: the run is
+// made by mk when it is not kept (nil from mk: s is left alone), and s is
+// its index's process when the record has none for the index (s started
+// after the last save).
+func (p *jobPlanner) adoptInto(s runtime.State, n int64, mk func() *jobRun) {
+	run := p.out.job.find(n)
+	if run == nil {
+		if run = mk(); run == nil {
+			return
 		}
 		p.out.job.Runs = append(p.out.job.Runs, run)
 		slices.SortFunc(p.out.job.Runs, func(a, b *jobRun) int { return cmp.Compare(a.Run, b.Run) })
+		p.out.note(false, "RunAdopted", runName(p.name, n), "adopted: its process outlived the daemon's record of it")
+	}
+	if run.Slots == nil {
+		run.Slots = map[int]slot{}
+	}
+	if sl := run.Slots[s.Ordinal]; sl.UID == "" && !run.finished() && !run.Done.has(s.Ordinal) {
+		sl.UID, sl.Revision, sl.LastStartAt, sl.NextStartAt = s.UID, s.Revision, s.StartedAt, time.Time{}
+		run.Slots[s.Ordinal] = sl
 	}
 }
 

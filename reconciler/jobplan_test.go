@@ -401,6 +401,30 @@ func TestJobPlan_AdoptsARunningProcessOfAnUnknownRun(t *testing.T) {
 	}
 }
 
+// The state file lost the run (a daemon killed before its save) and its
+// process exited 0 while no daemon ran (the shim recorded it): the exit
+// completes the run it names, the index is not run again.
+func TestJobPlan_AdoptsAnExitedProcessOfAnUnknownRun(t *testing.T) {
+	w := newJobWorld(t)
+	w.procs = []runtime.State{{UID: "u1", App: "migrate", Instance: "migrate-1-0", Revision: "r1", StartedAt: w.now,
+		Exit: &v1alpha1.ExitStatus{Code: 0, Reason: "Completed", At: w.now.Add(time.Second)}}}
+	out := w.step()
+	if starts := startsOf(out); len(starts) != 0 {
+		t.Fatalf("started %v: the finished index of a lost run ran again", starts)
+	}
+	if run := w.run(1); run == nil || run.Result != v1alpha1.JobComplete || len(w.job.Runs) != 1 {
+		t.Fatalf("runs %+v, want run 1 complete", w.job.Runs)
+	}
+	// Its exit 3 instead: a failure of run 1, retried as run 1's index.
+	w = newJobWorld(t)
+	w.procs = []runtime.State{{UID: "u1", App: "migrate", Instance: "migrate-1-0", Revision: "r1", StartedAt: w.now,
+		Exit: &v1alpha1.ExitStatus{Code: 3, Reason: "Error", At: w.now.Add(time.Second)}}}
+	w.step()
+	if run := w.run(1); run == nil || run.Failed != 1 || len(w.job.Runs) != 1 {
+		t.Fatalf("runs %+v, want run 1 with one failure", w.job.Runs)
+	}
+}
+
 func TestJobStartSpec_IndexedEnvOnACopy(t *testing.T) {
 	app := testJob("work", func(s *v1alpha1.JobSpec) {
 		s.CompletionMode, s.Env = v1alpha1.Indexed, []v1alpha1.EnvVar{{Name: "A", Value: "1"}}

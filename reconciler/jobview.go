@@ -152,6 +152,7 @@ func copyJob(j *v1alpha1.Job) *v1alpha1.Job {
 
 // copyRun is a deep copy of r.
 func copyRun(r v1alpha1.JobRun) v1alpha1.JobRun {
+	r.Labels = maps.Clone(r.Labels)
 	r.ScheduledTime, r.StartTime = cloneTime(r.ScheduledTime), cloneTime(r.StartTime)
 	r.CompletionTime, r.FinishedAt = cloneTime(r.CompletionTime), cloneTime(r.FinishedAt)
 	return r

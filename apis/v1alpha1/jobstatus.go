@@ -35,9 +35,12 @@ type JobStatus struct {
 // instances named NAME-RUN-INDEX.
 type JobRun struct {
 	// Name is NAME-RUN: the prefix of its instances' names.
-	Name     string `json:"name"`
-	Run      int64  `json:"run"`
-	Revision string `json:"revision"`
+	Name string `json:"name"`
+	// Labels are a CronJob's jobTemplate.metadata.labels, on each of its
+	// runs.
+	Labels   map[string]string `json:"labels,omitempty"`
+	Run      int64             `json:"run"`
+	Revision string            `json:"revision"`
 	// ScheduledTime is the schedule slot a CronJob's run was made for.
 	ScheduledTime  *time.Time `json:"scheduledTime,omitempty"`
 	StartTime      *time.Time `json:"startTime,omitempty"`
@@ -82,8 +85,9 @@ type CronJobStatus struct {
 	LastScheduleTime   *time.Time `json:"lastScheduleTime,omitempty"`
 	LastSuccessfulTime *time.Time `json:"lastSuccessfulTime,omitempty"`
 	NextScheduleTime   *time.Time `json:"nextScheduleTime,omitempty"`
-	// MissedSchedules counts the slots not run since the daemon started
-	// (past startingDeadlineSeconds, or skipped under Forbid).
+	// MissedSchedules counts the slots not run (past
+	// startingDeadlineSeconds, or skipped under Forbid), across daemon
+	// restarts.
 	MissedSchedules    int64       `json:"missedSchedules"`
 	Conditions         []Condition `json:"conditions"`
 	Revision           string      `json:"revision"`
