@@ -6,6 +6,7 @@ package reconciler
 //	out, ok := jobPassOutput(in) // out.job: a clone of in.job, the runs so far
 //	if !ok { return out }        // before the first snapshot, or held
 //	p := newJobPlanner(in, spec, &out) // spec: the JobSpec (nil: removed)
+//	p.adopt() / p.adoptCron()    // runs the state file lost, from their processes
 //	p.absorb()                   // the exits of every run's instances
 //	if spec == nil { p.remove(); return out } // stop all, then forget
 //	p.stopStray()                // processes of no kept run
