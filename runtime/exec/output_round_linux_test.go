@@ -107,7 +107,9 @@ func TestOutput_HostileBytesComeBackExactly(t *testing.T) {
 	in = append(in, "the end, unfinished"...)
 	r.p.e.wg.Add(1)
 	r.p.e.startReader(r)
+	wrote := make(chan struct{})
 	go func() { // more than the FIFO holds: written while the reader reads
+		defer close(wrote)
 		for p := in; len(p) > 0; {
 			n, err := o.child[0].Write(p[:min(len(p), 7777)]) // writes that end anywhere
 			if err != nil {
@@ -122,6 +124,7 @@ func TestOutput_HostileBytesComeBackExactly(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the reader did not end within two minutes")
 	}
+	<-wrote // its closeChildEnds before the cleanup's (a data race otherwise)
 	data, err := os.ReadFile(r.out.Name())
 	if err != nil {
 		t.Fatal(err)
