@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
-	"proclet.dev/proclet/runtime"
 )
 
 // The derivation of a CronJob's status (pure, as deriveStatus) and its
@@ -25,13 +24,7 @@ func deriveCronJob(in statusInput, prev *v1alpha1.CronJob) derivedStatus {
 	if in.desired != nil {
 		s.Source, s.SourceRevision = in.desired.Path, in.sourceRevision
 	}
-	live := map[int64][]runtime.State{}
-	for _, o := range in.observed {
-		if o.Running() {
-			n, _ := runOf(name, o.Instance)
-			live[n] = append(live[n], o)
-		}
-	}
+	live := liveByRun(name, in.observed)
 	var runs []*jobRun
 	if in.job != nil {
 		runs = in.job.Runs

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime"
 )
 
 // Defaults of a JobSpec's fields, for a spec the decoder has not
@@ -159,6 +160,19 @@ func paramsOf(s *v1alpha1.JobSpec) jobParams {
 		p.ttl, p.hasTTL = seconds(*t), true
 	}
 	return p
+}
+
+// liveByRun are the running processes of observed, by the run their
+// instance name says (0: not a run's) of the Job or CronJob name.
+func liveByRun(name string, observed []runtime.State) map[int64][]runtime.State {
+	live := map[int64][]runtime.State{}
+	for _, o := range observed {
+		if o.Running() {
+			n, _ := runOf(name, o.Instance)
+			live[n] = append(live[n], o)
+		}
+	}
+	return live
 }
 
 // runName is NAME-RUN, the name of a run (and its instances' prefix).

@@ -54,13 +54,7 @@ func deriveJob(in statusInput, prev *v1alpha1.Job) derivedStatus {
 	if in.desired != nil {
 		s.Source, s.SourceRevision = in.desired.Path, in.sourceRevision
 	}
-	live := map[int64][]runtime.State{}
-	for _, o := range in.observed {
-		if o.Running() {
-			n, _ := runOf(name, o.Instance)
-			live[n] = append(live[n], o)
-		}
-	}
+	live := liveByRun(name, in.observed)
 	var cur *jobRun
 	var runs []*jobRun
 	if in.job != nil {

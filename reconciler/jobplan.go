@@ -90,22 +90,16 @@ type jobPlanner struct {
 // newJobPlanner plans with js (nil: the object was removed) the runs in
 // out.job.
 func newJobPlanner(in input, js *v1alpha1.JobSpec, out *output) *jobPlanner {
-	p := &jobPlanner{in: in, out: out, p: paramsOf(js), live: map[int64][]runtime.State{}, stopped: map[string]bool{}}
+	p := &jobPlanner{in: in, out: out, p: paramsOf(js), stopped: map[string]bool{}}
 	if out.job == nil {
 		out.job = &jobState{}
 	}
 	if in.app != nil {
 		p.name, p.spec = in.app.Metadata.Name, &in.app.Spec
+	} else if len(in.observed) > 0 {
+		p.name = in.observed[0].App // removed: its instances' app
 	}
-	for _, s := range in.observed {
-		if p.name == "" {
-			p.name = s.App
-		}
-		if s.Running() {
-			n, _ := runOf(s.App, s.Instance)
-			p.live[n] = append(p.live[n], s)
-		}
-	}
+	p.live = liveByRun(p.name, in.observed)
 	return p
 }
 

@@ -10,47 +10,54 @@ import (
 )
 
 // Jobs returns every Job with its status, sorted by name (deep copies).
-func (r *Reconciler) Jobs() []v1alpha1.Job { return r.status.jobs() }
+func (r *Reconciler) Jobs() []v1alpha1.Job {
+	return shownAll(r.status, (*shownApp).jobCopy, func(j v1alpha1.Job) string { return j.Metadata.Name })
+}
 
 // Job returns one Job (a deep copy); false when there is no such Job.
 func (r *Reconciler) Job(name string) (v1alpha1.Job, bool) {
-	r.status.mu.RLock()
-	defer r.status.mu.RUnlock()
-	if sh := r.status.apps[name]; sh != nil {
-		if j := sh.jobCopy(); j != nil {
-			return *j, true
-		}
-	}
-	return v1alpha1.Job{}, false
+	return shownOne(r.status, name, (*shownApp).jobCopy)
 }
 
 // CronJobs returns every CronJob with its status, sorted by name (deep
 // copies).
 func (r *Reconciler) CronJobs() []v1alpha1.CronJob {
-	s := r.status
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []v1alpha1.CronJob
-	for _, sh := range s.apps {
-		if c := sh.cronCopy(); c != nil {
-			out = append(out, *c)
-		}
-	}
-	slices.SortFunc(out, func(a, b v1alpha1.CronJob) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
-	return out
+	return shownAll(r.status, (*shownApp).cronCopy, func(c v1alpha1.CronJob) string { return c.Metadata.Name })
 }
 
 // CronJob returns one CronJob (a deep copy); false when there is no such
 // CronJob.
 func (r *Reconciler) CronJob(name string) (v1alpha1.CronJob, bool) {
-	r.status.mu.RLock()
-	defer r.status.mu.RUnlock()
-	if sh := r.status.apps[name]; sh != nil {
-		if c := sh.cronCopy(); c != nil {
-			return *c, true
+	return shownOne(r.status, name, (*shownApp).cronCopy)
+}
+
+// shownAll is every shown object of one kind, as copyOf copies it (nil:
+// not of that kind), sorted by name.
+func shownAll[T any](s *statusStore, copyOf func(*shownApp) *T, name func(T) string) []T {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []T
+	for _, sh := range s.apps {
+		if v := copyOf(sh); v != nil {
+			out = append(out, *v)
 		}
 	}
-	return v1alpha1.CronJob{}, false
+	slices.SortFunc(out, func(a, b T) int { return strings.Compare(name(a), name(b)) })
+	return out
+}
+
+// shownOne is the shown object name as copyOf copies it; false when there
+// is none of that kind.
+func shownOne[T any](s *statusStore, name string, copyOf func(*shownApp) *T) (T, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if sh := s.apps[name]; sh != nil {
+		if v := copyOf(sh); v != nil {
+			return *v, true
+		}
+	}
+	var zero T
+	return zero, false
 }
 
 // cronCopy is jobCopy for a CronJob.
@@ -94,19 +101,6 @@ func copyCron(c *v1alpha1.CronJob) *v1alpha1.CronJob {
 		out.Status = &s
 	}
 	return &out
-}
-
-func (s *statusStore) jobs() []v1alpha1.Job {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []v1alpha1.Job
-	for _, sh := range s.apps {
-		if j := sh.jobCopy(); j != nil {
-			out = append(out, *j)
-		}
-	}
-	slices.SortFunc(out, func(a, b v1alpha1.Job) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
-	return out
 }
 
 // jobCopy is the Job as last derived, or, before its first pass, the

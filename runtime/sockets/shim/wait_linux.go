@@ -141,20 +141,7 @@ func writeStatus(path string, code, sig int) {
 	syscall.Gettimeofday(&tv)
 	at := int(tv.Sec)*1000000000 + int(tv.Usec)*1000
 	line := `{"pid":` + itoa(syscall.Getpid()) + `,"code":` + itoa(code) + `,"signal":` + itoa(sig) + `,"at":` + itoa(at) + "}\n"
-	tmp := path + ".tmp"
-	fd, err := syscall.Open(tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0o600)
-	if err == nil {
-		_, err = syscall.Write(fd, []byte(line))
-		if err2 := syscall.Close(fd); err == nil {
-			err = err2
-		}
-	}
-	if err == nil {
-		err = syscall.Rename(tmp, path)
-	}
-	if err != nil {
-		syscall.Write(2, []byte("proclet: recording the exit in "+path+": "+err.Error()+"\n"))
-	}
+	writeFileAtomic(path, line)
 }
 
 // sigaction is the kernel's struct sigaction (amd64, arm64).
