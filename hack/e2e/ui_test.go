@@ -176,7 +176,7 @@ func TestUI_ShowsAppsLiveAndScales(t *testing.T) {
 
 	b.click(`#instances tr[data-instance="alpha-1"]`)
 	b.until(30*time.Second, "alpha-1's log shown", `document.getElementById('log').textContent.split('\n').length > 3 && `+
-		`document.querySelector('#instances tr.selected').getAttribute('data-instance') === 'alpha-1'`)
+		`document.querySelector('#instances tr.selected')?.getAttribute('data-instance') === 'alpha-1'`)
 	b.until(30*time.Second, "events listed", `document.querySelectorAll('#events tbody tr').length > 0`)
 	b.checkConsole()
 }
