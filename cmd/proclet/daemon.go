@@ -147,7 +147,11 @@ func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir s
 		sampleEvery = -1 // never
 	}
 	probeStats := server.NewProbeRecorder()
-	rt, err := exec.New(exec.Options{StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
+	caps, err := connectionCaps(cfg, log.With("component", "server"))
+	if err != nil {
+		return nil, err
+	}
+	rt, err := exec.New(exec.Options{ReservedFDs: caps.fds,StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
 		// p.rec is set before rt.Run starts sampling.
 		SampleInterval: sampleEvery, OnSample: func() { p.rec.RefreshUsage() }, OnProbe: probeStats.Record,
 		CgroupRoot: cfg.cgroupRoot, LogFileMode: cfg.logFileMode})
@@ -168,7 +172,7 @@ func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir s
 		return nil, err
 	}
 	// The usage readers show is sampled when they read it (SampleStale).
-	if p.srv, err = newServer(cfg, log, p.rec, node, tlsConfig, server.NewMetricsHandler(reg, stateMetrics), reg, rt.SampleStale); err != nil {
+	if p.srv, err = newServer(cfg, caps, log, p.rec, node, tlsConfig, server.NewMetricsHandler(reg, stateMetrics), reg, rt.SampleStale); err != nil {
 		return nil, err
 	}
 	// Owners: of two files defining one name, the one that held it before
@@ -180,7 +184,7 @@ func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir s
 
 // newServer builds the API server over status, with the API keys and
 // connection caps of cfg.
-func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, node *server.NodeOptions, tlsConfig *tls.Config,
+func newServer(cfg daemonConfig, caps apiCaps, log *slog.Logger, status server.StatusReader, node *server.NodeOptions, tlsConfig *tls.Config,
 	metrics http.Handler, reg prometheus.Registerer, freshUsage func()) (*server.Server, error) {
 	var apiKeys []string
 	if cfg.apiKeyFile != "" {
@@ -192,10 +196,6 @@ func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, n
 		log.Warn("the API listens beyond loopback without --api-key-file: anyone who can reach it can read it", "listen", cfg.listen)
 	}
 	log = log.With("component", "server")
-	maxConns, perClient, err := connectionCaps(cfg, log)
-	if err != nil {
-		return nil, err
-	}
 	var sweep *server.LogSweep
 	if cfg.logRetention > 0 {
 		sweep = &server.LogSweep{StateDir: cfg.stateDir, Retention: cfg.logRetention}
@@ -211,8 +211,8 @@ func newServer(cfg daemonConfig, log *slog.Logger, status server.StatusReader, n
 		MetricsPublic:           cfg.metricsPublic,
 		CORSOrigin:              cfg.corsOrigin,
 		AllowedHosts:            cfg.allowedHosts,
-		MaxConnections:          maxConns,
-		MaxConnectionsPerClient: perClient,
+		MaxConnections:          caps.maxConns,
+		MaxConnectionsPerClient: caps.perClient,
 		Registerer:              reg,
 		Metrics:                 metrics,
 		TLS:                     tlsConfig,

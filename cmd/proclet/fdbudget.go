@@ -17,13 +17,16 @@ import (
 //	    + (streams + log reads) × (logs.maxFiles + 1) (the files of a log being sent)
 //	    + apiFixedFDs (the listener, epoll)
 //
-// and supervision takes what is left: ~fdsPerInstance per instance
-// (two pidfds: the waiter's and os.Process's, two FIFOs, two log files), a probe's connection while it runs,
-// the sampler's /proc/<pid>/stat descriptors (a quarter of the limit at
-// most, 16384 at most), and the state files, the watcher and the lock.
+// and supervision takes what is left (runtime/exec: ReservedFDs is the
+// API's share): fdsPerInstance per instance (the waiter's pidfd, two
+// FIFOs), a fixed runtimeFDs (state files, the watcher, the lock, probes'
+// connections), and the caches in what remains, shrinking as instances
+// come: the samplers' held /proc/<pid>/stat descriptors and the log files
+// open while written.
 const (
 	apiFixedFDs    = 8
-	fdsPerInstance = 6
+	fdsPerInstance = 3
+	runtimeFDs     = 128
 	// minSupervisionFDs is the least an explicit --max-connections must
 	// leave to supervision.
 	minSupervisionFDs = 256
@@ -38,7 +41,6 @@ type fdBudget struct {
 	nofile        uint64
 	api           int // the API's worst case
 	supervision   int // what is left for supervision
-	samplerShare  int // the sampler's share of it, at most
 	instancesRoom int // instances the rest fits, at fdsPerInstance each
 }
 
@@ -47,8 +49,7 @@ func newFDBudget(nofile uint64, maxConns int) fdBudget {
 	b := fdBudget{nofile: nofile,
 		api: maxConns + (server.DefaultMaxStreams+server.MaxLogReads)*filesPerLog + apiFixedFDs}
 	b.supervision = int(nofile) - b.api
-	b.samplerShare = int(min(nofile/4, 16384))
-	b.instancesRoom = max(0, (b.supervision-b.samplerShare-64)/fdsPerInstance)
+	b.instancesRoom = max(0, (b.supervision-runtimeFDs)/fdsPerInstance)
 	return b
 }
 
@@ -61,16 +62,23 @@ func nofileLimit() (uint64, error) {
 	return l.Cur, nil
 }
 
+// apiCaps are the API's connection caps and the descriptors they may
+// hold at most.
+type apiCaps struct {
+	maxConns, perClient int
+	fds                 int
+}
+
 // connectionCaps settles the API's connection caps: the flags', or the
 // defaults derived from the descriptor limit. An explicit cap that leaves
 // supervision less than minSupervisionFDs is refused; a split that fits
 // few instances is logged as a warning.
-func connectionCaps(cfg daemonConfig, log *slog.Logger) (maxConns, perClient int, err error) {
+func connectionCaps(cfg daemonConfig, log *slog.Logger) (apiCaps, error) {
 	nofile, err := nofileLimit()
 	if err != nil {
-		return 0, 0, err
+		return apiCaps{}, err
 	}
-	maxConns, perClient = cfg.maxConnections, cfg.maxPerClient
+	maxConns, perClient := cfg.maxConnections, cfg.maxPerClient
 	if maxConns == 0 {
 		maxConns = server.DefaultMaxConnections(nofile)
 	}
@@ -79,7 +87,7 @@ func connectionCaps(cfg daemonConfig, log *slog.Logger) (maxConns, perClient int
 	}
 	b := newFDBudget(nofile, maxConns)
 	if cfg.maxConnections > 0 && b.supervision < minSupervisionFDs {
-		return 0, 0, fmt.Errorf("--max-connections %d: the API could then hold %d of the %d descriptors RLIMIT_NOFILE allows, "+
+		return apiCaps{}, fmt.Errorf("--max-connections %d: the API could then hold %d of the %d descriptors RLIMIT_NOFILE allows, "+
 			"leaving %d to supervision (at least %d): lower it or raise the limit (LimitNOFILE= under systemd)",
 			maxConns, b.api, nofile, b.supervision, minSupervisionFDs)
 	}
@@ -90,5 +98,5 @@ func connectionCaps(cfg daemonConfig, log *slog.Logger) (maxConns, perClient int
 	} else {
 		log.Info("API connection caps", attrs...)
 	}
-	return maxConns, perClient, nil
+	return apiCaps{maxConns: maxConns, perClient: perClient, fds: b.api}, nil
 }

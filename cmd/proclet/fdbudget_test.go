@@ -16,15 +16,17 @@ func TestConnectionCaps(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	maxConns, perClient, err := connectionCaps(daemonConfig{}, log)
-	if err != nil || maxConns != server.DefaultMaxConnections(nofile) || perClient != min(64, maxConns) {
-		t.Errorf("defaults at RLIMIT_NOFILE %d: %d, %d, %v", nofile, maxConns, perClient, err)
+	caps, err := connectionCaps(daemonConfig{}, log)
+	maxConns, perClient := caps.maxConns, caps.perClient
+	if err != nil || maxConns != server.DefaultMaxConnections(nofile) || perClient != min(64, maxConns) ||
+		caps.fds != newFDBudget(nofile, maxConns).api {
+		t.Errorf("defaults at RLIMIT_NOFILE %d: %+v, %v", nofile, caps, err)
 	}
 	if !strings.Contains(logs.String(), "max_connections=") || !strings.Contains(logs.String(), "supervision_fds=") {
 		t.Errorf("the split is not logged: %s", logs.String())
 	}
 	// A cap that would leave supervision almost nothing is refused.
-	_, _, err = connectionCaps(daemonConfig{maxConnections: int(nofile)}, log)
+	_, err = connectionCaps(daemonConfig{maxConnections: int(nofile)}, log)
 	if err == nil || !strings.Contains(err.Error(), "--max-connections") || !strings.Contains(err.Error(), "RLIMIT_NOFILE") {
 		t.Errorf("--max-connections %d at RLIMIT_NOFILE %d: %v", nofile, nofile, err)
 	}
@@ -33,7 +35,8 @@ func TestConnectionCaps(t *testing.T) {
 func TestFDBudget(t *testing.T) {
 	b := newFDBudget(20000, 1024)
 	// 1024 sockets, (64 streams + 32 log reads) × 6 files, 8 fixed.
-	if b.api != 1024+96*6+8 || b.supervision != 20000-b.api || b.samplerShare != 5000 {
+	// Supervision: 128 of the Runtime's own, 3 per instance.
+	if b.api != 1024+96*6+8 || b.supervision != 20000-b.api || b.instancesRoom != (20000-b.api-128)/3 {
 		t.Errorf("budget at 20000: %+v", b)
 	}
 	if small := newFDBudget(1024, 256); small.instancesRoom >= warnInstancesFit {

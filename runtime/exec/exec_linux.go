@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -61,6 +60,13 @@ type Options struct {
 	// daemon, are given it when opened.
 	LogFileMode os.FileMode
 
+	// ReservedFDs is how many of the process's descriptors
+	// (RLIMIT_NOFILE) other parts of it may hold, the API's worst case:
+	// the Runtime's caches (the samplers' held /proc stat descriptors, the
+	// open log files) take only what these and the instances leave
+	// (fdroom_linux.go).
+	ReservedFDs int
+
 	// fakeCgroupFS lets tests use a plain folder as CgroupRoot.
 	fakeCgroupFS bool
 }
@@ -94,6 +100,7 @@ type Runtime struct {
 	probes  probeScheduler                                    // runs every instance's probes (probe_linux.go)
 
 	logFileMode os.FileMode // Options.LogFileMode, defaulted
+	fds         fdRoom      // what the descriptor limit leaves to the caches
 
 	events   chan runtime.Event
 	kick     chan struct{} // capacity 1: "pending has something"
@@ -171,6 +178,7 @@ func New(opts Options) (*Runtime, error) {
 		onSample:       opts.OnSample,
 		onProbe:        opts.OnProbe,
 		logFileMode:    logFileMode,
+		fds:            newFDRoom(opts.ReservedFDs),
 
 		events:   make(chan runtime.Event, 64),
 		kick:     make(chan struct{}, 1),
@@ -211,7 +219,6 @@ type handleFixed struct {
 	env    *envList            // for preStop
 	dir    string              // for preStop
 	cred   *syscall.Credential // for preStop; nil: the daemon's own
-	cmd    *exec.Cmd           // only the waiter goroutine touches it after Start
 	exit   *pidWaiter          // the waiter's; Detach cancels it
 	output [2]*reader          // stdout, stderr
 	done   chan struct{}       // closed when the main process has exited

@@ -20,8 +20,8 @@ package exec
 // of the daemon's (nor let a library do so: exec.Cmd opens /dev/null with
 // os.Open, which under go test writes to the test log's fd; hence the
 // explicit stdin). os.StartProcess leaves a pidfd in that table for the
-// Process; it is released there, and the caller finds the process again
-// (os.FindProcess: a pidfd in the daemon's table) before anything uses it.
+// Process; it is released there, and the daemon knows the child by its
+// pid (unreaped, so reserved) and the waiter's pidfd (wait_linux.go).
 
 import (
 	"errors"

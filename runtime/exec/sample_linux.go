@@ -74,7 +74,7 @@ func (e *Runtime) samplePass(set int, now time.Time) {
 	if sm.closed {
 		return
 	}
-	targets := e.sampleTargets(set == setPolled)
+	targets, live := e.sampleTargets(set == setPolled)
 	if len(targets) == 0 && sm.lastN[set] == 0 {
 		return
 	}
@@ -82,6 +82,7 @@ func (e *Runtime) samplePass(set int, now time.Time) {
 	if sm.s[set] == nil {
 		sm.s[set] = procfs.NewHostSampler()
 	}
+	sm.s[set].SetMaxHeld(e.fds.samplerShare(live))
 	usage, err := sm.s[set].Pass(now, targets)
 	switch {
 	case err != nil && err.Error() != sm.lastErr[set]:
@@ -107,17 +108,16 @@ func (e *Runtime) samplePass(set int, now time.Time) {
 }
 
 // sampleTargets are the live instances whose memory limit is polled
-// (polled) or the others.
-func (e *Runtime) sampleTargets(polled bool) []procfs.Target {
+// (polled) or the others, and how many instances hold descriptors.
+func (e *Runtime) sampleTargets(polled bool) (targets []procfs.Target, live int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var targets []procfs.Target
 	for uid, h := range e.handles {
 		if !h.live.reaped && !h.live.finished && (h.sampledLimitLocked() > 0) == polled {
 			targets = append(targets, procfs.Target{UID: uid, PID: h.pid, StartedAt: h.live.state.StartedAt})
 		}
 	}
-	return targets
+	return targets, len(e.handles)
 }
 
 // closeSamplers releases what the samplers hold; no pass runs after it.

@@ -3,8 +3,10 @@ package exec
 import (
 	"context"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -194,4 +196,60 @@ func TestSample_Disabled(t *testing.T) {
 	if u := e.Instances("web")[0].Usage; !u.SampledAt.IsZero() || samples.Load() != 0 {
 		t.Fatalf("sampled with sampling off: %+v", u)
 	}
+}
+
+// The samplers hold /proc/<pid>/stat descriptors only in what the
+// descriptor limit leaves once the instances have theirs: with no room
+// left they hold none, and usage is still sampled (open, read, close).
+func TestSample_StatDescriptorsYieldToInstances(t *testing.T) {
+	e := newSamplingExec(t, 20*time.Millisecond, nil)
+	var pids []int
+	for i := range 3 {
+		spec := runtime.StartSpec{UID: "uid-" + strconv.Itoa(i), App: "web", Instance: "web-" + strconv.Itoa(i), Revision: "r1",
+			Dir: t.TempDir(), Spec: &v1alpha1.AppSpec{Command: []string{workload, "--children", "2"}}}
+		st, err := e.Start(t.Context(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, st.PID)
+	}
+	sampledAll := func() bool {
+		e.SampleStale()
+		for _, st := range e.Instances("web") {
+			if st.Usage.MemoryBytes == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, 10*time.Second, "every instance sampled, its stat held", func() bool { return sampledAll() && heldStats(pids) > 0 })
+
+	e.samplers.mu.Lock()
+	e.fds.reserved = e.fds.nofile // nothing left to the caches
+	e.samplers.mu.Unlock()
+	before := e.Instances("web")[0].Usage.SampledAt
+	waitFor(t, 10*time.Second, "a new sample with no stat held", func() bool {
+		return sampledAll() && e.Instances("web")[0].Usage.SampledAt.After(before) && heldStats(pids) == 0
+	})
+}
+
+// heldStats counts this process's descriptors on /proc/<pid>/stat of the
+// process trees under pids (the instances and their children).
+func heldStats(pids []int) int {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	n := 0
+	for _, d := range ents {
+		link, err := os.Readlink("/proc/self/fd/" + d.Name())
+		if err != nil || !strings.HasSuffix(link, "/stat") {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(link, "/proc/"), "/stat"))
+		if err != nil {
+			continue
+		}
+		if st, ok := readProcStat(pid); ok && (slices.Contains(pids, pid) || slices.Contains(pids, st.pgid)) {
+			n++
+		}
+	}
+	return n
 }

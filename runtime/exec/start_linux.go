@@ -306,41 +306,39 @@ func (e *Runtime) withOpenFiles(l *launch, n int64) error {
 // startProcess starts cmd with out's child ends as its stdout and stderr:
 // on a forker thread (forker_linux.go) unless it goes into a cgroup (the
 // cgroup's fd is in the daemon's table), inherits sockets (theirs too), or
-// there are no forker threads.
-func (e *Runtime) startProcess(cmd *exec.Cmd, out *fifos, cg *cgroup.Cgroup) (*exec.Cmd, error) {
-	start := func() (*exec.Cmd, error) {
+// there are no forker threads. It returns the child's pid and keeps no
+// os.Process: that would hold a pidfd per instance beside the waiter's
+// (wait_linux.go), which watches and reaps the child by its pid.
+func (e *Runtime) startProcess(cmd *exec.Cmd, out *fifos, cg *cgroup.Cgroup) (pid int, err error) {
+	start := func() (int, error) {
 		if err := out.openChildEnds(); err != nil {
-			return cmd, err
+			return 0, err
 		}
 		defer out.closeChildEnds()
 		stdin, err := openDevNull() // not exec.Cmd's os.Open: see forker_linux.go
 		if err != nil {
-			return cmd, err
+			return 0, err
 		}
 		defer stdin.Close()
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, out.child[0], out.child[1]
-		return e.startInCgroup(cmd, cg)
+		started, err := e.startInCgroup(cmd, cg)
+		if err != nil {
+			return 0, err
+		}
+		// The child stays unreaped (only reap does that): its pid and
+		// group id stay reserved while the pidfd is let go, here (on a
+		// forker thread: in that thread's table) or in the daemon's.
+		pid := started.Process.Pid
+		started.Process.Release()
+		return pid, nil
 	}
 	if cg != nil || len(cmd.ExtraFiles) > 0 {
 		return start()
 	}
-	var err error
-	pid := 0
-	if !smallTable.run(func() {
-		if cmd, err = start(); err == nil {
-			// Its pidfd is in this thread's table: let it go here.
-			pid = cmd.Process.Pid
-			cmd.Process.Release()
-		}
-	}) {
+	if !smallTable.run(func() { pid, err = start() }) {
 		return start()
 	}
-	if err != nil {
-		return cmd, err
-	}
-	// The child is not reaped (only cmd.Wait does): FindProcess finds it.
-	cmd.Process, err = os.FindProcess(pid)
-	return cmd, err
+	return pid, err
 }
 
 // spawn starts the process with its output FIFOs and builds its handle.
@@ -370,18 +368,17 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: l.processCred()},
 		ExtraFiles:  l.files, // fds 3…: spec.sockets
 	}
-	cmd, err = e.startProcess(cmd, out, cg)
+	pid, err := e.startProcess(cmd, out, cg)
 	if err != nil {
 		out.closeReadEnds()
 		out.remove()
 		cg.Remove()
 		return nil, fmt.Errorf("exec %s: %w", shownArg(l.name), osErr(err))
 	}
-	pid := cmd.Process.Pid
 	w, err := newPidWaiter(pid)
 	if err != nil {
 		unix.Kill(-pid, unix.SIGKILL)
-		cmd.Wait()
+		reap(pid)
 		out.closeReadEnds()
 		out.remove()
 		cg.Exited()
@@ -395,7 +392,6 @@ func (e *Runtime) spawn(s runtime.StartSpec, l *launch) (*handle, error) {
 			env:    l.env,
 			dir:    l.dir,
 			cred:   l.cred,
-			cmd:    cmd,
 			exit:   w,
 			done:   make(chan struct{}),
 			cgroup: cg,

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -136,7 +134,6 @@ func (e *Runtime) wait(h *handle) {
 		if !e.isDetached() {
 			log().Error("cannot wait for the instance any more; it is no longer observed")
 		}
-		h.cmd.Process.Release()
 		h.cgroup.Release() // it keeps running in it
 		return
 	}
@@ -144,10 +141,11 @@ func (e *Runtime) wait(h *handle) {
 	e.markGone(h)
 	unix.Kill(-h.pid, unix.SIGKILL)
 	h.cgroup.Kill() // what left the group too
-	if err := h.cmd.Wait(); err != nil && !isExitError(err) {
+	ws, err := reap(h.pid)
+	if err != nil {
 		log().Error("reaping instance", "err", err)
 	}
-	exit := exitStatus(h.cmd.ProcessState, at)
+	exit := exitStatus(ws, err, at)
 	if h.spec.RecordExit {
 		e.removeExitRecord(h.spec.UID) // reaped: the shim's status is the command's, and no next daemon needs the record
 	}
@@ -157,11 +155,6 @@ func (e *Runtime) wait(h *handle) {
 	}
 	exit = e.recordExit(h, exit)
 	e.log.Debug("exited", "app", h.spec.App, "instance", h.spec.Instance, "pid", h.pid, "exit_code", exit.Code, "signal", exit.Signal, "reason", exit.Reason)
-}
-
-func isExitError(err error) bool {
-	var ee *exec.ExitError
-	return errors.As(err, &ee)
 }
 
 // drain waits for both output readers to reach EOF, at most drainTimeout,
@@ -186,21 +179,30 @@ func (e *Runtime) drain(h *handle, log *slog.Logger) {
 	}
 }
 
-// exitStatus reads how the process ended. A signal death is reported as
-// code 128+signal, as shells and Kubernetes do, with the signal's name.
-func exitStatus(ps *os.ProcessState, at time.Time) v1alpha1.ExitStatus {
-	x := v1alpha1.ExitStatus{At: at, Reason: "Error"}
-	if ps == nil {
-		x.Code, x.Reason = -1, "Unknown"
-		return x
+// reap waits for the child pid's exit status and frees its pid.
+func reap(pid int) (unix.WaitStatus, error) {
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return ws, err
+		}
 	}
-	ws, ok := ps.Sys().(syscall.WaitStatus)
+}
+
+// exitStatus reads how the process ended (ws, as reap returned it with
+// err). A signal death is reported as code 128+signal, as shells and
+// Kubernetes do, with the signal's name.
+func exitStatus(ws unix.WaitStatus, err error, at time.Time) v1alpha1.ExitStatus {
+	x := v1alpha1.ExitStatus{At: at, Reason: "Error"}
 	switch {
-	case ok && ws.Signaled():
+	case err != nil:
+		x.Code, x.Reason = -1, "Unknown"
+	case ws.Signaled():
 		x.Code = 128 + int(ws.Signal())
 		x.Signal = unix.SignalName(ws.Signal())
 	default:
-		x.Code = ps.ExitCode()
+		x.Code = ws.ExitStatus()
 		if x.Code == 0 {
 			x.Reason = "Completed"
 		}

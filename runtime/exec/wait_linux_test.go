@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // fakeNotifier is a readableNotifier whose "readable" is the test's call.
@@ -170,5 +172,26 @@ func TestOutputPoller_OnReadable(t *testing.T) {
 				t.Errorf("after the fire: %d watches, epfd %d, fired %d times; want 0, -1, 1", left, epfd, fired.Load())
 			}
 		})
+	}
+}
+
+// A running instance costs the daemon one pidfd, the waiter's: the
+// os.Process of its start is let go (it would hold a second).
+func TestStart_OnePidfdPerInstance(t *testing.T) {
+	h := newHarness(t)
+	var pids []int
+	for range 3 {
+		pids = append(pids, h.start(h.spec(workload)).PID)
+	}
+	// The waiter's pidfd is opened by Start; count them now.
+	for _, pid := range pids {
+		if n := pidfdsOf(pid); n != 1 {
+			t.Errorf("pid %d: %d pidfds in the daemon's table, want 1", pid, n)
+		}
+	}
+	unix.Kill(pids[0], unix.SIGKILL)
+	st := h.waitExit("uid-0", 10*time.Second)
+	if st.Exit == nil || st.Exit.Signal != "SIGKILL" || st.Exit.Code != 128+9 {
+		t.Errorf("exit of a stopped instance, reaped by pid: %+v", st.Exit)
 	}
 }

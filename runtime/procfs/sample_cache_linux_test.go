@@ -348,3 +348,51 @@ func TestSampler_ListsNewPidsOnly(t *testing.T) {
 		t.Fatalf("the new tree's stat is not held open: %+v", e)
 	}
 }
+
+// SetMaxHeld closes what is held beyond the new bound at once; the
+// processes beyond it are still read (open, read, close) and a raised
+// bound holds them again.
+func TestSampler_SetMaxHeldLowersAndRaises(t *testing.T) {
+	root := t.TempDir()
+	procs := []procSample{
+		{pid: 1, ppid: 0, pgrp: 1, start: 1, rssPages: 1},
+		{pid: 100, ppid: 1, pgrp: 100, start: 3, self: 10, rssPages: 10},
+		{pid: 101, ppid: 100, pgrp: 100, start: 4, self: 5, rssPages: 5},
+		{pid: 102, ppid: 100, pgrp: 100, start: 4, self: 5, rssPages: 7},
+	}
+	writeFixture(t, root, procs, nil, fixtureTCP)
+	s := NewSampler(root)
+	t.Cleanup(s.Close)
+	s.pageSize = 1
+	a := Target{UID: "a", PID: 100}
+	if u := fixturePass(t, s, a); u["a"].MemoryBytes != 22 || s.held != 3 {
+		t.Fatalf("pass 1: a %+v, %d held, want 22 bytes and 3", u["a"], s.held)
+	}
+	s.SetMaxHeld(1)
+	if s.held != 1 || heldFDs(s) != 1 {
+		t.Fatalf("after SetMaxHeld(1): %d held (%d entries with a descriptor), want 1", s.held, heldFDs(s))
+	}
+	writeStat(t, root, procSample{pid: 102, ppid: 100, pgrp: 100, start: 4, self: 5, rssPages: 70})
+	s.passes = fullPassEvery // a full pass reads the processes not held too
+	if u := fixturePass(t, s, a); u["a"].MemoryBytes != 85 || s.held != 1 {
+		t.Fatalf("pass 2: a %+v, %d held, want 85 bytes and 1", u["a"], s.held)
+	}
+	s.SetMaxHeld(0)
+	if s.held != 0 || heldFDs(s) != 0 {
+		t.Fatalf("after SetMaxHeld(0): %d held, want 0", s.held)
+	}
+	s.SetMaxHeld(10)
+	if fixturePass(t, s, a); s.held != 3 {
+		t.Fatalf("after SetMaxHeld(10): %d held, want 3 again", s.held)
+	}
+}
+
+func heldFDs(s *Sampler) int {
+	n := 0
+	for _, e := range s.known {
+		if e.fd >= 0 {
+			n++
+		}
+	}
+	return n
+}

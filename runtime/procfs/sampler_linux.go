@@ -163,8 +163,11 @@ func maxHeldFDs() int {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil {
 		return 0
 	}
-	return int(min(l.Cur/4, 16384))
+	return int(min(l.Cur/4, maxHeldCap))
 }
+
+// maxHeldCap is the most stat descriptors a sampler holds open.
+const maxHeldCap = 16384
 
 // Close releases the descriptors the sampler holds; a pass after it
 // starts over with a full listing.
@@ -246,4 +249,19 @@ func (s *Sampler) Tree(pid int) ([]int, error) {
 		out = append(out, p.pid)
 	}
 	return out, nil
+}
+
+// SetMaxHeld bounds the stat descriptors the sampler holds open from now
+// on (at most 16384): the daemon lowers it as instances take the
+// descriptors it may use, and raises it as they go. Descriptors held
+// beyond it are closed now; the processes beyond are read with open,
+// read, close. Call it between passes, from the goroutine that passes.
+func (s *Sampler) SetMaxHeld(n int) {
+	s.maxHeld = max(0, min(n, maxHeldCap))
+	for _, e := range s.known {
+		if s.held <= s.maxHeld {
+			return
+		}
+		s.release(e)
+	}
 }
