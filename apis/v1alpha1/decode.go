@@ -241,7 +241,7 @@ func isUnder(p, parent string) bool {
 func fileRules(apps []App, binders []*binder) ErrorList {
 	var errs ErrorList
 	first := map[string]int{}
-	var unique []App
+	unique := make([]App, 0, len(apps))
 	for i, a := range apps {
 		if a.Metadata.Name == "" {
 			continue

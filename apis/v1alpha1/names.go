@@ -120,6 +120,9 @@ func checkHeaderValue(s string) error {
 
 // checkQuantity: a quantity that parses and is positive.
 func checkQuantity(s string) error {
+	if v, ok := scaledFast(s, 1000); ok && v > 0 {
+		return nil // digits and a suffix, within range (MilliValue's fast path)
+	}
 	r, err := parseQuantity(s)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -64,6 +65,52 @@ func TestQuantityErrors(t *testing.T) {
 	} {
 		if v, err := q.Value(); err == nil {
 			t.Errorf("%q.Value() = %d, want an error", q, v)
+		}
+	}
+}
+
+// The fast path agrees with the big-number parse wherever it answers, and
+// declines (so the big-number parse answers, or says why not) on every
+// other form: signs, points, exponents, 19 digits and more, overflow.
+func TestScaledFast_AgreesWithParse(t *testing.T) {
+	slow := func(s string, unit int64) (int64, error) {
+		r, err := parseQuantity(s)
+		if err != nil {
+			return 0, err
+		}
+		r.Mul(r, new(big.Rat).SetInt64(unit))
+		n := ratCeil(r)
+		if !n.IsInt64() {
+			return 0, errQuantityRange
+		}
+		return n.Int64(), nil
+	}
+	var inputs []string
+	for suffix := range quantitySuffixes {
+		for _, digits := range []string{"0", "1", "7", "999", "1500", "123456789", "999999999999999999", "9223372036854775807", "18446744073709551616"} {
+			inputs = append(inputs, digits+suffix)
+		}
+	}
+	inputs = append(inputs, "-1Mi", "+1", "1.5Gi", ".5", "1e3", "5E-3", "Mi", "", "1Xi", "1 Mi")
+	answered := 0
+	for _, s := range inputs {
+		for _, unit := range []int64{1, 1000} {
+			fast, ok := scaledFast(s, unit)
+			want, err := slow(s, unit)
+			if ok {
+				answered++
+				if err != nil || fast != want {
+					t.Errorf("%q × %d: fast %d, the big-number parse %d (%v)", s, unit, fast, want, err)
+				}
+			}
+		}
+	}
+	if answered < 150 {
+		t.Errorf("the fast path answered %d of %d: it should answer digits and a suffix", answered, 2*len(inputs))
+	}
+	for _, s := range []string{"-1Mi", "1.5Gi", "1e3", "9223372036854775807", "9Ei"} {
+		if _, ok := scaledFast(s, 1000); ok {
+			t.Errorf("%q: the fast path answered a form it must leave to the big-number parse", s)
 		}
 	}
 }
