@@ -45,7 +45,8 @@ func InitPath(stateDir, app, instance, step, stream string) string {
 // newline), and every file is rotated. A write
 // error is logged once (until a write succeeds again) and the data is
 // dropped: the reader must keep draining so the instance never blocks on a
-// full disk.
+// full disk. A File of an OpenFiles (openfiles.go) may have its file closed
+// between writes; the next write opens it again.
 type File struct {
 	path string
 	log  *slog.Logger
