@@ -151,7 +151,7 @@ func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir s
 	if err != nil {
 		return nil, err
 	}
-	rt, err := exec.New(exec.Options{ReservedFDs: caps.fds,StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
+	rt, err := exec.New(exec.Options{ReservedFDs: caps.fds, StateDir: cfg.stateDir, RunDir: runDir, Log: log.With("component", "runtime"),
 		// p.rec is set before rt.Run starts sampling.
 		SampleInterval: sampleEvery, OnSample: func() { p.rec.RefreshUsage() }, OnProbe: probeStats.Record,
 		CgroupRoot: cfg.cgroupRoot, LogFileMode: cfg.logFileMode})

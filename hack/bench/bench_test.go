@@ -192,16 +192,16 @@ func TestSkipLarge_ByCapacityAndBudget(t *testing.T) {
 	}
 }
 
-// The daemon keeps 7 descriptors per instance beside the API's share: a
-// hard limit of 20000 (this bench machine's) holds 2500 instances but not
-// 5000; systemd's default (524288) holds the largest size.
+// The daemon keeps 3 descriptors per instance beside the API's share: a
+// hard limit of 20000 (this bench machine's) holds 5000 instances but not
+// 7000; systemd's default (524288) holds the largest size.
 func TestDaemonFits_Descriptors(t *testing.T) {
-	if err := daemonFitsIn(20000, 2500); err != nil {
-		t.Errorf("2500 in 20000: %v", err)
-	}
-	err := daemonFitsIn(20000, 5000)
-	if err == nil || !strings.Contains(err.Error(), "RLIMIT_NOFILE 20000 (the hard limit) fits the daemon ~2618 instances") {
+	if err := daemonFitsIn(20000, 5000); err != nil {
 		t.Errorf("5000 in 20000: %v", err)
+	}
+	err := daemonFitsIn(20000, 7000)
+	if err == nil || !strings.Contains(err.Error(), "RLIMIT_NOFILE 20000 (the hard limit) fits the daemon ~6088 instances") {
+		t.Errorf("7000 in 20000: %v", err)
 	}
 	if err := daemonFitsIn(hostNofile, maxSize); err != nil {
 		t.Errorf("%d in %d: %v", maxSize, hostNofile, err)

@@ -192,6 +192,12 @@
 // not one per line. Log files are created with Options.LogFileMode
 // (0600 by default), and an existing file of another mode is given it.
 //
+// A log file is open only while it is written: every File is of one
+// logfile.OpenFiles (OpenLogs), which bounds how many are open (the least
+// recently written closed to open another), and Run closes those not
+// written for Options.LogIdleClose (10 s); the next line reopens the
+// file at its end. An idle instance holds no log file.
+//
 // A daemon killed while a line is half written leaves a file that ends
 // mid-line: the next daemon reads back the file's last line when it opens
 // it, and continues that line in it, cut at a piece as any.

@@ -59,6 +59,10 @@ type Options struct {
 	// DefaultLogFileMode (0600). Files of another mode, left by an older
 	// daemon, are given it when opened.
 	LogFileMode os.FileMode
+	// LogIdleClose is how long an instance's log file stays open with
+	// nothing written to it (closed within 1.5 times that, reopened by
+	// the next line); 0 is DefaultLogIdleClose, negative never.
+	LogIdleClose time.Duration
 
 	// ReservedFDs is how many of the process's descriptors
 	// (RLIMIT_NOFILE) other parts of it may hold, the API's worst case:
@@ -99,8 +103,10 @@ type Runtime struct {
 	onProbe func(app, probe string, ok bool, d time.Duration) // Options.OnProbe
 	probes  probeScheduler                                    // runs every instance's probes (probe_linux.go)
 
-	logFileMode os.FileMode // Options.LogFileMode, defaulted
-	fds         fdRoom      // what the descriptor limit leaves to the caches
+	logFileMode os.FileMode        // Options.LogFileMode, defaulted
+	openLogs    *logfile.OpenFiles // bounds the open log files (logfiles_linux.go)
+	logIdle     time.Duration      // Options.LogIdleClose, defaulted; <= 0: never
+	fds         fdRoom             // what the descriptor limit leaves to the caches
 
 	events   chan runtime.Event
 	kick     chan struct{} // capacity 1: "pending has something"
@@ -178,6 +184,8 @@ func New(opts Options) (*Runtime, error) {
 		onSample:       opts.OnSample,
 		onProbe:        opts.OnProbe,
 		logFileMode:    logFileMode,
+		openLogs:       logfile.NewOpenFiles(),
+		logIdle:        logIdleClose(opts.LogIdleClose),
 		fds:            newFDRoom(opts.ReservedFDs),
 
 		events:   make(chan runtime.Event, 64),
@@ -253,13 +261,17 @@ type handleLive struct {
 // in a coalescing set, so the waiters never block on a slow receiver; run
 // it for as long as anyone reads Events.
 //
-// Run also owns the sampling goroutine (Options.SampleInterval) and
-// returns only after it has stopped.
+// Run also owns the sampling goroutine (Options.SampleInterval) and the
+// one closing idle log files (Options.LogIdleClose), and returns only
+// after they have stopped.
 func (e *Runtime) Run(ctx context.Context) error {
+	var loops sync.WaitGroup
+	defer loops.Wait()
 	if e.sampleInterval > 0 {
-		var sampling sync.WaitGroup
-		sampling.Go(func() { e.sampleLoop(ctx) })
-		defer sampling.Wait()
+		loops.Go(func() { e.sampleLoop(ctx) })
+	}
+	if e.logIdle > 0 {
+		loops.Go(func() { e.logIdleLoop(ctx) })
 	}
 	var flushing sync.WaitGroup // writes instances.json (instances_store.go)
 	flushing.Go(func() { e.store.saver.Run(ctx) })
@@ -400,42 +412,4 @@ func (e *Runtime) isDetached() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.detached
-}
-
-// sharedLog is a log file with the handles using it: an instance
-// restarted while its predecessor still drains shares its file, so that
-// rotation happens in one place.
-type sharedLog struct {
-	file *logfile.File
-	refs int // guarded by Runtime.mu
-}
-
-// acquireLog returns the shared writer of path, creating it on first use.
-func (e *Runtime) acquireLog(path string, maxSize int64, maxFiles int) *logfile.File {
-	e.mu.Lock()
-	l, ok := e.logs[path]
-	if !ok {
-		l = &sharedLog{file: logfile.NewFile(path, maxSize, maxFiles, e.log)}
-		l.file.SetMode(e.logFileMode)
-		e.logs[path] = l
-	}
-	l.refs++
-	e.mu.Unlock()
-	l.file.SetLimits(maxSize, maxFiles) // the newest start's policy wins
-	return l.file
-}
-
-// releaseLog drops a reference and closes the file after the last one.
-func (e *Runtime) releaseLog(f *logfile.File) {
-	e.mu.Lock()
-	l := e.logs[f.Name()]
-	l.refs--
-	last := l.refs == 0
-	if last {
-		delete(e.logs, f.Name())
-	}
-	e.mu.Unlock()
-	if last {
-		f.Close()
-	}
 }

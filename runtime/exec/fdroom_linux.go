@@ -1,6 +1,10 @@
 package exec
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+
+	"proclet.dev/proclet/runtime/logfile"
+)
 
 // The daemon's descriptors (RLIMIT_NOFILE) go first to what cannot wait:
 // the API's share (Options.ReservedFDs), a fixed few of the Runtime's own
@@ -40,3 +44,7 @@ func (r fdRoom) caches(live int) int {
 
 // samplerShare is one sampler's bound on held stat descriptors.
 func (r fdRoom) samplerShare(live int) int { return r.caches(live) / 4 }
+
+// logShare is the bound on open log files (logfile.OpenFiles), at most
+// logfile.MaxOpenLimit.
+func (r fdRoom) logShare(live int) int { return min(r.caches(live)/2, logfile.MaxOpenLimit) }

@@ -7,6 +7,12 @@
 // format back (ParseLine, Plain: older files without prefixes too) and
 // deletes the files of gone instances (Sweep).
 //
+// A File opens its file on the first write and keeps it open only while
+// it is written: the Files of one OpenFiles (openfiles.go) share a bound
+// on how many are open, the least recently written closed first, and
+// CloseIdle closes those not written for a while; a closed File goes on
+// where its file ends, as if it had stayed open.
+//
 // It owns the files and their rotation only: it must never block the
 // instance on the daemon's disk (a write error is logged once and the
 // data dropped, still drained from the pipe), never read from an

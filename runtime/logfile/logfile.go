@@ -45,7 +45,8 @@ func InitPath(stateDir, app, instance, step, stream string) string {
 // newline), and every file is rotated. A write
 // error is logged once (until a write succeeds again) and the data is
 // dropped: the reader must keep draining so the instance never blocks on a
-// full disk.
+// full disk. A File of an OpenFiles (openfiles.go) may have its file closed
+// between writes; the next write opens it again.
 type File struct {
 	path string
 	log  *slog.Logger
@@ -63,6 +64,16 @@ type File struct {
 	stream   string      // of the lines Write appends: stdout or stderr, from the path
 	partial  bool        // the last line of the stream written is a P piece
 	failing  bool        // an error was logged and no write succeeded since
+	evicted  bool        // the pool closed f: its next open is a reopen
+
+	// pool bounds the open files (openfiles.go); nil: no bound. Set
+	// before the File is shared.
+	pool *OpenFiles
+	// Of the pool's list: lastWrite is written with both l.mu and the
+	// pool's mu held (readable with either); the links with the pool's.
+	lastWrite  time.Time
+	prev, next *File
+	linked     bool
 
 	// failure is the error while failing, nil otherwise: read without mu
 	// (State.LogError), since mu is held across slow writes.
@@ -235,6 +246,9 @@ func (l *File) emitLocked(p []byte, stream string, now time.Time) error {
 	}
 	err := l.flushLocked(out)
 	*bp = out[:0]
+	if l.pool != nil && l.f != nil {
+		l.pool.touch(l, now)
+	}
 	return err
 }
 
@@ -282,10 +296,7 @@ func (l *File) resyncLocked() {
 // failLocked closes the file after a failed write, so the next write
 // starts afresh (its size and line may be wrong now), and says what failed.
 func (l *File) failLocked(err error) error {
-	if l.f != nil {
-		l.f.Close()
-		l.f, l.fd = nil, -1
-	}
+	l.closeLocked()
 	return fmt.Errorf("write %s: %w", l.path, err)
 }
 
@@ -298,8 +309,16 @@ func (l *File) openLocked() error {
 	if err := os.MkdirAll(filepath.Dir(l.path), DirMode(l.mode)); err != nil {
 		return err
 	}
+	if l.pool != nil {
+		l.pool.opening(l) // closes another file first when the bound is reached
+		if l.evicted {
+			l.pool.reopens.Add(1)
+			l.evicted = false
+		}
+	}
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE, l.mode)
 	if err != nil {
+		l.closeLocked()
 		return err
 	}
 	st, err := f.Stat()
@@ -308,6 +327,7 @@ func (l *File) openLocked() error {
 	}
 	if err != nil {
 		f.Close()
+		l.closeLocked()
 		return err
 	}
 	l.f, l.fd, l.size = f, int(f.Fd()), st.Size()
@@ -324,10 +344,7 @@ func DirMode(m os.FileMode) os.FileMode {
 // rotateLocked renames .log to .log.1 after shifting .log.N to .log.N+1,
 // deletes what falls beyond maxFiles and opens a new, empty .log.
 func (l *File) rotateLocked() error {
-	if l.f != nil {
-		l.f.Close()
-		l.f, l.fd = nil, -1
-	}
+	l.closeLocked()
 	if l.maxFiles <= 0 {
 		if err := os.Remove(l.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("rotate %s: %w", l.path, err)
@@ -365,6 +382,20 @@ func (l *File) removeBeyond(keep int) {
 func (l *File) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.closeLocked()
+}
+
+// closeLocked closes the file, if open, and takes it out of its pool's
+// list (linked there from the open on, and while opening).
+func (l *File) closeLocked() {
+	l.closeFileLocked()
+	if l.pool != nil {
+		l.pool.closed(l)
+	}
+}
+
+// closeFileLocked closes the file, if open, and nothing else.
+func (l *File) closeFileLocked() {
 	if l.f != nil {
 		l.f.Close()
 		l.f, l.fd = nil, -1
