@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -247,5 +248,67 @@ func TestFits_Memory(t *testing.T) {
 	}
 	if err := b.fitsIn(4100, 1000); err != nil { // before any figure: 2 MiB each, 4024
 		t.Errorf("1000 in 4100 MiB: %v", err)
+	}
+}
+
+// 5000 apps go into files of 1000, each within the daemon's bound of a
+// file and valid; a change rewrites only the file that changed, fewer
+// apps remove the files no longer needed, and stop all removes them all.
+func TestProcletApply_FilesOfAThousand(t *testing.T) {
+	dir := t.TempDir()
+	p := &procletPeer{manifests: dir}
+	apps := make([]app, 5000)
+	for i := range apps {
+		apps[i] = app{name: fmt.Sprintf("a%d", i), argv: []string{"/srv/bin/workload", "--mark-start", "/tmp/proclet-bench-123/marks",
+			fmt.Sprintf("bench-1-2/proclet-5000-0/a%d", i)}}
+	}
+	if err := p.apply(t.Context(), apps); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if len(files) != 5 {
+		t.Fatalf("%d files for 5000 apps, want 5: %v", len(files), files)
+	}
+	total := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := v1alpha1.DecodeFile(filepath.Base(f), data)
+		if err != nil {
+			t.Fatalf("%s (%d bytes): %v", f, len(data), err)
+		}
+		total += len(got)
+	}
+	if total != 5000 {
+		t.Fatalf("%d apps in the files, want 5000", total)
+	}
+	stat := func(name string) os.FileInfo {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	before := map[string]os.FileInfo{"bench.yaml": stat("bench.yaml"), "bench-3.yaml": stat("bench-3.yaml")}
+	apps[3500].argv = append(apps[3500].argv, "--edited")
+	if err := p.apply(t.Context(), apps); err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before["bench.yaml"], stat("bench.yaml")) || os.SameFile(before["bench-3.yaml"], stat("bench-3.yaml")) {
+		t.Error("an edit of app 3500 must rewrite bench-3.yaml only")
+	}
+	if err := p.apply(t.Context(), apps[:900]); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.yaml")); len(files) != 1 {
+		t.Errorf("900 apps left %v, want bench.yaml alone", files)
+	}
+	if err := p.stopAll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.yaml")); len(files) != 0 {
+		t.Errorf("stop all left %v", files)
 	}
 }

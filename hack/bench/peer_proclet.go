@@ -26,6 +26,7 @@ type procletPeer struct {
 	base      string // http://127.0.0.1:port
 	daemon    *child
 	client    *http.Client
+	written   map[string]string // the manifest files apply wrote, by name, with their content
 }
 
 var procletKind = peerKind{
@@ -76,17 +77,53 @@ func (p *procletPeer) start(ctx context.Context) error {
 	}
 }
 
+// appsPerFile is how many apps apply puts into one manifest file: 1000
+// such apps are ~280 KB, well within the daemon's bound of 1 MiB a file
+// (docs/faults.md); 5000 in one file would be refused whole.
+const appsPerFile = 1000
+
+// apply writes apps into bench.yaml, then bench-1.yaml … for each further
+// thousand (a deploy tool's files: each applies whole), rewriting only the
+// files whose content changed and removing those no longer needed. Apps
+// keep their order between calls, so an app never moves between files.
 func (p *procletPeer) apply(_ context.Context, apps []app) error {
-	return p.write("bench.yaml", apps)
+	want := map[string]string{}
+	for i := 0; i*appsPerFile < len(apps) || i == 0; i++ {
+		var sb strings.Builder
+		for _, a := range apps[i*appsPerFile : min(len(apps), (i+1)*appsPerFile)] {
+			sb.WriteString(manifest(a))
+		}
+		want[chunkName(i)] = sb.String()
+	}
+	if p.written == nil {
+		p.written = map[string]string{}
+	}
+	for i := 0; i < len(want); i++ { // in order: the first file's first app starts first
+		name := chunkName(i)
+		if p.written[name] == want[name] {
+			continue
+		}
+		if err := writeAtomic(filepath.Join(p.manifests, name), []byte(want[name]), 0o644); err != nil {
+			return err
+		}
+		p.written[name] = want[name]
+	}
+	for name := range p.written {
+		if _, ok := want[name]; !ok {
+			if err := p.remove(name); err != nil {
+				return err
+			}
+			delete(p.written, name)
+		}
+	}
+	return nil
 }
 
-// write puts apps into the manifest file name, atomically.
-func (p *procletPeer) write(name string, apps []app) error {
-	var sb strings.Builder
-	for _, a := range apps {
-		sb.WriteString(manifest(a))
+func chunkName(i int) string {
+	if i == 0 {
+		return "bench.yaml"
 	}
-	return writeAtomic(filepath.Join(p.manifests, name), []byte(sb.String()), 0o644)
+	return fmt.Sprintf("bench-%d.yaml", i)
 }
 
 // remove deletes the manifest file name.
@@ -109,7 +146,16 @@ func manifest(a app) string {
 	return sb.String()
 }
 
-func (p *procletPeer) stopAll(context.Context) error { return p.remove("bench.yaml") }
+// stopAll removes every manifest file apply wrote.
+func (p *procletPeer) stopAll(context.Context) error {
+	for name := range p.written {
+		if err := p.remove(name); err != nil {
+			return err
+		}
+		delete(p.written, name)
+	}
+	return nil
+}
 
 func (p *procletPeer) roots() []int {
 	if p.daemon == nil {
