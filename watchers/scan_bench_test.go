@@ -81,3 +81,34 @@ func BenchmarkFullRead1000Files(b *testing.B) {
 		})
 	}
 }
+
+// A resync of an unchanged directory of 1000 manifests stats the files
+// and assembles nothing: the snapshot is the last one (the same slices),
+// for a few allocations a file (the walk's), not the thousands of an
+// assembly of every app.
+func TestScan_UnchangedAssemblesNothing(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 1000 {
+		name := fmt.Sprintf("app%04d", i)
+		writeFile(t, filepath.Join(dir, name+".yaml"), "apiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata:\n  name: "+name+
+			"\nspec:\n  command: [\"/bin/sleep\", \"1000\"]\n")
+	}
+	r := newReader(dir, v1alpha1.DecodeFile)
+	r.now = func() time.Time { return time.Now().Add(time.Hour) } // not racily clean
+	r.reads = 1                                                   // no full read among the scans below
+	first := r.commit(r.read(t.Context(), time.Now()))
+	var again v1alpha1.Snapshot
+	allocs := testing.AllocsPerRun(5, func() {
+		s := r.read(t.Context(), time.Now())
+		if s.err != nil {
+			t.Fatal(s.err)
+		}
+		again = r.commit(s)
+	})
+	if len(again.Apps) != 1000 || &again.Apps[0] != &first.Apps[0] || &again.Files[0] != &first.Files[0] {
+		t.Fatalf("the resync's snapshot is not the last one: %d apps", len(again.Apps))
+	}
+	if allocs > 10*1000 {
+		t.Errorf("a resync of 1000 unchanged files made %.0f allocations, want at most 10 a file", allocs)
+	}
+}

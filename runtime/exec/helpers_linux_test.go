@@ -150,14 +150,23 @@ func killGroups(pids []startedPID) {
 // start starts s and registers its group for cleanup; it fails the test on error.
 func (h *harness) start(s runtime.StartSpec) runtime.State {
 	h.t.Helper()
-	st, err := h.e.Start(h.t.Context(), s)
+	st, err := h.tryStart(s)
 	if err != nil {
 		h.t.Fatalf("start: %v", err)
+	}
+	return st
+}
+
+// tryStart starts s and registers its group for cleanup.
+func (h *harness) tryStart(s runtime.StartSpec) (runtime.State, error) {
+	st, err := h.e.Start(h.t.Context(), s)
+	if err != nil {
+		return st, err
 	}
 	h.mu.Lock()
 	h.pids = append(h.pids, startedPID{st.PID, procfs.StartTicks(st.PID)})
 	h.mu.Unlock()
-	return st
+	return st, nil
 }
 
 // startReady starts the workload command of s with --announce and waits

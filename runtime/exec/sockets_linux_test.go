@@ -155,10 +155,24 @@ func TestSockets_FDNumbering(t *testing.T) {
 func TestSockets_AdoptTakesBack(t *testing.T) {
 	t.Parallel()
 	a := newHarness(t)
-	port := freeTCPPort(t)
-	s := a.spec(workload, "--socket", "http")
-	s.Spec.Sockets = []v1alpha1.SocketSpec{{Name: "http", Port: port, Host: "127.0.0.1"}}
-	st := a.start(s)
+	var port int32
+	var s runtime.StartSpec
+	var st runtime.State
+	for try := 1; ; try++ {
+		// The port free a moment ago may be taken since by another
+		// test's connection (its source port): try another.
+		port = freeTCPPort(t)
+		s = a.spec(workload, "--socket", "http")
+		s.Spec.Sockets = []v1alpha1.SocketSpec{{Name: "http", Port: port, Host: "127.0.0.1"}}
+		var err error
+		if st, err = a.tryStart(s); err == nil {
+			break
+		}
+		var pe *runtime.PortInUseError
+		if try == 5 || !(errors.As(err, &pe) || errors.Is(err, unix.EADDRINUSE)) {
+			t.Fatalf("start: %v", err)
+		}
+	}
 	inode := a.e.ports.SocketInodes()[s.Spec.Sockets[0].Address()]
 	holds(t, st.PID, inode)
 	// Serving: the workload moved the socket off fd 3 (net.FileListener

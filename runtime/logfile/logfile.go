@@ -146,14 +146,23 @@ func (l *File) Write(p []byte) {
 
 // Mark appends one line of the daemon's own (stream proclet), such as a
 // run's StartMark. A line of the instance left partial is ended first.
+//
+// A File of an OpenFiles that was closed before the mark is closed again
+// after it: a start of an instance that prints nothing then leaves no
+// file open, rather than one the idle sweep closes seconds later (at a
+// thousand starts, a burst of closes in the idle daemon).
 func (l *File) Mark(text string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	wasOpen := l.f != nil
 	err := l.endLineLocked(time.Now())
 	if err == nil {
 		err = l.emitLocked([]byte(text+"\n"), StreamProclet, time.Now())
 	}
 	l.noteLocked(err)
+	if !wasOpen && l.pool != nil {
+		l.closeLocked()
+	}
 }
 
 // noteLocked records the outcome of a write: the first failure is logged

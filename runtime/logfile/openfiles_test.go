@@ -183,8 +183,10 @@ func TestOpenFiles_PartialLineAcrossClose(t *testing.T) {
 	idleClose(t, p, l)
 	l.Write([]byte("f\nagain"))
 	idleClose(t, p, l)
-	l.Mark(StartMark(7, "r"))
-	idleClose(t, p, l)
+	l.Mark(StartMark(7, "r")) // on a closed file: closed again after it
+	if n := openIn(t, dir); n != 0 {
+		t.Fatalf("%d descriptors left after a mark on a closed file", n)
+	}
 	f, err := os.OpenFile(l.Name(), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -290,5 +292,33 @@ func TestOpenFiles_BusyVictimSkipped(t *testing.T) {
 	}
 	if got := tagged(t, a.Name()) + " " + tagged(t, b.Name()); got != "F a|F a F b|F b" {
 		t.Errorf("files = %q", got)
+	}
+}
+
+// A start's mark on a closed file leaves it closed (an instance that
+// prints nothing holds no log file, and the idle sweep has nothing to
+// close later); on an open file it leaves it open. Lines come in order.
+func TestOpenFiles_MarkLeavesClosedFileClosed(t *testing.T) {
+	dir := t.TempDir()
+	p := newPool(t, 8)
+	l := p.NewFile(filepath.Join(dir, "web-0.stdout.log"), 1<<20, 1, quiet)
+	defer l.Close()
+	l.Mark(StartMark(100, "r1"))
+	if n := openIn(t, dir); n != 0 || p.Stats().Open != 0 {
+		t.Fatalf("after a mark on a closed file: %d open (%+v), want none", n, p.Stats())
+	}
+	l.Write([]byte("one\n"))
+	l.Mark(StartMark(101, "r1"))
+	if n := openIn(t, dir); n != 1 {
+		t.Errorf("after a mark on an open file: %d open, want it still open", n)
+	}
+	l.Write([]byte("two\n"))
+	data, err := os.ReadFile(l.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(data), "\n"); got != 4 || !strings.Contains(string(data), " F one\n") ||
+		strings.Index(string(data), "one") > strings.Index(string(data), "two") {
+		t.Errorf("file:\n%s", data)
 	}
 }
