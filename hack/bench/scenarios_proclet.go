@@ -197,7 +197,7 @@ func (b *bench) writeExec(ctx context.Context, p *procletPeer, ph *phase, n int)
 	}
 	note := fmt.Sprintf("%d writes", len(lat))
 	if n > 0 {
-		note += fmt.Sprintf(", beside %d running apps in one manifest file", n)
+		note += fmt.Sprintf(", beside %d running apps in %d manifest file(s)", n, (n+appsPerFile-1)/appsPerFile)
 	}
 	b.res.set("proclet", n, "write_exec_p50_ms", "ms", pct(lat, 0.5), lat, note)
 	b.res.set("proclet", n, "write_exec_p99_ms", "ms", pct(lat, 0.99), nil, note)
