@@ -1,34 +1,16 @@
 package exec
 
 import (
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"proclet.dev/proclet/runtime"
+	"proclet.dev/proclet/runtime/internal/testutil"
 	"proclet.dev/proclet/runtime/logfile"
 )
-
-// logFDs counts the daemon's descriptors on files under dir.
-func logFDs(t *testing.T, dir string) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range entries {
-		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
-		if err == nil && strings.HasPrefix(target, dir+"/") {
-			n++
-		}
-	}
-	return n
-}
 
 // An instance that prints a line and then nothing leaves the daemon with
 // no descriptor on its log files once they are idle (Run's loop closes
@@ -43,7 +25,7 @@ func TestLogs_IdleFilesClosedAndReopened(t *testing.T) {
 	s := h.spec("/bin/sh", "-c", `trap 'echo second' USR1; echo first; while :; do sleep 0.05; done`)
 	st := h.start(s)
 	h.waitLog(s, "stdout", "first", 5*time.Second)
-	waitFor(t, 10*time.Second, "the log files closed", func() bool { return logFDs(t, logs) == 0 })
+	waitFor(t, 10*time.Second, "the log files closed", func() bool { return testutil.OpenUnder(t, logs) == 0 })
 	if err := unix.Kill(st.PID, unix.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +37,7 @@ func TestLogs_IdleFilesClosedAndReopened(t *testing.T) {
 	if stats := h.e.OpenLogs().Stats(); stats.IdleCloses < 1 || stats.Reopens < 1 {
 		t.Errorf("stats %+v, want stdout closed as idle and reopened", stats)
 	}
-	waitFor(t, 10*time.Second, "the log files closed again", func() bool { return logFDs(t, logs) == 0 })
+	waitFor(t, 10*time.Second, "the log files closed again", func() bool { return testutil.OpenUnder(t, logs) == 0 })
 }
 
 // The open log files' bound is what the descriptor limit leaves once the
@@ -78,7 +60,7 @@ func TestLogs_BoundYieldsToInstances(t *testing.T) {
 		t.Errorf("open log files with no room left: %+v, want a bound of 1 and evictions", st)
 	}
 	if real, err := filepath.EvalSymlinks(logs); err == nil {
-		if n := logFDs(t, real); n > 1 {
+		if n := testutil.OpenUnder(t, real); n > 1 {
 			t.Errorf("%d log files open, over the bound of 1", n)
 		}
 	}

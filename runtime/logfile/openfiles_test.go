@@ -8,24 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// openIn counts this process's descriptors open on files under dir.
-func openIn(t *testing.T, dir string) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range entries {
-		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
-		if err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
-			n++
-		}
-	}
-	return n
-}
+	"proclet.dev/proclet/runtime/internal/testutil"
+)
 
 // newPool is a pool bounded to max.
 func newPool(t *testing.T, bound int) *OpenFiles {
@@ -52,7 +37,7 @@ func TestOpenFiles_Bound(t *testing.T) {
 	for r := range rounds {
 		for i, l := range files {
 			l.Write(fmt.Appendf(nil, "file %d line %d\n", i, r))
-			if n := openIn(t, dir); n > 2 {
+			if n := testutil.OpenUnder(t, dir); n > 2 {
 				t.Fatalf("round %d, file %d: %d log files open, want at most 2", r, i, n)
 			}
 		}
@@ -101,11 +86,11 @@ func TestOpenFiles_SetMaxCloses(t *testing.T) {
 		defer l.Close()
 		l.Write([]byte("x\n"))
 	}
-	if n := openIn(t, dir); n != 3 {
+	if n := testutil.OpenUnder(t, dir); n != 3 {
 		t.Fatalf("%d open, want 3", n)
 	}
 	p.SetMax(1)
-	if n := openIn(t, dir); n != 1 {
+	if n := testutil.OpenUnder(t, dir); n != 1 {
 		t.Errorf("%d open after SetMax(1), want 1", n)
 	}
 	if st := p.Stats(); st.Open != 1 || st.Max != 1 || st.Evictions != 2 {
@@ -127,11 +112,11 @@ func idleClose(t *testing.T, p *OpenFiles, l *File) {
 	dir := filepath.Dir(l.Name())
 	now := time.Now()
 	p.CloseIdle(now, time.Hour) // written just now: kept
-	if openIn(t, dir) == 0 {
+	if testutil.OpenUnder(t, dir) == 0 {
 		t.Fatal("CloseIdle closed a file written less than idle ago")
 	}
 	p.CloseIdle(now.Add(time.Hour), time.Hour)
-	if n := openIn(t, dir); n != 0 {
+	if n := testutil.OpenUnder(t, dir); n != 0 {
 		t.Fatalf("%d descriptors left on %s after CloseIdle", n, dir)
 	}
 }
@@ -184,7 +169,7 @@ func TestOpenFiles_PartialLineAcrossClose(t *testing.T) {
 	l.Write([]byte("f\nagain"))
 	idleClose(t, p, l)
 	l.Mark(StartMark(7, "r")) // on a closed file: closed again after it
-	if n := openIn(t, dir); n != 0 {
+	if n := testutil.OpenUnder(t, dir); n != 0 {
 		t.Fatalf("%d descriptors left after a mark on a closed file", n)
 	}
 	f, err := os.OpenFile(l.Name(), os.O_WRONLY|os.O_APPEND, 0)
@@ -277,7 +262,7 @@ func TestOpenFiles_BusyVictimSkipped(t *testing.T) {
 		a.mu.Unlock() // let what waits for it end
 		t.FailNow()
 	}
-	if n := openIn(t, dir); n != 1 {
+	if n := testutil.OpenUnder(t, dir); n != 1 {
 		t.Errorf("%d open with a busy, want 1 (b's closed as idle, a's kept)", n)
 	}
 	st := p.Stats()
@@ -287,7 +272,7 @@ func TestOpenFiles_BusyVictimSkipped(t *testing.T) {
 	}
 	a.Write([]byte("a\n")) // the bound holds again from the next open
 	b.Write([]byte("b\n"))
-	if n := openIn(t, dir); n != 1 {
+	if n := testutil.OpenUnder(t, dir); n != 1 {
 		t.Errorf("%d open, want 1", n)
 	}
 	if got := tagged(t, a.Name()) + " " + tagged(t, b.Name()); got != "F a|F a F b|F b" {
@@ -304,12 +289,12 @@ func TestOpenFiles_MarkLeavesClosedFileClosed(t *testing.T) {
 	l := p.NewFile(filepath.Join(dir, "web-0.stdout.log"), 1<<20, 1, quiet)
 	defer l.Close()
 	l.Mark(StartMark(100, "r1"))
-	if n := openIn(t, dir); n != 0 || p.Stats().Open != 0 {
+	if n := testutil.OpenUnder(t, dir); n != 0 || p.Stats().Open != 0 {
 		t.Fatalf("after a mark on a closed file: %d open (%+v), want none", n, p.Stats())
 	}
 	l.Write([]byte("one\n"))
 	l.Mark(StartMark(101, "r1"))
-	if n := openIn(t, dir); n != 1 {
+	if n := testutil.OpenUnder(t, dir); n != 1 {
 		t.Errorf("after a mark on an open file: %d open, want it still open", n)
 	}
 	l.Write([]byte("two\n"))

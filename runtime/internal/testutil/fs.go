@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"proclet.dev/proclet/apis/v1alpha1"
@@ -48,4 +49,22 @@ func Tree(t testing.TB, dir string) []string {
 func WithLimits(s runtime.StartSpec, memory, cpu string) runtime.StartSpec {
 	s.Spec.Resources.Limits = v1alpha1.ResourceLimits{Memory: v1alpha1.Quantity(memory), CPU: v1alpha1.Quantity(cpu)}
 	return s
+}
+
+// OpenUnder counts this process's descriptors open on files under dir
+// (as /proc/self/fd resolves them: give dir with its links resolved).
+func OpenUnder(t testing.TB, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		if err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
+			n++
+		}
+	}
+	return n
 }
