@@ -196,7 +196,10 @@
 // logfile.OpenFiles (OpenLogs), which bounds how many are open (the least
 // recently written closed to open another), and Run closes those not
 // written for Options.LogIdleClose (10 s); the next line reopens the
-// file at its end. An idle instance holds no log file.
+// file at its end. An idle instance holds no log file, and a start's mark
+// on a closed file leaves it closed. The bound is half of what the
+// descriptor limit leaves once Options.ReservedFDs, the Runtime's own and
+// 3 per instance (its pidfd, two FIFOs) are counted (fdroom_linux.go).
 //
 // A daemon killed while a line is half written leaves a file that ends
 // mid-line: the next daemon reads back the file's last line when it opens
@@ -420,7 +423,8 @@
 //
 // What a pass costs is mostly system calls, so it makes few: the sampler
 // holds each tree process's /proc/<pid>/stat open between passes (one
-// pread a pass; a quarter of RLIMIT_NOFILE at most), reads a process
+// pread a pass; each sampler a quarter of what the descriptor limit
+// leaves to the caches, fdroom_linux.go), reads a process
 // outside every tree again only every 60th pass (5 min at 5 s) or when its /proc
 // entry changes (a reused pid), lists /proc only from the pids allocated
 // since the last pass (/proc/loadavg has the last one; every 60th pass

@@ -18,9 +18,10 @@ func logIdleClose(d time.Duration) time.Duration {
 	return d
 }
 
-// OpenLogs is the pool of the instances' log files: SetMax bounds how
-// many are open at once (a quarter of the soft RLIMIT_NOFILE, at most
-// 4096, until set), Stats counts them.
+// OpenLogs is the pool of the instances' log files: its bound, how many
+// are open at once, is set at every start to half of what the descriptor
+// limit leaves to the caches (fdroom_linux.go), at most 4096; Stats
+// counts them.
 func (e *Runtime) OpenLogs() *logfile.OpenFiles { return e.openLogs }
 
 // logIdleLoop closes the log files not written for logIdle, every half
