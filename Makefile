@@ -62,7 +62,7 @@ test-short:
 ## bench: the Go benchmarks of the hot paths, then hack/bench: proclet against the fork/exec floor,
 ## PM2, supervisord, s6 and runit (installed when missing), N = 10, 100, 1000, 5000, within 30 min;
 ## QUICK=1: N = 10 and 100, shorter windows, within 5 min. Results: hack/bench/results/<time>/
-BENCH_TIME ?= $(if $(QUICK),100ms,1s)
+BENCH_TIME ?= $(if $(QUICK),100ms,200ms)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_TIME) ./...
 	$(GO) build -o $(BIN)/bench ./hack/bench
