@@ -31,10 +31,13 @@ func NewMetricsHandler(reg prometheus.Gatherer, state ...*Collector) http.Handle
 	// scrape of a thousand apps. buffered compresses instead, at BestSpeed
 	// (BenchmarkMetrics1000Apps/gzip 24 → 8–12 ms; body 61 → 63 KB).
 	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}
+	// The text format, which Prometheus asks for by default, is written
+	// by textHandler (metrics_text.go), the rest by promhttp.
+	var g prometheus.TransactionalGatherer = mergedGatherer{reg: reg, state: state}
 	if len(state) == 0 {
-		return buffered(promhttp.HandlerFor(reg, opts))
+		g = prometheus.ToTransactionalGatherer(reg)
 	}
-	return buffered(promhttp.HandlerForTransactional(mergedGatherer{reg: reg, state: state}, opts))
+	return buffered(newTextHandler(g, promhttp.HandlerForTransactional(g, opts)))
 }
 
 // metricsBufferSize is how much of an answer buffered holds before it

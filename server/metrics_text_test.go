@@ -1,0 +1,97 @@
+package server
+
+import (
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
+)
+
+// textFamilies are families of every shape the text format has, with
+// what must be escaped, and names that must be quoted (written by
+// expfmt's encoder).
+func textFamilies() []*dto.MetricFamily {
+	lp := func(kv ...string) []*dto.LabelPair {
+		var out []*dto.LabelPair
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, &dto.LabelPair{Name: proto.String(kv[i]), Value: proto.String(kv[i+1])})
+		}
+		return out
+	}
+	gauge := func(v float64, labels ...string) *dto.Metric {
+		return &dto.Metric{Label: lp(labels...), Gauge: &dto.Gauge{Value: proto.Float64(v)}}
+	}
+	return []*dto.MetricFamily{
+		{Name: proto.String("a_counter_total"), Help: proto.String(`counts \ things` + "\nover lines"), Type: dto.MetricType_COUNTER.Enum(),
+			Metric: []*dto.Metric{
+				{Label: lp("app", "web", "instance", "web-0"), Counter: &dto.Counter{Value: proto.Float64(3)}},
+				{Label: lp("app", `we"b`, "instance", "a\\b\nc"), Counter: &dto.Counter{Value: proto.Float64(1)}, TimestampMs: proto.Int64(1700000000123)},
+			}},
+		{Name: proto.String("b_gauge"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{
+			gauge(0), gauge(-1, "x", "1"), gauge(math.NaN(), "x", "2"), gauge(math.Inf(1), "x", "3"), gauge(math.Inf(-1), "x", "4"),
+			gauge(math.Copysign(0, -1), "x", "5"), gauge(1e-7, "x", "6"), gauge(123456789.125, "x", "7"), gauge(2.5e21, "x", "8"),
+		}},
+		{Name: proto.String("c_untyped"), Help: proto.String("plain"), Type: dto.MetricType_UNTYPED.Enum(),
+			Metric: []*dto.Metric{{Untyped: &dto.Untyped{Value: proto.Float64(42)}}}},
+		{Name: proto.String("d_histogram_seconds"), Help: proto.String("h"), Type: dto.MetricType_HISTOGRAM.Enum(),
+			Metric: []*dto.Metric{{Label: lp("job_name", "m"), Histogram: &dto.Histogram{SampleCount: proto.Uint64(2), SampleSum: proto.Float64(1.5),
+				Bucket: []*dto.Bucket{{UpperBound: proto.Float64(1), CumulativeCount: proto.Uint64(1)}}}}}},
+		{Name: proto.String("e_summary"), Type: dto.MetricType_SUMMARY.Enum(), Metric: []*dto.Metric{{Summary: &dto.Summary{
+			SampleCount: proto.Uint64(1), SampleSum: proto.Float64(2), Quantile: []*dto.Quantile{{Quantile: proto.Float64(0.5), Value: proto.Float64(2)}}}}}},
+		{Name: proto.String("f.dotted"), Help: proto.String("a UTF-8 name"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{gauge(1, "app", "web")}},
+		{Name: proto.String("g_gauge"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{gauge(7, "label.dotted", "v")}},
+		{Name: proto.String("h_empty"), Type: dto.MetricType_GAUGE.Enum()},
+		{Name: proto.String("i_gauge"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{gauge(8, "__name__", "odd.name")}},
+	}
+}
+
+// The text format as textHandler writes it is promhttp's, byte for byte,
+// headers included, for every Accept a scraper sends, with the name[]
+// filter; other formats are promhttp's own.
+func TestTextHandler_WritesWhatPromhttpWrites(t *testing.T) {
+	g := prometheus.ToTransactionalGatherer(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return textFamilies(), nil }))
+	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}
+	want := promhttp.HandlerForTransactional(g, opts)
+	got := newTextHandler(g, want)
+	fast := 0
+	labelOK := map[string]bool{}
+	for _, mf := range textFamilies() {
+		if fastText(mf, labelOK) {
+			fast++
+		}
+	}
+	if fast != 3 {
+		t.Errorf("%d families on the fast path, want 3 (the counter, the first gauge, the untyped)", fast)
+	}
+	for _, c := range []struct{ accept, query string }{
+		{"", ""},
+		{"text/plain;version=0.0.4;q=0.5,*/*;q=0.1", ""}, // Prometheus's
+		{"text/plain", "?name[]=b_gauge&name[]=f.dotted"},
+		{"application/openmetrics-text;version=1.0.0", ""},
+		{"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", ""},
+		{"text/plain;version=1.0.0;escaping=underscores", ""},
+	} {
+		for range 2 { // the second scrape reuses the first's scratch
+			req := httptest.NewRequest(http.MethodGet, "/metrics"+c.query, nil)
+			if c.accept != "" {
+				req.Header.Set("Accept", c.accept)
+			}
+			a, b := httptest.NewRecorder(), httptest.NewRecorder()
+			want.ServeHTTP(a, req)
+			got.ServeHTTP(b, req)
+			if a.Body.String() != b.Body.String() || a.Code != b.Code {
+				t.Errorf("Accept %q%s: body differs\npromhttp:\n%s\ntextHandler:\n%s", c.accept, c.query, a.Body, b.Body)
+			}
+			for _, h := range []string{"Content-Type", "Vary", "Content-Encoding"} {
+				if a.Header().Values(h) == nil != (b.Header().Values(h) == nil) || a.Header().Get(h) != b.Header().Get(h) {
+					t.Errorf("Accept %q: %s %q, promhttp's %q", c.accept, h, b.Header().Values(h), a.Header().Values(h))
+				}
+			}
+		}
+	}
+}
