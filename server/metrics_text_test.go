@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
-	"google.golang.org/protobuf/proto"
 )
 
 // textFamilies are families of every shape the text format has, with
@@ -19,34 +18,34 @@ func textFamilies() []*dto.MetricFamily {
 	lp := func(kv ...string) []*dto.LabelPair {
 		var out []*dto.LabelPair
 		for i := 0; i < len(kv); i += 2 {
-			out = append(out, &dto.LabelPair{Name: proto.String(kv[i]), Value: proto.String(kv[i+1])})
+			out = append(out, &dto.LabelPair{Name: ptr(kv[i]), Value: ptr(kv[i+1])})
 		}
 		return out
 	}
 	gauge := func(v float64, labels ...string) *dto.Metric {
-		return &dto.Metric{Label: lp(labels...), Gauge: &dto.Gauge{Value: proto.Float64(v)}}
+		return &dto.Metric{Label: lp(labels...), Gauge: &dto.Gauge{Value: ptr(v)}}
 	}
 	return []*dto.MetricFamily{
-		{Name: proto.String("a_counter_total"), Help: proto.String(`counts \ things` + "\nover lines"), Type: dto.MetricType_COUNTER.Enum(),
+		{Name: ptr("a_counter_total"), Help: ptr(`counts \ things` + "\nover lines"), Type: dto.MetricType_COUNTER.Enum(),
 			Metric: []*dto.Metric{
-				{Label: lp("app", "web", "instance", "web-0"), Counter: &dto.Counter{Value: proto.Float64(3)}},
-				{Label: lp("app", `we"b`, "instance", "a\\b\nc"), Counter: &dto.Counter{Value: proto.Float64(1)}, TimestampMs: proto.Int64(1700000000123)},
+				{Label: lp("app", "web", "instance", "web-0"), Counter: &dto.Counter{Value: ptr(3.0)}},
+				{Label: lp("app", `we"b`, "instance", "a\\b\nc"), Counter: &dto.Counter{Value: ptr(1.0)}, TimestampMs: ptr(int64(1700000000123))},
 			}},
-		{Name: proto.String("b_gauge"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{
+		{Name: ptr("b_gauge"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{
 			gauge(0), gauge(-1, "x", "1"), gauge(math.NaN(), "x", "2"), gauge(math.Inf(1), "x", "3"), gauge(math.Inf(-1), "x", "4"),
 			gauge(math.Copysign(0, -1), "x", "5"), gauge(1e-7, "x", "6"), gauge(123456789.125, "x", "7"), gauge(2.5e21, "x", "8"),
 		}},
-		{Name: proto.String("c_untyped"), Help: proto.String("plain"), Type: dto.MetricType_UNTYPED.Enum(),
-			Metric: []*dto.Metric{{Untyped: &dto.Untyped{Value: proto.Float64(42)}}}},
-		{Name: proto.String("d_histogram_seconds"), Help: proto.String("h"), Type: dto.MetricType_HISTOGRAM.Enum(),
-			Metric: []*dto.Metric{{Label: lp("job_name", "m"), Histogram: &dto.Histogram{SampleCount: proto.Uint64(2), SampleSum: proto.Float64(1.5),
-				Bucket: []*dto.Bucket{{UpperBound: proto.Float64(1), CumulativeCount: proto.Uint64(1)}}}}}},
-		{Name: proto.String("e_summary"), Type: dto.MetricType_SUMMARY.Enum(), Metric: []*dto.Metric{{Summary: &dto.Summary{
-			SampleCount: proto.Uint64(1), SampleSum: proto.Float64(2), Quantile: []*dto.Quantile{{Quantile: proto.Float64(0.5), Value: proto.Float64(2)}}}}}},
-		{Name: proto.String("f.dotted"), Help: proto.String("a UTF-8 name"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{gauge(1, "app", "web")}},
-		{Name: proto.String("g_gauge"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{gauge(7, "label.dotted", "v")}},
-		{Name: proto.String("h_empty"), Type: dto.MetricType_GAUGE.Enum()},
-		{Name: proto.String("i_gauge"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{gauge(8, "__name__", "odd.name")}},
+		{Name: ptr("c_untyped"), Help: ptr("plain"), Type: dto.MetricType_UNTYPED.Enum(),
+			Metric: []*dto.Metric{{Untyped: &dto.Untyped{Value: ptr(42.0)}}}},
+		{Name: ptr("d_histogram_seconds"), Help: ptr("h"), Type: dto.MetricType_HISTOGRAM.Enum(),
+			Metric: []*dto.Metric{{Label: lp("job_name", "m"), Histogram: &dto.Histogram{SampleCount: ptr(uint64(2)), SampleSum: ptr(1.5),
+				Bucket: []*dto.Bucket{{UpperBound: ptr(1.0), CumulativeCount: ptr(uint64(1))}}}}}},
+		{Name: ptr("e_summary"), Type: dto.MetricType_SUMMARY.Enum(), Metric: []*dto.Metric{{Summary: &dto.Summary{
+			SampleCount: ptr(uint64(1)), SampleSum: ptr(2.0), Quantile: []*dto.Quantile{{Quantile: ptr(0.5), Value: ptr(2.0)}}}}}},
+		{Name: ptr("f.dotted"), Help: ptr("a UTF-8 name"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{gauge(1, "app", "web")}},
+		{Name: ptr("g_gauge"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{gauge(7, "label.dotted", "v")}},
+		{Name: ptr("h_empty"), Type: dto.MetricType_GAUGE.Enum()},
+		{Name: ptr("i_gauge"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{gauge(8, "__name__", "odd.name")}},
 	}
 }
 
@@ -95,3 +94,5 @@ func TestTextHandler_WritesWhatPromhttpWrites(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
