@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"proclet.dev/proclet/apis/v1alpha1"
+	"proclet.dev/proclet/runtime/exec"
 	"proclet.dev/proclet/server"
 )
 
@@ -18,15 +19,13 @@ import (
 //	    + apiFixedFDs (the listener, epoll)
 //
 // and supervision takes what is left (runtime/exec: ReservedFDs is the
-// API's share): fdsPerInstance per instance (the waiter's pidfd, two
-// FIFOs), a fixed runtimeFDs (state files, the watcher, the lock, probes'
+// API's share): exec.FDsPerInstance per instance (the waiter's pidfd, two
+// FIFOs), a fixed exec.RuntimeFDs (state files, the watcher, the lock, probes'
 // connections), and the caches in what remains, shrinking as instances
 // come: the samplers' held /proc/<pid>/stat descriptors and the log files
 // open while written.
 const (
-	apiFixedFDs    = 8
-	fdsPerInstance = 3
-	runtimeFDs     = 128
+	apiFixedFDs = 8
 	// minSupervisionFDs is the least an explicit --max-connections must
 	// leave to supervision.
 	minSupervisionFDs = 256
@@ -41,7 +40,7 @@ type fdBudget struct {
 	nofile        uint64
 	api           int // the API's worst case
 	supervision   int // what is left for supervision
-	instancesRoom int // instances the rest fits, at fdsPerInstance each
+	instancesRoom int // instances the rest fits, at exec.FDsPerInstance each
 }
 
 func newFDBudget(nofile uint64, maxConns int) fdBudget {
@@ -49,7 +48,7 @@ func newFDBudget(nofile uint64, maxConns int) fdBudget {
 	b := fdBudget{nofile: nofile,
 		api: maxConns + (server.DefaultMaxStreams+server.MaxLogReads)*filesPerLog + apiFixedFDs}
 	b.supervision = int(nofile) - b.api
-	b.instancesRoom = max(0, (b.supervision-runtimeFDs)/fdsPerInstance)
+	b.instancesRoom = max(0, (b.supervision-exec.RuntimeFDs)/exec.FDsPerInstance)
 	return b
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	rtexec "proclet.dev/proclet/runtime/exec"
 )
 
 const (
@@ -193,8 +195,8 @@ func readInt(path string) int {
 // 100 idle instances). Its caches (held /proc stat descriptors, log files
 // open while written) take only what is left, so they need no room here.
 const (
-	daemonFDsPerInstance = 3
-	daemonAPIFixedFDs    = 96*6 + 8 + 128 // streams and log reads × 6 files, listener, the runtime's own
+	daemonFDsPerInstance = rtexec.FDsPerInstance
+	daemonAPIFixedFDs    = 96*6 + 8 + rtexec.RuntimeFDs // streams and log reads × 6 files, listener, the runtime's own
 )
 
 // daemonFits says whether the daemon under test can hold n instances in
