@@ -19,28 +19,27 @@ type refusal struct {
 // already admitted. Apps that are running now (known(name)) are admitted
 // first, so the one already running keeps its ports; newcomers follow in
 // name order. A refused app that was running keeps its last applied
-// version. Pure: no I/O.
-func admit(apps []v1alpha1.SourcedApp, known func(name string) bool) (ok []v1alpha1.SourcedApp, refused []refusal) {
-	inCycle := map[string]string{}
-	if slices.ContainsFunc(apps, func(sa v1alpha1.SourcedApp) bool { return len(sa.App.Spec.DependsOn) > 0 }) {
-		specs := make([]v1alpha1.App, len(apps))
-		for i := range apps {
-			specs[i] = apps[i].App
-		}
-		for _, c := range v1alpha1.DependencyCycles(specs) {
-			for _, name := range c {
-				inCycle[name] = "dependency cycle: " + strings.Join(c, " -> ")
-			}
-		}
-	}
-	// Sorted as indexes: an app is a large struct, and a thousand of them
-	// moved around by a stable sort cost more than the rest of a Replace.
-	isKnown := make([]bool, len(apps))
-	order := make([]int, len(apps))
+// version. ok are the indexes in apps of the admitted ones, in name
+// order. Pure: no I/O.
+//
+// Only an app in a cycle or claiming a port can be refused, and only one
+// claiming a port can make another refused: the order is that of those
+// apps alone, and the others (most of a snapshot) cost a look at their
+// spec, not a sort, a copy or a call of known.
+func admit(apps []v1alpha1.SourcedApp, known func(name string) bool) (ok []int, refused []refusal) {
+	inCycle := cycles(apps)
+	var contested []int
 	for i := range apps {
-		isKnown[i], order[i] = known(apps[i].App.Metadata.Name), i
+		s := &apps[i].App.Spec
+		if len(s.Ports) > 0 || len(s.Sockets) > 0 || inCycle[apps[i].App.Metadata.Name] != "" {
+			contested = append(contested, i)
+		}
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
+	isKnown := make(map[int]bool, len(contested))
+	for _, i := range contested {
+		isKnown[i] = known(apps[i].App.Metadata.Name)
+	}
+	slices.SortStableFunc(contested, func(a, b int) int {
 		if isKnown[a] != isKnown[b] {
 			if isKnown[a] {
 				return -1
@@ -50,30 +49,58 @@ func admit(apps []v1alpha1.SourcedApp, known func(name string) bool) (ok []v1alp
 		return strings.Compare(apps[a].App.Metadata.Name, apps[b].App.Metadata.Name)
 	})
 	var claims []portClaim
-	admitted := make([]int, 0, len(apps))
-	for _, i := range order {
+	out := map[int]bool{}
+	for _, i := range contested {
 		sa := &apps[i]
 		name := sa.App.Metadata.Name
 		if msg, bad := inCycle[name]; bad {
 			refused = append(refused, refusal{app: *sa, err: &v1alpha1.FileError{File: sa.Path, Field: "spec.dependsOn",
 				Reason: v1alpha1.ReasonInvalid, Message: msg}})
+			out[i] = true
 			continue
 		}
 		mine := claimsOf(&sa.App)
 		if field, msg := conflict(mine, claims); msg != "" {
 			refused = append(refused, refusal{app: *sa, err: &v1alpha1.FileError{File: sa.Path, Field: field,
 				Reason: v1alpha1.ReasonPortConflict, Message: msg}})
+			out[i] = true
 			continue
 		}
 		claims = append(claims, mine...)
-		admitted = append(admitted, i)
 	}
-	slices.SortFunc(admitted, func(a, b int) int { return strings.Compare(apps[a].App.Metadata.Name, apps[b].App.Metadata.Name) })
-	ok = make([]v1alpha1.SourcedApp, len(admitted))
-	for k, i := range admitted {
-		ok[k] = apps[i]
+	ok = make([]int, 0, len(apps)-len(out))
+	for i := range apps {
+		if !out[i] {
+			ok = append(ok, i)
+		}
+	}
+	byName := func(a, b int) int { return strings.Compare(apps[a].App.Metadata.Name, apps[b].App.Metadata.Name) }
+	if !slices.IsSortedFunc(ok, byName) { // a snapshot is sorted by name: this is for hand-made ones
+		slices.SortFunc(ok, byName)
 	}
 	return ok, refused
+}
+
+// cycles is, for each app in a dependsOn cycle, why it is refused. Only
+// apps that depend on another can be in a cycle: the others are left out
+// of the graph.
+func cycles(apps []v1alpha1.SourcedApp) map[string]string {
+	var specs []v1alpha1.App
+	for i := range apps {
+		if len(apps[i].App.Spec.DependsOn) > 0 {
+			specs = append(specs, apps[i].App)
+		}
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	inCycle := map[string]string{}
+	for _, c := range v1alpha1.DependencyCycles(specs) {
+		for _, name := range c {
+			inCycle[name] = "dependency cycle: " + strings.Join(c, " -> ")
+		}
+	}
+	return inCycle
 }
 
 // portClaim is one named port of an app: a fixed port (lo == hi, fixed)

@@ -97,8 +97,9 @@ func TestAdmit_RefusesADependencyCycle(t *testing.T) {
 	a.App.Spec.DependsOn = []v1alpha1.Dependency{{App: "b"}}
 	b.App.Spec.DependsOn = []v1alpha1.Dependency{{App: "a"}}
 	c.App.Spec.DependsOn = []v1alpha1.Dependency{{App: "a"}}
-	ok, refused := admit([]v1alpha1.SourcedApp{a, b, c}, func(string) bool { return false })
-	if len(ok) != 1 || ok[0].App.Metadata.Name != "c" || len(refused) != 2 {
+	apps := []v1alpha1.SourcedApp{a, b, c}
+	ok, refused := admit(apps, func(string) bool { return false })
+	if len(ok) != 1 || apps[ok[0]].App.Metadata.Name != "c" || len(refused) != 2 {
 		t.Fatalf("ok %d refused %d", len(ok), len(refused))
 	}
 	if !strings.Contains(refused[0].err.Message, "dependency cycle: a -> b -> a") {

@@ -24,6 +24,10 @@ type desiredApp struct {
 	// broken now. Its instances are left as they are, neither stopped nor
 	// restarted, until the file is fixed or removed (heldApps).
 	held bool
+	// seen is the count of the apply (desiredStore.applies) that last
+	// found the app in its snapshot and kept it: admitted, or refused
+	// but running its last applied version.
+	seen uint64
 }
 
 // desiredStore is what the snapshots said beyond each app's desired part:
@@ -38,6 +42,10 @@ type desiredStore struct {
 	lastChange     time.Time
 	dependentsOf   map[string][]string // app -> the desired apps depending on it (indexDependents)
 	replaced       replaced            // the last snapshot Replace applied (replace.go)
+	applies        uint64              // snapshots applied so far (desiredApp.seen)
+	// lastErrs is the problem of each file in the last apply, refusals
+	// included: what an app's ManifestValid was decided from.
+	lastErrs map[string]*v1alpha1.FileError
 }
 
 // Replace takes a new full snapshot of the desired state (watchers.Sink).
@@ -56,8 +64,10 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 	if first {
 		r.synced = true
 		r.pendingInitial = map[string]bool{}
-		for name := range c.seen {
-			r.pendingInitial[name] = true
+		for name, st := range r.apps {
+			if st.seen == r.desired.applies {
+				r.pendingInitial[name] = true
+			}
 		}
 		r.ready = len(r.pendingInitial) == 0
 		// Apps remembered from the last daemon, or running (adopted),
@@ -68,12 +78,16 @@ func (r *Reconciler) Replace(snap v1alpha1.Snapshot) {
 		}
 	}
 	r.desired.replaced = replacedOf(snap, !first && len(enqueue) == 0 && len(notes) == 0)
-	r.status.follow(r.apps) // readers see the new desired apps
+	if first {
+		r.status.follow(r.apps) // readers see the new desired apps
+	} else {
+		followChanged(r.status, r.apps, enqueue) // only an app enqueued has a new desired version
+	}
 	r.mu.Unlock()
 	if first {
 		enqueue = append(enqueue, r.rt.Apps()...)
 	}
-	r.recordManifests()
+	r.recordManifests(first, enqueue) // an app not enqueued was seen before
 	for _, e := range notes {
 		r.record(e)
 	}
@@ -96,19 +110,39 @@ func (r *Reconciler) Unavailable(err error) {
 }
 
 // snapshotChanges is what applying a snapshot changed: the apps to
-// reconcile, the events to record, the names the snapshot keeps.
+// reconcile, the events to record. The apps the snapshot keeps are those
+// whose desiredApp.seen is the apply's count.
 type snapshotChanges struct {
 	enqueue []string
 	notes   []Event
-	seen    map[string]bool
+}
+
+// followChanged shows readers the desired version of the named apps
+// (statusStore.follow for those alone): a snapshot beside thousands of
+// unchanged apps costs a look at the ones it changed.
+func followChanged(s *statusStore, apps map[string]*appState, names []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range names {
+		if st := apps[name]; st != nil {
+			s.entryLocked(name).desired = st.desired
+		}
+	}
 }
 
 // apply makes snap the desired state of apps: admitted apps replace their
 // desired part (a new generation when their spec changed), refused ones
 // keep their last applied version, apps the snapshot no longer has are
 // marked removed. s is told when the state file must change.
+//
+// After the first, an apply looks only at the apps that differ from the
+// last snapshot applied (replaced.changed): the others are in the state
+// that snapshot left them in, which applying them again would not change.
+// So a write beside thousands of apps costs a compare of each app's bytes
+// with its last version's, and work for the apps it touches.
 func (d *desiredStore) apply(apps map[string]*appState, snap v1alpha1.Snapshot, now time.Time, s *saver) snapshotChanges {
-	c := snapshotChanges{seen: map[string]bool{}}
+	d.applies++
+	var c snapshotChanges
 	errs := d.fileErrors(snap.Files, now, &c)
 	admitted, refused := admit(snap.Apps, func(name string) bool {
 		st := apps[name]
@@ -116,27 +150,65 @@ func (d *desiredStore) apply(apps map[string]*appState, snap v1alpha1.Snapshot, 
 	})
 	files := slices.Clone(snap.Files)
 	d.refuse(apps, refused, files, errs, now, &c)
-	revs := newRevisions(apps, admitted)
-	for i := range admitted {
-		if d.admitted(apps, &admitted[i], revs[i], errs, now, s, &c) {
-			c.enqueue = append(c.enqueue, admitted[i].App.Metadata.Name)
-		}
-		c.seen[admitted[i].App.Metadata.Name] = true
+	incremental := d.replaced.incremental(snap.Apps)
+	if incremental {
+		admitted = d.replaced.changed(snap.Apps, admitted, changedErrors(d.lastErrs, errs))
 	}
-	for name, st := range apps {
-		if !c.seen[name] && st.desired != nil {
+	revs := newRevisions(apps, snap.Apps, admitted)
+	deps := false // an app with dependsOn changed (incremental)
+	for k, i := range admitted {
+		sa := snap.Apps[i] // its own copy
+		name := sa.App.Metadata.Name
+		deps = deps || len(sa.App.Spec.DependsOn) > 0 || hasDeps(apps[name])
+		if d.admitted(apps, &sa, revs[k], errs, now, s, &c) {
+			c.enqueue = append(c.enqueue, name)
+		}
+	}
+	removed := func(name string, st *appState) {
+		if st != nil && st.desired != nil && st.seen != d.applies {
+			deps = deps || hasDeps(st)
 			st.desired = nil
 			c.enqueue = append(c.enqueue, name)
 			d.lastChange = now
 		}
 	}
-	heldApps(apps, errs, &c)
-	if len(c.enqueue) > 0 { // desired changed
+	if incremental { // an app with a desired version is in the last snapshot
+		for _, name := range d.replaced.gone(snap.Apps) {
+			removed(name, apps[name])
+		}
+	} else {
+		for name, st := range apps {
+			removed(name, st)
+		}
+	}
+	heldApps(apps, d.applies, errs, &c)
+	if incremental && deps || !incremental && len(c.enqueue) > 0 { // the dependents changed
 		d.indexDependents(apps)
 	}
-	d.files = files
+	d.files, d.lastErrs = files, errs
 	d.sourceErr, d.sourceRevision = "", snap.SourceRevision
 	return c
+}
+
+func hasDeps(st *appState) bool {
+	return st != nil && st.desired != nil && len(st.desired.App.Spec.DependsOn) > 0
+}
+
+// changedErrors is the paths whose problem differs between two applies'
+// (by value).
+func changedErrors(last, now map[string]*v1alpha1.FileError) map[string]bool {
+	out := map[string]bool{}
+	for p, e := range now {
+		if o := last[p]; o == nil || *o != *e {
+			out[p] = true
+		}
+	}
+	for p := range last {
+		if now[p] == nil {
+			out[p] = true
+		}
+	}
+	return out
 }
 
 // heldApps marks held the apps with no desired version whose file (the
@@ -146,15 +218,16 @@ func (d *desiredStore) apply(apps map[string]*appState, snap v1alpha1.Snapshot, 
 // down a running app). A held app's file error is its ManifestValid
 // problem; once the file is fixed the app is admitted (its instances
 // adopted at their revision), once it is removed they stop.
-func heldApps(apps map[string]*appState, errs map[string]*v1alpha1.FileError, c *snapshotChanges) {
+func heldApps(apps map[string]*appState, applied uint64, errs map[string]*v1alpha1.FileError, c *snapshotChanges) {
 	for name, st := range apps {
 		var e *v1alpha1.FileError
-		if !c.seen[name] && st.desired == nil && st.path != "" {
+		seen := st.seen == applied
+		if !seen && st.desired == nil && st.path != "" {
 			e = errs[st.path]
 		}
 		if held := e != nil; held != st.held || (held && st.fileErr != e) {
 			st.held = held
-			if held || !c.seen[name] {
+			if held || !seen {
 				st.fileErr = e
 			}
 			c.enqueue = append(c.enqueue, name)
@@ -197,7 +270,7 @@ func (d *desiredStore) refuse(apps map[string]*appState, refused []refusal, file
 			d.fileErrs[rf.app.Path] = rf.err.Error()
 		}
 		if st := apps[name]; st != nil && st.desired != nil {
-			c.seen[name] = true // keeps running its last applied version
+			st.seen = d.applies // keeps running its last applied version
 			if !reflect.DeepEqual(st.fileErr, rf.err) {
 				st.fileErr = rf.err
 				c.enqueue = append(c.enqueue, name)
@@ -215,6 +288,9 @@ func (d *desiredStore) refuse(apps map[string]*appState, refused []refusal, file
 func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedApp, newRev string, errs map[string]*v1alpha1.FileError, now time.Time, s *saver, c *snapshotChanges) bool {
 	name := sa.App.Metadata.Name
 	st := apps[name]
+	if st != nil {
+		st.seen = d.applies
+	}
 	sa.App.Status = nil
 	fileErr := errs[sa.Path]
 	if fileErr == nil {
@@ -240,7 +316,7 @@ func (d *desiredStore) admitted(apps map[string]*appState, sa *v1alpha1.SourcedA
 		rev = v1alpha1.AppRevision(&sa.App, digest)
 	}
 	if st == nil {
-		st = &appState{}
+		st = &appState{desiredApp: desiredApp{seen: d.applies}}
 		apps[name] = st
 	}
 	c.notes = append(c.notes, contentNotes(st, sa, rev, fileErr, now)...)

@@ -174,8 +174,9 @@ func (m *metrics) manifests(failing int, lastChange time.Time) {
 }
 
 // recordManifests updates the manifest gauges after a snapshot, and makes
-// the exit counters of every desired app exist.
-func (r *Reconciler) recordManifests() {
+// the exit counters of every desired app exist: of all, or of the named
+// ones (a snapshot's changed apps: the others already have theirs).
+func (r *Reconciler) recordManifests(all bool, names []string) {
 	if r.metrics == nil {
 		return
 	}
@@ -188,10 +189,18 @@ func (r *Reconciler) recordManifests() {
 	}
 	last := r.desired.lastChange
 	apps := make([]string, 0, len(r.apps))
-	for name, st := range r.apps {
-		if st.desired != nil && st.desired.App.IsApp() { // a Job's exits are its runs'
+	seen := func(name string, st *appState) {
+		if st != nil && st.desired != nil && st.desired.App.IsApp() { // a Job's exits are its runs'
 			apps = append(apps, name)
 		}
+	}
+	if all {
+		for name, st := range r.apps {
+			seen(name, st)
+		}
+	}
+	for _, name := range names {
+		seen(name, r.apps[name])
 	}
 	r.mu.RUnlock()
 	r.metrics.manifests(failing, last)

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +136,53 @@ func BenchmarkReplace1000(b *testing.B) {
 			r.Replace(snaps[i%2])
 		}
 	})
+}
+
+// BenchmarkReplaceOneChangedBeside5000 is the reconciler's share of a
+// manifest write beside 5000 apps in 5 files of 1000: a snapshot with a
+// new one-app file, then one without it, alternately, each a new slice
+// holding the other 5000 apps as the watcher sends them (the same
+// decoded values). Per op is one Replace.
+func BenchmarkReplaceOneChangedBeside5000(b *testing.B) {
+	var base v1alpha1.Snapshot
+	for f := range 5 {
+		path := fmt.Sprintf("bench-%d.yaml", f)
+		st := v1alpha1.FileStatus{Path: path, Objects: []string{}}
+		for _, a := range benchApps(5000)[f*1000 : (f+1)*1000] {
+			base.Apps = append(base.Apps, v1alpha1.SourcedApp{App: *a, Path: path, Dir: "/srv/manifests"})
+			st.Objects = append(st.Objects, a.Metadata.Name)
+		}
+		base.Files = append(base.Files, st)
+	}
+	slices.SortFunc(base.Apps, func(a, b v1alpha1.SourcedApp) int { return strings.Compare(a.App.Metadata.Name, b.App.Metadata.Name) })
+	lat := benchApps(1)[0]
+	lat.Metadata.Name = "lat"
+	with := func() v1alpha1.Snapshot {
+		s := base
+		s.Apps = append(slices.Clone(base.Apps), v1alpha1.SourcedApp{App: *lat, Path: "lat.yaml", Dir: "/srv/manifests"})
+		slices.SortFunc(s.Apps, func(a, b v1alpha1.SourcedApp) int { return strings.Compare(a.App.Metadata.Name, b.App.Metadata.Name) })
+		s.Files = append(slices.Clone(base.Files), v1alpha1.FileStatus{Path: "lat.yaml", Objects: []string{"lat"}})
+		return s
+	}
+	without := func() v1alpha1.Snapshot {
+		s := base
+		s.Apps, s.Files = slices.Clone(base.Apps), slices.Clone(base.Files)
+		return s
+	}
+	r := New(Options{Runtime: runtimetest.New(), Registerer: prometheus.NewRegistry()})
+	r.Replace(base)
+	snaps := make([]v1alpha1.Snapshot, 64)
+	for i := range snaps {
+		if i%2 == 0 {
+			snaps[i] = with()
+		} else {
+			snaps[i] = without()
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r.Replace(snaps[i%len(snaps)])
+		i++
+	}
 }

@@ -15,16 +15,16 @@ import (
 // the first of them can start; a goroutine costs microseconds.
 const parallelRevisions = 64
 
-// newRevisions returns, for each admitted app that has no desired version
-// yet (a new app, or one back after its removal), its revision, hashed on
-// up to GOMAXPROCS cores when there are many; "" for the others (and for
-// all of them when there are few), which admitted hashes itself when it
-// must. Pure: it reads apps and does not change them.
-func newRevisions(apps map[string]*appState, admitted []v1alpha1.SourcedApp) []string {
+// newRevisions returns, for each admitted app (its index in snap) that
+// has no desired version yet (a new app, or one back after its removal),
+// its revision, hashed on up to GOMAXPROCS cores when there are many; ""
+// for the others (and for all of them when there are few), which
+// admitted hashes itself when it must. Pure: it reads apps and does not change them.
+func newRevisions(apps map[string]*appState, snap []v1alpha1.SourcedApp, admitted []int) []string {
 	revs := make([]string, len(admitted))
 	var todo []int
-	for i := range admitted {
-		if st := apps[admitted[i].App.Metadata.Name]; st == nil || st.desired == nil {
+	for i, k := range admitted {
+		if st := apps[snap[k].App.Metadata.Name]; st == nil || st.desired == nil {
 			todo = append(todo, i)
 		}
 	}
@@ -37,7 +37,7 @@ func newRevisions(apps map[string]*appState, admitted []v1alpha1.SourcedApp) []s
 	for range workers {
 		wg.Go(func() {
 			for k := int(next.Add(1) - 1); k < len(todo); k = int(next.Add(1) - 1) {
-				sa := &admitted[todo[k]]
+				sa := &snap[admitted[todo[k]]]
 				revs[todo[k]] = v1alpha1.AppRevision(&sa.App, sa.ContentDigest())
 			}
 		})

@@ -53,7 +53,9 @@ func TestAssemble_PriorOwner(t *testing.T) {
 	if want := []string{"a.yaml[web]!DuplicateName", "b.yaml[web,db]"}; !slices.Equal(fs, want) {
 		t.Fatalf("files %v, want %v", fs, want)
 	}
-	if next.owner["web"] != "b.yaml" || next.owner["db"] != "b.yaml" {
-		t.Fatalf("next owners %v", next.owner)
+	web, _ := next.ownerOf("web")
+	db, _ := next.ownerOf("db")
+	if web != "b.yaml" || db != "b.yaml" {
+		t.Fatalf("next owners: web %q, db %q", web, db)
 	}
 }

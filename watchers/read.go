@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -144,7 +143,10 @@ func (r *reader) attempt(now time.Time) (scan, error) {
 		s.files, s.next = files, next
 		return s, nil
 	}
-	apps, statuses, next := assemble(files, r.state, r.dir)
+	apps, statuses, next, ok := reassemble(files, r.state, r.dir)
+	if !ok {
+		apps, statuses, next = assemble(files, r.state, r.dir)
+	}
 	next.dirLinks = l.dirLinks
 	s.snap = v1alpha1.Snapshot{Apps: apps, Files: statuses, SourceRevision: l.revision, ReadAt: now}
 	s.files, s.next = files, next
@@ -286,17 +288,14 @@ func (r *reader) dir(rel string) string {
 // returns the snapshot to emit. When it holds what the last one emitted
 // held, it is the last one, its very Apps and Files slices, with the new
 // ReadAt: the sink tells an unchanged snapshot by identity (Sink.Replace).
-// assemble's output is a function of the files read (their decoded apps
-// and errors), the apps each file contributes (its own, or its last good
-// ones) and which file owns each name, all of which the scan's next state
-// records: when the files and that state are the same as the last
-// emitted's, so is the snapshot.
+// reassemble tells it: it gives the last assembly again when every file
+// contributes the same apps with the same problem.
 func (r *reader) commit(s scan) v1alpha1.Snapshot {
 	prev := r.state
 	r.state = s.next
 	last := &r.last
 	if last.snap.ReadAt != (time.Time{}) && s.snap.SourceRevision == last.snap.SourceRevision &&
-		sameFiles(s.files, last.files) && sameAssembly(s.next, prev) {
+		sameFiles(s.files, last.files) && s.next.asm == prev.asm {
 		snap := last.snap
 		snap.ReadAt = s.snap.ReadAt
 		last.files, last.snap = s.files, snap
@@ -315,21 +314,6 @@ func (r *reader) reassembles(files []fileRead, revision string) bool {
 	}
 	for i := range files {
 		if len(files[i].errs) > 0 || files[i].empty {
-			return false
-		}
-	}
-	return true
-}
-
-// sameAssembly reports whether two states give the same snapshot from the
-// same files: each file contributes the same apps (the same slices), and
-// each name has the same owner.
-func sameAssembly(a, b state) bool {
-	if len(a.good) != len(b.good) || !maps.Equal(a.owner, b.owner) {
-		return false
-	}
-	for path, apps := range a.good {
-		if other, ok := b.good[path]; !ok || !sameSlice(apps, other) {
 			return false
 		}
 	}

@@ -3,7 +3,9 @@ package watchers
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +112,59 @@ func TestScan_UnchangedAssemblesNothing(t *testing.T) {
 	}
 	if allocs > 10*1000 {
 		t.Errorf("a resync of 1000 unchanged files made %.0f allocations, want at most 10 a file", allocs)
+	}
+}
+
+// benchManifests writes files manifests of per apps each, as the bench
+// harness's apply does (bench.yaml, bench-1.yaml, ...), and returns the
+// folder.
+func benchManifests(b *testing.B, files, per int) string {
+	dir := b.TempDir()
+	for f := range files {
+		var sb strings.Builder
+		for i := range per {
+			fmt.Fprintf(&sb, "---\napiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata:\n  name: bench-%d\nspec:\n"+
+				"  command: [\"/srv/bin/workload\", \"--mark-start\", \"/tmp/marks\", \"bench-%d\"]\n  terminationGracePeriodSeconds: 5\n",
+				f*per+i, f*per+i)
+		}
+		writeFile(b, filepath.Join(dir, fmt.Sprintf("bench-%d.yaml", f)), sb.String())
+	}
+	return dir
+}
+
+// BenchmarkChangeOneFileBeside5000 is the watcher's share of a manifest
+// write beside 5000 apps (5 files of 1000): a one-app file appears, or
+// goes, and the scan reads it, assembles the snapshot and gives the apps
+// their content, as the loop does before Sink.Replace. Per op is one
+// such scan.
+func BenchmarkChangeOneFileBeside5000(b *testing.B) {
+	dir := benchManifests(b, 5, 1000)
+	r := newReader(dir, v1alpha1.DecodeFile)
+	r.now = func() time.Time { return time.Now().Add(time.Hour) } // not racily clean
+	c := newContents(DefaultContentQuiet)
+	ctx := context.Background()
+	scan := func(want int) {
+		s := r.read(ctx, time.Now())
+		if s.err != nil || len(s.snap.Apps) != want {
+			b.Fatalf("%d apps, want %d: %v", len(s.snap.Apps), want, s.err)
+		}
+		round := c.resolve(r.commit(s), time.Now())
+		c.commit(round)
+	}
+	scan(5000)
+	lat := filepath.Join(dir, "lat.yaml")
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if i%2 == 1 {
+			writeFile(b, lat, fmt.Sprintf("apiVersion: proclet.dev/v1alpha1\nkind: App\nmetadata:\n  name: lat%d\nspec:\n  command: [\"/bin/true\"]\n", i))
+			scan(5001)
+		} else {
+			if err := os.Remove(lat); err != nil {
+				b.Fatal(err)
+			}
+			scan(5000)
+		}
 	}
 }
