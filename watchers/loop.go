@@ -14,7 +14,7 @@ type loop struct {
 	r       *reader
 	ws      *watches
 	db      debouncer
-	emitted map[string]bool   // app names of the last snapshot emitted; nil before the first
+	emitted []v1alpha1.SourcedApp // the apps of the last snapshot emitted (by name); nil before the first
 	logged  map[string]string // path -> the error (and content) last logged for it
 	down    string            // the unavailability last logged, "" while available
 	writes  writes            // the manifests open for writing
@@ -122,9 +122,9 @@ func (l *loop) scan(ctx context.Context, forced bool) {
 		l.down = ""
 	}
 	snap := l.withContent(l.r.commit(s), s.watch, start)
-	l.emitted = make(map[string]bool, len(snap.Apps))
-	for _, a := range snap.Apps {
-		l.emitted[a.App.Metadata.Name] = true
+	l.emitted = snap.Apps
+	if l.emitted == nil {
+		l.emitted = []v1alpha1.SourcedApp{}
 	}
 	l.logFileErrors(s)
 	l.d.log.Debug("manifests read", "apps", len(snap.Apps), "files", len(snap.Files),
@@ -173,13 +173,19 @@ func (l *loop) tracked(path string) bool {
 }
 
 // removes reports whether snap lacks an app of the last snapshot emitted.
-func removes(emitted map[string]bool, snap v1alpha1.Snapshot) bool {
-	now := make(map[string]bool, len(snap.Apps))
-	for _, a := range snap.Apps {
-		now[a.App.Metadata.Name] = true
+// Both are sorted by name (Snapshot.Apps): one walk through both, no set
+// of thousands of names built at every scan.
+func removes(emitted []v1alpha1.SourcedApp, snap v1alpha1.Snapshot) bool {
+	if sameSlice(emitted, snap.Apps) {
+		return false
 	}
-	for name := range emitted {
-		if !now[name] {
+	j := 0
+	for i := range emitted {
+		name := emitted[i].App.Metadata.Name
+		for j < len(snap.Apps) && snap.Apps[j].App.Metadata.Name < name {
+			j++
+		}
+		if j == len(snap.Apps) || snap.Apps[j].App.Metadata.Name != name {
 			return true
 		}
 	}
