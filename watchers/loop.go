@@ -15,14 +15,14 @@ type loop struct {
 	ws      *watches
 	db      debouncer
 	emitted []v1alpha1.SourcedApp // the apps of the last snapshot emitted (by name); nil before the first
-	logged  map[string]string // path -> the error (and content) last logged for it
-	down    string            // the unavailability last logged, "" while available
-	writes  writes            // the manifests open for writing
-	ready   bool              // a file held as being written was closed: read it
-	content *contents         // the apps' files (contentset.go)
-	cwatch  watchSet          // the folders of the apps' files, as the last round found them
-	settle  time.Time         // when an app's file becomes quiet: scan then; zero for none
-	clogged map[string]string // app -> the content problem last logged
+	logged  map[string]string     // path -> the error (and content) last logged for it
+	down    string                // the unavailability last logged, "" while available
+	writes  writes                // the manifests open for writing
+	ready   bool                  // a file held as being written was closed: read it
+	content *contents             // the apps' files (contentset.go)
+	cwatch  watchSet              // the folders of the apps' files, as the last round found them
+	settle  time.Time             // when an app's file becomes quiet: scan then; zero for none
+	clogged map[string]string     // app -> the content problem last logged
 }
 
 func (l *loop) run(ctx context.Context) error {
