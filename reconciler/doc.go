@@ -15,7 +15,9 @@
 //
 // One room per concern: reconciler.go is the loop (Run, the workers, one
 // pass) and wires the stores; desired.go the desired store (Replace,
-// Unavailable), content.go its events about the files apps read;
+// Unavailable; after the first snapshot it applies only the apps that
+// differ from the last one, replace.go), content.go its events about the
+// files apps read;
 // plan.go, rollout.go and backoff.go the pure planner; executor.go the
 // executor (starts, stops, releases); derive.go the pure status
 // derivation; status.go the status store, view.go its readers and
