@@ -17,7 +17,7 @@ import (
 // The probe floor: the bench binary run again with proberEnv set is a
 // prober and nothing else. It does what the daemon's poller does for an
 // httpGet readiness probe of every instance, on the same instances in the
-// same run: every probeFloorPeriod, each of n targets on 127.0.0.1 from
+// same run: every probePeriod, each of n targets on 127.0.0.1 from
 // the first port gets a non-blocking socket, connect, the daemon's request
 // (probeFloorRequest) written, the response read on EPOLLIN up to its
 // Content-Length, close. The targets are spread over the 100 ms ticks of
@@ -31,9 +31,8 @@ import (
 const proberEnv = "PROCLET_BENCH_PROBER"
 
 const (
-	probeFloorPeriod = 10 * time.Second // the probes' default period
-	probeFloorTick   = 100 * time.Millisecond
-	probeFloorWait   = time.Second // the probes' default timeout
+	probeFloorTick = 100 * time.Millisecond
+	probeFloorWait = time.Second // the probes' default timeout
 )
 
 // probeFloorRequest is the request the daemon's httpGet probe sends for
@@ -82,7 +81,7 @@ func proberMain(spec string) int {
 	}
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
-	ticks := int(probeFloorPeriod / probeFloorTick)
+	ticks := int(probePeriod / probeFloorTick)
 	next := time.Now().Truncate(probeFloorTick).Add(probeFloorTick)
 	for tick := 0; ; tick = (tick + 1) % ticks {
 		p.wait(next) // the runs in flight, until the next tick

@@ -124,8 +124,12 @@ func (b *bench) procletProbes(ctx context.Context, n int) {
 		// The steady state is all ready: a probe that failed before its
 		// server listened passes a period (10 s) later, and the instance
 		// turning ready is an event and a reconcile of its app, not the
-		// probes' steady cost. Polled twice a second: the API's replies
-		// are not what is measured either.
+		// probes' steady cost. The API is asked after that period, and
+		// then every 2 s: a list of N instances is garbage the daemon's
+		// RSS would carry into the window.
+		if err := sleep(ctx, probePeriod+200*time.Millisecond); err != nil {
+			return err
+		}
 		if err := p.(*procletPeer).waitReady(ctx, instances(apps), 30*time.Second+b.convergeTimeout(n)); err != nil {
 			return fmt.Errorf("all ready: %w", err)
 		}
@@ -160,7 +164,11 @@ func (b *bench) procletProbes(ctx context.Context, n int) {
 	}
 }
 
-// waitReady polls the API every 500 ms until every instance of insts is
+// probePeriod is the period of the probes the probe scenario gives
+// (the default).
+const probePeriod = 10 * time.Second
+
+// waitReady polls the API every 2 s until every instance of insts is
 // ready.
 func (p *procletPeer) waitReady(ctx context.Context, insts []string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
@@ -183,7 +191,7 @@ func (p *procletPeer) waitReady(ctx context.Context, insts []string, timeout tim
 		if time.Now().After(deadline) {
 			return errTimeout
 		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
 	}
