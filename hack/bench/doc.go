@@ -20,9 +20,8 @@
 // its own, measured beside the daemon over the same window once every
 // instance is ready: the bench binary run again as a bare prober
 // (probefloor.go) doing the same httpGet probes of the same instances,
-// the same request, 100 a second at N = 1000, on the same 100 ms ticks.
-// Both CPU figures are from schedstat; the daemon's row gets its ratio to
-// it.
+// the same request, 100 a second at N = 1000, on the same 100 ms ticks;
+// the daemon's row gets its ratio to it.
 //
 // How it observes: every workload writes, first thing, a start stamp file
 // named <instance>.<pid> (--mark-start), read through inotify, and carries

@@ -169,13 +169,12 @@ func (b *bench) running(ctx context.Context, k peerKind, p peer, ph *phase, apps
 // steadyState is what steady measures.
 type steadyState struct {
 	cpu float64 // % of one core
-	// onCPU is cpu from the threads' schedstat (ns) rather than the
-	// 10 ms ticks; beside is the same of the processes steady was given
-	// beside the supervisor, over the same window.
-	onCPU, beside float64
-	rss, pss      float64 // MiB, summed over the supervisor's processes
-	fds           int     // open descriptors, summed
-	procs         int
+	// beside is cpu of the processes steady was given beside the
+	// supervisor, over the same window.
+	beside   float64
+	rss, pss float64 // MiB, summed over the supervisor's processes
+	fds      int     // open descriptors, summed
+	procs    int
 }
 
 // steady measures the supervisor's CPU (utime+stime of its processes, the
@@ -191,17 +190,14 @@ func (b *bench) steady(ctx context.Context, p peer, ph *phase, window time.Durat
 	if len(procs) == 0 {
 		return steadyState{}, errors.New("no supervisor process found")
 	}
-	before, t := cpuTicks(procs), time.Now()
-	onBefore, besideBefore := onCPU(procs), onCPU(beside)
+	before, besideBefore, t := cpuTicks(procs), cpuTicks(beside), time.Now()
 	if err := sleep(ctx, window); err != nil {
 		return steadyState{}, err
 	}
-	onAfter, besideAfter := onCPU(procs), onCPU(beside)
-	secs := time.Since(t).Seconds()
+	besideAfter, secs := cpuTicks(beside), time.Since(t).Seconds()
 	procs = supervisorTree(p.roots(), ph.token)
 	after := cpuTicks(procs)
-	st := steadyState{cpu: usage(before, after, secs), procs: len(procs),
-		onCPU: (onAfter - onBefore).Seconds() / secs * 100, beside: (besideAfter - besideBefore).Seconds() / secs * 100}
+	st := steadyState{cpu: usage(before, after, secs), procs: len(procs), beside: usage(besideBefore, besideAfter, secs)}
 	for _, pid := range procs {
 		st.rss += float64(rssKiB(pid)) / 1024
 		st.pss += float64(pssKiB(pid)) / 1024
