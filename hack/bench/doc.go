@@ -21,7 +21,9 @@
 // instance is ready: the bench binary run again as a bare prober
 // (probefloor.go) doing the same httpGet probes of the same instances,
 // the same request, 100 a second at N = 1000, on the same 100 ms ticks;
-// the daemon's row gets its ratio to it.
+// the daemon's row gets its ratio to it. Both CPU figures are from the
+// threads' schedstat (ns): at a few ticks' worth of CPU in make bench
+// QUICK=1's 5 s window, the 10 ms ticks would be the figure's noise.
 //
 // How it observes: every workload writes, first thing, a start stamp file
 // named <instance>.<pid> (--mark-start), read through inotify, and carries

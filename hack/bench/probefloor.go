@@ -81,9 +81,12 @@ func proberMain(spec string) int {
 	}
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
+	// Target i runs on tick i of each period; with fewer targets than
+	// ticks, the empty ticks are slept through, as the daemon does.
 	ticks := int(probePeriod / probeFloorTick)
+	used := min(n, ticks)
 	next := time.Now().Truncate(probeFloorTick).Add(probeFloorTick)
-	for tick := 0; ; tick = (tick + 1) % ticks {
+	for tick := 0; ; tick = (tick + 1) % used {
 		p.wait(next) // the runs in flight, until the next tick
 		select {
 		case <-term:
@@ -95,6 +98,9 @@ func proberMain(spec string) int {
 			p.start(i)
 		}
 		next = next.Add(probeFloorTick)
+		if tick == used-1 {
+			next = next.Add(time.Duration(ticks-used) * probeFloorTick)
+		}
 	}
 }
 

@@ -143,11 +143,11 @@ func (b *bench) procletProbes(ctx context.Context, n int) {
 			return err
 		}
 		ok, failed, ferr := fl.stop()
-		note := fmt.Sprintf("httpGet readiness probe on every instance, default period (10 s); over %s", b.cfg.Steady)
-		b.res.set("proclet", n, "probes_cpu_pct", "%", st.cpu, nil, note)
+		note := fmt.Sprintf("httpGet readiness probe on every instance, default period (10 s); over %s, from schedstat", b.cfg.Steady)
+		b.res.set("proclet", n, "probes_cpu_pct", "%", st.onCPU, nil, note)
 		b.res.set("proclet", n, "probes_rss_mib", "MiB", st.rss, nil, "")
 		b.res.set("proclet", n, "probes_pss_mib", "MiB", st.pss, nil, "")
-		b.logf("%s: steady with probes %.3f%% CPU, RSS %.1f MiB", name, st.cpu, st.rss)
+		b.logf("%s: steady with probes %.3f%% CPU (%.3f%% by ticks), RSS %.1f MiB", name, st.onCPU, st.cpu, st.rss)
 		if ferr != nil {
 			b.missAll("floor", n, "probe floor: "+short(ferr), "probes_cpu_pct")
 			return nil
