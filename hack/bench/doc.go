@@ -16,6 +16,15 @@
 // with apt-get), starts each one itself, as root, on its own configuration
 // in a temporary folder, and never uses a system-wide instance.
 //
+// The probe scenario (proclet's, scenarios_proclet.go) has a floor of
+// its own, measured beside the daemon over the same window once every
+// instance is ready: the bench binary run again as a bare prober
+// (probefloor.go) doing the same httpGet probes of the same instances,
+// the same request, 100 a second at N = 1000, on the same 100 ms ticks;
+// the daemon's row gets its ratio to it. Both CPU figures are from the
+// threads' schedstat (ns): at a few ticks' worth of CPU in make bench
+// QUICK=1's 5 s window, the 10 ms ticks would be the figure's noise.
+//
 // How it observes: every workload writes, first thing, a start stamp file
 // named <instance>.<pid> (--mark-start), read through inotify, and carries
 // a last argument "<run>/<phase>/<app>" by which /proc is scanned for live

@@ -255,6 +255,7 @@ func (b *bench) tableRows() []tableRow {
 		{"steady: supervisor PSS, summed (MiB)", b.per("steady_pss_mib", num)},
 		{"steady: supervisor's open descriptors, summed", b.per("steady_fds", num)},
 		{"steady, readiness probe on each: CPU (%)", b.per("probes_cpu_pct", pctNum)},
+		{"  ÷ the probe floor, the same probes alone beside it", b.vsFloor("probes_cpu_pct")},
 		{"steady, readiness probe on each: RSS (MiB)", b.per("probes_rss_mib", num)},
 		{"floor: one workload's RSS, mean (MiB)", b.per("workload_rss_mib", num)},
 		{"floor: one workload's PSS, mean (MiB)", b.per("workload_pss_mib", num)},

@@ -168,10 +168,15 @@ func (b *bench) running(ctx context.Context, k peerKind, p peer, ph *phase, apps
 
 // steadyState is what steady measures.
 type steadyState struct {
-	cpu      float64 // % of one core
-	rss, pss float64 // MiB, summed over the supervisor's processes
-	fds      int     // open descriptors, summed
-	procs    int
+	cpu float64 // % of one core
+	// onCPU is cpu from the schedstat of the threads of the supervisor's
+	// processes at the start (ns, not 10 ms ticks; a process forked in
+	// the window is not counted whole); beside is the same of the
+	// processes steady was given beside the supervisor.
+	onCPU, beside float64
+	rss, pss      float64 // MiB, summed over the supervisor's processes
+	fds           int     // open descriptors, summed
+	procs         int
 }
 
 // steady measures the supervisor's CPU (utime+stime of its processes, the
@@ -179,7 +184,7 @@ type steadyState struct {
 // RSS summed (what the issue's target is in, and what `ps` shows) and PSS
 // summed (fair to the supervisors made of one small process per service,
 // whose shared pages RSS counts again for each).
-func (b *bench) steady(ctx context.Context, p peer, ph *phase, window time.Duration) (steadyState, error) {
+func (b *bench) steady(ctx context.Context, p peer, ph *phase, window time.Duration, beside ...int) (steadyState, error) {
 	if err := sleep(ctx, b.settle()); err != nil {
 		return steadyState{}, err
 	}
@@ -187,13 +192,19 @@ func (b *bench) steady(ctx context.Context, p peer, ph *phase, window time.Durat
 	if len(procs) == 0 {
 		return steadyState{}, errors.New("no supervisor process found")
 	}
+	first := procs
 	before, t := cpuTicks(procs), time.Now()
+	onBefore, besideBefore := onCPU(first), onCPU(beside)
 	if err := sleep(ctx, window); err != nil {
 		return steadyState{}, err
 	}
+	onAfter, besideAfter := onCPU(first), onCPU(beside)
+	secs := time.Since(t).Seconds()
+	pct := func(d time.Duration) float64 { return d.Seconds() / secs * 100 }
 	procs = supervisorTree(p.roots(), ph.token)
 	after := cpuTicks(procs)
-	st := steadyState{cpu: usage(before, after, time.Since(t).Seconds()), procs: len(procs)}
+	st := steadyState{cpu: usage(before, after, secs), procs: len(procs),
+		onCPU: pct(onAfter - onBefore), beside: pct(besideAfter - besideBefore)}
 	for _, pid := range procs {
 		st.rss += float64(rssKiB(pid)) / 1024
 		st.pss += float64(pssKiB(pid)) / 1024

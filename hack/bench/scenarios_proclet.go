@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -104,7 +107,9 @@ func (b *bench) procletShutdown(ctx context.Context, n int) {
 }
 
 // procletProbes measures the steady state of n apps with an httpGet
-// readiness probe on each.
+// readiness probe on each, and beside it, over the same window, the probe
+// floor (probefloor.go): a prober alone doing the same probes of the same
+// instances.
 func (b *bench) procletProbes(ctx context.Context, n int) {
 	name := fmt.Sprintf("proclet-probes-%d", n)
 	err := b.withPeer(ctx, procletKind, name, func(p peer, ph *phase) error {
@@ -116,24 +121,124 @@ func (b *bench) procletProbes(ctx context.Context, n int) {
 		if _, _, _, err := b.converge(ctx, p, ph, apps, instances(apps)); err != nil {
 			return fmt.Errorf("converge: %w", err)
 		}
-		// Not waiting for all ready: a probe that failed before the server
-		// listened is retried a period (10 s) later, and the probes cost
-		// the same either way.
-		st, err := b.steady(ctx, p, ph, b.cfg.Steady)
+		// The steady state is all ready: a probe that failed before its
+		// server listened passes a period (10 s) later, and the instance
+		// turning ready is an event and a reconcile of its app, not the
+		// probes' steady cost. The API is asked after that period, and
+		// then every 2 s: a list of N instances is garbage the daemon's
+		// RSS would carry into the window.
+		if err := sleep(ctx, probePeriod+200*time.Millisecond); err != nil {
+			return err
+		}
+		if err := p.(*procletPeer).waitReady(ctx, instances(apps), 30*time.Second+b.convergeTimeout(n)); err != nil {
+			return fmt.Errorf("all ready: %w", err)
+		}
+		fl, err := b.startProber(ph, n)
+		if err != nil {
+			return fmt.Errorf("probe floor: %w", err)
+		}
+		defer fl.stop()
+		st, err := b.steady(ctx, p, ph, b.cfg.Steady, fl.c.cmd.Process.Pid)
 		if err != nil {
 			return err
 		}
-		note := fmt.Sprintf("httpGet readiness probe on every instance, default period (10 s); over %s", b.cfg.Steady)
-		b.res.set("proclet", n, "probes_cpu_pct", "%", st.cpu, nil, note)
+		ok, failed, ferr := fl.stop()
+		note := fmt.Sprintf("httpGet readiness probe on every instance, default period (10 s); over %s, from schedstat", b.cfg.Steady)
+		b.res.set("proclet", n, "probes_cpu_pct", "%", st.onCPU, nil, note)
 		b.res.set("proclet", n, "probes_rss_mib", "MiB", st.rss, nil, "")
 		b.res.set("proclet", n, "probes_pss_mib", "MiB", st.pss, nil, "")
-		b.logf("%s: steady with probes %.3f%% CPU, RSS %.1f MiB", name, st.cpu, st.rss)
+		b.logf("%s: steady with probes %.3f%% CPU (%.3f%% by ticks), RSS %.1f MiB", name, st.onCPU, st.cpu, st.rss)
+		if ferr != nil {
+			b.missAll("floor", n, "probe floor: "+short(ferr), "probes_cpu_pct")
+			return nil
+		}
+		fnote := fmt.Sprintf("the same probes alone, beside the daemon over the same window: %d answered, %d failed over the run", ok, failed)
+		b.res.set("floor", n, "probes_cpu_pct", "%", st.beside, nil, fnote)
+		b.res.set("proclet", n, "floor_probes_cpu_pct", "%", st.beside, nil, "the probe floor, the same window")
+		b.logf("%s: probe floor %.3f%% CPU (%d answered, %d failed)", name, st.beside, ok, failed)
 		return nil
 	})
 	if err != nil {
 		b.logf("%s: %v", name, err)
 		b.missAll("proclet", n, short(err), "probes_cpu_pct", "probes_rss_mib")
 	}
+}
+
+// probePeriod is the period of the probes the probe scenario gives
+// (the default).
+const probePeriod = 10 * time.Second
+
+// waitReady polls the API every 2 s until every instance of insts is
+// ready.
+func (p *procletPeer) waitReady(ctx context.Context, insts []string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	want := make(map[string]bool, len(insts))
+	for _, name := range insts {
+		want[name] = true
+	}
+	for {
+		if items, err := p.instances(); err == nil {
+			ready := 0
+			for _, i := range items {
+				if i.Ready && want[i.Name] {
+					ready++
+				}
+			}
+			if ready == len(insts) {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return errTimeout
+		}
+		if err := sleep(ctx, 2*time.Second); err != nil {
+			return err
+		}
+	}
+}
+
+// proberProc is the probe floor's process.
+type proberProc struct {
+	c          *child
+	out        *bytes.Buffer
+	ok, failed int
+	err        error
+	stopped    bool
+}
+
+// startProber starts the probe floor on the n probed instances' ports.
+func (b *bench) startProber(ph *phase, n int) (*proberProc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	out := &bytes.Buffer{}
+	cmd := exec.Command(self)
+	cmd.Stdout, cmd.Stderr = out, ph.log
+	c, err := b.r.start(ph.name, cmd, fmt.Sprintf("%s=%d,%d", proberEnv, b.cfg.ProbePort, n))
+	if err != nil {
+		return nil, err
+	}
+	return &proberProc{c: c, out: out}, nil
+}
+
+// stop ends the prober (once) and returns its counts of answered and
+// failed probes.
+func (f *proberProc) stop() (ok, failed int, err error) {
+	if !f.stopped {
+		f.stopped = true
+		f.c.kill(syscall.SIGTERM)
+		select {
+		case <-f.c.done:
+			if _, f.err = fmt.Sscanf(f.out.String(), "ok=%d failed=%d", &f.ok, &f.failed); f.err != nil {
+				f.err = fmt.Errorf("prober said %q (%v): %w", f.out.String(), f.c.err, f.err)
+			}
+		case <-time.After(5 * time.Second):
+			f.c.kill(syscall.SIGKILL)
+			f.err = errors.New("prober did not exit on SIGTERM")
+		}
+	}
+	return f.ok, f.failed, f.err
 }
 
 // procletIdleLatency is manifest write → first exec with no other app.

@@ -23,7 +23,10 @@
 // (built once per probe) written at once (on loopback the handshake is
 // over when connect returns; EAGAIN waits for EPOLLOUT), the response read
 // into a reused buffer on EPOLLIN, close: five to six system calls and no
-// allocation for a healthy target. The epoll set is an os.File in Go's
+// allocation for a healthy target. None of those calls blocks, and they
+// are raw (rawsys_linux.go): they do not enter the runtime's syscall
+// state, whose first use after the daemon idled wakes the runtime's
+// sysmon thread into a polling spell. The epoll set is an os.File in Go's
 // netpoller, so the goroutine sleeps there, its deadline the next due run
 // or the first timeout of a run in flight; an eventfd wakes it. A run in
 // flight is a socket, not a goroutine: a thousand silent targets cost a

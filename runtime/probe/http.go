@@ -51,9 +51,16 @@ type httpProbe struct {
 	// invalid, when set, fails every run: a header that cannot be sent.
 	invalid string
 
-	dialer net.Dialer
-	poll   *pollTarget // nil: not for the poller (https, a host name, an invalid header)
+	poll *pollTarget // nil: not for the poller (https, a host name, an invalid header)
 }
+
+// probeHeader is the header lines of a probe that sets no httpHeaders.
+const probeHeader = "User-Agent: " + probeUserAgent + "\r\nAccept: */*\r\nConnection: close\r\n"
+
+// probeDialer dials the connections of the probes the poller does not
+// run, one for all: no keep-alive probes (a probe's connection lives a
+// few milliseconds, and they cost four setsockopt calls a dial).
+var probeDialer = net.Dialer{KeepAlive: -1}
 
 // probeTLS is the TLS config of https probes, cloned per request (with
 // its ServerName): shared rather than one per probe, which would be
@@ -79,12 +86,7 @@ func NewHTTP(a *v1alpha1.HTTPGetAction, port int) *httpProbe {
 	}
 	u.Scheme, u.Host = scheme, net.JoinHostPort(host, strconv.Itoa(port))
 
-	p := &httpProbe{
-		url: u,
-		// No keep-alive probes: a probe's connection lives a few
-		// milliseconds, and they cost four setsockopt calls a dial.
-		dialer: net.Dialer{KeepAlive: -1},
-	}
+	p := &httpProbe{url: u}
 	var b strings.Builder
 	userAgent, accept := false, false
 	for _, h := range a.HTTPHeaders {
@@ -124,6 +126,9 @@ func NewHTTP(a *v1alpha1.HTTPGetAction, port int) *httpProbe {
 	b.WriteString(custom)
 	b.WriteString("Connection: close\r\n")
 	p.header = b.String()
+	if p.header == probeHeader {
+		p.header = probeHeader // shared, not one copy per probe
+	}
 	p.req = p.request(u, p.requestHost(u), "")
 	if scheme == "http" && p.invalid == "" {
 		if t := newPollTarget(host, port); t != nil {

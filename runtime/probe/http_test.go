@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -485,4 +486,27 @@ func TestHTTPProbe_RedirectDetails(t *testing.T) {
 			t.Fatalf("request %d (%s) never came", i, w.path)
 		}
 	}
+}
+
+// An httpGet probe is built once per instance and held while it runs:
+// what it holds is the daemon's memory per probed instance. A default
+// probe shares its header lines and its dialer with every other.
+func TestNewHTTP_HeldBytesPerProbe(t *testing.T) {
+	heapAlloc := func() uint64 {
+		goruntime.GC()
+		var m goruntime.MemStats
+		goruntime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	const n = 1000
+	held := make([]*httpProbe, 0, n)
+	a := &v1alpha1.HTTPGetAction{Path: "/healthz"}
+	before := heapAlloc()
+	for i := range n {
+		held = append(held, NewHTTP(a, 20000+i))
+	}
+	if per := (heapAlloc() - before) / n; per > 600 {
+		t.Errorf("%d bytes held per httpGet probe, want at most 600", per)
+	}
+	goruntime.KeepAlive(held)
 }

@@ -47,7 +47,7 @@ func (p *httpProbe) get(ctx context.Context, u *url.URL, req []byte) (httpRespon
 	if err != nil {
 		return httpResponse{}, err
 	}
-	raw, err := p.dialer.DialContext(ctx, "tcp", addr)
+	raw, err := probeDialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return httpResponse{}, ctxErr(ctx, err)
 	}

@@ -3,6 +3,7 @@
 package probe
 
 import (
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -99,7 +100,7 @@ func newPoller(s *Scheduler, inc *incarnation) (*poller, error) {
 
 func (p *poller) ctl(op, fd int, events uint32) error {
 	p.ev = unix.EpollEvent{Events: events, Fd: int32(fd)}
-	return unix.EpollCtl(p.epfd, op, fd, &p.ev)
+	return rawEpollCtl(p.epfd, op, fd, &p.ev)
 }
 
 // poll starts the run of l in the poller, if its runner is one it runs.
@@ -116,7 +117,7 @@ func (inc *incarnation) poll(s *Scheduler, l *Loop) bool {
 	if p == nil {
 		var err error
 		if p, err = newPoller(s, inc); err != nil {
-			l.log.Warn("probes run in goroutines: no poller", "error", err)
+			l.logAt(l.ws.w, slog.LevelWarn, "probes run in goroutines: no poller", "error", err)
 			s.mu.Lock()
 			s.noPoll = true
 			s.mu.Unlock()
@@ -136,14 +137,14 @@ func (inc *incarnation) poll(s *Scheduler, l *Loop) bool {
 
 // start opens the connection of a run of l to t.
 func (p *poller) start(l *Loop, t *pollTarget) {
-	sa, family := t.sockaddr()
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	sa := t.sockaddr()
+	fd, err := rawSocket(sa.family)
 	if err != nil {
 		p.s.apply(l, Result{Msg: t.get + "dial tcp " + t.addr + ": socket: " + err.Error()}, time.Since(l.begin))
 		return
 	}
 	c := p.newConn(fd, l, t)
-	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS {
+	if err := rawConnect(fd, sa); err != nil && err != unix.EINPROGRESS {
 		p.finish(c, Result{Msg: t.get + "dial tcp " + t.addr + ": connect: " + err.Error()})
 		return
 	}
@@ -162,7 +163,7 @@ func (p *poller) connected(c *pconn) {
 		p.write(c)
 		return
 	}
-	switch _, err := unix.Write(c.fd, nil); err {
+	switch _, err := rawWrite(c.fd, nil); err {
 	case nil:
 		p.finish(c, Result{OK: true})
 	case unix.EAGAIN:
@@ -200,7 +201,7 @@ func (p *poller) newConn(fd int, l *Loop, t *pollTarget) *pconn {
 
 // release closes c's socket and recycles it.
 func (p *poller) release(c *pconn) {
-	unix.Close(c.fd) // also out of the epoll set
+	rawClose(c.fd) // also out of the epoll set
 	delete(p.conns, int32(c.fd))
 	if c.hdr != nil && cap(c.hdr) == 4<<10 {
 		p.free = append(p.free, c.hdr[:0])
@@ -227,7 +228,7 @@ func (p *poller) fallback(c *pconn) {
 // ready is the netpoller's callback on the epoll set: it handles what
 // is ready, and reports false when nothing was (to sleep again).
 func (p *poller) ready(fd uintptr) bool {
-	n, err := unix.EpollWait(int(fd), p.events[:], 0)
+	n, err := rawEpollPoll(int(fd), p.events[:])
 	if n <= 0 {
 		return err != nil && err != unix.EINTR
 	}
@@ -240,7 +241,7 @@ func (p *poller) ready(fd uintptr) bool {
 func (p *poller) handle(ev unix.EpollEvent) {
 	if ev.Fd == int32(p.evfd) {
 		var b [8]byte
-		unix.Read(p.evfd, b[:])
+		rawRead(p.evfd, b[:])
 		p.woken.Store(false) // after the read: a wake after it writes again
 		return
 	}
@@ -279,7 +280,7 @@ func (p *poller) handle(ev unix.EpollEvent) {
 // error.
 func (p *poller) write(c *pconn) {
 	for c.wrote < len(c.t.req) {
-		n, err := unix.Write(c.fd, c.t.req[c.wrote:])
+		n, err := rawWrite(c.fd, c.t.req[c.wrote:])
 		switch err {
 		case nil:
 			c.wrote += n
@@ -380,19 +381,4 @@ func (inc *incarnation) closePoller(*Scheduler) {
 	unix.Close(p.evfd)
 	p.mu.Unlock()
 	p.file.Close()
-}
-
-// sockaddr is t's address for connect(2), and its family.
-func (t *pollTarget) sockaddr() (unix.Sockaddr, int) {
-	if t.sa == nil {
-		if a := t.ap.Addr(); a.Is4() {
-			t.sa = &unix.SockaddrInet4{Port: int(t.ap.Port()), Addr: a.As4()}
-		} else {
-			t.sa = &unix.SockaddrInet6{Port: int(t.ap.Port()), Addr: a.As16()}
-		}
-	}
-	if sa, ok := t.sa.(*unix.SockaddrInet4); ok {
-		return sa, unix.AF_INET
-	}
-	return t.sa.(*unix.SockaddrInet6), unix.AF_INET6
 }

@@ -67,7 +67,7 @@ func (p *poller) read(c *pconn) {
 		} else {
 			buf = p.scratch[:min(int64(len(p.scratch)), c.resp.body-c.got)]
 		}
-		n, err := unix.Read(c.fd, buf)
+		n, err := rawRead(c.fd, buf)
 		switch {
 		case err == unix.EINTR:
 			continue

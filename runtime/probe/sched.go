@@ -97,9 +97,6 @@ func (s *Scheduler) startLoopLocked(ws *workerState, l *Loop, now time.Time) {
 		next = now
 	}
 	l.ws, l.next, l.idx = ws, onTick(next), -1
-	if l.log == nil {
-		l.log = ws.w.Log.With("instance", ws.w.Instance, "probe", l.kind.String())
-	}
 	ws.live++
 	heap.Push(&s.due, l)
 }

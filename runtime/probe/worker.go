@@ -70,8 +70,8 @@ type Loop struct {
 	counter                       probeCounter
 	runner                        Runner
 
-	lastMsg, lastWarn string // the last failure and warning seen, to update and log on change only
-	log               *slog.Logger
+	lastMsg, lastWarn string       // the last failure and warning seen, to update and log on change only
+	log               *slog.Logger // the worker's with l's attributes, made by the first line logged (logAt)
 
 	// The Scheduler's, under its lock: the worker, the next run, the
 	// index in its heap (-1: not queued).
@@ -188,13 +188,12 @@ func (w *Worker) step(l *Loop, res Result, d time.Duration) (over, ok bool) {
 	if w.onResult != nil {
 		w.onResult(res, d)
 	}
-	log := l.log
 	msg := ""
 	if !res.OK {
 		msg = l.kind.String() + " probe: " + res.Msg
-		log.Debug("probe failed", "message", res.Msg)
+		l.logAt(w, slog.LevelDebug, "probe failed", "message", res.Msg)
 	} else if res.Msg != "" && res.Msg != l.lastWarn {
-		log.Warn("probe succeeded with a warning", "message", res.Msg)
+		l.logAt(w, slog.LevelWarn, "probe succeeded with a warning", "message", res.Msg)
 	}
 	if res.OK {
 		l.lastWarn = res.Msg
@@ -219,7 +218,7 @@ func (w *Worker) step(l *Loop, res Result, d time.Duration) (over, ok bool) {
 				clearMsg(p)
 			}
 		})
-		log.Debug("started")
+		l.logAt(w, slog.LevelDebug, "started")
 		return true, true
 	case tr == toSuccess && l.kind == Readiness:
 		w.Update(true, func(p *runtime.ProbeStatus) {
@@ -230,18 +229,18 @@ func (w *Worker) step(l *Loop, res Result, d time.Duration) (over, ok bool) {
 				clearMsg(p)
 			}
 		})
-		log.Debug("ready")
+		l.logAt(w, slog.LevelDebug, "ready")
 	case tr == toFailure && l.kind == Readiness:
 		l.lastMsg = msg
 		w.Update(true, func(p *runtime.ProbeStatus) { p.Ready, p.Message = false, msg })
-		log.Info("not ready", "message", res.Msg)
+		l.logAt(w, slog.LevelInfo, "not ready", "message", res.Msg)
 	case tr == toFailure: // liveness or startup: the instance must be restarted
 		reason := runtime.ReasonLivenessProbeFailed
 		if l.kind == Startup {
 			reason = runtime.ReasonStartupProbeFailed
 		}
 		w.Update(true, func(p *runtime.ProbeStatus) { p.Failed, p.Message, p.Ready = reason, msg, false })
-		log.Warn("probe failed; probing stops until the instance is replaced", "reason", reason, "message", res.Msg,
+		l.logAt(w, slog.LevelWarn, "probe failed; probing stops until the instance is replaced", "reason", reason, "message", res.Msg,
 			"failures", l.counter.failureThreshold)
 		return true, false
 	case !res.OK && msg != l.lastMsg:
@@ -253,6 +252,19 @@ func (w *Worker) step(l *Loop, res Result, d time.Duration) (over, ok bool) {
 		w.Update(false, clearMsg)
 	}
 	return false, false
+}
+
+// logAt logs msg at level with the attributes of l (instance, probe),
+// when w's logger logs that level. The logger with them is made then:
+// most instances never log a probe line, and one is about 400 bytes.
+func (l *Loop) logAt(w *Worker, level slog.Level, msg string, args ...any) {
+	if !w.Log.Enabled(context.Background(), level) {
+		return
+	}
+	if l.log == nil {
+		l.log = w.Log.With("instance", w.Instance, "probe", l.kind.String())
+	}
+	l.log.Log(context.Background(), level, msg, args...)
 }
 
 // recovered returns what a success of l does to the status, nil when

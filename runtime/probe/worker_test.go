@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -608,4 +609,34 @@ func TestProbePort(t *testing.T) {
 			t.Errorf("probePort(%v) = %d, %v; want %d, error %v", tt.port, got, err, tt.want, tt.err)
 		}
 	}
+}
+
+// A loop's logger (the worker's with the instance and probe attributes,
+// ~400 bytes) is made by its first line logged only: a thousand passing
+// probes hold none; a line logged carries the attributes.
+func TestProbeWorker_LoggerMadeByTheFirstLineOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spec := &v1alpha1.AppSpec{ReadinessProbe: probeSpec(1, 0), LivenessProbe: probeSpec(1, 0)}
+		var out strings.Builder
+		ok := &script{t0: time.Now(), result: okFrom(0, "")}
+		failing := &script{t0: time.Now(), result: failFrom(2*time.Second, "HTTP 503")}
+		pt := newProbeTest(t, spec, map[Kind]Runner{Liveness: ok, Readiness: failing})
+		pt.w.Log = slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		pt.start()
+		time.Sleep(5 * time.Second)
+		pt.cancel()
+		<-pt.done
+		if pt.w.Liveness.log != nil {
+			t.Errorf("a probe that logged nothing holds a logger")
+		}
+		if pt.w.Readiness.log == nil {
+			t.Errorf("a probe that logged holds no logger")
+		}
+		if !strings.Contains(out.String(), `msg="not ready" instance=web-0 probe=readiness message="HTTP 503"`) {
+			t.Errorf("logged %q, want the not ready line with the instance and probe", out.String())
+		}
+		if strings.Contains(out.String(), "probe failed") {
+			t.Errorf("logged %q: a debug line below the logger's level", out.String())
+		}
+	})
 }
