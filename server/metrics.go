@@ -150,6 +150,7 @@ type famSpec struct {
 	name, help string
 	typ        dto.MetricType
 	desc       *prometheus.Desc
+	header     string // HELP and TYPE in the text format (textHeader)
 }
 
 // The families, in the order of fams: by name, as the exposition sorts
@@ -262,7 +263,8 @@ func NewCollector(src MetricsSources) *Collector {
 			"Probe runs by app, probe (startup, readiness, liveness) and result (success, failure).",
 			counter, []string{"app", "probe", "result"}},
 	} {
-		c.fams[i] = famSpec{name: f.name, help: f.help, typ: f.typ, desc: prometheus.NewDesc(f.name, f.help, f.labels, nil)}
+		c.fams[i] = famSpec{name: f.name, help: f.help, typ: f.typ, desc: prometheus.NewDesc(f.name, f.help, f.labels, nil),
+			header: textHeader(f.name, f.help, f.typ)}
 	}
 	return c
 }
@@ -277,7 +279,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector: the series of Gather, one by
 // one, for a registry.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	for i, mf := range c.build(&metricAlloc{}) {
+	al := &metricAlloc{}
+	c.build(al, false)
+	for i, mf := range al.out {
 		for _, m := range mf.Metric {
 			ch <- builtMetric{desc: c.fams[i].desc, m: m}
 		}
@@ -288,14 +292,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // by name, each metric sorted by label values, empty families left out
 // (what a registry would make of Collect).
 func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
-	return nonEmpty(c.build(&metricAlloc{})), nil
+	al := &metricAlloc{}
+	c.build(al, false)
+	return nonEmpty(al.out), nil
 }
 
 // gatherTransactional is Gather with slabs recycled: the families are
 // valid until done is called.
 func (c *Collector) gatherTransactional() (fams []*dto.MetricFamily, done func()) {
 	al := c.allocs.get()
-	return nonEmpty(c.build(al)), func() { c.allocs.put(al) }
+	c.build(al, false)
+	return nonEmpty(al.out), func() { c.allocs.put(al) }
 }
 
 // nonEmpty removes the empty families, in place.

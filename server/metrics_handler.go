@@ -32,12 +32,14 @@ func NewMetricsHandler(reg prometheus.Gatherer, state ...*Collector) http.Handle
 	// (BenchmarkMetrics1000Apps/gzip 24 → 8–12 ms; body 61 → 63 KB).
 	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}
 	// The text format, which Prometheus asks for by default, is written
-	// by textHandler (metrics_text.go), the rest by promhttp.
+	// by textHandler (metrics_text.go), the collectors' families straight
+	// from the state (metrics_textfams.go); the rest by promhttp, from the
+	// same families built as dto (mergedGatherer).
 	var g prometheus.TransactionalGatherer = mergedGatherer{reg: reg, state: state}
 	if len(state) == 0 {
 		g = prometheus.ToTransactionalGatherer(reg)
 	}
-	return buffered(newTextHandler(g, promhttp.HandlerForTransactional(g, opts)))
+	return buffered(newTextHandler(reg, state, promhttp.HandlerForTransactional(g, opts)))
 }
 
 // metricsBufferSize is how much of an answer buffered holds before it
@@ -176,10 +178,16 @@ func (m mergedGatherer) Gather() ([]*dto.MetricFamily, func(), error) {
 // mergeFamilies merges two lists of families sorted by name into one; on a
 // name both have, a's family is kept.
 func mergeFamilies(a, b []*dto.MetricFamily) []*dto.MetricFamily {
-	out := make([]*dto.MetricFamily, 0, len(a)+len(b))
+	return mergeByName(a, b, (*dto.MetricFamily).GetName)
+}
+
+// mergeByName merges two lists sorted by name into one; on a name both
+// have, a's element is kept.
+func mergeByName[T any](a, b []T, name func(T) string) []T {
+	out := make([]T, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
-		switch c := strings.Compare(a[i].GetName(), b[j].GetName()); {
+		switch c := strings.Compare(name(a[i]), name(b[j])); {
 		case c < 0:
 			out = append(out, a[i])
 			i++

@@ -63,7 +63,7 @@ func (f *metricsFake) SharedApps() []*v1alpha1.App {
 func (f *metricsFake) SharedInstances(app string) ([]v1alpha1.Instance, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []v1alpha1.Instance
+	out := make([]v1alpha1.Instance, 0, len(f.insts)) // as the reconciler's
 	for _, i := range f.insts {
 		if app == "" || i.App == app {
 			out = append(out, i)
