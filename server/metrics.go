@@ -5,6 +5,7 @@ import (
 
 	"hash/maphash"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -138,9 +139,11 @@ type Collector struct {
 	// mu guards cpuSeen and cpuSpare. A reconcile pass can publish an
 	// instance with a sample older than the one a usage refresh published
 	// just before; the counter must not go back for the same processes.
-	// cpuSpare is the previous scrape's map, cleared and reused.
+	// cpuSeen is the last scrape's counters in the exposition's order
+	// (read alongside the replicas, without a map: a map of 5000 took 8 %
+	// of a scrape); cpuSpare is the one before, reused.
 	mu                sync.Mutex
-	cpuSeen, cpuSpare map[replicaKey]cpuSeen
+	cpuSeen, cpuSpare []cpuSeen
 	seed              maphash.Seed
 }
 
@@ -182,9 +185,21 @@ const (
 // one name are two (their revisions differ).
 type replicaKey struct{ app, replica, revision string }
 
+// cmpReplicaKeys orders keys as byAppAndName orders instances.
+func cmpReplicaKeys(a, b *replicaKey) int {
+	if c := strings.Compare(a.app, b.app); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.replica, b.replica); c != 0 {
+		return c
+	}
+	return strings.Compare(a.revision, b.revision)
+}
+
 // cpuSeen is the CPU counter last exported for a replica, and which
 // processes it was of (a new process may start a new count).
 type cpuSeen struct {
+	key   replicaKey
 	procs uint64
 	value float64
 }
@@ -212,8 +227,7 @@ func NewCollector(src MetricsSources) *Collector {
 		bounds: append([]float64(nil), ProbeDurationBuckets...),
 		lJob:   "job_name", lCronJob: "cronjob", vSucceeded: "succeeded", vFailed: "failed",
 		jobBounds: append([]float64(nil), JobDurationBuckets...),
-		cpuSeen:   map[replicaKey]cpuSeen{}, cpuSpare: map[replicaKey]cpuSeen{},
-		seed: maphash.MakeSeed(),
+		seed:      maphash.MakeSeed(),
 	}
 	gauge, counter := dto.MetricType_GAUGE, dto.MetricType_COUNTER
 	c.fams = make([]famSpec, famCount)

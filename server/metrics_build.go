@@ -155,8 +155,7 @@ func (al *metricAlloc) groupReplicas(insts []v1alpha1.Instance) {
 func (c *Collector) instanceMetrics(al *metricAlloc) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	seen := c.cpuSpare
-	clear(seen)
+	prev, seen := c.cpuSeen, c.cpuSpare[:0]
 	for _, g := range al.groups {
 		r := c.mergeReplica(g)
 		l := al.labels(&c.lApp, &g[0].App, &c.lReplica, &g[0].Name, &c.lRevision, &g[0].Revision)
@@ -167,14 +166,18 @@ func (c *Collector) instanceMetrics(al *metricAlloc) {
 			continue
 		}
 		k := replicaKey{g[0].App, g[0].Name, g[0].Revision}
-		cpu := r.cpu
-		if prev, ok := c.cpuSeen[k]; ok && prev.procs == r.procs && prev.value > cpu {
-			cpu = prev.value
+		for len(prev) > 0 && cmpReplicaKeys(&prev[0].key, &k) < 0 { // both sorted
+			prev = prev[1:]
 		}
-		seen[k] = cpuSeen{procs: r.procs, value: cpu}
+		cpu := r.cpu
+		if len(prev) > 0 && prev[0].key == k && prev[0].procs == r.procs && prev[0].value > cpu {
+			cpu = prev[0].value
+		}
+		seen = append(seen, cpuSeen{key: k, procs: r.procs, value: cpu})
 		al.counter(famCPU, l, cpu)
 		al.gauge(famMem, l, float64(r.mem))
 		al.gauge(famStart, l, float64(r.started)/1e9)
 	}
-	c.cpuSeen, c.cpuSpare = seen, c.cpuSeen
+	clear(c.cpuSeen) // keeps no name of a replica that is gone
+	c.cpuSeen, c.cpuSpare = seen, c.cpuSeen[:0]
 }
