@@ -2,12 +2,10 @@ package server
 
 import (
 	"bufio"
-	"compress/gzip"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,8 +46,8 @@ func NewMetricsHandler(reg prometheus.Gatherer, state ...*Collector) http.Handle
 const metricsBufferSize = 64 << 10
 
 // buffered makes h's writes go out in pieces of metricsBufferSize, and
-// gzips an answer of status 200 when the request accepts gzip. It keeps
-// one buffer between answers; gzip writers are pooled.
+// gzips an answer of status 200 when the request accepts gzip
+// (gzipPieces). It keeps one buffer between answers.
 func buffered(h http.Handler) http.Handler {
 	var spare atomic.Pointer[bufio.Writer]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -63,19 +61,12 @@ func buffered(h http.Handler) http.Handler {
 		h.ServeHTTP(br, r)
 		if br.gz != nil {
 			_ = br.gz.Close() // the client went away; nothing to do
-			br.gz.Reset(nil)
-			gzipWriters.Put(br.gz)
 		}
 		_ = bw.Flush()
 		bw.Reset(nil)
 		spare.Store(bw)
 	})
 }
-
-var gzipWriters = sync.Pool{New: func() any {
-	gz, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error
-	return gz
-}}
 
 // acceptsGzip reports whether an Accept-Encoding header value accepts
 // gzip: it names gzip, or else *, with a q above 0 (RFC 9110 12.5.3).
@@ -112,9 +103,9 @@ func acceptsGzip(header string) bool {
 type bufferedResponse struct {
 	http.ResponseWriter
 	bw   *bufio.Writer
-	gzip bool         // the request accepts gzip
-	gz   *gzip.Writer // set once the body is being gzipped
-	out  io.Writer    // where the body goes; nil until decided
+	gzip bool        // the request accepts gzip
+	gz   *gzipPieces // set once the body is being gzipped
+	out  io.Writer   // where the body goes; nil until decided
 }
 
 func (b *bufferedResponse) WriteHeader(code int) {
@@ -140,8 +131,7 @@ func (b *bufferedResponse) decide(code int) {
 	h.Set("Content-Encoding", "gzip")
 	h.Add("Vary", "Accept-Encoding")
 	h.Del("Content-Length")
-	b.gz = gzipWriters.Get().(*gzip.Writer)
-	b.gz.Reset(b.bw)
+	b.gz = newGzipPieces(b.bw)
 	b.out = b.gz
 }
 
