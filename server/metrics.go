@@ -118,8 +118,11 @@ var ProbeDurationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 
 // them as well as a prometheus.Collector: NewMetricsHandler(reg, c) serves
 // them beside reg's without the registry's per-series checks and sorting
 // (which cost more than the rest of a scrape at a thousand instances), and
-// reuses the slabs of a scrape for the next once it is written. Registered
-// on a registry instead, it yields the very same series, only slower.
+// reuses the slabs of a scrape for the next once it is written. For a
+// scrape in the text format it writes the families' lines straight from
+// the state instead, without dto structs (metrics_textfams.go), from the
+// same build. Registered on a registry instead, it yields the very same
+// series, only slower.
 type Collector struct {
 	src MetricsSources
 

@@ -217,8 +217,10 @@ func (a *metricAlloc) histogram(f int, l labelSet, count uint64, sum float64, bo
 // allocPool keeps the metricAlloc of the last scrape that is done, for
 // the next: one at most, so that the memory it holds stays bounded (a
 // sync.Pool would keep one per P, and each is a few MB), and for
-// spareFor only: a daemon nobody scrapes holds none (3 MB at a thousand
-// instances; fresh slabs cost a scrape ~4 ms more, mostly GC).
+// spareFor only: a daemon nobody scrapes holds none (a text scrape's
+// lines: 0.8 MB at a thousand instances, 4.2 MB at 5000; the dto slabs of
+// the other formats, 3 MB at a thousand; fresh slabs cost a scrape ~4 ms
+// more, mostly GC).
 type allocPool struct {
 	spare atomic.Pointer[metricAlloc]
 	mu    sync.Mutex
