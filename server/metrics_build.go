@@ -4,8 +4,6 @@ import (
 	"slices"
 	"strings"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
@@ -64,11 +62,12 @@ func byAppAndName(a, b *v1alpha1.Instance) int {
 	return strings.Compare(a.Revision, b.Revision)
 }
 
-// build reads the state once and builds every family from al, in the
-// order of c.fams; a family may be empty. Metrics come in the order a
-// registry sorts them into (label values compared as strings), label
-// pairs sorted by name.
-func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
+// build reads the state once and builds every family into al, in the
+// order of c.fams: the dto families (al.out) or, when text is set, the
+// text format (al.textFams); a family may be empty. Metrics come in the
+// order a registry sorts them into (label values compared as strings),
+// label pairs sorted by name.
+func (c *Collector) build(al *metricAlloc, text bool) {
 	apps := slices.DeleteFunc(c.src.State.SharedApps(), func(a *v1alpha1.App) bool { return !a.IsApp() })
 	slices.SortStableFunc(apps, func(a, b *v1alpha1.App) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
 	insts := c.readInstances()
@@ -87,17 +86,15 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 	}
 	nApps, nReplicas := len(apps), len(al.groups)
 	nJobs := len(al.jobs)
+	al.begin(c, text)
 	al.size(5*nApps+4*nReplicas+2*nJobs, 2*nReplicas+2*nProbes+len(al.exits)+3*nJobs, nProbes+nJobs, max(len(c.bounds), len(c.jobBounds)),
 		nApps+3*nReplicas+8*nProbes+2*len(al.exits)+8*nJobs)
-	fams := al.families(c)
-	add := func(f int, m *dto.Metric) { fams[f].Metric = append(fams[f].Metric, m) }
-
 	for i := range al.exits {
 		e := &al.exits[i]
-		add(famExits, al.counter(al.labels(&c.lApp, &e.app, &c.lReason, &e.reason), float64(e.n)))
+		al.counter(famExits, al.labels(&c.lApp, &e.app, &c.lReason, &e.reason), float64(e.n))
 	}
-	c.instanceMetrics(al, add)
-	c.jobMetrics(al, add)
+	c.instanceMetrics(al)
+	c.jobMetrics(al)
 	groups := al.groups
 	for i, a := range apps {
 		name := &a.Metadata.Name
@@ -114,22 +111,21 @@ func (c *Collector) build(al *metricAlloc) []*dto.MetricFamily {
 		if a.Status != nil {
 			ready, updated, available = a.Status.ReadyReplicas, a.Status.UpdatedReplicas, a.Status.AvailableReplicas
 		}
-		add(famAvailable, al.gauge(l, float64(available)))
-		add(famDesired, al.gauge(l, float64(desiredReplicas(a))))
-		add(famReady, al.gauge(l, float64(ready)))
-		add(famUpdated, al.gauge(l, float64(updated)))
-		add(famPorts, al.gauge(l, float64(ports)))
+		al.gauge(famAvailable, l, float64(available))
+		al.gauge(famDesired, l, float64(desiredReplicas(a)))
+		al.gauge(famReady, l, float64(ready))
+		al.gauge(famUpdated, l, float64(updated))
+		al.gauge(famPorts, l, float64(ports))
 		for j, p := range al.probes[i] {
 			s := stats[[2]string{*name, p}]
-			add(famProbeResults, al.counter(al.labels(&c.lApp, name, &c.lProbe, &al.probes[i][j], &c.lResult, &c.vFailure),
-				float64(s.Failure)))
-			add(famProbeResults, al.counter(al.labels(&c.lApp, name, &c.lProbe, &al.probes[i][j], &c.lResult, &c.vSuccess),
-				float64(s.Success)))
-			add(famProbeDuration, al.histogram(al.labels(&c.lApp, name, &c.lProbe, &al.probes[i][j]),
-				s.Success+s.Failure, s.DurationSum, c.bounds, s.Buckets))
+			al.counter(famProbeResults, al.labels(&c.lApp, name, &c.lProbe, &al.probes[i][j], &c.lResult, &c.vFailure),
+				float64(s.Failure))
+			al.counter(famProbeResults, al.labels(&c.lApp, name, &c.lProbe, &al.probes[i][j], &c.lResult, &c.vSuccess),
+				float64(s.Success))
+			al.histogram(famProbeDuration, al.labels(&c.lApp, name, &c.lProbe, &al.probes[i][j]),
+				s.Success+s.Failure, s.DurationSum, c.bounds, s.Buckets)
 		}
 	}
-	return fams
 }
 
 // groupReplicas sets al.groups: the instances in the exposition's order,
@@ -156,29 +152,32 @@ func (al *metricAlloc) groupReplicas(insts []v1alpha1.Instance) {
 }
 
 // instanceMetrics adds the series of every replica (al.groups).
-func (c *Collector) instanceMetrics(al *metricAlloc, add func(int, *dto.Metric)) {
+func (c *Collector) instanceMetrics(al *metricAlloc) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	seen := c.cpuSpare
-	clear(seen)
+	prev, seen := c.cpuSeen, c.cpuSpare[:0]
 	for _, g := range al.groups {
 		r := c.mergeReplica(g)
 		l := al.labels(&c.lApp, &g[0].App, &c.lReplica, &g[0].Name, &c.lRevision, &g[0].Revision)
-		add(famUp, al.gauge(l, boolFloat(r.up)))
-		add(famInstReady, al.gauge(l, boolFloat(r.ready)))
-		add(famRestarts, al.counter(l, float64(r.restarts)))
+		al.gauge(famUp, l, boolFloat(r.up))
+		al.gauge(famInstReady, l, boolFloat(r.ready))
+		al.counter(famRestarts, l, float64(r.restarts))
 		if !r.up {
 			continue
 		}
 		k := replicaKey{g[0].App, g[0].Name, g[0].Revision}
-		cpu := r.cpu
-		if prev, ok := c.cpuSeen[k]; ok && prev.procs == r.procs && prev.value > cpu {
-			cpu = prev.value
+		for len(prev) > 0 && cmpReplicaKeys(&prev[0].key, &k) < 0 { // both sorted
+			prev = prev[1:]
 		}
-		seen[k] = cpuSeen{procs: r.procs, value: cpu}
-		add(famCPU, al.counter(l, cpu))
-		add(famMem, al.gauge(l, float64(r.mem)))
-		add(famStart, al.gauge(l, float64(r.started)/1e9))
+		cpu := r.cpu
+		if len(prev) > 0 && prev[0].key == k && prev[0].procs == r.procs && prev[0].value > cpu {
+			cpu = prev[0].value
+		}
+		seen = append(seen, cpuSeen{key: k, procs: r.procs, value: cpu})
+		al.counter(famCPU, l, cpu)
+		al.gauge(famMem, l, float64(r.mem))
+		al.gauge(famStart, l, float64(r.started)/1e9)
 	}
-	c.cpuSeen, c.cpuSpare = seen, c.cpuSeen
+	clear(c.cpuSeen) // keeps no name of a replica that is gone
+	c.cpuSeen, c.cpuSpare = seen, c.cpuSeen[:0]
 }

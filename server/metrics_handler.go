@@ -2,12 +2,10 @@ package server
 
 import (
 	"bufio"
-	"compress/gzip"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,12 +30,14 @@ func NewMetricsHandler(reg prometheus.Gatherer, state ...*Collector) http.Handle
 	// (BenchmarkMetrics1000Apps/gzip 24 → 8–12 ms; body 61 → 63 KB).
 	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}
 	// The text format, which Prometheus asks for by default, is written
-	// by textHandler (metrics_text.go), the rest by promhttp.
+	// by textHandler (metrics_text.go), the collectors' families straight
+	// from the state (metrics_textfams.go); the rest by promhttp, from the
+	// same families built as dto (mergedGatherer).
 	var g prometheus.TransactionalGatherer = mergedGatherer{reg: reg, state: state}
 	if len(state) == 0 {
 		g = prometheus.ToTransactionalGatherer(reg)
 	}
-	return buffered(newTextHandler(g, promhttp.HandlerForTransactional(g, opts)))
+	return buffered(newTextHandler(reg, state, promhttp.HandlerForTransactional(g, opts)))
 }
 
 // metricsBufferSize is how much of an answer buffered holds before it
@@ -46,8 +46,8 @@ func NewMetricsHandler(reg prometheus.Gatherer, state ...*Collector) http.Handle
 const metricsBufferSize = 64 << 10
 
 // buffered makes h's writes go out in pieces of metricsBufferSize, and
-// gzips an answer of status 200 when the request accepts gzip. It keeps
-// one buffer between answers; gzip writers are pooled.
+// gzips an answer of status 200 when the request accepts gzip
+// (gzipPieces). It keeps one buffer between answers.
 func buffered(h http.Handler) http.Handler {
 	var spare atomic.Pointer[bufio.Writer]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -61,19 +61,12 @@ func buffered(h http.Handler) http.Handler {
 		h.ServeHTTP(br, r)
 		if br.gz != nil {
 			_ = br.gz.Close() // the client went away; nothing to do
-			br.gz.Reset(nil)
-			gzipWriters.Put(br.gz)
 		}
 		_ = bw.Flush()
 		bw.Reset(nil)
 		spare.Store(bw)
 	})
 }
-
-var gzipWriters = sync.Pool{New: func() any {
-	gz, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error
-	return gz
-}}
 
 // acceptsGzip reports whether an Accept-Encoding header value accepts
 // gzip: it names gzip, or else *, with a q above 0 (RFC 9110 12.5.3).
@@ -110,9 +103,9 @@ func acceptsGzip(header string) bool {
 type bufferedResponse struct {
 	http.ResponseWriter
 	bw   *bufio.Writer
-	gzip bool         // the request accepts gzip
-	gz   *gzip.Writer // set once the body is being gzipped
-	out  io.Writer    // where the body goes; nil until decided
+	gzip bool        // the request accepts gzip
+	gz   *gzipPieces // set once the body is being gzipped
+	out  io.Writer   // where the body goes; nil until decided
 }
 
 func (b *bufferedResponse) WriteHeader(code int) {
@@ -138,8 +131,7 @@ func (b *bufferedResponse) decide(code int) {
 	h.Set("Content-Encoding", "gzip")
 	h.Add("Vary", "Accept-Encoding")
 	h.Del("Content-Length")
-	b.gz = gzipWriters.Get().(*gzip.Writer)
-	b.gz.Reset(b.bw)
+	b.gz = newGzipPieces(b.bw)
 	b.out = b.gz
 }
 
@@ -176,10 +168,16 @@ func (m mergedGatherer) Gather() ([]*dto.MetricFamily, func(), error) {
 // mergeFamilies merges two lists of families sorted by name into one; on a
 // name both have, a's family is kept.
 func mergeFamilies(a, b []*dto.MetricFamily) []*dto.MetricFamily {
-	out := make([]*dto.MetricFamily, 0, len(a)+len(b))
+	return mergeByName(a, b, (*dto.MetricFamily).GetName)
+}
+
+// mergeByName merges two lists sorted by name into one; on a name both
+// have, a's element is kept.
+func mergeByName[T any](a, b []T, name func(T) string) []T {
+	out := make([]T, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
-		switch c := strings.Compare(a[i].GetName(), b[j].GetName()); {
+		switch c := strings.Compare(name(a[i]), name(b[j])); {
 		case c < 0:
 			out = append(out, a[i])
 			i++

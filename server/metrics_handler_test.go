@@ -116,6 +116,12 @@ func TestMetricsHandler_SameAsRegistry(t *testing.T) {
 		{"fixture", func() *metricsFake { f := &metricsFake{}; f.set(fixture()); return f }},
 		{"unsorted", unsortedFixture},
 		{"empty", func() *metricsFake { return &metricsFake{} }},
+		{"jobs", func() *metricsFake {
+			f := unsortedFixture()
+			f.jobs = append(fixtureJobs(), JobStats{Job: "we\"ird\\na\nme", Kind: v1alpha1.KindCronJob, Succeeded: 1, DurationSum: 0.5,
+				DurationCount: 1, Buckets: make([]uint64, len(JobDurationBuckets)), LastSuccess: started, NextSchedule: started})
+			return f
+		}},
 		{"apps without instances", func() *metricsFake {
 			f := &metricsFake{}
 			f.set([]v1alpha1.App{metricsApp("x", 0, 0, 0, true)}, nil)

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"proclet.dev/proclet/apis/v1alpha1"
 )
 
@@ -30,22 +28,22 @@ func (c *Collector) readJobStats(out []JobStats) []JobStats {
 // kube-state-metrics names it: Prometheus owns job (the scrape job's), and
 // would rename ours to exported_job. al.jobs is not appended to while
 // the label values point into it.
-func (c *Collector) jobMetrics(al *metricAlloc, add func(int, *dto.Metric)) {
+func (c *Collector) jobMetrics(al *metricAlloc) {
 	for i := range al.jobs {
 		s := &al.jobs[i]
 		name := &s.Job
-		add(famJobRuns, al.counter(al.labels(&c.lJob, name, &c.lResult, &c.vFailed), float64(s.Failed)))
-		add(famJobRuns, al.counter(al.labels(&c.lJob, name, &c.lResult, &c.vSucceeded), float64(s.Succeeded)))
-		add(famJobDuration, al.histogram(al.labels(&c.lJob, name), s.DurationCount, s.DurationSum, c.jobBounds, s.Buckets))
+		al.counter(famJobRuns, al.labels(&c.lJob, name, &c.lResult, &c.vFailed), float64(s.Failed))
+		al.counter(famJobRuns, al.labels(&c.lJob, name, &c.lResult, &c.vSucceeded), float64(s.Succeeded))
+		al.histogram(famJobDuration, al.labels(&c.lJob, name), s.DurationCount, s.DurationSum, c.jobBounds, s.Buckets)
 		if !s.LastSuccess.IsZero() {
-			add(famJobLastSuccess, al.gauge(al.labels(&c.lJob, name), unixSeconds(s.LastSuccess)))
+			al.gauge(famJobLastSuccess, al.labels(&c.lJob, name), unixSeconds(s.LastSuccess))
 		}
 		if s.Kind != v1alpha1.KindCronJob {
 			continue
 		}
-		add(famCronMissed, al.counter(al.labels(&c.lCronJob, name), float64(s.Missed)))
+		al.counter(famCronMissed, al.labels(&c.lCronJob, name), float64(s.Missed))
 		if !s.NextSchedule.IsZero() {
-			add(famCronNext, al.gauge(al.labels(&c.lCronJob, name), unixSeconds(s.NextSchedule)))
+			al.gauge(famCronNext, al.labels(&c.lCronJob, name), unixSeconds(s.NextSchedule))
 		}
 	}
 }

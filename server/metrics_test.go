@@ -63,7 +63,7 @@ func (f *metricsFake) SharedApps() []*v1alpha1.App {
 func (f *metricsFake) SharedInstances(app string) ([]v1alpha1.Instance, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []v1alpha1.Instance
+	out := make([]v1alpha1.Instance, 0, len(f.insts)) // as the reconciler's
 	for _, i := range f.insts {
 		if app == "" || i.App == app {
 			out = append(out, i)
@@ -306,6 +306,36 @@ func TestCollector_CPUNeverGoesBackForTheSameProcess(t *testing.T) {
 	f.set(apps, insts)
 	if v := cpu(); v != 0.1 {
 		t.Fatalf("cpu of a new process %v, want 0.1", v)
+	}
+}
+
+// The counter held back for one replica stays held while replicas before
+// and after it in the exposition's order come and go.
+func TestCollector_CPUHeldWhileOthersComeAndGo(t *testing.T) {
+	f := &metricsFake{}
+	apps, insts := fixture()
+	f.set(apps, insts)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(f.sources()))
+	cpu := func() float64 { return seriesValue(t, reg, "proclet_instance_cpu_seconds_total", "web-0") }
+	if v := cpu(); v != 2.5 {
+		t.Fatalf("cpu %v", v)
+	}
+	web0 := slices.IndexFunc(insts, func(i v1alpha1.Instance) bool { return i.Name == "web-0" && running(&i) })
+	older := insts[web0]
+	older.CPUSeconds = 2.0                        // an older sample published late
+	surge := runningInstance("web", 0, 303, 1, 1) // web-0 at the next revision, sorted after it
+	surge.Revision = "r3"
+	for _, around := range [][]v1alpha1.Instance{
+		{runningInstance("aaa", 0, 300, 1, 1), older, runningInstance("web", 5, 301, 9, 1), runningInstance("zzz", 0, 302, 1, 1)},
+		{older},
+		{surge, runningInstance("aaa", 0, 300, 1, 1), older},
+		{runningInstance("aab", 0, 304, 1, 1), runningInstance("web", 1, 305, 5, 1), older, runningInstance("zzz", 1, 306, 1, 1)},
+	} {
+		f.set(apps, around)
+		if v := cpu(); v != 2.5 {
+			t.Fatalf("cpu went back to %v for the same process beside %d others", v, len(around)-1)
+		}
 	}
 }
 

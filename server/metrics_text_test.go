@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,10 +54,10 @@ func textFamilies() []*dto.MetricFamily {
 // headers included, for every Accept a scraper sends, with the name[]
 // filter; other formats are promhttp's own.
 func TestTextHandler_WritesWhatPromhttpWrites(t *testing.T) {
-	g := prometheus.ToTransactionalGatherer(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return textFamilies(), nil }))
+	reg := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return textFamilies(), nil })
 	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}
-	want := promhttp.HandlerForTransactional(g, opts)
-	got := newTextHandler(g, want)
+	want := promhttp.HandlerForTransactional(prometheus.ToTransactionalGatherer(reg), opts)
+	got := newTextHandler(reg, nil, want)
 	fast := 0
 	labelOK := map[string]bool{}
 	for _, mf := range textFamilies() {
@@ -96,3 +97,64 @@ func TestTextHandler_WritesWhatPromhttpWrites(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The state collectors' families, written straight from the state, are
+// what promhttp writes of the same collectors' dto families (merged with
+// the registry's as mergedGatherer merges them), byte for byte, for every
+// Accept and with the name[] filter; a family the registry has too is the
+// registry's.
+func TestTextHandler_CollectorsAsPromhttpWrites(t *testing.T) {
+	f := unsortedFixture()
+	f.jobs = fixtureJobs()
+	c := NewCollector(f.sources())
+	reg := loopRegistry()
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "proclet_ports_allocated", Help: "The registry's."}))
+	opts := promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}
+	want := promhttp.HandlerForTransactional(mergedGatherer{reg: reg, state: []*Collector{c}}, opts)
+	got := newTextHandler(reg, []*Collector{c}, want)
+	for _, c := range []struct{ accept, query string }{
+		{"", ""},
+		{"text/plain;version=0.0.4;q=0.5,*/*;q=0.1", ""},
+		{"text/plain", "?name[]=proclet_ports_allocated&name[]=proclet_job_duration_seconds&name[]=proclet_instance_up"},
+		{"text/plain;version=1.0.0;escaping=underscores", ""},
+		{"text/plain;version=1.0.0;escaping=allow-utf-8", ""},
+	} {
+		for range 2 { // the second scrape reuses the first's slabs
+			req := httptest.NewRequest(http.MethodGet, "/metrics"+c.query, nil)
+			if c.accept != "" {
+				req.Header.Set("Accept", c.accept)
+			}
+			a, b := httptest.NewRecorder(), httptest.NewRecorder()
+			want.ServeHTTP(a, req)
+			got.ServeHTTP(b, req)
+			if a.Body.String() != b.Body.String() || a.Code != b.Code || a.Header().Get("Content-Type") != b.Header().Get("Content-Type") {
+				t.Errorf("Accept %q%s: differs\npromhttp:\n%s\ntextHandler:\n%s", c.accept, c.query, a.Body, b.Body)
+			}
+			if !strings.Contains(b.Body.String(), "# HELP proclet_ports_allocated The registry's.\n") ||
+				strings.Contains(b.Body.String(), "proclet_ports_allocated{") {
+				t.Errorf("Accept %q%s: proclet_ports_allocated is not the registry's", c.accept, c.query)
+			}
+		}
+	}
+}
+
+// A scrape in the text format builds no dto structs: its slabs stay
+// empty, and only a scrape in another format fills them.
+func TestTextHandler_TextScrapeBuildsNoDto(t *testing.T) {
+	f := unsortedFixture()
+	f.jobs = fixtureJobs()
+	c := NewCollector(f.sources())
+	h := NewMetricsHandler(loopRegistry(), c)
+	scrape(t, h, "")
+	al := c.allocs.spare.Load()
+	if al == nil {
+		t.Fatal("no slabs kept after a scrape")
+	}
+	if n := len(al.metrics.all) + len(al.pairs.all) + len(al.out); n != 0 {
+		t.Errorf("a text scrape built %d dto metrics, label pairs and families", n)
+	}
+	scrape(t, h, openMetrics)
+	if al := c.allocs.spare.Load(); al == nil || len(al.metrics.all) == 0 {
+		t.Error("an OpenMetrics scrape built no dto metrics")
+	}
+}
