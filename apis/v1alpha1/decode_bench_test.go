@@ -98,3 +98,21 @@ spec:
 		}
 	}
 }
+
+// BenchmarkRevision1000 hashes the revisions of 1000 minimal apps, as
+// Replace does for the apps of a new 1000-app file.
+func BenchmarkRevision1000(b *testing.B) {
+	apps := make([]App, 1000)
+	for i := range apps {
+		apps[i] = App{Kind: KindApp, Metadata: ObjectMeta{Name: fmt.Sprintf("app-%d", i)}, Spec: AppSpec{
+			Command:                       []string{"/srv/bin/workload", "--mark-start", "/tmp/marks", fmt.Sprintf("app-%d", i)},
+			TerminationGracePeriodSeconds: ptr(int64(5)),
+		}}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range apps {
+			AppRevision(&apps[i], "")
+		}
+	}
+}
