@@ -240,9 +240,10 @@ func isUnder(p, parent string) bool {
 // each name's first object).
 func fileRules(apps []App, binders []*binder) ErrorList {
 	var errs ErrorList
-	first := map[string]int{}
-	unique := make([]App, 0, len(apps))
-	for i, a := range apps {
+	first := make(map[string]int, len(apps))
+	var unique []int // of the first object of each name
+	for i := range apps {
+		a := &apps[i]
 		if a.Metadata.Name == "" {
 			continue
 		}
@@ -254,7 +255,7 @@ func fileRules(apps []App, binders []*binder) ErrorList {
 			continue
 		}
 		first[a.Metadata.Name] = i
-		unique = append(unique, a)
+		unique = append(unique, i)
 	}
 	lookup := func(name string) *App {
 		if j, ok := first[name]; ok {
@@ -268,7 +269,15 @@ func fileRules(apps []App, binders []*binder) ErrorList {
 			errs = append(errs, e)
 		}
 	}
-	for _, c := range DependencyCycles(unique) {
+	var cycles [][]string
+	if anyDependency(apps) {
+		firsts := make([]App, len(unique))
+		for k, i := range unique {
+			firsts[k] = apps[i]
+		}
+		cycles = DependencyCycles(firsts)
+	}
+	for _, c := range cycles {
 		i := first[c[0]]
 		field := dependsOnField(&apps[i], c[1])
 		errs = append(errs, &FileError{Field: field, Line: binders[i].lineOf(field),

@@ -71,6 +71,39 @@ func documentType(root *node, b *binder) reflect.Type {
 // CronJob's carrier (Carrier). Its status is dropped. (app is the
 // caller's, so that an App is decoded in place, with no copy.)
 func decodeObject(v any, t reflect.Type, app *App) error {
+	if assignObject(v, t, app) {
+		app.Status = nil
+		return nil
+	}
+	*app = App{} // what assignObject set before it gave up
+	return decodeObjectJSON(v, t, app)
+}
+
+// assignObject is decodeObject through assignBound; false when that
+// takes the round trip.
+func assignObject(v any, t reflect.Type, app *App) bool {
+	switch t {
+	case jobType:
+		var j Job
+		if !assignBound(reflect.ValueOf(&j).Elem(), v) {
+			return false
+		}
+		*app = j.Carrier()
+	case cronJobType:
+		var c CronJob
+		if !assignBound(reflect.ValueOf(&c).Elem(), v) {
+			return false
+		}
+		*app = c.Carrier()
+	default:
+		return assignBound(reflect.ValueOf(app).Elem(), v)
+	}
+	return true
+}
+
+// decodeObjectJSON is decodeObject through encoding/json: marshal v,
+// decode the text.
+func decodeObjectJSON(v any, t reflect.Type, app *App) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -12,6 +12,10 @@
 //     kind chooses its type (decode_kinds.go); a Job or CronJob comes out
 //     as its carrier App (jobs.go, carrier.go: App.Job, App.CronJob,
 //     App.JobSpec), so every consumer of []App reads all three kinds;
+//     a file of many documents is parsed in parts (yamlsplit.go) and its
+//     documents decoded on every core, each bound value set into its type
+//     directly (assign.go), with the documents and errors of the one-core,
+//     encoding/json path that defines them;
 //   - defaults (Default) and validation (Validate: go-playground/validator
 //     tags on the types plus the rules that span fields; ValidateSet for
 //     dependency cycles across apps);
@@ -35,7 +39,9 @@
 //     and AppRevision, the revision of an app (or a carried Job or
 //     CronJob: revision_jobs.go), with its restartedAt
 //     annotation and the digest of the files it reads (envFrom,
-//     valueFrom, rolloutOnChange: content.go) when it has them;
+//     valueFrom, rolloutOnChange: content.go) when it has them; its
+//     canonical JSON is written in one walk of the spec (canonical.go),
+//     byte for byte the encoding/json round trip that defines it;
 //     Content and Secret, what the watcher read of those files (a Secret
 //     never prints, marshals or logs its value);
 //   - small helpers on a spec: Quantity parsing, ParseSignal, GracePeriod,

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"reflect"
 )
 
 // Revision returns the revision of a spec: 10 hex characters of the SHA-256
@@ -48,11 +49,14 @@ func AppRevision(app *App, contentDigest string) string {
 	if at == "" && contentDigest == "" {
 		return Revision(&app.Spec)
 	}
-	return canonicalHash(struct {
-		Spec        *AppSpec `json:"spec"`
-		RestartedAt string   `json:"restartedAt,omitempty"`
-		Content     string   `json:"content,omitempty"`
-	}{revisionView(&app.Spec), at, contentDigest})
+	return canonicalHash(appRevisionView{revisionView(&app.Spec), at, contentDigest})
+}
+
+// appRevisionView is what AppRevision hashes beside the spec.
+type appRevisionView struct {
+	Spec        *AppSpec `json:"spec"`
+	RestartedAt string   `json:"restartedAt,omitempty"`
+	Content     string   `json:"content,omitempty"`
 }
 
 // ContentDigest is the digest of the files sa reads (Content.Digest), ""
@@ -86,8 +90,23 @@ func canonicalHash(v any) string {
 	return hex.EncodeToString(sum[:])[:10]
 }
 
-// canonicalJSON is v as JSON with empty values dropped and keys sorted.
+// canonicalJSON is v as JSON with empty values dropped and keys sorted:
+// written in one walk of v (canonical.go) when its type allows, else by
+// canonicalRoundTrip; the two give the same bytes.
 func canonicalJSON(v any) []byte {
+	if rv := reflect.ValueOf(v); rv.IsValid() {
+		if p := planFor(rv.Type()); p != nil {
+			buf, _ := writeCanonical(make([]byte, 0, 1024), rv, p)
+			return buf
+		}
+	}
+	return canonicalRoundTrip(v)
+}
+
+// canonicalRoundTrip is canonicalJSON through encoding/json: marshal,
+// decode into maps, prune, encode with sorted keys. It defines the
+// canonical form.
+func canonicalRoundTrip(v any) []byte {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		// Every type of this package marshals; reaching here is a bug.

@@ -29,10 +29,13 @@ func jobRevision(app *App, contentDigest string) string {
 	v.TTLSecondsAfterFinished = nil
 	v.DependsOn = nil
 	v.NodeSelector = nil
-	return canonicalHash(struct {
-		Kind        string   `json:"kind"`
-		Job         *JobSpec `json:"job"`
-		RestartedAt string   `json:"restartedAt,omitempty"`
-		Content     string   `json:"content,omitempty"`
-	}{kind, &v, app.Metadata.Annotations[RestartedAtAnnotation], contentDigest})
+	return canonicalHash(jobRevisionView{kind, &v, app.Metadata.Annotations[RestartedAtAnnotation], contentDigest})
+}
+
+// jobRevisionView is what jobRevision hashes.
+type jobRevisionView struct {
+	Kind        string   `json:"kind"`
+	Job         *JobSpec `json:"job"`
+	RestartedAt string   `json:"restartedAt,omitempty"`
+	Content     string   `json:"content,omitempty"`
 }

@@ -27,8 +27,12 @@ func cycleMessage(c []string) string {
 // [a b a]. Groups are in name order. Deterministic, and linear in the size
 // of the graph (Tarjan's strongly connected components).
 func DependencyCycles(apps []App) [][]string {
+	if !anyDependency(apps) {
+		return nil // no edge, no cycle
+	}
 	deps := map[string][]string{}
-	for _, a := range apps {
+	for i := range apps {
+		a := &apps[i]
 		name := a.Metadata.Name
 		if _, ok := deps[name]; !ok {
 			deps[name] = nil
@@ -156,4 +160,14 @@ func shortestCycle(start string, deps map[string][]string, in map[string]bool) [
 		}
 	}
 	return []string{start, start} // unreachable for a real component
+}
+
+// anyDependency reports whether an app of apps depends on another.
+func anyDependency(apps []App) bool {
+	for i := range apps {
+		if len(apps[i].Spec.DependsOn) > 0 {
+			return true
+		}
+	}
+	return false
 }

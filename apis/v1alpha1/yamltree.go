@@ -32,7 +32,23 @@ var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
 // parseYAML reads every document of a YAML stream. Documents that are
 // empty (only comments, or null) are skipped. Lines count from the start of
 // the stream, not of the document.
+//
+// A stream of many documents is parsed in parts on every core
+// (yamlsplit.go), with the same documents and errors.
 func parseYAML(data []byte) ([]document, error) {
+	if w := yamlWorkers(); w >= 2 {
+		if parts, lines := splitYAML(data, 2*w); parts != nil {
+			if docs, ok := parseYAMLParts(parts, lines, w); ok {
+				return docs, nil
+			}
+		}
+	}
+	return parseYAMLStream(data, nil)
+}
+
+// parseYAMLStream parses a YAML stream on one core; shift, if not nil,
+// sees each document's node before its tree is built.
+func parseYAMLStream(data []byte, shift func(*yaml.Node)) ([]document, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []document
 	for {
@@ -46,6 +62,9 @@ func parseYAML(data []byte) ([]document, error) {
 		}
 		if n.Kind == 0 || len(n.Content) == 0 || isYAMLNull(n.Content[0]) {
 			continue
+		}
+		if shift != nil {
+			shift(&n)
 		}
 		var b builder
 		docs = append(docs, document{root: b.fromYAML(n.Content[0], 0), line: n.Content[0].Line})
