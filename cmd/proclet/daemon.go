@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"proclet.dev/proclet/apis/v1alpha1"
 	"proclet.dev/proclet/reconciler"
 	"proclet.dev/proclet/runtime/exec"
 	"proclet.dev/proclet/runtime/logfile"
@@ -177,8 +178,12 @@ func wire(cfg daemonConfig, log *slog.Logger, node *server.NodeOptions, runDir s
 	}
 	// Owners: of two files defining one name, the one that held it before
 	// the restart keeps it (no rollout of the adopted instances).
+	var decode func(string, []byte) ([]v1alpha1.App, error) // watchers' default
+	if os.Getenv("GOGC") == "" {                            // the daemon's own GC percent: see gcroom.go
+		decode = newGCRoom(daemonGCPercent).decode(v1alpha1.DecodeFile)
+	}
 	p.dir = watchers.New(watchers.Options{Root: node.Folder, Resync: cfg.resync, Log: log.With("component", "watchers"),
-		Owners: p.rec.Owners()}, p.rec)
+		Owners: p.rec.Owners(), Decode: decode}, p.rec)
 	return p, nil
 }
 
