@@ -11,9 +11,11 @@ import (
 	"proclet.dev/proclet/internal/boundedfile"
 )
 
-// saveEvery is how often a changed state file is written: often enough
-// that a daemon killed right after starting instances still knows them,
-// seldom enough that a cold start of a thousand apps is a few writes.
+// saveEvery is how long after a change the state file is written (with
+// the changes made meanwhile): soon enough that a daemon killed right
+// after starting instances still knows them, late enough that a cold start
+// of a thousand apps is a few writes and a crash's restart never has the
+// write beside it.
 const saveEvery = 200 * time.Millisecond
 
 // stateVersion is bumped when the file's meaning changes.

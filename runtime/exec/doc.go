@@ -65,8 +65,10 @@
 //     the fd of each of its sockets (listenFDs), pid, the process start time in clock ticks (/proc/<pid>/stat field
 //     22), startedAt, the last ProbeStatus, and the exit once there is one.
 //     It is written atomically (temp file, fsync, rename) by a goroutine of
-//     Run at most every 100 ms after a change (a start, an exit, a probe
-//     transition, a release), and at once by Detach and StopAll. Exits of
+//     Run 100 ms after a change (a start, an exit, a probe transition, a
+//     release), with the changes made meanwhile: not at once, so that the
+//     write, which encodes and hashes every record, never runs beside the
+//     restart an exit begins; and at once by Detach and StopAll. Exits of
 //     planned stops (reason "Stopped") are left out.
 //   - Every instance's environment carries a marker: PROCLET_UID,
 //     PROCLET_REVISION and PROCLET_STATE_DIR (the absolute state dir),

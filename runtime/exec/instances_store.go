@@ -35,8 +35,8 @@ const (
 	instancesFileName = "instances.json"
 	// instancesVersion is bumped when the file's meaning changes.
 	instancesVersion = 1
-	// flushEvery bounds how often Run writes the file: a burst of starts
-	// and exits is one write.
+	// flushEvery is how long after a change Run writes the file: a burst
+	// of starts and exits is one write, made after them.
 	flushEvery = 100 * time.Millisecond
 	// maxInstancesFile bounds what is read of instances.json (64 MiB): a
 	// record with its spec is 1-2 KB (TestInstancesFileHeadroom), so 5000
@@ -103,7 +103,7 @@ func (r *instanceRecord) startSpec() runtime.StartSpec {
 
 // instanceStore reads and writes instances.json. Changes mark it dirty
 // (markDirty, from any goroutine, lock or no lock); Run's flush loop writes
-// at most every flushEvery; Detach and StopAll write at once.
+// flushEvery after a change; Detach and StopAll write at once.
 type instanceStore struct {
 	path  string
 	limit int64             // maxInstancesFile: the most a daemon reads back
