@@ -25,6 +25,15 @@
 // threads' schedstat (ns): at a few ticks' worth of CPU in make bench
 // QUICK=1's 5 s window, the 10 ms ticks would be the figure's noise.
 //
+// A crash restart has a floor of its own, measured between the kills of
+// every supervisor at every N (restartfloor.go): a bare Go loop in the
+// harness that SIGKILLs one workload, waits for its death and reaps it,
+// and starts the next, timed from before the kill to the new start stamp,
+// as the supervisor's restart is. The floor column of the restart row is
+// its median at each N (restart_ms), each supervisor's "÷ floor" uses the
+// rounds taken between its own kills, and the restart target and the
+// growth plot's restart panel show it.
+//
 // How it observes: every workload writes, first thing, a start stamp file
 // named <instance>.<pid> (--mark-start), read through inotify, and carries
 // a last argument "<run>/<phase>/<app>" by which /proc is scanned for live

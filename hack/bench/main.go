@@ -168,6 +168,8 @@ type bench struct {
 
 	floorMu sync.Mutex // guards floors
 	floors  map[int]*floorSamples
+	// restarts are the restart floor's rounds by size (restartfloor.go).
+	restarts map[int][]float64
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -195,7 +197,7 @@ func (b *bench) settle() time.Duration {
 }
 
 func run(ctx context.Context, cfg config, r *reaper) error {
-	b := &bench{cfg: cfg, r: r, began: time.Now(), floors: map[int]*floorSamples{},
+	b := &bench{cfg: cfg, r: r, began: time.Now(), floors: map[int]*floorSamples{}, restarts: map[int][]float64{},
 		res: &results{Machine: readMachine(), Config: cfg, How: map[string]string{}, Started: time.Now()}}
 	if killed := sweepStale(); len(killed) > 0 {
 		b.logf("killed %d processes left by an earlier run: %s", len(killed), strings.Join(killed, ", "))
@@ -339,7 +341,8 @@ func (b *bench) measurePeers(ctx context.Context, want map[string]bool, out stri
 // and the inotify latency.
 func (b *bench) floor(ctx context.Context) {
 	b.res.How["floor"] = "a Go loop of exec.Command(...).Start(), then SIGTERM to every group; " +
-		"the column is the median of every floor measurement of the run (3 at the start, 1 above 1000, and one just before each supervisor at each N)"
+		"the column is the median of every floor measurement of the run (3 at the start, 1 above 1000, and one just before each supervisor at each N); " +
+		"the restart row's floor is a Go loop of SIGKILL, wait for the death, reap, and exec the next, one round before each kill of every supervisor"
 	// A warm-up, not recorded: the first start of the workload binary pays
 	// for the page cache.
 	if _, _, _, err := b.floorRun(ctx, min(100, b.top()), "warmup", nil); err != nil {

@@ -120,7 +120,8 @@ func (b *bench) running(ctx context.Context, k peerKind, p peer, ph *phase, apps
 		return
 	}
 	kills := b.killsAt(n)
-	lat, timeouts, err := b.crashRestarts(ctx, ph, instances(apps), kills)
+	lat, floor, timeouts, err := b.crashRestarts(ctx, ph, instances(apps), kills)
+	b.recordRestartFloor(k.name, n, floor)
 	if err != nil || len(lat) == 0 {
 		b.missAll(k.name, n, short(errors.Join(err, fmt.Errorf("%d of %d kills timed out", timeouts, kills))),
 			"crash_p50_ms", "crash_p95_ms")
@@ -215,42 +216,76 @@ func (b *bench) steady(ctx context.Context, p peer, ph *phase, window time.Durat
 
 // crashRestarts kills an instance with SIGKILL, kills times, each time
 // another one where there are enough, and times each to the new process's
-// start stamp.
-func (b *bench) crashRestarts(ctx context.Context, ph *phase, insts []string, kills int) (lat []float64, timeouts int, err error) {
+// start stamp. Before each kill, a round of the restart floor
+// (restartLoop) is timed the same way, so that a drift of the machine's
+// load weighs on both alike.
+func (b *bench) crashRestarts(ctx context.Context, ph *phase, insts []string, kills int) (lat, floor []float64, timeouts int, err error) {
+	loop, err := b.newRestartLoop(ctx, ph.name)
+	if err != nil {
+		b.logf("%s: restart floor: %v", ph.name, err)
+	} else {
+		defer loop.close()
+	}
 	n := len(insts)
 	for k := range kills {
-		inst := insts[k%n]
-		if n >= kills {
-			inst = insts[k*(n/kills)]
+		if loop != nil {
+			if d, err := loop.round(ctx); err != nil {
+				b.logf("%s: restart floor: %v", ph.name, err)
+				loop.close()
+				loop = nil
+			} else {
+				floor = append(floor, ms(d))
+			}
 		}
-		s, ok := ph.marks.latest(inst)
-		if !ok || !alive(s.pid) {
-			timeouts++
-			continue
-		}
-		t := time.Now()
-		if err := syscall.Kill(s.pid, syscall.SIGKILL); err != nil {
-			return lat, timeouts, fmt.Errorf("kill %d: %w", s.pid, err)
-		}
-		var next start
-		err := ph.marks.wait(ctx, 10*time.Second, func(by map[string][]start) bool {
-			var ok bool
-			next, ok = firstAfter(by[inst], t, s.pid)
-			return ok
-		})
+		d, ok, err := b.crashOne(ctx, ph, insts[crashTarget(k, n, kills)])
 		switch {
-		case errors.Is(err, errTimeout):
-			timeouts++
 		case err != nil:
-			return lat, timeouts, err
+			return lat, floor, timeouts, err
+		case !ok:
+			timeouts++
 		default:
-			lat = append(lat, ms(next.at.Sub(t)))
+			lat = append(lat, d)
 		}
 		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			return lat, timeouts, err
+			return lat, floor, timeouts, err
 		}
 	}
-	return lat, timeouts, nil
+	return lat, floor, timeouts, nil
+}
+
+// crashTarget is the instance of the k-th of kills kills among n.
+func crashTarget(k, n, kills int) int {
+	if n >= kills {
+		return k * (n / kills)
+	}
+	return k % n
+}
+
+// crashOne kills inst's process with SIGKILL and times it to the new
+// process's start stamp, in ms; not ok when inst was not running or was
+// not restarted within 10 s.
+func (b *bench) crashOne(ctx context.Context, ph *phase, inst string) (float64, bool, error) {
+	s, ok := ph.marks.latest(inst)
+	if !ok || !alive(s.pid) {
+		return 0, false, nil
+	}
+	t := time.Now()
+	if err := syscall.Kill(s.pid, syscall.SIGKILL); err != nil {
+		return 0, false, fmt.Errorf("kill %d: %w", s.pid, err)
+	}
+	var next start
+	err := ph.marks.wait(ctx, 10*time.Second, func(by map[string][]start) bool {
+		var ok bool
+		next, ok = firstAfter(by[inst], t, s.pid)
+		return ok
+	})
+	switch {
+	case errors.Is(err, errTimeout):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, err
+	}
+	return ms(next.at.Sub(t)), true, nil
 }
 
 // change adds an app and changes another's command in one apply, times
