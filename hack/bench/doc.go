@@ -23,7 +23,11 @@
 // the same request, 100 a second at N = 1000, on the same 100 ms ticks;
 // the daemon's row gets its ratio to it. Both CPU figures are from the
 // threads' schedstat (ns): at a few ticks' worth of CPU in make bench
-// QUICK=1's 5 s window, the 10 ms ticks would be the figure's noise.
+// QUICK=1's 5 s window, the 10 ms ticks would be the figure's noise. So
+// is every supervisor's steady CPU (the threads of its processes at the
+// window's start; the ticks' figure is in the row's note): an idle daemon
+// at 1000 instances used less than one 10 ms tick in 30 s, which the
+// ticks gave as 0.
 //
 // A crash restart has a floor of its own, measured between the kills of
 // every supervisor at every N (restartfloor.go): a bare Go loop in the

@@ -110,11 +110,12 @@ func (b *bench) running(ctx context.Context, k peerKind, p peer, ph *phase, apps
 		b.missAll(k.name, n, short(err), "steady_cpu_pct", "steady_rss_mib", "steady_pss_mib")
 	} else {
 		note := fmt.Sprintf("over %s, %d processes", b.steadyAt(n), st.procs)
-		b.res.set(k.name, n, "steady_cpu_pct", "%", st.cpu, nil, note)
+		b.res.set(k.name, n, "steady_cpu_pct", "%", st.onCPU, nil,
+			fmt.Sprintf("%s, from schedstat (%.3f %% by ticks)", note, st.cpu))
 		b.res.set(k.name, n, "steady_rss_mib", "MiB", st.rss, nil, note)
 		b.res.set(k.name, n, "steady_pss_mib", "MiB", st.pss, nil, note)
 		b.res.set(k.name, n, "steady_fds", "fds", float64(st.fds), nil, note)
-		b.logf("%s: steady %.3f%% CPU, RSS %.1f MiB, PSS %.1f MiB, %d fds (%s)", ph.name, st.cpu, st.rss, st.pss, st.fds, note)
+		b.logf("%s: steady %.3f%% CPU (%.3f%% by ticks), RSS %.1f MiB, PSS %.1f MiB, %d fds (%s)", ph.name, st.onCPU, st.cpu, st.rss, st.pss, st.fds, note)
 	}
 	if ctx.Err() != nil || b.cfg.Only == "steady" {
 		return
