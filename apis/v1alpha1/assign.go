@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
-	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -168,42 +167,19 @@ func assignFields(t reflect.Type) map[string][]int {
 		return f.(map[string][]int)
 	}
 	fields := map[string][]int{}
-	if !addAssignFields(fields, t, nil, map[reflect.Type]bool{}) {
+	if !addAssignFields(fields, t) {
 		fields = nil
 	}
 	assignTables.Store(t, fields)
 	return fields
 }
 
-func addAssignFields(fields map[string][]int, t reflect.Type, at []int, seen map[reflect.Type]bool) bool {
-	if seen[t] {
-		return false
-	}
-	seen[t] = true
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		name, opts, _ := strings.Cut(tag, ",")
-		index := append(append([]int(nil), at...), i)
-		if f.Anonymous && name == "" && tag != "-" {
-			if f.Type.Kind() != reflect.Struct || !addAssignFields(fields, f.Type, index, seen) {
-				return false
-			}
-			continue
-		}
-		if !f.IsExported() || tag == "-" {
-			continue
-		}
-		if strings.Contains(","+opts+",", ",string,") || !simpleTag(name) {
-			return false
-		}
-		if name == "" {
-			name = f.Name
-		}
+func addAssignFields(fields map[string][]int, t reflect.Type) bool {
+	return jsonFields(t, nil, map[reflect.Type]bool{}, func(name string, index []int, _ reflect.StructField) bool {
 		if _, dup := fields[name]; dup {
 			return false
 		}
 		fields[name] = index
-	}
-	return true
+		return true
+	})
 }

@@ -18,16 +18,7 @@ import (
 // bound.
 func sameAssign(t testing.TB, path string, data []byte) (assigned, bound int) {
 	t.Helper()
-	var docs []document
-	var err error
-	switch filepath.Ext(path) {
-	case ".yaml", ".yml":
-		docs, err = parseYAML(data)
-	case ".json":
-		docs, err = parseJSON(data)
-	case ".toml":
-		docs, err = parseTOML(data)
-	}
+	docs, _, err := parseDocs(filepath.Ext(path), data)
 	if err != nil {
 		return 0, 0
 	}

@@ -107,7 +107,7 @@ func buildPlan(t reflect.Type, building map[reflect.Type]bool) *canonicalPlan {
 // anything else.
 func structPlan(t reflect.Type, building map[reflect.Type]bool) *canonicalPlan {
 	p := &canonicalPlan{kind: reflect.Struct}
-	if !addFields(p, t, nil, building) {
+	if !addFields(p, t, building) {
 		return nil
 	}
 	names := map[string]bool{}
@@ -121,42 +121,17 @@ func structPlan(t reflect.Type, building map[reflect.Type]bool) *canonicalPlan {
 	return p
 }
 
-// addFields adds the fields of struct t, at index path at, to p.
-func addFields(p *canonicalPlan, t reflect.Type, at []int, building map[reflect.Type]bool) bool {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		name, opts, _ := strings.Cut(tag, ",")
-		index := append(slices.Clip(at), i)
-		if f.Anonymous && name == "" && tag != "-" {
-			if f.Type.Kind() != reflect.Struct || building[f.Type] {
-				return false
-			}
-			building[f.Type] = true
-			ok := addFields(p, f.Type, index, building)
-			delete(building, f.Type)
-			if !ok {
-				return false
-			}
-			continue
-		}
-		if !f.IsExported() || tag == "-" {
-			continue
-		}
-		if strings.Contains(","+opts+",", ",string,") || !simpleTag(name) {
-			return false
-		}
-		if name == "" {
-			name = f.Name
-		}
+// addFields adds the fields of struct t to p.
+func addFields(p *canonicalPlan, t reflect.Type, building map[reflect.Type]bool) bool {
+	return jsonFields(t, nil, building, func(name string, index []int, f reflect.StructField) bool {
 		fp := buildPlan(f.Type, building)
 		if fp == nil {
 			return false
 		}
 		key := appendCanonicalString(nil, name)
 		p.fields = append(p.fields, canonicalField{key: append(key, ':'), index: index, plan: fp})
-	}
-	return true
+		return true
+	})
 }
 
 // simpleTag reports whether a tag name is letters, digits, '_' and '-'

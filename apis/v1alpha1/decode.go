@@ -85,12 +85,10 @@ func decodeFile(path string, data []byte) ([]App, error) {
 	return c.Apps, nil
 }
 
-func checkFile(path string, data []byte) *FileCheck {
-	c := &FileCheck{Path: path}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	var docs []document
-	var err error
-	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+// parseDocs parses the documents of data in the format of the file
+// extension ext (lower case); known is false for an extension of none.
+func parseDocs(ext string, data []byte) (docs []document, known bool, err error) {
+	switch ext {
 	case ".yaml", ".yml":
 		docs, err = parseYAML(data)
 	case ".json":
@@ -98,6 +96,17 @@ func checkFile(path string, data []byte) *FileCheck {
 	case ".toml":
 		docs, err = parseTOML(data)
 	default:
+		return nil, false, nil
+	}
+	return docs, true, err
+}
+
+func checkFile(path string, data []byte) *FileCheck {
+	c := &FileCheck{Path: path}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	ext := strings.ToLower(filepath.Ext(path))
+	docs, known, err := parseDocs(ext, data)
+	if !known {
 		c.Errors = ErrorList{{File: path, Reason: ReasonInvalid,
 			Message: fmt.Sprintf("unsupported file extension %q (want .yaml, .yml, .json or .toml)", ext)}}
 		return c
