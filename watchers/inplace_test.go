@@ -194,15 +194,20 @@ func TestWrites(t *testing.T) {
 	}
 }
 
-// A file removed and written again slowly (rm, then cat >) keeps its apps
-// while the new one is being written: it is neither read half-written nor
-// taken for a deletion.
+// A file removed and created again within the removal's hold, then
+// written slowly, keeps its apps while the new one is being written: it
+// is neither read half-written nor taken for a deletion. The hold is the
+// whole debounce window here, not the default 2 ms: the test's remove and
+// create are microseconds apart, but a loaded machine may deschedule it
+// between them for longer than 2 ms, which the watcher rightly takes for
+// a deletion (TestLoop_AnnouncedRemovalAppliesAfterTheShortHold covers
+// the short hold).
 func TestDir_RecreatedFileBeingWrittenKeepsItsApps(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	path := filepath.Join(root, "web.yaml")
 	writeFile(t, path, manifest("web", "a"))
-	_, sink := startDir(t, Options{Root: root}, nil)
+	_, sink := startDir(t, Options{Root: root, RemovalQuiet: DefaultDebounce}, nil)
 	sink.waitSnap(t, "web", hasApps("web"))
 
 	if err := os.Remove(path); err != nil {
